@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+// cnn-dist: a data-parallel CNN trainer. Module boundaries follow ../shared/DESIGN.md.
+import PackageDescription
+import Foundation
+
+// CPU target for the numeric kernels: `native` by default (AVX2/AVX-512 FMA where the
+// build machine has it); CNN_DIST_CPU=portable builds baseline x86-64 that runs anywhere.
+// Any other value is passed to -target-cpu as is (e.g. CNN_DIST_CPU=znver3).
+let cpuSetting = ProcessInfo.processInfo.environment["CNN_DIST_CPU"] ?? "native"
+let kernelFlags: [SwiftSetting] = {
+    var flags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+    if cpuSetting != "portable" {
+        flags.append(.unsafeFlags(["-target-cpu", cpuSetting]))
+    }
+    return flags
+}()
+let common: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "cnn-dist",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "cnn-dist", targets: ["cnn-dist"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .target(name: "TensorCore", swiftSettings: common + kernelFlags),
+        .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: common + kernelFlags),
+        .target(name: "Optim", dependencies: ["TensorCore", "NN"], swiftSettings: common + kernelFlags),
+        .target(name: "Data", dependencies: ["TensorCore", "CZlib"], swiftSettings: common + kernelFlags),
+        .target(name: "Distributed", dependencies: ["CMPI"], swiftSettings: common),
+        .target(name: "Train",
+                dependencies: ["TensorCore", "NN", "Optim", "Data", "Distributed", "Yams"],
+                swiftSettings: common),
+        .executableTarget(name: "cnn-dist",
+                          dependencies: ["Train", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: common),
+        // Run under mpirun by the distributed tests; not part of the product.
+        .executableTarget(name: "collective-check", dependencies: ["Distributed"],
+                          path: "Tests/Support/CollectiveCheck", swiftSettings: common),
+        .target(name: "TestSupport", path: "Tests/Support/TestSupport", swiftSettings: common),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: common),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"], swiftSettings: common),
+        .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "TensorCore"], swiftSettings: common),
+        .testTarget(name: "DataTests", dependencies: ["Data", "TensorCore"], swiftSettings: common),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], swiftSettings: common),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "NN", "Data", "Distributed", "TensorCore", "TestSupport"],
+                    swiftSettings: common),
+    ]
+)

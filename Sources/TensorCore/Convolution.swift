@@ -1,0 +1,247 @@
+// 2-D convolution with PyTorch semantics (cross-correlation; NCHW input, weight
+// [out, in/groups, kH, kW], bias [out], output [N, out, oH, oW]), lowered to GEMM over
+// an im2col matrix.
+//
+// Images are processed in chunks: one image when its output plane is large, several side
+// by side in one column matrix when it is small (a 5×5 → 1×1 layer would otherwise run
+// GEMMs one column wide). Parallelism: with at least as many images as threads, each
+// thread takes a contiguous run of images with its own scratch and runs single-threaded
+// GEMMs (no synchronisation, best locality); with fewer images, chunks run in order and
+// each GEMM uses all threads. The weight gradient sums per-thread partials in thread
+// order, so a given thread count always gives bitwise the same result.
+
+public enum Convolution {
+    /// im2col columns, gathered gradients and weight-gradient partials, reused across calls.
+    static let scratch = ScratchPool()
+
+    /// Output pixels a chunk aims for: enough GEMM columns to fill whole 16-wide tiles.
+    static let chunkColumns = 128
+
+    /// A 1×1, stride-1, unpadded convolution reads the image itself as its column matrix.
+    @inline(__always)
+    static func isPointwise(_ g: ConvolutionGeometry) -> Bool {
+        g.kernelHeight == 1 && g.kernelWidth == 1 && g.strideHeight == 1 && g.strideWidth == 1
+            && g.padHeight == 0 && g.padWidth == 0
+    }
+
+    /// The per-call constants of the lowering.
+    struct Lowering {
+        let pixels: Int            // oH · oW
+        let imageSize: Int         // in · H · W
+        let resultSize: Int        // out · oH · oW
+        let depth: Int             // rows of one group's column block: in/groups · kH · kW
+        let filters: Int           // out/groups
+        let pointwise: Bool
+        let chunk: Int             // images per column matrix
+        let columnsSize: Int       // floats of one chunk's column matrix
+        let resultsSize: Int       // floats of one chunk's gathered [out, chunk·oH·oW] block
+
+        init(_ g: ConvolutionGeometry) {
+            pixels = g.outHeight * g.outWidth
+            imageSize = g.inChannels * g.inHeight * g.inWidth
+            resultSize = g.outChannels * pixels
+            depth = g.inChannelsPerGroup * g.kernelHeight * g.kernelWidth
+            filters = g.outChannelsPerGroup
+            pointwise = isPointwise(g)
+            chunk = Swift.max(1, Swift.min(g.batch, (chunkColumns + pixels - 1) / pixels))
+            columnsSize = pointwise && chunk == 1 ? 0 : g.groups * depth * chunk * pixels
+            resultsSize = chunk == 1 ? 0 : g.outChannels * chunk * pixels
+        }
+    }
+
+    /// Calls `body(worker, images, gemmThreads, scratch)` for contiguous runs of the batch:
+    /// one run per thread when there are enough images, otherwise one run with
+    /// multi-threaded GEMMs. `scratch` holds `count` floats private to the run.
+    static func forEachImageRun(_ g: ConvolutionGeometry, scratchCount count: Int,
+                                _ body: (_ worker: Int, _ images: Range<Int>, _ gemmThreads: Int,
+                                         _ scratch: UnsafeMutablePointer<Float>) -> Void) {
+        let threads = Swift.max(1, Parallel.threadCount)
+        if threads > 1 && g.batch >= threads {
+            Parallel.forEach(threads) { worker in
+                let images = (worker * g.batch / threads)..<((worker + 1) * g.batch / threads)
+                scratch.withScratch(count) { body(worker, images, 1, $0) }
+            }
+        } else {
+            scratch.withScratch(count) { body(0, 0..<g.batch, threads, $0) }
+        }
+    }
+
+    /// Number of runs `forEachImageRun` will make.
+    static func imageRunCount(_ g: ConvolutionGeometry) -> Int {
+        let threads = Swift.max(1, Parallel.threadCount)
+        return threads > 1 && g.batch >= threads ? threads : 1
+    }
+
+    /// Splits `images` into chunks of at most `chunk` images.
+    @inline(__always)
+    static func forEachChunk(_ images: Range<Int>, _ chunk: Int, _ body: (Int, Int) -> Void) {
+        var start = images.lowerBound
+        while start < images.upperBound {
+            let count = Swift.min(chunk, images.upperBound - start)
+            body(start, count)
+            start += count
+        }
+    }
+
+    /// Lowers images start ..< start+count side by side into `columns`, or returns the
+    /// image itself when a single pointwise image needs no lowering.
+    @inline(__always)
+    static func lower(_ g: ConvolutionGeometry, _ l: Lowering, input: UnsafePointer<Float>, start: Int, count: Int,
+                      columns: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if l.pointwise && count == 1 { return input + start * l.imageSize }
+        for i in 0..<count {
+            im2col(g, image: input + (start + i) * l.imageSize, columns: columns + i * l.pixels,
+                   rowStride: count * l.pixels)
+        }
+        return UnsafePointer(columns)
+    }
+
+    /// The output gradient of images start ..< start+count as one [out, count·oH·oW] matrix:
+    /// the image's own block for a single image, else gathered into `results`.
+    @inline(__always)
+    static func gatherResults(_ g: ConvolutionGeometry, _ l: Lowering, gradOutput: UnsafePointer<Float>, start: Int,
+                              count: Int, results: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if count == 1 { return gradOutput + start * l.resultSize }
+        let width = count * l.pixels
+        for i in 0..<count {
+            let image = gradOutput + (start + i) * l.resultSize
+            for channel in 0..<g.outChannels {
+                (results + channel * width + i * l.pixels).update(from: image + channel * l.pixels, count: l.pixels)
+            }
+        }
+        return UnsafePointer(results)
+    }
+
+    /// output = conv(input, weight) + bias
+    public static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+        let l = Lowering(g)
+        forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize) { _, images, gemmThreads, buffer in
+            forEachChunk(images, l.chunk) { start, count in
+                let width = count * l.pixels
+                let columns = lower(g, l, input: input, start: start, count: count, columns: buffer)
+                // A single image's result goes straight to the output; a chunk's is scattered after.
+                let result = count == 1 ? output + start * l.resultSize : buffer + l.columnsSize
+                for group in 0..<g.groups {
+                    // out_g [filters × width] = W_g [filters × depth] · columns_g [depth × width]
+                    GEMM.multiply(transposeA: false, transposeB: false, m: l.filters, n: width, k: l.depth,
+                                  a: weight + group * l.filters * l.depth, lda: l.depth,
+                                  b: columns + group * l.depth * width, ldb: width,
+                                  c: result + group * l.filters * width, ldc: width, threads: gemmThreads)
+                }
+                for i in 0..<count {
+                    let image = output + (start + i) * l.resultSize
+                    for channel in 0..<g.outChannels {
+                        let plane = image + channel * l.pixels
+                        if count > 1 { plane.update(from: result + channel * width + i * l.pixels, count: l.pixels) }
+                        if let bias {
+                            let b = bias[channel]
+                            for p in 0..<l.pixels { plane[p] += b }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// gradInput = ∂loss/∂input (overwritten).
+    public static func backwardInput(_ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>,
+                                     weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+        let l = Lowering(g)
+        forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize) { _, images, gemmThreads, buffer in
+            forEachChunk(images, l.chunk) { start, count in
+                let width = count * l.pixels
+                let gradResults = gatherResults(g, l, gradOutput: gradOutput, start: start, count: count,
+                                                results: buffer + l.columnsSize)
+                // A single pointwise image: the column gradient is the image gradient itself.
+                let direct = l.pointwise && count == 1
+                let columns = direct ? gradInput + start * l.imageSize : buffer
+                for group in 0..<g.groups {
+                    // columns_g [depth × width] = W_gᵀ [depth × filters] · gradOut_g [filters × width]
+                    GEMM.multiply(transposeA: true, transposeB: false, m: l.depth, n: width, k: l.filters,
+                                  a: weight + group * l.filters * l.depth, lda: l.depth,
+                                  b: gradResults + group * l.filters * width, ldb: width,
+                                  c: columns + group * l.depth * width, ldc: width, threads: gemmThreads)
+                }
+                if !direct {
+                    for i in 0..<count {
+                        let gradImage = gradInput + (start + i) * l.imageSize
+                        gradImage.update(repeating: 0, count: l.imageSize)
+                        col2im(g, columns: buffer + i * l.pixels, rowStride: width, image: gradImage)
+                    }
+                }
+            }
+        }
+    }
+
+    /// gradWeight (and gradBias) = ∂loss/∂weight summed over the batch (overwritten).
+    public static func backwardWeight(_ g: ConvolutionGeometry, input: UnsafePointer<Float>,
+                                      gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
+                                      gradBias: UnsafeMutablePointer<Float>?) {
+        let l = Lowering(g)
+        let runs = imageRunCount(g)
+        let weightCount = g.weightCount, biasCount = g.outChannels
+        let runScratch = l.columnsSize + l.resultsSize
+        if runs == 1 {
+            forEachImageRun(g, scratchCount: runScratch) { _, images, gemmThreads, buffer in
+                accumulateWeightGradient(g, l, images: images, input: input, gradOutput: gradOutput,
+                                         gradWeight: gradWeight, gradBias: gradBias,
+                                         gemmThreads: gemmThreads, scratch: buffer)
+            }
+            return
+        }
+        // One partial [weight | bias] per run, then a fixed-order sum: reproducible bits.
+        let stride = weightCount + biasCount
+        scratch.withScratch(runs * stride) { partials in
+            forEachImageRun(g, scratchCount: runScratch) { worker, images, gemmThreads, buffer in
+                let partial = partials + worker * stride
+                accumulateWeightGradient(g, l, images: images, input: input, gradOutput: gradOutput,
+                                         gradWeight: partial, gradBias: gradBias == nil ? nil : partial + weightCount,
+                                         gemmThreads: gemmThreads, scratch: buffer)
+            }
+            let total = gradBias == nil ? weightCount : stride
+            Parallel.forEachRange(total, minimumChunk: 1 << 14) { range in
+                for i in range {
+                    var sum = partials[i]
+                    for run in 1..<runs { sum += partials[run * stride + i] }
+                    if i < weightCount { gradWeight[i] = sum } else { gradBias![i - weightCount] = sum }
+                }
+            }
+        }
+    }
+
+    /// Writes the gradient summed over `images` (chunk by chunk, in order) to gradWeight/gradBias.
+    static func accumulateWeightGradient(_ g: ConvolutionGeometry, _ l: Lowering, images: Range<Int>,
+                                         input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                         gradWeight: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>?,
+                                         gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {
+        if images.isEmpty {
+            gradWeight.update(repeating: 0, count: g.weightCount)
+            gradBias?.update(repeating: 0, count: g.outChannels)
+            return
+        }
+        forEachChunk(images, l.chunk) { start, count in
+            let first = start == images.lowerBound
+            let width = count * l.pixels
+            let columns = lower(g, l, input: input, start: start, count: count, columns: buffer)
+            let gradResults = gatherResults(g, l, gradOutput: gradOutput, start: start, count: count,
+                                            results: buffer + l.columnsSize)
+            for group in 0..<g.groups {
+                // gradW_g [filters × depth] += gradOut_g [filters × width] · columns_gᵀ [width × depth]
+                GEMM.multiply(transposeA: false, transposeB: true, m: l.filters, n: l.depth, k: width,
+                              a: gradResults + group * l.filters * width, lda: width,
+                              b: columns + group * l.depth * width, ldb: width,
+                              beta: first ? 0 : 1, c: gradWeight + group * l.filters * l.depth, ldc: l.depth,
+                              threads: gemmThreads)
+            }
+            if let gradBias {
+                for channel in 0..<g.outChannels {
+                    let row = gradResults + channel * width
+                    var sum: Double = 0
+                    for p in 0..<width { sum += Double(row[p]) }
+                    gradBias[channel] = first ? Float(sum) : gradBias[channel] + Float(sum)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+// im2col and col2im: lowering one image's convolution to a matrix product.
+//
+// The column matrix has one row per (input channel, kernel row, kernel column) — the
+// order of a weight row [in/groups, kH, kW], so group g's rows are one contiguous block —
+// and one column per output pixel. `rowStride` lets several images share one matrix side
+// by side (image i's pixels at columns i·oH·oW ..< (i+1)·oH·oW). Each row is filled by
+// whole output rows with the valid output-column range computed up front, so the inner
+// loops have no bounds checks and a stride-1 row is a straight copy.
+
+extension Convolution {
+    /// Output columns ow whose input column ow·stride + offset lies in 0..<width.
+    @inline(__always)
+    static func validColumns(offset: Int, stride: Int, width: Int, outWidth: Int) -> Range<Int> {
+        let low = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+        let last = width - 1 - offset
+        let high = last < 0 ? 0 : Swift.min(outWidth, last / stride + 1)
+        return Swift.min(low, high)..<Swift.max(low, high)
+    }
+
+    /// Fills `columns` [inChannels·kH·kW, oH·oW] (rows `rowStride` apart) from one image [inChannels, H, W].
+    static func im2col(_ g: ConvolutionGeometry, image: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>,
+                       rowStride: Int) {
+        let height = g.inHeight, width = g.inWidth
+        let outHeight = g.outHeight, outWidth = g.outWidth
+        let strideW = g.strideWidth
+        var row = 0
+        for channel in 0..<g.inChannels {
+            let plane = image + channel * height * width
+            for ki in 0..<g.kernelHeight {
+                let rowOffset = ki * g.dilationHeight - g.padHeight
+                for kj in 0..<g.kernelWidth {
+                    let columnOffset = kj * g.dilationWidth - g.padWidth
+                    let valid = validColumns(offset: columnOffset, stride: strideW, width: width, outWidth: outWidth)
+                    let destination = columns + row * rowStride
+                    for oh in 0..<outHeight {
+                        let d = destination + oh * outWidth
+                        let ih = oh * g.strideHeight + rowOffset
+                        if ih < 0 || ih >= height {
+                            d.update(repeating: 0, count: outWidth)
+                            continue
+                        }
+                        let source = plane + ih * width + columnOffset
+                        for ow in 0..<valid.lowerBound { d[ow] = 0 }
+                        if strideW == 1 {
+                            (d + valid.lowerBound).update(from: source + valid.lowerBound, count: valid.count)
+                        } else {
+                            for ow in valid { d[ow] = source[ow * strideW] }
+                        }
+                        for ow in valid.upperBound..<outWidth { d[ow] = 0 }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+
+    /// Adds `columns` [inChannels·kH·kW, oH·oW] back onto one image [inChannels, H, W]
+    /// (the adjoint of im2col); the image must be zeroed (or hold what to add to) first.
+    static func col2im(_ g: ConvolutionGeometry, columns: UnsafePointer<Float>, rowStride: Int,
+                       image: UnsafeMutablePointer<Float>) {
+        let height = g.inHeight, width = g.inWidth
+        let outHeight = g.outHeight, outWidth = g.outWidth
+        let strideW = g.strideWidth
+        var row = 0
+        for channel in 0..<g.inChannels {
+            let plane = image + channel * height * width
+            for ki in 0..<g.kernelHeight {
+                let rowOffset = ki * g.dilationHeight - g.padHeight
+                for kj in 0..<g.kernelWidth {
+                    let columnOffset = kj * g.dilationWidth - g.padWidth
+                    let valid = validColumns(offset: columnOffset, stride: strideW, width: width, outWidth: outWidth)
+                    let source = columns + row * rowStride
+                    for oh in 0..<outHeight {
+                        let ih = oh * g.strideHeight + rowOffset
+                        if ih < 0 || ih >= height { continue }
+                        let s = source + oh * outWidth
+                        let d = plane + ih * width + columnOffset
+                        if strideW == 1 {
+                            for ow in valid { d[ow] += s[ow] }
+                        } else {
+                            for ow in valid { d[ow * strideW] += s[ow] }
+                        }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+// Element-wise kernels over raw buffers. Chunks are large (≥ 16K elements per thread)
+// so thread start-up never dominates; small buffers run inline.
+
+public enum Elementwise {
+    static let chunk = 1 << 14
+
+    /// y = max(x, 0)
+    public static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forEachRange(count, minimumChunk: chunk) { range in
+            for i in range { y[i] = x[i] > 0 ? x[i] : 0 }
+        }
+    }
+
+    /// dx = dy where y > 0, else 0 (uses the forward output, which is > 0 exactly where x > 0).
+    public static func reluBackward(output y: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
+                                    gradInput dx: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forEachRange(count, minimumChunk: chunk) { range in
+            for i in range { dx[i] = y[i] > 0 ? dy[i] : 0 }
+        }
+    }
+
+    /// y += alpha · x
+    public static func axpy(alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forEachRange(count, minimumChunk: chunk) { range in
+            for i in range { y[i] += alpha * x[i] }
+        }
+    }
+
+    /// x *= alpha
+    public static func scale(_ x: UnsafeMutablePointer<Float>, by alpha: Float, count: Int) {
+        for i in 0..<count { x[i] *= alpha }
+    }
+
+    /// Adds `bias[c]` to every element of plane c in a [batch, channels, planeSize] buffer.
+    public static func addChannelBias(_ bias: UnsafePointer<Float>, to x: UnsafeMutablePointer<Float>,
+                                      batch: Int, channels: Int, planeSize: Int) {
+        Parallel.forEach(batch) { n in
+            for c in 0..<channels {
+                let b = bias[c]
+                let plane = x + (n * channels + c) * planeSize
+                for i in 0..<planeSize { plane[i] += b }
+            }
+        }
+    }
+}
+
+public enum Reduction {
+    /// Sum of `count` elements, accumulated in Double for stability.
+    public static func sum(_ x: UnsafePointer<Float>, count: Int) -> Double {
+        var total = 0.0
+        for i in 0..<count { total += Double(x[i]) }
+        return total
+    }
+
+    /// Sum of squares, accumulated in Double.
+    public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
+        var total = 0.0
+        for i in 0..<count { total += Double(x[i]) * Double(x[i]) }
+        return total
+    }
+
+    /// Column sums of a [rows, columns] matrix: out[j] = Σ_i x[i, j] (overwrites `out`).
+    public static func columnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        out.update(repeating: 0, count: columns)
+        for i in 0..<rows {
+            let row = x + i * columns
+            for j in 0..<columns { out[j] += row[j] }
+        }
+    }
+
+    /// Index of the largest element in each row of a [rows, columns] matrix.
+    public static func argmaxRows(_ x: UnsafePointer<Float>, rows: Int, columns: Int) -> [Int] {
+        (0..<rows).map { i in
+            let row = x + i * columns
+            var best = 0
+            for j in 1..<columns where row[j] > row[best] { best = j }
+            return best
+        }
+    }
+}

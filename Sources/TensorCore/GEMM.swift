@@ -1,0 +1,167 @@
+// Single-precision matrix multiply (row-major SGEMM), the engine under convolution and
+// linear layers.
+//
+// BLIS-style blocking: for each NC-wide column block and KC-deep slice, a KC×NC panel of
+// op(B) is packed (it stays in L3/L2), then for each MC-tall row block an MC×KC panel of
+// op(A) is packed (it stays in L2), and the 6×16 register kernel sweeps the block with
+// one B micro-panel (KC×16, 16 KiB) resident in L1. Threads split C into disjoint row or
+// column ranges, each running the whole blocked loop on its own part with its own packing
+// buffers: no barriers, and every element of C is computed by the same sequence of
+// operations whatever the thread count, so results do not depend on it.
+
+import Dispatch
+
+public enum GEMM {
+    /// Depth of a packed slice (KC): one 6×KC A micro-panel plus one KC×16 B micro-panel
+    /// fit L1 together.
+    static let blockDepth = 256
+    /// Rows of a packed A block (MC, a multiple of 6): MC×KC floats = 120 KiB, in L2.
+    static let blockRows = 120
+    /// Columns of a packed B block (NC, a multiple of 16): KC×NC floats = 2 MiB, in L3.
+    static let blockColumns = 2048
+    /// Multiply-adds a thread must get before another thread is worth starting (about
+    /// 15 µs of work, several times the cost of waking a worker). Tests lower it to
+    /// exercise the split on small products.
+    nonisolated(unsafe) static var workPerThread = 1 << 19
+
+    /// Packing panels, borrowed per worker and returned, so a warm call allocates nothing.
+    static let scratch = ScratchPool()
+
+    /// C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C  (row-major, leading dimensions in elements)
+    ///
+    /// op(A) is A (m×k, `lda` ≥ k) or, with `transposeA`, Aᵀ where A is k×m (`lda` ≥ m);
+    /// likewise op(B). When beta is 0, C is only written, never read (it may hold NaN).
+    /// Runs on at most `threads` threads; small products run on the calling thread, so
+    /// callers inside their own parallel loop pass `threads: 1`.
+    public static func multiply(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                                b: UnsafePointer<Float>, ldb: Int,
+                                beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                threads: Int = Parallel.threadCount) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "GEMM: negative size \(m)x\(n)x\(k)")
+        guard m > 0 && n > 0 else { return }
+        if k == 0 || alpha == 0 {
+            // Nothing to multiply: C = beta · C (and A, B are not read, as in BLAS).
+            for i in 0..<m {
+                let row = c + i * ldc
+                if beta == 0 {
+                    row.update(repeating: 0, count: n)
+                } else if beta != 1 {
+                    for j in 0..<n { row[j] *= beta }
+                }
+            }
+            return
+        }
+
+        let work = m * n * k
+        let workers = Swift.max(1, Swift.min(threads, work / workPerThread))
+        // Split the longer side of C, in whole tiles, so every worker has full tiles.
+        let splitColumns = n >= m
+        let units = splitColumns ? (n + tileColumns - 1) / tileColumns : (m + tileRows - 1) / tileRows
+        let parts = Swift.min(workers, units)
+
+        func run(_ part: Int) {
+            let unit = splitColumns ? tileColumns : tileRows
+            let extent = splitColumns ? n : m
+            let start = Swift.min(extent, part * units / parts * unit)
+            let end = Swift.min(extent, (part + 1) * units / parts * unit)
+            guard start < end else { return }
+            if splitColumns {
+                multiplyBlock(transposeA: transposeA, transposeB: transposeB, rows: 0..<m, columns: start..<end,
+                              k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            } else {
+                multiplyBlock(transposeA: transposeA, transposeB: transposeB, rows: start..<end, columns: 0..<n,
+                              k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            }
+        }
+
+        if parts <= 1 {
+            run(0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: parts, execute: run)
+        }
+    }
+
+    /// The blocked loop over one rectangle of C, on the calling thread.
+    static func multiplyBlock(transposeA: Bool, transposeB: Bool, rows: Range<Int>, columns: Range<Int>,
+                              k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                              b: UnsafePointer<Float>, ldb: Int,
+                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        // Even depth slices (k = 300 → 150 + 150, not 256 + 44) keep every slice efficient.
+        let slices = (k + blockDepth - 1) / blockDepth
+        let sliceDepth = (k + slices - 1) / slices
+        let maxColumns = roundUp(Swift.min(columns.count, blockColumns), tileColumns)
+        let maxRows = roundUp(Swift.min(rows.count, blockRows), tileRows)
+
+        scratch.withScratch(sliceDepth * (maxColumns + maxRows)) { workspace in
+            let packedB = workspace
+            let packedA = workspace + sliceDepth * maxColumns
+            var jc = columns.lowerBound
+            while jc < columns.upperBound {
+                let nc = Swift.min(blockColumns, columns.upperBound - jc)
+                var pc = 0
+                while pc < k {
+                    let kc = Swift.min(sliceDepth, k - pc)
+                    // Later slices accumulate onto what the first slice wrote.
+                    let sliceBeta: Float = pc == 0 ? beta : 1
+                    packB(transposed: transposeB, b, ldb: ldb, row0: pc, col0: jc, depth: kc, columns: nc, into: packedB)
+                    var ic = rows.lowerBound
+                    while ic < rows.upperBound {
+                        let mc = Swift.min(blockRows, rows.upperBound - ic)
+                        packA(transposed: transposeA, a, lda: lda, row0: ic, col0: pc, rows: mc, depth: kc,
+                              alpha: alpha, into: packedA)
+                        multiplyPanels(rows: mc, columns: nc, depth: kc, packedA: packedA, packedB: packedB,
+                                       c: c + ic * ldc + jc, ldc: ldc, beta: sliceBeta)
+                        ic += mc
+                    }
+                    pc += kc
+                }
+                jc += nc
+            }
+        }
+    }
+
+    /// Sweeps the register kernel over a packed MC×KC block of A and KC×NC block of B.
+    @inline(__always)
+    static func multiplyPanels(rows mc: Int, columns nc: Int, depth kc: Int,
+                               packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
+                               c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float) {
+        var jr = 0
+        while jr < nc {
+            let tileN = Swift.min(tileColumns, nc - jr)
+            let bPanel = packedB + jr * kc
+            var ir = 0
+            while ir < mc {
+                let tileM = Swift.min(tileRows, mc - ir)
+                multiplyTile(depth: kc, a: packedA + ir * kc, b: bPanel, c: c + ir * ldc + jr, ldc: ldc,
+                             rows: tileM, columns: tileN, beta: beta)
+                ir += tileRows
+            }
+            jr += tileColumns
+        }
+    }
+
+    @inline(__always)
+    static func roundUp(_ value: Int, _ multiple: Int) -> Int { (value + multiple - 1) / multiple * multiple }
+
+    /// Reference implementation with the same contract as `multiply` (triple loop, Double
+    /// accumulation); for tests only.
+    public static func naiveMultiply(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                     alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                                     b: UnsafePointer<Float>, ldb: Int,
+                                     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                     threads: Int = Parallel.threadCount) {
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = 0.0
+                for p in 0..<k {
+                    let x = transposeA ? a[p * lda + i] : a[i * lda + p]
+                    let y = transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                    sum += Double(x) * Double(y)
+                }
+                let product = Double(alpha) * sum
+                c[i * ldc + j] = beta == 0 ? Float(product) : Float(product + Double(beta) * Double(c[i * ldc + j]))
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+// Packing for GEMM: copies a block of op(A) or op(B) into the order the register kernel
+// reads it, so the kernel streams both operands with unit stride whatever the
+// transposition and leading dimension. Partial panels are padded with zeros, which lets
+// the kernel always run full 6×16 tiles (edge tiles are clipped only when stored).
+
+extension GEMM {
+    /// Packs op(A)[row0 ..< row0+rows, col0 ..< col0+depth], scaled by alpha, as
+    /// consecutive 6-row micro-panels: panel r holds, for each k, its 6 row values.
+    static func packA(transposed: Bool, _ a: UnsafePointer<Float>, lda: Int, row0: Int, col0: Int,
+                      rows: Int, depth kc: Int, alpha: Float, into packed: UnsafeMutablePointer<Float>) {
+        let mr = tileRows
+        var ir = 0
+        while ir < rows {
+            let panelRows = Swift.min(mr, rows - ir)
+            let d = packed + ir * kc
+            if !transposed {
+                // op(A)[i][p] = a[i*lda + p]: read 6 rows side by side.
+                let base = a + (row0 + ir) * lda + col0
+                if panelRows == mr {
+                    let r0 = base, r1 = base + lda, r2 = base + 2 * lda
+                    let r3 = base + 3 * lda, r4 = base + 4 * lda, r5 = base + 5 * lda
+                    for p in 0..<kc {
+                        let o = d + p * mr
+                        o[0] = alpha * r0[p]; o[1] = alpha * r1[p]; o[2] = alpha * r2[p]
+                        o[3] = alpha * r3[p]; o[4] = alpha * r4[p]; o[5] = alpha * r5[p]
+                    }
+                } else {
+                    for p in 0..<kc {
+                        let o = d + p * mr
+                        for i in 0..<panelRows { o[i] = alpha * base[i * lda + p] }
+                        for i in panelRows..<mr { o[i] = 0 }
+                    }
+                }
+            } else {
+                // op(A)[i][p] = a[p*lda + i]: the 6 values of one k step are contiguous.
+                let base = a + col0 * lda + row0 + ir
+                for p in 0..<kc {
+                    let s = base + p * lda
+                    let o = d + p * mr
+                    for i in 0..<panelRows { o[i] = alpha * s[i] }
+                    for i in panelRows..<mr { o[i] = 0 }
+                }
+            }
+            ir += mr
+        }
+    }
+
+    /// Packs op(B)[row0 ..< row0+depth, col0 ..< col0+columns] as consecutive 16-column
+    /// micro-panels: panel j holds, for each k, its 16 column values.
+    static func packB(transposed: Bool, _ b: UnsafePointer<Float>, ldb: Int, row0: Int, col0: Int,
+                      depth kc: Int, columns: Int, into packed: UnsafeMutablePointer<Float>) {
+        let nr = tileColumns
+        var jr = 0
+        while jr < columns {
+            let panelColumns = Swift.min(nr, columns - jr)
+            let d = packed + jr * kc
+            if !transposed {
+                // op(B)[p][j] = b[p*ldb + j]: each k step is a contiguous run of 16.
+                let base = b + row0 * ldb + col0 + jr
+                if panelColumns == nr {
+                    for p in 0..<kc {
+                        let s = UnsafeRawPointer(base + p * ldb)
+                        let o = UnsafeMutableRawPointer(d + p * nr)
+                        o.storeBytes(of: s.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                        o.storeBytes(of: s.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self),
+                                     toByteOffset: 32, as: SIMD8<Float>.self)
+                    }
+                } else {
+                    for p in 0..<kc {
+                        let s = base + p * ldb
+                        let o = d + p * nr
+                        for j in 0..<panelColumns { o[j] = s[j] }
+                        for j in panelColumns..<nr { o[j] = 0 }
+                    }
+                }
+            } else {
+                // op(B)[p][j] = b[j*ldb + p]: walk each source row once, scattering by 16.
+                let base = b + (col0 + jr) * ldb + row0
+                for j in 0..<panelColumns {
+                    let s = base + j * ldb
+                    var o = d + j
+                    for p in 0..<kc { o.pointee = s[p]; o += nr }
+                }
+                if panelColumns < nr {
+                    for p in 0..<kc {
+                        let o = d + p * nr
+                        for j in panelColumns..<nr { o[j] = 0 }
+                    }
+                }
+            }
+            jr += nr
+        }
+    }
+}

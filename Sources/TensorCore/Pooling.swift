@@ -1,0 +1,131 @@
+// Max and average 2-D pooling with PyTorch semantics, over NCHW buffers.
+//
+// Every (image, channel) plane is independent, so planes are spread over threads in
+// contiguous runs. Windows are clipped to the input once per output element; padding
+// counts as -inf for max and, with countIncludePad, as zeros for average.
+
+public enum Pooling {
+    /// Planes per thread chunk such that a chunk is at least ~16K input elements.
+    static func minimumPlanes(_ g: PoolingGeometry) -> Int {
+        Swift.max(1, (1 << 14) / Swift.max(1, g.inHeight * g.inWidth))
+    }
+
+    /// The input rows and columns under output (oh, ow), clipped to the input.
+    @inline(__always)
+    static func window(_ g: PoolingGeometry, _ oh: Int, _ ow: Int) -> (rows: Range<Int>, columns: Range<Int>) {
+        let h0 = oh * g.strideHeight - g.padHeight, w0 = ow * g.strideWidth - g.padWidth
+        return (Swift.max(h0, 0)..<Swift.min(h0 + g.kernelHeight, g.inHeight),
+                Swift.max(w0, 0)..<Swift.min(w0 + g.kernelWidth, g.inWidth))
+    }
+
+    /// output = max over each window; argmax = the winner's index h·W + w in its input plane.
+    /// Ties keep the first (row-major) element, NaN wins, as in PyTorch.
+    public static func maxForward(_ g: PoolingGeometry, input: UnsafePointer<Float>,
+                                  output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
+        let inPlane = g.inHeight * g.inWidth, outHeight = g.outHeight, outWidth = g.outWidth
+        let outPlane = outHeight * outWidth, width = g.inWidth
+        Parallel.forEachRange(g.batch * g.channels, minimumChunk: minimumPlanes(g)) { planes in
+            for plane in planes {
+                let source = input + plane * inPlane
+                let result = output + plane * outPlane
+                let winners = argmax + plane * outPlane
+                for oh in 0..<outHeight {
+                    for ow in 0..<outWidth {
+                        let (rows, columns) = window(g, oh, ow)
+                        var best = -Float.infinity
+                        var bestIndex = rows.lowerBound * width + columns.lowerBound
+                        for h in rows {
+                            for w in columns {
+                                let index = h * width + w
+                                let value = source[index]
+                                if value > best || value.isNaN {
+                                    best = value
+                                    bestIndex = index
+                                }
+                            }
+                        }
+                        result[oh * outWidth + ow] = best
+                        winners[oh * outWidth + ow] = Int32(truncatingIfNeeded: bestIndex)
+                    }
+                }
+            }
+        }
+    }
+
+    /// gradInput (overwritten) = each output gradient routed to its window's winner;
+    /// overlapping windows accumulate.
+    public static func maxBackward(_ g: PoolingGeometry, gradOutput: UnsafePointer<Float>,
+                                   argmax: UnsafePointer<Int32>, gradInput: UnsafeMutablePointer<Float>) {
+        let inPlane = g.inHeight * g.inWidth, outPlane = g.outHeight * g.outWidth
+        Parallel.forEachRange(g.batch * g.channels, minimumChunk: minimumPlanes(g)) { planes in
+            for plane in planes {
+                let gradSource = gradInput + plane * inPlane
+                gradSource.update(repeating: 0, count: inPlane)
+                let gradResult = gradOutput + plane * outPlane
+                let winners = argmax + plane * outPlane
+                for i in 0..<outPlane { gradSource[Int(winners[i])] += gradResult[i] }
+            }
+        }
+    }
+
+    /// The divisor of avg_pool2d for output (oh, ow): with countIncludePad, the window
+    /// clipped to the padded input (H + pad); otherwise the real input elements only.
+    @inline(__always)
+    static func divisor(_ g: PoolingGeometry, countIncludePad: Bool, _ oh: Int, _ ow: Int,
+                        rows: Range<Int>, columns: Range<Int>) -> Float {
+        if countIncludePad {
+            let h0 = oh * g.strideHeight - g.padHeight, w0 = ow * g.strideWidth - g.padWidth
+            let h1 = Swift.min(h0 + g.kernelHeight, g.inHeight + g.padHeight)
+            let w1 = Swift.min(w0 + g.kernelWidth, g.inWidth + g.padWidth)
+            return Float((h1 - h0) * (w1 - w0))
+        }
+        return Float(rows.count * columns.count)
+    }
+
+    public static func averageForward(_ g: PoolingGeometry, countIncludePad: Bool, input: UnsafePointer<Float>,
+                                      output: UnsafeMutablePointer<Float>) {
+        let inPlane = g.inHeight * g.inWidth, outHeight = g.outHeight, outWidth = g.outWidth
+        let outPlane = outHeight * outWidth, width = g.inWidth
+        Parallel.forEachRange(g.batch * g.channels, minimumChunk: minimumPlanes(g)) { planes in
+            for plane in planes {
+                let source = input + plane * inPlane
+                let result = output + plane * outPlane
+                for oh in 0..<outHeight {
+                    for ow in 0..<outWidth {
+                        let (rows, columns) = window(g, oh, ow)
+                        var sum: Float = 0
+                        for h in rows {
+                            for w in columns { sum += source[h * width + w] }
+                        }
+                        result[oh * outWidth + ow] =
+                            sum / divisor(g, countIncludePad: countIncludePad, oh, ow, rows: rows, columns: columns)
+                    }
+                }
+            }
+        }
+    }
+
+    /// gradInput (overwritten) = each output gradient spread evenly over its window.
+    public static func averageBackward(_ g: PoolingGeometry, countIncludePad: Bool, gradOutput: UnsafePointer<Float>,
+                                       gradInput: UnsafeMutablePointer<Float>) {
+        let inPlane = g.inHeight * g.inWidth, outHeight = g.outHeight, outWidth = g.outWidth
+        let outPlane = outHeight * outWidth, width = g.inWidth
+        Parallel.forEachRange(g.batch * g.channels, minimumChunk: minimumPlanes(g)) { planes in
+            for plane in planes {
+                let gradSource = gradInput + plane * inPlane
+                gradSource.update(repeating: 0, count: inPlane)
+                let gradResult = gradOutput + plane * outPlane
+                for oh in 0..<outHeight {
+                    for ow in 0..<outWidth {
+                        let (rows, columns) = window(g, oh, ow)
+                        let share = gradResult[oh * outWidth + ow]
+                            / divisor(g, countIncludePad: countIncludePad, oh, ow, rows: rows, columns: columns)
+                        for h in rows {
+                            for w in columns { gradSource[h * width + w] += share }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

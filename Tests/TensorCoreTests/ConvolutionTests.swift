@@ -1,0 +1,267 @@
+import XCTest
+@testable import TensorCore
+
+final class ConvolutionTests: XCTestCase {
+    // MARK: Worked examples
+
+    private let image5x5: [Float] = [1, 3, 2, 3, 3,
+                                     3, 1, 2, 1, 1,
+                                     3, 3, 3, 1, 2,
+                                     2, 2, 1, 2, 1,
+                                     2, 3, 2, 1, 2]
+    private let filter3x3: [Float] = [1, 3, 2,
+                                      1, 3, 3,
+                                      3, 1, 1]
+
+    /// Single-channel, batch-1 convolution without bias.
+    private func convolve(_ input: [Float], height: Int, width: Int, _ kernel: [Float], kernelHeight: Int,
+                          kernelWidth: Int, stride: Int = 1, padding: Int = 0) throws -> [Float] {
+        let g = try ConvolutionGeometry(batch: 1, inChannels: 1, inHeight: height, inWidth: width, outChannels: 1,
+                                        kernelHeight: kernelHeight, kernelWidth: kernelWidth,
+                                        strideHeight: stride, strideWidth: stride, padHeight: padding, padWidth: padding,
+                                        dilationHeight: 1, dilationWidth: 1, groups: 1)
+        var output = [Float](repeating: .nan, count: g.outputCount)
+        Convolution.forward(g, input: input, weight: kernel, bias: nil, output: &output)
+        return output
+    }
+
+    func testPaddingOneStrideOne() throws {
+        let output = try convolve(image5x5, height: 5, width: 5, filter3x3, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        XCTAssertEqual(output, [16, 28, 24, 28, 16,
+                                27, 41, 38, 37, 21,
+                                33, 40, 33, 25, 18,
+                                32, 40, 37, 29, 17,
+                                25, 27, 21, 20, 12])
+    }
+
+    func testPaddingOneStrideTwo() throws {
+        let output = try convolve(image5x5, height: 5, width: 5, filter3x3, kernelHeight: 3, kernelWidth: 3,
+                                  stride: 2, padding: 1)
+        XCTAssertEqual(output, [16, 24, 16, 33, 33, 18, 25, 21, 12])
+    }
+
+    func testPaddingTwoStrideOne() throws {
+        let output = try convolve(image5x5, height: 5, width: 5, filter3x3, kernelHeight: 3, kernelWidth: 3, padding: 2)
+        XCTAssertEqual(output.count, 49)
+        XCTAssertEqual(Array(output[0..<7]), [1, 4, 8, 14, 12, 12, 9])
+        XCTAssertEqual(Array(output[42..<49]), [4, 12, 15, 11, 9, 7, 2])
+    }
+
+    func testTwoByTwoKernel() throws {
+        let input: [Float] = [0, 1, 2, 3, 4, 5, 6, 7, 8]
+        let kernel: [Float] = [0, 1, 2, 3]
+        XCTAssertEqual(try convolve(input, height: 3, width: 3, kernel, kernelHeight: 2, kernelWidth: 2),
+                       [19, 25, 37, 43])
+        XCTAssertEqual(try convolve(input, height: 3, width: 3, kernel, kernelHeight: 2, kernelWidth: 2, padding: 1),
+                       [0, 3, 8, 4, 9, 19, 25, 10, 21, 37, 43, 16, 6, 7, 8, 0])
+    }
+
+    func testBiasIsAddedPerChannel() throws {
+        let g = try ConvolutionGeometry(batch: 1, inChannels: 1, inHeight: 3, inWidth: 3, outChannels: 2,
+                                        kernelHeight: 2, kernelWidth: 2, strideHeight: 1, strideWidth: 1,
+                                        padHeight: 0, padWidth: 0, dilationHeight: 1, dilationWidth: 1, groups: 1)
+        let input: [Float] = [0, 1, 2, 3, 4, 5, 6, 7, 8]
+        let weight: [Float] = [0, 1, 2, 3, 1, 0, 0, 0]
+        let bias: [Float] = [0.5, -1]
+        var output = [Float](repeating: .nan, count: 8)
+        Convolution.forward(g, input: input, weight: weight, bias: bias, output: &output)
+        XCTAssertEqual(output, [19.5, 25.5, 37.5, 43.5, -1, 0, 2, 3])
+    }
+
+    // MARK: Geometry
+
+    func testOutputSizes() throws {
+        for (stride, expected) in [(1, 5), (2, 3), (3, 2)] {
+            let g = try ConvolutionGeometry(batch: 1, inChannels: 1, inHeight: 7, inWidth: 7, outChannels: 1,
+                                            kernelHeight: 3, kernelWidth: 3, strideHeight: stride, strideWidth: stride,
+                                            padHeight: 0, padWidth: 0, dilationHeight: 1, dilationWidth: 1, groups: 1)
+            XCTAssertEqual(g.outHeight, expected)
+            XCTAssertEqual(g.outWidth, expected)
+        }
+        // AlexNet: 227 → conv 11 stride 4 → 55 → max pool 3 stride 2 → 27.
+        let conv = try ConvolutionGeometry(batch: 1, inChannels: 3, inHeight: 227, inWidth: 227, outChannels: 96,
+                                           kernelHeight: 11, kernelWidth: 11, strideHeight: 4, strideWidth: 4,
+                                           padHeight: 0, padWidth: 0, dilationHeight: 1, dilationWidth: 1, groups: 1)
+        XCTAssertEqual(conv.outHeight, 55)
+        let pool = try PoolingGeometry(batch: 1, channels: 96, inHeight: conv.outHeight, inWidth: conv.outWidth,
+                                       kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2,
+                                       padHeight: 0, padWidth: 0, ceilMode: false)
+        XCTAssertEqual(pool.outHeight, 27)
+        XCTAssertEqual(pool.outWidth, 27)
+        // Dilated, asymmetric: H 10, k 3, d 2, p 1, s 2 → floor((10 + 2 − 4 − 1)/2) + 1 = 4; W 9, k 1 → 9.
+        let dilated = try ConvolutionGeometry(batch: 1, inChannels: 1, inHeight: 10, inWidth: 9, outChannels: 1,
+                                              kernelHeight: 3, kernelWidth: 1, strideHeight: 2, strideWidth: 1,
+                                              padHeight: 1, padWidth: 0, dilationHeight: 2, dilationWidth: 1, groups: 1)
+        XCTAssertEqual(dilated.outHeight, 4)
+        XCTAssertEqual(dilated.outWidth, 9)
+    }
+
+    func testInvalidGeometryThrowsClearMessages() {
+        func message(_ body: () throws -> ConvolutionGeometry) -> String {
+            do { _ = try body(); return "no error" } catch { return "\(error)" }
+        }
+        let tooLarge = message {
+            try ConvolutionGeometry(batch: 1, inChannels: 1, inHeight: 3, inWidth: 3, outChannels: 1,
+                                    kernelHeight: 5, kernelWidth: 5, strideHeight: 1, strideWidth: 1,
+                                    padHeight: 0, padWidth: 0, dilationHeight: 1, dilationWidth: 1, groups: 1)
+        }
+        XCTAssertTrue(tooLarge.contains("kernel 5x5 (dilation 1) is larger than the padded input 3x3 (input 3x3, padding 0)"),
+                      tooLarge)
+        let groups = message {
+            try ConvolutionGeometry(batch: 1, inChannels: 6, inHeight: 8, inWidth: 8, outChannels: 4,
+                                    kernelHeight: 3, kernelWidth: 3, strideHeight: 1, strideWidth: 1,
+                                    padHeight: 0, padWidth: 0, dilationHeight: 1, dilationWidth: 1, groups: 3)
+        }
+        XCTAssertTrue(groups.contains("divisible by groups (3)"), groups)
+        let stride = message {
+            try ConvolutionGeometry(batch: 1, inChannels: 1, inHeight: 8, inWidth: 8, outChannels: 1,
+                                    kernelHeight: 3, kernelWidth: 3, strideHeight: 0, strideWidth: 1,
+                                    padHeight: 0, padWidth: 0, dilationHeight: 1, dilationWidth: 1, groups: 1)
+        }
+        XCTAssertTrue(stride.contains("stride must be positive"), stride)
+        let padding = message {
+            try ConvolutionGeometry(batch: 1, inChannels: 1, inHeight: 8, inWidth: 8, outChannels: 1,
+                                    kernelHeight: 3, kernelWidth: 3, strideHeight: 1, strideWidth: 1,
+                                    padHeight: -1, padWidth: 0, dilationHeight: 1, dilationWidth: 1, groups: 1)
+        }
+        XCTAssertTrue(padding.contains("padding must not be negative"), padding)
+        let batch = message {
+            try ConvolutionGeometry(batch: 0, inChannels: 1, inHeight: 8, inWidth: 8, outChannels: 1,
+                                    kernelHeight: 3, kernelWidth: 3, strideHeight: 1, strideWidth: 1,
+                                    padHeight: 0, padWidth: 0, dilationHeight: 1, dilationWidth: 1, groups: 1)
+        }
+        XCTAssertTrue(batch.contains("batch size must be positive"), batch)
+        // Dilation makes a 3x3 kernel span 5: too large for 4x4 without padding, fine with padding 1.
+        let dilated = message {
+            try ConvolutionGeometry(batch: 1, inChannels: 1, inHeight: 4, inWidth: 4, outChannels: 1,
+                                    kernelHeight: 3, kernelWidth: 3, strideHeight: 1, strideWidth: 1,
+                                    padHeight: 0, padWidth: 0, dilationHeight: 2, dilationWidth: 2, groups: 1)
+        }
+        XCTAssertTrue(dilated.contains("kernel 3x3 (dilation 2) is larger than the padded input 4x4"), dilated)
+        XCTAssertNoThrow(try ConvolutionGeometry(batch: 1, inChannels: 1, inHeight: 4, inWidth: 4, outChannels: 1,
+                                                 kernelHeight: 3, kernelWidth: 3, strideHeight: 1, strideWidth: 1,
+                                                 padHeight: 1, padWidth: 1, dilationHeight: 2, dilationWidth: 2,
+                                                 groups: 1))
+    }
+
+    // MARK: Against the direct-loop reference
+
+    private struct Case {
+        var batch, inChannels, height, width, outChannels, kernelHeight, kernelWidth: Int
+        var strideHeight = 1, strideWidth = 1, padHeight = 0, padWidth = 0
+        var dilationHeight = 1, dilationWidth = 1, groups = 1
+    }
+
+    private let cases: [Case] = [
+        Case(batch: 2, inChannels: 3, height: 7, width: 9, outChannels: 5, kernelHeight: 3, kernelWidth: 3),
+        Case(batch: 3, inChannels: 4, height: 6, width: 5, outChannels: 7, kernelHeight: 1, kernelWidth: 1),
+        Case(batch: 1, inChannels: 5, height: 8, width: 8, outChannels: 3, kernelHeight: 1, kernelWidth: 1,
+             strideHeight: 2, strideWidth: 2),
+        Case(batch: 5, inChannels: 2, height: 11, width: 10, outChannels: 4, kernelHeight: 3, kernelWidth: 3,
+             strideHeight: 2, strideWidth: 2, padHeight: 1, padWidth: 1),
+        Case(batch: 4, inChannels: 3, height: 9, width: 13, outChannels: 2, kernelHeight: 5, kernelWidth: 5,
+             padHeight: 2, padWidth: 2),
+        Case(batch: 2, inChannels: 2, height: 10, width: 9, outChannels: 3, kernelHeight: 3, kernelWidth: 3,
+             padHeight: 2, padWidth: 1, dilationHeight: 2, dilationWidth: 3),
+        Case(batch: 3, inChannels: 6, height: 7, width: 7, outChannels: 4, kernelHeight: 3, kernelWidth: 3,
+             padHeight: 1, padWidth: 1, groups: 2),
+        Case(batch: 2, inChannels: 4, height: 8, width: 6, outChannels: 4, kernelHeight: 3, kernelWidth: 3,
+             strideHeight: 1, strideWidth: 2, padHeight: 1, padWidth: 1, groups: 4),              // depthwise
+        Case(batch: 1, inChannels: 3, height: 9, width: 7, outChannels: 6, kernelHeight: 3, kernelWidth: 3,
+             padHeight: 1, padWidth: 1, groups: 3),                                                // depthwise ×2
+        Case(batch: 3, inChannels: 3, height: 6, width: 11, outChannels: 4, kernelHeight: 1, kernelWidth: 3,
+             strideHeight: 2, strideWidth: 1, padHeight: 0, padWidth: 1),
+        Case(batch: 2, inChannels: 2, height: 12, width: 5, outChannels: 3, kernelHeight: 3, kernelWidth: 1,
+             strideHeight: 3, strideWidth: 1, padHeight: 1, padWidth: 0),
+        Case(batch: 5, inChannels: 1, height: 13, width: 13, outChannels: 2, kernelHeight: 4, kernelWidth: 2,
+             strideHeight: 3, strideWidth: 2, padHeight: 2, padWidth: 1),
+        Case(batch: 1, inChannels: 1, height: 1, width: 1, outChannels: 1, kernelHeight: 1, kernelWidth: 1),
+        Case(batch: 2, inChannels: 2, height: 3, width: 3, outChannels: 2, kernelHeight: 3, kernelWidth: 3,
+             strideHeight: 2, strideWidth: 2, padHeight: 3, padWidth: 3),   // rows entirely in padding
+        Case(batch: 4, inChannels: 16, height: 12, width: 12, outChannels: 24, kernelHeight: 3, kernelWidth: 3,
+             padHeight: 1, padWidth: 1),                                     // spans several GEMM tiles
+        // Output planes of ≥ 128 pixels: one image per column matrix (pointwise reads the image directly).
+        Case(batch: 3, inChannels: 4, height: 12, width: 11, outChannels: 5, kernelHeight: 1, kernelWidth: 1),
+        Case(batch: 2, inChannels: 3, height: 14, width: 12, outChannels: 3, kernelHeight: 3, kernelWidth: 3,
+             padHeight: 1, padWidth: 1, groups: 3),
+        Case(batch: 3, inChannels: 2, height: 23, width: 24, outChannels: 3, kernelHeight: 2, kernelWidth: 3,
+             strideHeight: 2, strideWidth: 1, padHeight: 1, padWidth: 1, dilationHeight: 1, dilationWidth: 2),
+    ]
+
+    private func geometry(_ c: Case) throws -> ConvolutionGeometry {
+        try ConvolutionGeometry(batch: c.batch, inChannels: c.inChannels, inHeight: c.height, inWidth: c.width,
+                                outChannels: c.outChannels, kernelHeight: c.kernelHeight, kernelWidth: c.kernelWidth,
+                                strideHeight: c.strideHeight, strideWidth: c.strideWidth,
+                                padHeight: c.padHeight, padWidth: c.padWidth,
+                                dilationHeight: c.dilationHeight, dilationWidth: c.dilationWidth, groups: c.groups)
+    }
+
+    func testAgainstReferenceForEveryThreadCount() throws {
+        var seed: UInt64 = 500
+        for (index, c) in cases.enumerated() {
+            let g = try geometry(c)
+            seed += 10
+            let input = randomValues(g.inputCount, seed: seed)
+            let weight = randomValues(g.weightCount, seed: seed + 1)
+            let bias = randomValues(g.outChannels, seed: seed + 2)
+            let gradOutput = randomValues(g.outputCount, seed: seed + 3)
+
+            var expectedOutput = [Float](repeating: 0, count: g.outputCount)
+            Convolution.naiveForward(g, input: input, weight: weight, bias: bias, output: &expectedOutput)
+            var expectedGradInput = [Float](repeating: 0, count: g.inputCount)
+            Convolution.naiveBackwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &expectedGradInput)
+            var expectedGradWeight = [Float](repeating: 0, count: g.weightCount)
+            var expectedGradBias = [Float](repeating: 0, count: g.outChannels)
+            Convolution.naiveBackwardWeight(g, input: input, gradOutput: gradOutput,
+                                            gradWeight: &expectedGradWeight, gradBias: &expectedGradBias)
+
+            for threads in 1...4 {
+                withThreadCount(threads) {
+                    withTinyGEMMThreshold {
+                        let label = "case \(index) \(g) threads \(threads)"
+                        // NaN-filled outputs: every element must be overwritten.
+                        var output = [Float](repeating: .nan, count: g.outputCount)
+                        Convolution.forward(g, input: input, weight: weight, bias: bias, output: &output)
+                        assertClose(output, expectedOutput, "forward \(label)")
+
+                        var gradInput = [Float](repeating: .nan, count: g.inputCount)
+                        Convolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput)
+                        assertClose(gradInput, expectedGradInput, "backwardInput \(label)")
+
+                        var gradWeight = [Float](repeating: .nan, count: g.weightCount)
+                        var gradBias = [Float](repeating: .nan, count: g.outChannels)
+                        Convolution.backwardWeight(g, input: input, gradOutput: gradOutput,
+                                                   gradWeight: &gradWeight, gradBias: &gradBias)
+                        assertClose(gradWeight, expectedGradWeight, "backwardWeight \(label)")
+                        assertClose(gradBias, expectedGradBias, "backwardBias \(label)")
+
+                        // Without a bias gradient the weight gradient is unchanged.
+                        var weightOnly = [Float](repeating: .nan, count: g.weightCount)
+                        Convolution.backwardWeight(g, input: input, gradOutput: gradOutput,
+                                                   gradWeight: &weightOnly, gradBias: nil)
+                        XCTAssertEqual(weightOnly, gradWeight, "backwardWeight without bias \(label)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testWeightGradientIsBitwiseReproducible() throws {
+        let g = try geometry(Case(batch: 7, inChannels: 8, height: 10, width: 10, outChannels: 12,
+                                  kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1))
+        let input = randomValues(g.inputCount, seed: 1), gradOutput = randomValues(g.outputCount, seed: 2)
+        for threads in [2, 3] {
+            withThreadCount(threads) {
+                var first = [Float](repeating: 0, count: g.weightCount), firstBias = [Float](repeating: 0, count: 12)
+                Convolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: &first, gradBias: &firstBias)
+                for _ in 0..<5 {
+                    var again = [Float](repeating: 0, count: g.weightCount), againBias = [Float](repeating: 0, count: 12)
+                    Convolution.backwardWeight(g, input: input, gradOutput: gradOutput,
+                                               gradWeight: &again, gradBias: &againBias)
+                    XCTAssertEqual(again.map(\.bitPattern), first.map(\.bitPattern))
+                    XCTAssertEqual(againBias.map(\.bitPattern), firstBias.map(\.bitPattern))
+                }
+            }
+        }
+    }
+}
