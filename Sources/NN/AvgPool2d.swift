@@ -1,0 +1,55 @@
+import TensorCore
+
+/// Average pooling (PyTorch AvgPool2d, with count_include_pad and ceil_mode).
+/// forward: [N, C, H, W] → [N, C, oH, oW]
+public final class AvgPool2d: Layer {
+    public let kind = "AvgPool2d"
+    public let kernelSize: Size2D
+    public let stride: Size2D
+    public let padding: Size2D
+    public let ceilMode: Bool
+    public let countIncludePad: Bool
+    public var isTraining = true
+    public var needsInputGradient = true
+
+    private let output = Tensor(shape: [0])
+    private let gradInput = Tensor(shape: [0])
+    private var geometry: PoolingGeometry?
+
+    public init(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0, ceilMode: Bool = false,
+                countIncludePad: Bool = true) {
+        self.kernelSize = kernelSize
+        self.stride = stride ?? kernelSize
+        self.padding = padding
+        self.ceilMode = ceilMode
+        self.countIncludePad = countIncludePad
+    }
+
+    public func outputShape(for inputShape: [Int]) throws -> [Int] {
+        let g = try makePoolingGeometry(kind: kind, shape: inputShape, kernelSize: kernelSize, stride: stride,
+                                        padding: padding, ceilMode: ceilMode)
+        return [g.batch, g.channels, g.outHeight, g.outWidth]
+    }
+
+    public func forward(_ input: Tensor) -> Tensor {
+        let g: PoolingGeometry
+        do {
+            g = try makePoolingGeometry(kind: kind, shape: input.shape, kernelSize: kernelSize, stride: stride,
+                                        padding: padding, ceilMode: ceilMode)
+        } catch { preconditionFailure("\(error)") }
+        geometry = g
+        output.reshape([g.batch, g.channels, g.outHeight, g.outWidth])
+        Pooling.averageForward(g, countIncludePad: countIncludePad, input: input.pointer, output: output.pointer)
+        return output
+    }
+
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        guard let g = geometry else { preconditionFailure("AvgPool2d.backward before forward") }
+        gradInput.reshape([g.batch, g.channels, g.inHeight, g.inWidth])
+        if needsInputGradient {
+            Pooling.averageBackward(g, countIncludePad: countIncludePad, gradOutput: gradOutput.pointer,
+                                    gradInput: gradInput.pointer)
+        }
+        return gradInput
+    }
+}

@@ -1,0 +1,88 @@
+import TensorCore
+
+/// A trainable tensor: its value and the gradient backward last wrote for it.
+public final class Parameter {
+    public let value: Tensor
+    public let gradient: Tensor
+
+    public init(shape: [Int]) {
+        value = Tensor(shape: shape)
+        gradient = Tensor(shape: shape)
+    }
+
+    public var count: Int { value.count }
+}
+
+/// A network layer with explicit forward and backward passes.
+///
+/// Layers own their output and input-gradient tensors and overwrite them on every call,
+/// so a warm step allocates nothing. `forward` remembers what `backward` needs;
+/// `backward` overwrites the gradients of this layer's parameters (no accumulation:
+/// every parameter is used once per forward pass) and returns the gradient of the input.
+public protocol Layer: AnyObject {
+    /// The PyTorch class name ("Conv2d"), for summaries and error messages.
+    var kind: String { get }
+    /// This layer's own parameters under their local names ("weight", "bias").
+    var parameters: [(name: String, parameter: Parameter)] { get }
+    /// This layer's own buffers (state that is saved but not trained, such as running statistics).
+    var buffers: [(name: String, tensor: Tensor)] { get }
+    /// Named sub-layers, for containers; names form the dotted PyTorch state-dict path.
+    var children: [(name: String, layer: Layer)] { get }
+    /// Training or evaluation mode (matters for dropout and batch normalisation).
+    var isTraining: Bool { get set }
+    /// False for a network's first layer: nothing upstream needs its input gradient.
+    var needsInputGradient: Bool { get set }
+
+    /// Output shape (batch first) for an input shape, or an error saying why the input does not fit.
+    func outputShape(for inputShape: [Int]) throws -> [Int]
+    func forward(_ input: Tensor) -> Tensor
+    func backward(_ gradOutput: Tensor) -> Tensor
+    /// Draws initial parameter values (PyTorch's defaults) from `random`.
+    func resetParameters(using random: RandomGenerator)
+}
+
+extension Layer {
+    public var parameters: [(name: String, parameter: Parameter)] { [] }
+    public var buffers: [(name: String, tensor: Tensor)] { [] }
+    public var children: [(name: String, layer: Layer)] { [] }
+    public func resetParameters(using random: RandomGenerator) {}
+
+    /// All parameters of this layer and its descendants under dotted PyTorch names.
+    public func namedParameters(prefix: String = "") -> [(name: String, parameter: Parameter)] {
+        var result = parameters.map { (name: prefix + $0.name, parameter: $0.parameter) }
+        for child in children {
+            result += child.layer.namedParameters(prefix: prefix + child.name + ".")
+        }
+        return result
+    }
+
+    /// All buffers of this layer and its descendants under dotted PyTorch names.
+    public func namedBuffers(prefix: String = "") -> [(name: String, tensor: Tensor)] {
+        var result = buffers.map { (name: prefix + $0.name, tensor: $0.tensor) }
+        for child in children {
+            result += child.layer.namedBuffers(prefix: prefix + child.name + ".")
+        }
+        return result
+    }
+
+    /// Sets training or evaluation mode on this layer and all descendants.
+    public func setTraining(_ training: Bool) {
+        isTraining = training
+        for child in children { child.layer.setTraining(training) }
+    }
+
+    /// Initialises every parameter from streams keyed by the layer's dotted path,
+    /// so a layer's initial values do not depend on what comes before it.
+    public func initializeParameters(seed: UInt64) {
+        initializeParameters(random: RandomGenerator(seed: seed).split("init"), path: "")
+    }
+
+    func initializeParameters(random: RandomGenerator, path: String) {
+        resetParameters(using: random.split(path))
+        for child in children {
+            child.layer.initializeParameters(random: random, path: path.isEmpty ? child.name : path + "." + child.name)
+        }
+    }
+
+    public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.parameter.count } }
+}

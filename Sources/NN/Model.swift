@@ -1,0 +1,32 @@
+import TensorCore
+
+/// A network with the facts a trainer needs about it: name, input shape and classes.
+public final class Model {
+    public let name: String
+    /// Per-sample input shape [C, H, W].
+    public let inputShape: [Int]
+    public let classes: Int
+    public let network: Layer
+
+    public init(name: String, inputShape: [Int], classes: Int, network: Layer) throws {
+        self.name = name
+        self.inputShape = inputShape
+        self.classes = classes
+        self.network = network
+        // Shape inference at build time: a layer that cannot take its input fails here, not mid-run.
+        let output = try network.outputShape(for: [1] + inputShape)
+        guard output == [1, classes] else {
+            throw NNError.shapeMismatch(layer: "\(name) output",
+                                        message: "produces \(output.dropFirst()) per sample, expected [\(classes)] class scores")
+        }
+        network.needsInputGradient = false
+    }
+
+    public func forward(_ input: Tensor) -> Tensor { network.forward(input) }
+    @discardableResult public func backward(_ gradOutput: Tensor) -> Tensor { network.backward(gradOutput) }
+    public func namedParameters() -> [(name: String, parameter: Parameter)] { network.namedParameters() }
+    public func namedBuffers() -> [(name: String, tensor: Tensor)] { network.namedBuffers() }
+    public var parameterCount: Int { network.parameterCount }
+    public func setTraining(_ training: Bool) { network.setTraining(training) }
+    public func initializeParameters(seed: UInt64) { network.initializeParameters(seed: seed) }
+}

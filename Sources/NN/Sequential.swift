@@ -1,0 +1,54 @@
+import TensorCore
+
+/// Runs named layers in order; names form the PyTorch state-dict paths
+/// ("conv1.weight", or "features.0.weight" for torchvision-style index names).
+public final class Sequential: Layer {
+    public let kind = "Sequential"
+    public private(set) var children: [(name: String, layer: Layer)]
+    public var isTraining = true
+    public var needsInputGradient = true {
+        didSet { children.first?.layer.needsInputGradient = needsInputGradient }
+    }
+
+    /// Called with a child's index right after its backward pass: its parameters' gradients
+    /// are final from then on (data-parallel training starts their all-reduce here).
+    public var afterChildBackward: ((Int) -> Void)?
+
+    public init(_ children: [(name: String, layer: Layer)]) {
+        self.children = children
+    }
+
+    /// Children named by their index, as torch.nn.Sequential names them.
+    public convenience init(indexed layers: [Layer]) {
+        self.init(layers.enumerated().map { (name: String($0.offset), layer: $0.element) })
+    }
+
+    public func outputShape(for inputShape: [Int]) throws -> [Int] {
+        var shape = inputShape
+        for child in children {
+            do {
+                shape = try child.layer.outputShape(for: shape)
+            } catch NNError.shapeMismatch(let layer, let message) {
+                let path = layer.hasPrefix(child.layer.kind) && !(child.layer is Sequential)
+                    ? "\(child.name) (\(layer))" : "\(child.name).\(layer)"
+                throw NNError.shapeMismatch(layer: path, message: message)
+            }
+        }
+        return shape
+    }
+
+    public func forward(_ input: Tensor) -> Tensor {
+        var x = input
+        for child in children { x = child.layer.forward(x) }
+        return x
+    }
+
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        var g = gradOutput
+        for index in children.indices.reversed() {
+            g = children[index].layer.backward(g)
+            afterChildBackward?(index)
+        }
+        return g
+    }
+}
