@@ -1,0 +1,81 @@
+import TensorCore
+
+/// Which samples each rank takes for each global batch (PyTorch DistributedSampler semantics).
+///
+/// The epoch's permutation is a pure function of (seed, epoch), the same on every rank.
+/// Global batch b covers permutation[b·B ..< (b+1)·B]; rank r takes the contiguous slice
+/// [r·B/W ..< (r+1)·B/W] of it, so the ranks' shards are disjoint and together exactly the
+/// global batch. Remainder: with `dropLast` (training) a final incomplete global batch is
+/// dropped, so every step has the full global batch; without it (validation) the final
+/// batch is kept and split as evenly as possible (a rank may get one sample fewer, or none).
+public struct BatchSampler: Sendable {
+    public let sampleCount: Int
+    public let globalBatchSize: Int
+    public let rank: Int
+    public let worldSize: Int
+    public let shuffle: Bool
+    public let seed: UInt64
+    public let dropLast: Bool
+
+    public init(sampleCount: Int, globalBatchSize: Int, rank: Int = 0, worldSize: Int = 1, shuffle: Bool,
+                seed: UInt64, dropLast: Bool) throws {
+        guard globalBatchSize > 0 else { throw DataError.invalidBatch("batch size must be positive, got \(globalBatchSize)") }
+        guard globalBatchSize % worldSize == 0 else {
+            throw DataError.invalidBatch("global batch \(globalBatchSize) does not divide over \(worldSize) ranks: "
+                + "set training.batch_size to a multiple of \(worldSize)")
+        }
+        guard !dropLast || sampleCount >= globalBatchSize else {
+            throw DataError.invalidBatch("\(sampleCount) training samples are fewer than one global batch of \(globalBatchSize)")
+        }
+        self.sampleCount = sampleCount
+        self.globalBatchSize = globalBatchSize
+        self.rank = rank
+        self.worldSize = worldSize
+        self.shuffle = shuffle
+        self.seed = seed
+        self.dropLast = dropLast
+    }
+
+    public var batchesPerEpoch: Int {
+        dropLast ? sampleCount / globalBatchSize : (sampleCount + globalBatchSize - 1) / globalBatchSize
+    }
+
+    /// The order of all samples in `epoch`.
+    public func permutation(epoch: Int) -> [Int] {
+        guard shuffle else { return Array(0..<sampleCount) }
+        var random = RandomGenerator(seed: seed).split("shuffle").split(UInt64(epoch))
+        return random.permutation(sampleCount)
+    }
+
+    /// This rank's sample indices for global batch `batch` of `epoch`.
+    public func indices(epoch: Int, batch: Int) -> [Int] {
+        indices(batch: batch, permutation: permutation(epoch: epoch))
+    }
+
+    /// As `indices(epoch:batch:)`, reusing an epoch's permutation computed once.
+    public func indices(batch: Int, permutation: [Int]) -> [Int] {
+        let start = batch * globalBatchSize
+        let size = min(globalBatchSize, sampleCount - start)
+        let low = start + rank * size / worldSize, high = start + (rank + 1) * size / worldSize
+        return Array(permutation[low..<high])
+    }
+}
+
+/// Copies the samples at `indices` into `input` ([n, C, H, W], normalised) and their labels
+/// into `labels`; both are reused from step to step without reallocating once large enough.
+public func makeBatch(_ images: LabeledImages, indices: [Int], normalization: Normalization?,
+                      into input: Tensor, labels: inout [Int32]) {
+    input.reshape([indices.count, images.channels, images.height, images.width])
+    labels.removeAll(keepingCapacity: true)
+    let plane = images.height * images.width, size = images.imageSize
+    images.pixels.withUnsafeBufferPointer { pixels in
+        for (row, index) in indices.enumerated() {
+            let source = pixels.baseAddress! + index * size, target = input.pointer + row * size
+            for c in 0..<images.channels {
+                let mean = normalization?.mean[c] ?? 0, inverse = 1 / (normalization?.std[c] ?? 1)
+                for i in (c * plane)..<((c + 1) * plane) { target[i] = (source[i] - mean) * inverse }
+            }
+            labels.append(images.labels[index])
+        }
+    }
+}

@@ -1,0 +1,50 @@
+/// A data set that cannot be read, naming the file and what is wrong with it.
+public enum DataError: Error, CustomStringConvertible, Equatable {
+    case fileNotFound(path: String)
+    case unreadable(path: String, reason: String)
+    case corruptGzip(path: String, reason: String)
+    case badMagic(path: String, found: UInt32, expected: UInt32, kind: String)
+    case badDimensions(path: String, reason: String)
+    case truncated(path: String, expectedBytes: Int, actualBytes: Int, what: String)
+    case trailingBytes(path: String, extra: Int)
+    case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
+    case labelOutOfRange(path: String, index: Int, label: Int, classes: Int)
+    case missingFiles(directory: String, expected: String)
+    case tooFewImages(path: String, count: Int, needed: Int)
+    case invalidNormalization(String)
+    case invalidBatch(String)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path):
+            return "\(path): file not found"
+        case .unreadable(let path, let reason):
+            return "\(path): cannot be read: \(reason)"
+        case .corruptGzip(let path, let reason):
+            return "\(path): corrupt gzip data (\(reason)); download the file again"
+        case .badMagic(let path, let found, let expected, let kind):
+            return "\(path): bad magic number 0x\(hex(found)) (expected 0x\(hex(expected)) for an IDX \(kind) file)"
+        case .badDimensions(let path, let reason):
+            return "\(path): \(reason)"
+        case .truncated(let path, let expected, let actual, let what):
+            return "\(path): truncated: header says \(what) (\(expected) bytes of data) but only \(actual) bytes follow"
+        case .trailingBytes(let path, let extra):
+            return "\(path): \(extra) unexpected bytes after the data the header describes"
+        case .countMismatch(let images, let imageCount, let labels, let labelCount):
+            return "\(images) holds \(imageCount) images but \(labels) holds \(labelCount) labels"
+        case .labelOutOfRange(let path, let index, let label, let classes):
+            return "\(path): label \(label) of item \(index) is outside 0..<\(classes)"
+        case .missingFiles(let directory, let expected):
+            return "\(directory): no MNIST files found; expected \(expected)"
+        case .tooFewImages(let path, let count, let needed):
+            return "\(path): \(count) images, but the train split needs more than \(needed) (set data.train_split lower)"
+        case .invalidNormalization(let message), .invalidBatch(let message):
+            return message
+        }
+    }
+}
+
+private func hex(_ value: UInt32) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+}

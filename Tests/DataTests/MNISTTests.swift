@@ -1,0 +1,52 @@
+import Data
+import Foundation
+import XCTest
+
+final class MNISTTests: XCTestCase {
+    /// ../shared/data/mnist beside the checkout: the real t10k set, gzip'd.
+    static var sharedMNIST: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/mnist").path
+    }
+
+    func testRealTestSetSplitsEightThousandToTwoThousand() throws {
+        let (train, validation) = try MNIST.load(directory: Self.sharedMNIST)
+        XCTAssertEqual(train.count, 8_000)
+        XCTAssertEqual(validation.count, 2_000)
+        XCTAssertEqual([train.channels, train.height, train.width, train.classes], [1, 28, 28, 10])
+        // The t10k set famously starts 7, 2, 1, 0, 4 and ends 4, 5, 6.
+        XCTAssertEqual(Array(train.labels.prefix(5)), [7, 2, 1, 0, 4])
+        XCTAssertEqual(Array(validation.labels.suffix(3)), [4, 5, 6])
+        var histogram = [Int](repeating: 0, count: 10)
+        for label in train.labels + validation.labels { histogram[Int(label)] += 1 }
+        // Class counts of MNIST's test set.
+        XCTAssertEqual(histogram, [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
+        XCTAssertEqual(train.pixels.min(), 0)
+        XCTAssertEqual(train.pixels.max(), 1)
+        // The t10k set's published pixel mean is 0.1325 (all 10,000 images).
+        let all = train.pixels + validation.pixels
+        XCTAssertEqual(Double(all.reduce(0, +)) / Double(all.count), 0.1325, accuracy: 0.0005)
+    }
+
+    func testStandardLayoutWithTrainingFiles() throws {
+        let directory = IDXTestFiles.directory()
+        IDXTestFiles.write(IDXTestFiles.imageBytes(count: 6, rows: 2, columns: 2), "train-images-idx3-ubyte", in: directory)
+        IDXTestFiles.write(IDXTestFiles.gzip(IDXTestFiles.labelBytes([0, 1, 2, 3, 4, 5])), "train-labels-idx1-ubyte.gz", in: directory)
+        IDXTestFiles.write(IDXTestFiles.gzip(IDXTestFiles.imageBytes(count: 2, rows: 2, columns: 2)), "t10k-images-idx3-ubyte.gz", in: directory)
+        IDXTestFiles.write(IDXTestFiles.labelBytes([9, 8]), "t10k-labels-idx1-ubyte", in: directory)
+        let (train, validation) = try MNIST.load(directory: directory)
+        XCTAssertEqual(train.labels, [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(validation.labels, [9, 8])
+        XCTAssertEqual(train.pixels[5], 5 / 255, accuracy: 1e-7)
+    }
+
+    func testMissingFilesAreNamed() {
+        let directory = IDXTestFiles.directory()
+        XCTAssertThrowsError(try MNIST.load(directory: directory)) { error in
+            XCTAssertTrue("\(error)".contains(directory) && "\(error)".contains("t10k-images-idx3-ubyte"), "\(error)")
+        }
+        XCTAssertThrowsError(try MNIST.load(directory: directory + "/nope")) { error in
+            XCTAssertTrue("\(error)".contains("file not found"), "\(error)")
+        }
+    }
+}
