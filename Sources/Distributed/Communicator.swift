@@ -1,0 +1,56 @@
+/// How ranks of a data-parallel job talk: collectives over flat buffers.
+///
+/// The trainer sees only this protocol; single-process, in-process (threads) and MPI
+/// implementations plug in behind it. Buffers are in place: after `allReduceSum` every
+/// rank holds the element-wise sum over all ranks. Every rank must issue the same
+/// collectives in the same order.
+public protocol Communicator: AnyObject {
+    var rank: Int { get }
+    var worldSize: Int { get }
+    /// Rank and rank count on this node (for choosing threads per rank).
+    var localRank: Int { get }
+    var localSize: Int { get }
+    /// Short description for logs ("MPI (Open MPI 4.1.4)", "in-process", "single process").
+    var backendName: String { get }
+
+    func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>)
+    func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>)
+    /// Starts an in-place sum; the buffer must not be touched until the request is waited on.
+    func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> CollectiveRequest
+    /// Lets outstanding non-blocking collectives progress (MPI progresses only inside MPI calls).
+    func progress()
+    /// Copies `root`'s buffer into every other rank's buffer.
+    func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int)
+    func broadcast(_ buffer: UnsafeMutableBufferPointer<Double>, root: Int)
+    /// Every rank's `value`, indexed by rank.
+    func allGather(_ value: Double) -> [Double]
+    func barrier()
+    /// Ends this rank's part in the job cleanly (MPI_Finalize); call once, last.
+    func finish()
+    /// Ends the whole job (every rank) with `code` after printing `message` on standard error.
+    func abort(message: String, code: Int32) -> Never
+}
+
+/// A started non-blocking collective; `wait()` returns when its buffer holds the result.
+public final class CollectiveRequest {
+    private var completion: (() -> Void)?
+
+    public init(completion: (() -> Void)? = nil) { self.completion = completion }
+
+    public func wait() {
+        completion?()
+        completion = nil
+    }
+}
+
+extension Communicator {
+    public var isCoordinator: Bool { rank == 0 }
+
+    public func allReduceSum(_ values: inout [Double]) {
+        values.withUnsafeMutableBufferPointer { allReduceSum($0) }
+    }
+
+    public func broadcast(_ values: inout [Double], root: Int) {
+        values.withUnsafeMutableBufferPointer { broadcast($0, root: root) }
+    }
+}

@@ -1,0 +1,14 @@
+/// Failures setting up or running collectives.
+public enum DistributedError: Error, CustomStringConvertible {
+    case mpi(call: String, code: Int32)
+    case invalidWorkers(Int)
+
+    public var description: String {
+        switch self {
+        case .mpi(let call, let code):
+            return "\(call) failed with MPI error code \(code)"
+        case .invalidWorkers(let count):
+            return "--workers must be at least 1, got \(count)"
+        }
+    }
+}

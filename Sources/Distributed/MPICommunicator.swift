@@ -1,0 +1,137 @@
+import CMPI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Open MPI underneath `mpirun`/`srun`: one process per rank.
+///
+/// MPI is initialised with MPI_THREAD_FUNNELED: only the thread that created the
+/// communicator (the trainer's) calls MPI, while compute runs on Dispatch threads.
+public final class MPICommunicator: Communicator {
+    public let rank: Int
+    public let worldSize: Int
+    public let localRank: Int
+    public let localSize: Int
+    public let backendName: String
+    /// Started non-blocking collectives; completed ones become MPI_REQUEST_NULL.
+    private var pending: [MPI_Request?] = []
+    private var outstanding = 0
+
+    /// True when this process was started by an MPI launcher (mpirun, mpiexec, srun with PMIx/PMI).
+    public static var launchedByMPI: Bool {
+        let variables = ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"]
+        return variables.contains { getenv($0) != nil }
+    }
+
+    /// This process's rank as the launcher announced it, readable before MPI is initialised
+    /// (for naming the rank in errors that happen before MPI starts).
+    public static var launcherRank: Int? {
+        for variable in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"] {
+            if let value = getenv(variable), let rank = Int(String(cString: value)) { return rank }
+        }
+        return nil
+    }
+
+    public init() throws {
+        var provided: Int32 = 0
+        var argc: Int32 = 0
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = nil
+        let status = MPI_Init_thread(&argc, &argv, cmpi_thread_funneled(), &provided)
+        guard status == cmpi_success() else { throw DistributedError.mpi(call: "MPI_Init_thread", code: status) }
+        // Errors come back as codes, so they can be reported with the rank before aborting.
+        MPI_Comm_set_errhandler(cmpi_comm_world(), cmpi_errors_return())
+        var value: Int32 = 0
+        MPI_Comm_rank(cmpi_comm_world(), &value)
+        rank = Int(value)
+        MPI_Comm_size(cmpi_comm_world(), &value)
+        worldSize = Int(value)
+        var node = cmpi_comm_null()
+        MPI_Comm_split_type(cmpi_comm_world(), cmpi_comm_type_shared(), Int32(rank), cmpi_info_null(), &node)
+        MPI_Comm_rank(node, &value)
+        localRank = Int(value)
+        MPI_Comm_size(node, &value)
+        localSize = Int(value)
+        MPI_Comm_free(&node)
+        var major: Int32 = 0, minor: Int32 = 0
+        MPI_Get_version(&major, &minor)
+        backendName = "MPI \(major).\(minor)"
+    }
+
+    private var finished = false
+
+    public func finish() {
+        guard !finished else { return }
+        finished = true
+        MPI_Finalize()
+    }
+
+    private func check(_ status: Int32, _ call: String) {
+        guard status != cmpi_success() else { return }
+        var length: Int32 = 0
+        var text = [CChar](repeating: 0, count: Int(cmpi_max_error_string()))
+        MPI_Error_string(status, &text, &length)
+        abort(message: "[rank \(rank)] \(call) failed: \(String(cString: text))", code: 1)
+    }
+
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) {
+        guard buffer.count > 0 else { return }
+        check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), cmpi_float(), cmpi_sum(),
+                            cmpi_comm_world()), "MPI_Allreduce")
+    }
+
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) {
+        guard buffer.count > 0 else { return }
+        check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), cmpi_double(), cmpi_sum(),
+                            cmpi_comm_world()), "MPI_Allreduce")
+    }
+
+    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> CollectiveRequest {
+        guard buffer.count > 0 else { return CollectiveRequest() }
+        var request: MPI_Request? = cmpi_request_null()
+        check(MPI_Iallreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), cmpi_float(), cmpi_sum(),
+                             cmpi_comm_world(), &request), "MPI_Iallreduce")
+        pending.append(request)
+        outstanding += 1
+        let index = pending.count - 1
+        return CollectiveRequest { [self] in
+            check(MPI_Wait(&pending[index], cmpi_status_ignore()), "MPI_Wait")
+            outstanding -= 1
+            if outstanding == 0 { pending.removeAll(keepingCapacity: true) }
+        }
+    }
+
+    public func progress() {
+        guard !pending.isEmpty else { return }
+        var flag: Int32 = 0
+        // MPI_Testall drives libnbc's schedules forward without blocking.
+        check(MPI_Testall(Int32(pending.count), &pending, &flag, nil), "MPI_Testall")
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) {
+        guard buffer.count > 0 else { return }
+        check(MPI_Bcast(buffer.baseAddress, Int32(buffer.count), cmpi_float(), Int32(root), cmpi_comm_world()),
+              "MPI_Bcast")
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableBufferPointer<Double>, root: Int) {
+        guard buffer.count > 0 else { return }
+        check(MPI_Bcast(buffer.baseAddress, Int32(buffer.count), cmpi_double(), Int32(root), cmpi_comm_world()),
+              "MPI_Bcast")
+    }
+
+    public func allGather(_ value: Double) -> [Double] {
+        var send = value
+        var result = [Double](repeating: 0, count: worldSize)
+        check(MPI_Allgather(&send, 1, cmpi_double(), &result, 1, cmpi_double(), cmpi_comm_world()), "MPI_Allgather")
+        return result
+    }
+
+    public func barrier() { check(MPI_Barrier(cmpi_comm_world()), "MPI_Barrier") }
+
+    public func abort(message: String, code: Int32) -> Never {
+        fputs(message + "\n", stderr)
+        fflush(stderr)
+        MPI_Abort(cmpi_comm_world(), code)
+        exit(code)
+    }
+}
