@@ -1,0 +1,80 @@
+import Yams
+
+/// The rules a config's values must follow, with errors that point at the offending line.
+struct ConfigValidator {
+    let source: String
+    let document: Node?
+
+    /// Line of the value at a dotted key path, for errors found after decoding.
+    func line(of keyPath: String) -> Int? {
+        var node = document
+        var line = document?.mark?.line
+        for key in keyPath.split(separator: ".") {
+            guard case .mapping(let mapping)? = node,
+                  let entry = mapping.first(where: { $0.key.scalar?.string == String(key) }) else { return line }
+            node = entry.value
+            // A scalar's own line; for a section, the line of its key.
+            line = entry.value.scalar != nil ? (entry.value.mark?.line ?? entry.key.mark?.line) : entry.key.mark?.line
+        }
+        return line
+    }
+
+    func error(_ keyPath: String, _ message: String) -> ConfigError {
+        ConfigError(source: source, line: line(of: keyPath), message: "'\(keyPath)' \(message)")
+    }
+
+    func require(_ condition: Bool, _ keyPath: String, _ message: @autoclosure () -> String) throws {
+        if !condition { throw error(keyPath, message()) }
+    }
+
+    func validate(_ config: TrainConfig, knownModels: [String]) throws {
+        try require(knownModels.contains(config.model.name), "model.name",
+                    "names an unknown model '\(config.model.name)'; known models: \(knownModels.joined(separator: ", "))")
+        if let classes = config.model.classes {
+            try require(classes >= 2, "model.classes", "must be at least 2, got \(classes)")
+        }
+        let data = config.data
+        try require(TrainConfig.datasets.contains(data.dataset), "data.dataset",
+                    "names an unknown dataset '\(data.dataset)'; known datasets: \(TrainConfig.datasets.joined(separator: ", "))")
+        if data.dataset == "mnist" && (data.path ?? "").isEmpty {
+            throw error("data", "needs 'path' for dataset mnist: the directory holding the IDX files (or pass --data DIR)")
+        }
+        try require(data.trainSamples >= 1, "data.train_samples", "must be a positive integer, got \(data.trainSamples)")
+        try require(data.validationSamples >= 1, "data.validation_samples",
+                    "must be a positive integer, got \(data.validationSamples)")
+        try require(data.trainSplit >= 1, "data.train_split", "must be a positive integer, got \(data.trainSplit)")
+        if let normalize = data.normalize {
+            try require(normalize.mean.count == normalize.std.count && !normalize.mean.isEmpty, "data.normalize",
+                        "needs mean and std of the same, non-zero length (one per channel), got \(normalize.mean.count) and \(normalize.std.count)")
+            try require(normalize.std.allSatisfy { $0 > 0 }, "data.normalize.std",
+                        "must be positive (it divides), got \(normalize.std)")
+        }
+        let training = config.training
+        try require(training.epochs >= 1, "training.epochs", "must be a positive integer, got \(training.epochs)")
+        try require(training.batchSize >= 1, "training.batch_size", "must be a positive integer, got \(training.batchSize)")
+        try require(training.threads >= 0, "training.threads", "must be 0 (automatic) or more, got \(training.threads)")
+        let optimizer = config.optimizer
+        try require(TrainConfig.optimizers.contains(optimizer.name), "optimizer.name",
+                    "names an unknown optimizer '\(optimizer.name)'; known: \(TrainConfig.optimizers.joined(separator: ", "))")
+        try require(optimizer.lr > 0, "optimizer.lr", "must be positive, got \(optimizer.lr)")
+        try require(optimizer.momentum >= 0, "optimizer.momentum", "must be 0 or more, got \(optimizer.momentum)")
+        try require((0...1).contains(optimizer.dampening), "optimizer.dampening",
+                    "must lie in [0, 1], got \(optimizer.dampening)")
+        try require(optimizer.weightDecay >= 0, "optimizer.weight_decay", "must be 0 or more, got \(optimizer.weightDecay)")
+        if optimizer.nesterov {
+            try require(optimizer.momentum > 0 && optimizer.dampening == 0, "optimizer.nesterov",
+                        "requires momentum > 0 and dampening 0 (as torch.optim.SGD)")
+        }
+        let schedule = config.lrSchedule
+        try require(TrainConfig.schedules.contains(schedule.name), "lr_schedule.name",
+                    "names an unknown schedule '\(schedule.name)'; known: \(TrainConfig.schedules.joined(separator: ", "))")
+        try require(schedule.stepSize >= 1, "lr_schedule.step_size", "must be a positive integer, got \(schedule.stepSize)")
+        try require(schedule.gamma > 0 && schedule.gamma <= 1, "lr_schedule.gamma", "must lie in (0, 1], got \(schedule.gamma)")
+        try require(config.distributed.bucketMegabytes > 0, "distributed.bucket_mb",
+                    "must be positive, got \(config.distributed.bucketMegabytes)")
+        try require(config.distributed.checkEvery >= 0, "distributed.check_every",
+                    "must be 0 or more, got \(config.distributed.checkEvery)")
+        try require(!config.runDirectory.isEmpty, "run_dir", "must not be empty")
+        try require(config.logEvery >= 0, "log_every", "must be 0 or more, got \(config.logEvery)")
+    }
+}

@@ -1,0 +1,103 @@
+import Distributed
+import NN
+import TensorCore
+
+/// Gradients in contiguous buckets, all-reduced as soon as backward has produced them
+/// (PyTorch DDP's design).
+///
+/// Parameters are assigned to buckets in reverse order, the order backward produces
+/// their gradients, up to `capacityBytes` per bucket. Each gradient tensor is bound into
+/// its bucket's memory, so layers write gradients straight into the all-reduce buffer.
+/// When a bucket's last parameter is ready, its all-reduce starts and overlaps with the
+/// rest of backward; `finishStep` waits for all of them and divides by the world size.
+final class GradientBuckets {
+    private struct Bucket {
+        let storage: UnsafeMutablePointer<Float>
+        let count: Int
+        let parameterCount: Int
+        var remaining = 0
+        var request: CollectiveRequest?
+    }
+
+    private var buckets: [Bucket] = []
+    private let bucketOfParameter: [Int]
+    private let communicator: Communicator
+    /// Seconds the last step spent blocked in `finishStep` waiting for all-reduces.
+    private(set) var lastWaitSeconds = 0.0
+
+    init(parameters: [Parameter], capacityBytes: Int, communicator: Communicator) {
+        self.communicator = communicator
+        let capacity = max(1, capacityBytes / MemoryLayout<Float>.stride)
+        var assignment = [Int](repeating: 0, count: parameters.count)
+        var groups: [[Int]] = []
+        var current: [Int] = [], currentCount = 0
+        for index in parameters.indices.reversed() {
+            let size = parameters[index].count
+            if !current.isEmpty && currentCount + size > capacity {
+                groups.append(current)
+                current = []
+                currentCount = 0
+            }
+            current.append(index)
+            currentCount += size
+        }
+        if !current.isEmpty { groups.append(current) }
+        for (bucketIndex, members) in groups.enumerated() {
+            let count = members.reduce(0) { $0 + parameters[$1].count }
+            let storage = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            storage.initialize(repeating: 0, count: max(count, 1))
+            var offset = 0
+            for index in members {
+                parameters[index].gradient.bind(to: storage + offset)
+                offset += parameters[index].count
+                assignment[index] = bucketIndex
+            }
+            buckets.append(Bucket(storage: storage, count: count, parameterCount: members.count))
+        }
+        bucketOfParameter = assignment
+    }
+
+    deinit {
+        for bucket in buckets { bucket.storage.deallocate() }
+    }
+
+    var bucketCount: Int { buckets.count }
+
+    func beginStep() {
+        for index in buckets.indices {
+            buckets[index].remaining = buckets[index].parameterCount
+            buckets[index].request = nil
+        }
+    }
+
+    /// Marks parameters whose gradients backward has finished; starts every bucket that became complete.
+    func markReady(_ parameterIndices: [Int]) {
+        guard communicator.worldSize > 1 else { return }
+        for parameter in parameterIndices {
+            let b = bucketOfParameter[parameter]
+            buckets[b].remaining -= 1
+            if buckets[b].remaining == 0 { start(b) }
+        }
+        communicator.progress()
+    }
+
+    private func start(_ index: Int) {
+        buckets[index].request = communicator.startAllReduceSum(
+            UnsafeMutableBufferPointer(start: buckets[index].storage, count: buckets[index].count))
+    }
+
+    /// Completes every bucket's all-reduce and turns the sums into averages over ranks.
+    func finishStep() {
+        guard communicator.worldSize > 1 else { return }
+        let waitStart = DispatchTime.now().uptimeNanoseconds
+        // Buckets start in index order, so any not started yet (a parameter unused in
+        // this step) are started in the same order on every rank.
+        for index in buckets.indices where buckets[index].request == nil { start(index) }
+        for bucket in buckets { bucket.request?.wait() }
+        lastWaitSeconds = Double(DispatchTime.now().uptimeNanoseconds - waitStart) / 1e9
+        let scale = 1 / Float(communicator.worldSize)
+        for bucket in buckets { Elementwise.scale(bucket.storage, by: scale, count: bucket.count) }
+    }
+}
+
+import Dispatch

@@ -1,0 +1,59 @@
+import Foundation
+import NN
+
+/// The run directory: `config.yaml` as resolved and `metrics.jsonl`, one JSON object per epoch.
+/// Only the coordinator (rank 0) writes here.
+final class RunDirectory {
+    let path: String
+
+    init(path: String) throws {
+        self.path = path
+        let manager = FileManager.default
+        do {
+            try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw TrainError.runDirectory(path: path, reason: "cannot be created (\(error.localizedDescription))")
+        }
+        guard manager.isWritableFile(atPath: path) else {
+            throw TrainError.runDirectory(path: path, reason: "is not writable; choose another with --run-dir")
+        }
+    }
+
+    func writeConfig(_ yaml: String) throws {
+        let file = (path as NSString).appendingPathComponent("config.yaml")
+        do {
+            try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        } catch {
+            throw TrainError.runDirectory(path: path, reason: "cannot write config.yaml (\(error.localizedDescription))")
+        }
+    }
+
+    /// A fresh run starts metrics.jsonl empty.
+    func startMetrics() throws {
+        let file = (path as NSString).appendingPathComponent("metrics.jsonl")
+        guard FileManager.default.createFile(atPath: file, contents: Data()) else {
+            throw TrainError.runDirectory(path: path, reason: "cannot create metrics.jsonl")
+        }
+    }
+
+    func appendMetrics(_ metrics: EpochMetrics) throws {
+        let file = (path as NSString).appendingPathComponent("metrics.jsonl")
+        let line = Data((metrics.jsonLine + "\n").utf8)
+        guard let handle = FileHandle(forWritingAtPath: file) else {
+            throw TrainError.runDirectory(path: path, reason: "cannot open metrics.jsonl for writing")
+        }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: line)
+    }
+
+    /// The model's weights and buffers under their PyTorch names, as `model.safetensors`
+    /// (what `torch.save(model.state_dict())` holds; loads with safetensors.torch.load_file).
+    func writeModel(_ model: Model, metadata: [String: String]) throws {
+        let tensors = model.namedParameters().map { ($0.name, $0.parameter.value) } + model.namedBuffers().map { ($0.name, $0.tensor) }
+        let bytes = SafeTensors.encode(
+            tensors: tensors.map { (name: $0.0, shape: $0.1.shape, data: UnsafeBufferPointer($0.1.buffer)) },
+            metadata: metadata)
+        try AtomicFile.write(bytes, to: (path as NSString).appendingPathComponent("model.safetensors"))
+    }
+}

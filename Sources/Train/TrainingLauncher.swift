@@ -1,0 +1,97 @@
+import Distributed
+import Foundation
+import TensorCore
+
+/// Chooses how a run is spread over ranks and starts it:
+/// under `mpirun`/`srun` one MPI rank per process; with `workers > 1` that many ranks as
+/// threads of this process (in-process all-reduce); otherwise single-node mode.
+public enum TrainingLauncher {
+    public enum Mode: Equatable {
+        case single
+        case inProcess(workers: Int)
+        case mpi
+    }
+
+    public static func mode(workers: Int?) throws -> Mode {
+        if MPICommunicator.launchedByMPI { return .mpi }
+        if let workers {
+            guard workers >= 1 else { throw DistributedError.invalidWorkers(workers) }
+            if workers > 1 { return .inProcess(workers: workers) }
+        }
+        return .single
+    }
+
+    /// Compute threads per rank: the configured count, else this node's cores shared evenly
+    /// among the ranks on it (never more threads than cores).
+    public static func threadsPerRank(configured: Int, ranksOnNode: Int) -> Int {
+        configured > 0 ? configured : max(1, Parallel.onlineCores / max(1, ranksOnNode))
+    }
+
+    /// Runs the training job; returns rank 0's history. Errors on a multi-rank job end the
+    /// whole job with a message naming the rank; single-node errors are thrown.
+    @discardableResult
+    public static func run(config: TrainConfig, workers: Int? = nil,
+                           log: @escaping (String) -> Void = { print($0) }) throws -> [EpochMetrics] {
+        switch try mode(workers: workers) {
+        case .single:
+            Parallel.threadCount = threadsPerRank(configured: config.training.threads, ranksOnNode: 1)
+            return try Trainer(config: config, communicator: SingleProcessCommunicator(), log: log).run()
+        case .mpi:
+            let communicator = try MPICommunicator()
+            Parallel.threadCount = threadsPerRank(configured: config.training.threads,
+                                                  ranksOnNode: communicator.localSize)
+            let history = runOrAbort(communicator) {
+                try Trainer(config: config, communicator: communicator, log: log).run()
+            }
+            communicator.finish()
+            return history
+        case .inProcess(let workers):
+            let communicators = try InProcessCommunicator.makeGroup(size: workers)
+            Parallel.threadCount = threadsPerRank(configured: config.training.threads, ranksOnNode: workers)
+            let histories = RankResults<[EpochMetrics]>(ranks: workers, initial: [])
+            let done = DispatchGroup()
+            for communicator in communicators {
+                done.enter()
+                Thread.detachNewThread {
+                    let history = runOrAbort(communicator) {
+                        try Trainer(config: config, communicator: communicator, log: log).run()
+                    }
+                    histories.store(history, rank: communicator.rank)
+                    done.leave()
+                }
+            }
+            done.wait()
+            return histories.value(rank: 0)
+        }
+    }
+
+    /// A failing rank takes the whole job down (MPI_Abort), naming itself, so no rank is
+    /// left waiting in a collective.
+    static func runOrAbort<T>(_ communicator: Communicator, _ body: () throws -> T) -> T {
+        do {
+            return try body()
+        } catch {
+            communicator.abort(message: "[rank \(communicator.rank)] error: \(error)", code: 1)
+        }
+    }
+}
+
+/// One result per rank, written from the ranks' threads.
+final class RankResults<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Value]
+
+    init(ranks: Int, initial: Value) { values = Array(repeating: initial, count: ranks) }
+
+    func store(_ value: Value, rank: Int) {
+        lock.lock()
+        values[rank] = value
+        lock.unlock()
+    }
+
+    func value(rank: Int) -> Value {
+        lock.lock()
+        defer { lock.unlock() }
+        return values[rank]
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Train
+import XCTest
+
+final class ConfigTests: XCTestCase {
+    let models = ["lenet5"]
+
+    func parse(_ yaml: String) throws -> TrainConfig {
+        try TrainConfig.parse(yaml: yaml, source: "x.yaml", knownModels: models)
+    }
+
+    func assertError(_ yaml: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try parse(yaml), file: file, line: line) { error in
+            XCTAssertEqual("\(error)", expected, file: file, line: line)
+        }
+    }
+
+    func testEmptyDocumentGivesTheDefaults() throws {
+        XCTAssertEqual(try parse(""), TrainConfig())
+        XCTAssertEqual(try parse("# nothing\n"), TrainConfig())
+    }
+
+    func testShippedDefaultConfigIsTheBuiltInDefault() throws {
+        let path = TrainingFixtures.repositoryRoot.appendingPathComponent("configs/default.yaml").path
+        XCTAssertEqual(try TrainConfig.load(file: path, knownModels: models), TrainConfig())
+    }
+
+    func testShippedConfigsLoad() throws {
+        for name in ["default.yaml", "lenet5-mnist.yaml"] {
+            let path = TrainingFixtures.repositoryRoot.appendingPathComponent("configs/" + name).path
+            XCTAssertNoThrow(try TrainConfig.load(file: path, knownModels: models), name)
+        }
+    }
+
+    func testResolvedYAMLRoundTrips() throws {
+        var config = TrainConfig()
+        config.model.classes = 7
+        config.data.dataset = "mnist"
+        config.data.path = "some dir/with \"quotes\""
+        config.data.normalize = NormalizeSection(mean: [0.1307], std: [0.3081])
+        config.optimizer.nesterov = true
+        config.optimizer.weightDecay = 5e-4
+        config.optimizer.lr = 0.123456789
+        config.lrSchedule.name = "step"
+        config.training.seed = 12345
+        config.distributed.bucketMegabytes = 0.5
+        XCTAssertEqual(try parse(config.resolvedYAML()), config)
+        XCTAssertEqual(try parse(TrainConfig().resolvedYAML()), TrainConfig())
+    }
+
+    func testNumbersInEveryNotation() throws {
+        for text in ["5e-4", "0.0005", "5.0e-4", "1"] {
+            let config = try parse("optimizer:\n  weight_decay: \(text)\n")
+            XCTAssertEqual(config.optimizer.weightDecay, Double(text)!, text)
+        }
+    }
+
+    func testUnknownKeysNameThePathAndLine() {
+        assertError("optimizer:\n  momentum: 0.9\n  lerning_rate: 0.1\n",
+                    "x.yaml:3: unknown key 'optimizer.lerning_rate' (did you mean 'optimizer.lr'?)")
+        assertError("model:\n  name: lenet5\nepochs: 3\n", "x.yaml:3: unknown key 'epochs' (did you mean 'training.epochs'?)")
+        assertError("training:\n  batchsize: 3\n", "x.yaml:2: unknown key 'training.batchsize' (did you mean 'training.batch_size'?)")
+        assertError("optimizer:\n  mommentum: 0.9\n", "x.yaml:2: unknown key 'optimizer.mommentum' (did you mean 'optimizer.momentum'?)")
+    }
+
+    func testWrongTypesNameThePathAndLine() {
+        assertError("optimizer:\n  lr: 0.1\n\n  momentum: high\n", "x.yaml:4: 'optimizer.momentum' must be a number, got string \"high\"")
+        assertError("training:\n  epochs: \"10\"\n", "x.yaml:2: 'training.epochs' must be an integer, got string \"10\"")
+        assertError("training:\n  epochs: 2.5\n", "x.yaml:2: 'training.epochs' must be an integer, got number 2.5")
+        assertError("data:\n  shuffle: maybe\n", "x.yaml:2: 'data.shuffle' must be true or false, got string \"maybe\"")
+        assertError("optimizer: 3\n", "x.yaml:1: 'optimizer' must be a mapping of keys to values, got number 3")
+        assertError("data:\n  normalize:\n    mean: 0.5\n    std: [1]\n",
+                    "x.yaml:3: 'data.normalize.mean' must be a list of numbers such as [0.5], got number 0.5")
+    }
+
+    func testImpossibleValues() {
+        assertError("training:\n  batch_size: -4\n", "x.yaml:2: 'training.batch_size' must be a positive integer, got -4")
+        assertError("training:\n  epochs: 0\n", "x.yaml:2: 'training.epochs' must be a positive integer, got 0")
+        assertError("optimizer:\n  lr: 0\n", "x.yaml:2: 'optimizer.lr' must be positive, got 0.0")
+        assertError("optimizer:\n  dampening: 1.5\n", "x.yaml:2: 'optimizer.dampening' must lie in [0, 1], got 1.5")
+        assertError("optimizer:\n  momentum: 0\n  nesterov: true\n",
+                    "x.yaml:3: 'optimizer.nesterov' requires momentum > 0 and dampening 0 (as torch.optim.SGD)")
+        assertError("data:\n  normalize:\n    mean: [0.5]\n    std: [0]\n",
+                    "x.yaml:4: 'data.normalize.std' must be positive (it divides), got [0.0]")
+        assertError("data:\n  dataset: cifar\n", "x.yaml:2: 'data.dataset' names an unknown dataset 'cifar'; known datasets: synthetic, mnist")
+        assertError("model:\n  name: resnet9000\n", "x.yaml:2: 'model.name' names an unknown model 'resnet9000'; known models: lenet5")
+        assertError("data:\n  dataset: mnist\n",
+                    "x.yaml:1: 'data' needs 'path' for dataset mnist: the directory holding the IDX files (or pass --data DIR)")
+        assertError("training:\n  seed: -1\n", "x.yaml:2: 'training.seed' must be a non-negative integer, got -1")
+    }
+
+    func testSyntaxErrorHasALine() {
+        XCTAssertThrowsError(try parse("model:\n  name: lenet5\n data: [\n")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("x.yaml:3: invalid YAML"), "\(error)")
+        }
+    }
+
+    func testMissingFile() {
+        XCTAssertThrowsError(try TrainConfig.load(file: "/nonexistent/c.yaml", knownModels: models)) {
+            XCTAssertEqual("\($0)", "/nonexistent/c.yaml: config file no such file")
+        }
+    }
+
+    func testOverridesApplyAndValidate() throws {
+        var config = TrainConfig()
+        var overrides = ConfigOverrides()
+        overrides.epochs = 3
+        overrides.batchSize = 32
+        overrides.lr = 0.01
+        overrides.dataPath = "/data/mnist"
+        overrides.dataset = "mnist"
+        try config.apply(overrides, knownModels: models)
+        XCTAssertEqual(config.training.epochs, 3)
+        XCTAssertEqual(config.training.batchSize, 32)
+        XCTAssertEqual(config.optimizer.lr, 0.01)
+        XCTAssertEqual(config.data.path, "/data/mnist")
+        overrides = ConfigOverrides()
+        overrides.batchSize = 0
+        XCTAssertThrowsError(try config.apply(overrides, knownModels: models)) {
+            XCTAssertEqual("\($0)", "--batch-size: must be a positive integer, got 0")
+        }
+    }
+}

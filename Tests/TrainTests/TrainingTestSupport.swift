@@ -1,0 +1,31 @@
+import Foundation
+import Train
+
+/// Small, fast training configurations for tests.
+enum TrainingFixtures {
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// LeNet-5 on a small synthetic set: `trainSamples / batch` steps per epoch.
+    static func smallSynthetic(runDirectory: String, trainSamples: Int = 640, epochs: Int = 1,
+                               batch: Int = 64) -> TrainConfig {
+        var config = TrainConfig()
+        config.data.dataset = "synthetic"
+        config.data.trainSamples = trainSamples
+        config.data.validationSamples = 256
+        config.training.epochs = epochs
+        config.training.batchSize = batch
+        config.training.seed = 5
+        config.training.threads = 1
+        config.runDirectory = runDirectory
+        return config
+    }
+
+    /// The YAML of `config`, written to a file in `directory`, for runs of the command-line tool.
+    static func write(_ config: TrainConfig, in directory: String) throws -> String {
+        let path = directory + "/config.input.yaml"
+        try config.resolvedYAML().write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
