@@ -63,6 +63,17 @@ final class GradientBuckets {
 
     var bucketCount: Int { buckets.count }
 
+    /// Hooks into `model`'s top-level layers so each bucket's all-reduce starts as soon as
+    /// backward has finished the layers whose parameters fill it.
+    func attach(to model: Model) {
+        guard let network = model.network as? Sequential else { return }
+        let parameters = model.namedParameters().map(\.parameter)
+        let owners = network.children.map { child in
+            child.layer.namedParameters().map { owned in parameters.firstIndex { $0 === owned.parameter }! }
+        }
+        network.afterChildBackward = { [unowned self] in markReady(owners[$0]) }
+    }
+
     func beginStep() {
         for index in buckets.indices {
             buckets[index].remaining = buckets[index].parameterCount

@@ -51,14 +51,7 @@ public final class Trainer {
         buckets = GradientBuckets(parameters: parameters,
                                   capacityBytes: Int(config.distributed.bucketMegabytes * 1_048_576),
                                   communicator: communicator)
-        if let network = model.network as? Sequential {
-            // Parameters of each top-level layer, by index into `parameters`, for the backward hook.
-            let owners = network.children.map { child in
-                child.layer.namedParameters().map { owned in parameters.firstIndex { $0 === owned.parameter }! }
-            }
-            let buckets = self.buckets
-            network.afterChildBackward = { buckets.markReady(owners[$0]) }
-        }
+        buckets.attach(to: model)
         try runDirectory?.writeConfig(config.resolvedYAML())
         try runDirectory?.startMetrics()
     }
