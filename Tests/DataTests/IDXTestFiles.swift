@@ -44,7 +44,7 @@ enum IDXTestFiles {
     @discardableResult
     static func write(_ bytes: [UInt8], _ name: String, in directory: String) -> String {
         let path = directory + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        precondition(FileManager.default.createFile(atPath: path, contents: Data(bytes)), "cannot write \(path)")
         return path
     }
 }
