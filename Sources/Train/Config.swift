@@ -86,8 +86,11 @@ extension TrainConfig {
     /// Reads and validates a YAML config file.
     public static func load(file path: String, knownModels: [String]) throws -> TrainConfig {
         guard let bytes = FileManager.default.contents(atPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read (permissions?)" : "no such file"
-            throw ConfigError(source: path, line: nil, message: "config file \(reason)")
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            let reason = !exists ? "no such config file" : isDirectory.boolValue ? "is a directory, not a config file"
+                : "config file cannot be read (permissions?)"
+            throw ConfigError(source: path, line: nil, message: reason)
         }
         guard let text = String(data: bytes, encoding: .utf8) else {
             throw ConfigError(source: path, line: nil, message: "config file is not UTF-8 text")
@@ -133,7 +136,7 @@ extension TrainConfig {
         var training = try root.mapping("training")
         config.training.epochs = try training.int("epochs", default: config.training.epochs)
         config.training.batchSize = try training.int("batch_size", default: config.training.batchSize)
-        let seed = try training.int("seed", default: Int(config.training.seed))
+        config.training.seed = try training.unsigned("seed", default: config.training.seed)
         config.training.threads = try training.int("threads", default: config.training.threads)
         try training.finish()
 
@@ -162,16 +165,14 @@ extension TrainConfig {
         try root.finish()
 
         // Values are checked after reading, each against the line it came from.
-        let validator = ConfigValidator(source: source, document: document)
-        guard seed >= 0 else { throw validator.error("training.seed", "must be a non-negative integer, got \(seed)") }
-        config.training.seed = UInt64(seed)
-        try validator.validate(config, knownModels: knownModels)
+        try ConfigValidator(source: source, document: document).validate(config, knownModels: knownModels)
         return config
     }
 
     static func yamlLine(_ error: YamlError) -> Int? {
         switch error {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        case .duplicatedKeysInMapping(_, let context): return context.mark.line
         default: return nil
         }
     }
@@ -181,6 +182,9 @@ extension TrainConfig {
         case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
              .composer(let context, let problem, _, _):
             return [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+        case .duplicatedKeysInMapping(let keys, _):
+            // Yams's own text quotes the whole document; the line (of the first duplicate) is enough.
+            return "key \(keys.map { "'\($0)'" }.joined(separator: ", ")) appears more than once in the same mapping"
         default: return "\(error)"
         }
     }

@@ -73,8 +73,23 @@ struct ConfigMapping {
 
     mutating func optionalInt(_ key: String) throws -> Int? {
         guard let (node, line) = node(key) else { return nil }
-        guard let scalar = node.scalar, scalar.style == .plain, let number = Int(scalar.string) else {
+        guard let scalar = node.scalar, scalar.style == .plain,
+              let number = Int(scalar.string.replacingOccurrences(of: "_", with: "")) else {
             throw error(key, line: line, "must be an integer, got \(ConfigMapping.kind(of: node))")
+        }
+        return number
+    }
+
+    /// A non-negative integer over UInt64's whole range (seeds), so any `--seed` written
+    /// to a run's config.yaml reads back.
+    mutating func unsigned(_ key: String, default value: UInt64) throws -> UInt64 {
+        guard let (node, line) = node(key) else { return value }
+        let text = node.scalar.map { $0.string.replacingOccurrences(of: "_", with: "") } ?? ""
+        guard let scalar = node.scalar, scalar.style == .plain, UInt64(text) != nil || Int(text) != nil else {
+            throw error(key, line: line, "must be an integer, got \(ConfigMapping.kind(of: node))")
+        }
+        guard let number = UInt64(text) else {
+            throw error(key, line: line, "must be a non-negative integer, got \(scalar.string)")
         }
         return number
     }
@@ -162,8 +177,9 @@ struct ConfigMapping {
     static func closest(to word: String, among candidates: Set<String>) -> String? {
         let scored = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }) else { return nil }
-        let contains = best.0.contains(word.lowercased()) || word.lowercased().contains(best.0)
-        return best.1 <= max(2, best.0.count / 3) || contains ? best.0 : nil
+        // Short words (`x`, `lt`) are close to every short key: a suggestion must keep some of the word.
+        let contains = word.count >= 3 && (best.0.contains(word.lowercased()) || word.lowercased().contains(best.0))
+        return (best.1 <= max(2, best.0.count / 3) && best.1 < word.count) || contains ? best.0 : nil
     }
 
     static func editDistance(_ a: String, _ b: String) -> Int {

@@ -7,8 +7,23 @@ extension TrainConfig {
         }
         func list(_ values: [Double]) -> String { "[" + values.map(number).joined(separator: ", ") + "]" }
         func text(_ value: String) -> String {
-            // Quote so that any path or name reads back as the same string.
-            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            // Double-quoted with escapes, so that any path or name (tabs, newlines included) reads back the same.
+            var quoted = "\""
+            for scalar in value.unicodeScalars {
+                switch scalar {
+                case "\\": quoted += "\\\\"
+                case "\"": quoted += "\\\""
+                case "\n": quoted += "\\n"
+                case "\t": quoted += "\\t"
+                case "\r": quoted += "\\r"
+                case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
+                    || scalar.value == 0xFEFF || scalar.value == 0x2028 || scalar.value == 0x2029:
+                    quoted += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                        + String(scalar.value, radix: 16)
+                default: quoted.unicodeScalars.append(scalar)
+                }
+            }
+            return quoted + "\""
         }
         var lines = ["model:", "  name: \(text(model.name))", "  classes: \(model.classes.map(String.init) ?? "null")",
                      "data:", "  dataset: \(text(data.dataset))", "  path: \(data.path.map(text) ?? "null")",

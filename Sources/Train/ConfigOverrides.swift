@@ -14,7 +14,14 @@ public struct ConfigOverrides: Sendable {
 }
 
 extension TrainConfig {
+    /// Replaces keys with the command line's values. All or nothing: on an error `self` is unchanged.
     public mutating func apply(_ overrides: ConfigOverrides, knownModels: [String]) throws {
+        var updated = self
+        try updated.applyAll(overrides, knownModels: knownModels)
+        self = updated
+    }
+
+    private mutating func applyAll(_ overrides: ConfigOverrides, knownModels: [String]) throws {
         func check(_ condition: Bool, _ flag: String, _ message: String) throws {
             if !condition { throw ConfigError(source: flag, line: nil, message: message) }
         }

@@ -37,7 +37,8 @@ struct ConfigValidator {
         try require(TrainConfig.datasets.contains(data.dataset), "data.dataset",
                     "names an unknown dataset '\(data.dataset)'; known datasets: \(TrainConfig.datasets.joined(separator: ", "))")
         if data.dataset == "mnist" && (data.path ?? "").isEmpty {
-            throw error("data", "needs 'path' for dataset mnist: the directory holding the IDX files (or pass --data DIR)")
+            throw ConfigError(source: source, line: line(of: "data"),
+                              message: "'data.path' is required for dataset mnist: the directory holding the IDX files (or pass --data DIR)")
         }
         try require(data.trainSamples >= 1, "data.train_samples", "must be a positive integer, got \(data.trainSamples)")
         try require(data.validationSamples >= 1, "data.validation_samples",

@@ -85,7 +85,7 @@ final class ConfigTests: XCTestCase {
         assertError("data:\n  dataset: cifar\n", "x.yaml:2: 'data.dataset' names an unknown dataset 'cifar'; known datasets: synthetic, mnist")
         assertError("model:\n  name: resnet9000\n", "x.yaml:2: 'model.name' names an unknown model 'resnet9000'; known models: lenet5")
         assertError("data:\n  dataset: mnist\n",
-                    "x.yaml:1: 'data' needs 'path' for dataset mnist: the directory holding the IDX files (or pass --data DIR)")
+                    "x.yaml:1: 'data.path' is required for dataset mnist: the directory holding the IDX files (or pass --data DIR)")
         assertError("training:\n  seed: -1\n", "x.yaml:2: 'training.seed' must be a non-negative integer, got -1")
     }
 
@@ -97,7 +97,7 @@ final class ConfigTests: XCTestCase {
 
     func testMissingFile() {
         XCTAssertThrowsError(try TrainConfig.load(file: "/nonexistent/c.yaml", knownModels: models)) {
-            XCTAssertEqual("\($0)", "/nonexistent/c.yaml: config file no such file")
+            XCTAssertEqual("\($0)", "/nonexistent/c.yaml: no such config file")
         }
     }
 
@@ -119,5 +119,92 @@ final class ConfigTests: XCTestCase {
         XCTAssertThrowsError(try config.apply(overrides, knownModels: models)) {
             XCTAssertEqual("\($0)", "--batch-size: must be a positive integer, got 0")
         }
+    }
+
+    func testMoreImpossibleValues() {
+        assertError("optimizer:\n  momentum: -0.1\n", "x.yaml:2: 'optimizer.momentum' must be 0 or more, got -0.1")
+        assertError("optimizer:\n  weight_decay: -1e-4\n", "x.yaml:2: 'optimizer.weight_decay' must be 0 or more, got -0.0001")
+        assertError("lr_schedule:\n  name: step\n  gamma: 1.5\n", "x.yaml:3: 'lr_schedule.gamma' must lie in (0, 1], got 1.5")
+        assertError("lr_schedule:\n  step_size: 0\n", "x.yaml:2: 'lr_schedule.step_size' must be a positive integer, got 0")
+        assertError("training:\n  threads: -2\n", "x.yaml:2: 'training.threads' must be 0 (automatic) or more, got -2")
+        assertError("model:\n  classes: 1\n", "x.yaml:2: 'model.classes' must be at least 2, got 1")
+        assertError("data:\n  train_samples: 0\n", "x.yaml:2: 'data.train_samples' must be a positive integer, got 0")
+        assertError("log_every: -1\n", "x.yaml:1: 'log_every' must be 0 or more, got -1")
+        assertError("data:\n  normalize:\n    mean: [0.5, 0.5]\n    std: [0.5]\n",
+                    "x.yaml:2: 'data.normalize' needs mean and std of the same, non-zero length (one per channel), got 2 and 1")
+        assertError("optimizer:\n  nesterov: true\n  dampening: 0.1\n",
+                    "x.yaml:2: 'optimizer.nesterov' requires momentum > 0 and dampening 0 (as torch.optim.SGD)")
+    }
+
+    func testSeedsCoverUInt64AndRoundTrip() throws {
+        XCTAssertEqual(try parse("training:\n  seed: 18446744073709551615\n").training.seed, UInt64.max)
+        var config = TrainConfig()
+        config.training.seed = UInt64.max
+        XCTAssertEqual(try parse(config.resolvedYAML()), config)
+        assertError("training:\n  seed: 1.5\n", "x.yaml:2: 'training.seed' must be an integer, got number 1.5")
+    }
+
+    func testStringsWithControlCharactersRoundTrip() throws {
+        var config = TrainConfig()
+        config.data.path = "tab\there\nnewline \\ back\u{1}"
+        config.runDirectory = "runs/é #not-a-comment: [x]"
+        XCTAssertEqual(try parse(config.resolvedYAML()), config)
+    }
+
+    func testDuplicateKeyIsAnErrorWithALine() {
+        assertError("training:\n  epochs: 2\n  epochs: 3\n",
+                    "x.yaml:2: invalid YAML: key 'epochs' appears more than once in the same mapping")
+    }
+
+    func testUnderscoresAndNullsInValues() throws {
+        XCTAssertEqual(try parse("data:\n  train_samples: 1_000\n").data.trainSamples, 1_000)
+        XCTAssertEqual(try parse("model:\n  classes: ~\ntraining:\n").model.classes, nil)
+        XCTAssertEqual(try parse("model:\n  classes: 10\n").model.classes, 10)
+    }
+
+    func testShortUnknownKeysGetNoFarFetchedSuggestion() {
+        assertError("x: 1\n", "x.yaml:1: unknown key 'x'; known keys here: data, distributed, log_every, lr_schedule, model, optimizer, run_dir, training")
+        assertError("modle:\n  name: lenet5\n", "x.yaml:1: unknown key 'modle' (did you mean 'model'?)")
+    }
+
+    func testLoadNamesTheFileInErrors() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("config-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("bad.yaml").path
+        try "optimizer:\n  lr: 0.1\n  momentum: high\n".write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try TrainConfig.load(file: file, knownModels: models)) {
+            XCTAssertEqual("\($0)", "\(file):3: 'optimizer.momentum' must be a number, got string \"high\"")
+        }
+        XCTAssertThrowsError(try TrainConfig.load(file: directory.path, knownModels: models)) {
+            XCTAssertEqual("\($0)", "\(directory.path): is a directory, not a config file")
+        }
+    }
+
+    func testOverrideErrorsNameTheFlag() throws {
+        func assertOverride(_ change: (inout ConfigOverrides) -> Void, _ expected: String, line: UInt = #line) {
+            var config = TrainConfig()
+            var overrides = ConfigOverrides()
+            change(&overrides)
+            XCTAssertThrowsError(try config.apply(overrides, knownModels: models), line: line) {
+                XCTAssertEqual("\($0)", expected, line: line)
+            }
+            XCTAssertEqual(config, TrainConfig(), "a failed apply may not leave a half-changed config", line: line)
+        }
+        assertOverride({ $0.epochs = 0 }, "--epochs: must be a positive integer, got 0")
+        assertOverride({ $0.lr = -1 }, "--lr: must be a positive number, got -1.0")
+        assertOverride({ $0.threads = -1 }, "--threads: must be 0 (automatic) or more, got -1")
+        assertOverride({ $0.model = "vgg" }, "--model: unknown model 'vgg'; known models: lenet5")
+        assertOverride({ $0.dataset = "cifar" }, "--dataset: unknown dataset 'cifar'; known datasets: synthetic, mnist")
+        assertOverride({ $0.epochs = 3; $0.batchSize = 0 }, "--batch-size: must be a positive integer, got 0")
+        assertOverride({ $0.dataset = "mnist" },
+                       "command line: 'data.path' is required for dataset mnist: the directory holding the IDX files (or pass --data DIR)")
+        var config = TrainConfig()
+        var overrides = ConfigOverrides()
+        overrides.seed = UInt64.max
+        overrides.runDirectory = "runs/x"
+        try config.apply(overrides, knownModels: models)
+        XCTAssertEqual(config.training.seed, UInt64.max)
+        XCTAssertEqual(config.runDirectory, "runs/x")
     }
 }
