@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: common),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"], swiftSettings: common),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "TensorCore"], swiftSettings: common),
-        .testTarget(name: "DataTests", dependencies: ["Data", "TensorCore"], swiftSettings: common),
+        .testTarget(name: "DataTests", dependencies: ["Data", "TensorCore", "CZlib"], swiftSettings: common),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], swiftSettings: common),
         .testTarget(name: "TrainTests", dependencies: ["Train", "NN", "Data", "Distributed", "TensorCore", "TestSupport"],
                     swiftSettings: common),

@@ -8,6 +8,7 @@ import TensorCore
 /// global batch. Remainder: with `dropLast` (training) a final incomplete global batch is
 /// dropped, so every step has the full global batch; without it (validation) the final
 /// batch is kept and split as evenly as possible (a rank may get one sample fewer, or none).
+/// Without `shuffle` the order is the file order in every epoch.
 public struct BatchSampler: Sendable {
     public let sampleCount: Int
     public let globalBatchSize: Int
@@ -20,6 +21,10 @@ public struct BatchSampler: Sendable {
     public init(sampleCount: Int, globalBatchSize: Int, rank: Int = 0, worldSize: Int = 1, shuffle: Bool,
                 seed: UInt64, dropLast: Bool) throws {
         guard globalBatchSize > 0 else { throw DataError.invalidBatch("batch size must be positive, got \(globalBatchSize)") }
+        guard worldSize > 0, (0..<worldSize).contains(rank) else {
+            throw DataError.invalidBatch("rank \(rank) is not in 0..<\(worldSize) (world size \(worldSize))")
+        }
+        guard sampleCount >= 0 else { throw DataError.invalidBatch("sample count must not be negative, got \(sampleCount)") }
         guard globalBatchSize % worldSize == 0 else {
             throw DataError.invalidBatch("global batch \(globalBatchSize) does not divide over \(worldSize) ranks: "
                 + "set training.batch_size to a multiple of \(worldSize)")
@@ -40,20 +45,23 @@ public struct BatchSampler: Sendable {
         dropLast ? sampleCount / globalBatchSize : (sampleCount + globalBatchSize - 1) / globalBatchSize
     }
 
-    /// The order of all samples in `epoch`.
+    /// The order of all samples in `epoch`: seed → "shuffle" → epoch, the same on every rank.
     public func permutation(epoch: Int) -> [Int] {
         guard shuffle else { return Array(0..<sampleCount) }
         var random = RandomGenerator(seed: seed).split("shuffle").split(UInt64(epoch))
         return random.permutation(sampleCount)
     }
 
-    /// This rank's sample indices for global batch `batch` of `epoch`.
+    /// This rank's sample indices for global batch `batch` of `epoch` (recomputes the epoch's
+    /// permutation: loops over a whole epoch should use `indices(batch:permutation:)`).
     public func indices(epoch: Int, batch: Int) -> [Int] {
         indices(batch: batch, permutation: permutation(epoch: epoch))
     }
 
     /// As `indices(epoch:batch:)`, reusing an epoch's permutation computed once.
     public func indices(batch: Int, permutation: [Int]) -> [Int] {
+        precondition((0..<batchesPerEpoch).contains(batch), "batch \(batch) outside 0..<\(batchesPerEpoch)")
+        precondition(permutation.count == sampleCount, "permutation of \(permutation.count) for \(sampleCount) samples")
         let start = batch * globalBatchSize
         let size = min(globalBatchSize, sampleCount - start)
         let low = start + rank * size / worldSize, high = start + (rank + 1) * size / worldSize
@@ -63,17 +71,28 @@ public struct BatchSampler: Sendable {
 
 /// Copies the samples at `indices` into `input` ([n, C, H, W], normalised) and their labels
 /// into `labels`; both are reused from step to step without reallocating once large enough.
+/// Normalising here, not at load time, keeps the data set in [0, 1] for any normalisation.
 public func makeBatch(_ images: LabeledImages, indices: [Int], normalization: Normalization?,
                       into input: Tensor, labels: inout [Int32]) {
+    if let normalization {
+        precondition(normalization.mean.count == images.channels && normalization.std.count == images.channels,
+                     "normalisation for \(normalization.mean.count) channels, images have \(images.channels)")
+    }
+    precondition(indices.allSatisfy { (0..<images.count).contains($0) }, "batch index outside 0..<\(images.count)")
     input.reshape([indices.count, images.channels, images.height, images.width])
     labels.removeAll(keepingCapacity: true)
     let plane = images.height * images.width, size = images.imageSize
     images.pixels.withUnsafeBufferPointer { pixels in
         for (row, index) in indices.enumerated() {
             let source = pixels.baseAddress! + index * size, target = input.pointer + row * size
-            for c in 0..<images.channels {
-                let mean = normalization?.mean[c] ?? 0, inverse = 1 / (normalization?.std[c] ?? 1)
-                for i in (c * plane)..<((c + 1) * plane) { target[i] = (source[i] - mean) * inverse }
+            if let normalization {
+                // (x - mean) / std exactly as torchvision's Normalize computes it.
+                for c in 0..<images.channels {
+                    let mean = normalization.mean[c], std = normalization.std[c]
+                    for i in (c * plane)..<((c + 1) * plane) { target[i] = (source[i] - mean) / std }
+                }
+            } else {
+                target.update(from: source, count: size)
             }
             labels.append(images.labels[index])
         }

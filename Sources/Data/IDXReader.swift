@@ -2,7 +2,8 @@
 /// [n, rows, cols], 0x00000801 for labels [n]), the dimensions, then the bytes.
 /// Every count is checked against the file's size; `.gz` files are gunzipped first.
 public enum IDXReader {
-    public struct Images {
+    /// An image file's contents: `count` images of rows × columns bytes, row-major.
+    public struct Images: Equatable, Sendable {
         public var count: Int
         public var rows: Int
         public var columns: Int
@@ -19,12 +20,12 @@ public enum IDXReader {
     static func header(_ bytes: [UInt8], path: String, magic: UInt32, kind: String, dimensions: Int) throws -> [Int] {
         let headerSize = 4 + 4 * dimensions
         guard bytes.count >= 4 else {
-            throw DataError.truncated(path: path, expectedBytes: headerSize, actualBytes: bytes.count, what: "an IDX header")
+            throw DataError.truncatedHeader(path: path, expectedBytes: headerSize, actualBytes: bytes.count)
         }
         let found = bigEndian(bytes, at: 0)
         guard found == magic else { throw DataError.badMagic(path: path, found: found, expected: magic, kind: kind) }
         guard bytes.count >= headerSize else {
-            throw DataError.truncated(path: path, expectedBytes: headerSize, actualBytes: bytes.count, what: "an IDX header")
+            throw DataError.truncatedHeader(path: path, expectedBytes: headerSize, actualBytes: bytes.count)
         }
         return (0..<dimensions).map { Int(bigEndian(bytes, at: 4 + 4 * $0)) }
     }
@@ -37,6 +38,7 @@ public enum IDXReader {
         if actual > dataSize { throw DataError.trailingBytes(path: path, extra: actual - dataSize) }
     }
 
+    /// The images in `path` (plain or gzip); throws `DataError` naming the file and the problem.
     public static func readImages(path: String) throws -> Images {
         let bytes = try Gzip.readFile(path)
         let dims = try header(bytes, path: path, magic: imageMagic, kind: "image", dimensions: 3)
@@ -50,6 +52,7 @@ public enum IDXReader {
         return Images(count: count, rows: rows, columns: columns, pixels: Array(bytes[16...]))
     }
 
+    /// The labels in `path` (plain or gzip), each checked to lie in 0..<classes.
     public static func readLabels(path: String, classes: Int = 10) throws -> [Int32] {
         let bytes = try Gzip.readFile(path)
         let count = try header(bytes, path: path, magic: labelMagic, kind: "label", dimensions: 1)[0]

@@ -7,8 +7,12 @@ public enum MNIST {
     public static let mean: Float = 0.1307
     public static let std: Float = 0.3081
 
-    /// Training and validation sets from `directory`. Where only the t10k files exist, the
-    /// first `trainSplit` images train and the rest validate.
+    /// Training and validation sets from `directory`.
+    ///
+    /// With all four files, `train-*` trains and `t10k-*` validates. With only the two t10k
+    /// files (the 10,000-image test set, as shipped in ../shared/data/mnist), the first
+    /// `trainSplit` images train and the rest validate. Each file may be gzip'd or not; where
+    /// both exist the uncompressed one is read.
     public static func load(directory: String, trainSplit: Int = 8_000) throws -> (train: LabeledImages, validation: LabeledImages) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -18,21 +22,26 @@ public enum MNIST {
             [stem, stem + ".gz"].map { (directory as NSString).appendingPathComponent($0) }
                 .first { FileManager.default.fileExists(atPath: $0) }
         }
-        let train = (find("train-images-idx3-ubyte"), find("train-labels-idx1-ubyte"))
-        let test = (find("t10k-images-idx3-ubyte"), find("t10k-labels-idx1-ubyte"))
-        if let trainImages = train.0, let trainLabels = train.1, let testImages = test.0, let testLabels = test.1 {
+        let stems = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+        let found = stems.map(find)
+        switch (found[0], found[1], found[2], found[3]) {
+        case let (trainImages?, trainLabels?, testImages?, testLabels?):
             return (try read(images: trainImages, labels: trainLabels), try read(images: testImages, labels: testLabels))
+        case let (nil, nil, testImages?, testLabels?):
+            guard trainSplit > 0 else { throw DataError.invalidTrainSplit(trainSplit) }
+            let all = try read(images: testImages, labels: testLabels)
+            guard all.count > trainSplit else {
+                throw DataError.tooFewImages(path: testImages, count: all.count, needed: trainSplit)
+            }
+            return (all.subset(0..<trainSplit), all.subset(trainSplit..<all.count))
+        default:
+            // Name what is there, so a half-copied directory is easy to fix.
+            let present = zip(stems, found).compactMap { $1 == nil ? nil : ($1! as NSString).lastPathComponent }
+            throw DataError.missingFiles(directory: directory, expected:
+                "train-images-idx3-ubyte[.gz] with train-labels-idx1-ubyte[.gz] and t10k-images-idx3-ubyte[.gz] "
+                + "with t10k-labels-idx1-ubyte[.gz], or only the two t10k files (split by data.train_split); found "
+                + (present.isEmpty ? "none of them" : present.joined(separator: ", ")))
         }
-        guard let testImages = test.0, let testLabels = test.1, train.0 == nil, train.1 == nil else {
-            throw DataError.missingFiles(directory: directory, expected: "train-images-idx3-ubyte[.gz] with "
-                + "train-labels-idx1-ubyte[.gz] and t10k-images-idx3-ubyte[.gz] with t10k-labels-idx1-ubyte[.gz] "
-                + "(or only the two t10k files, split by data.train_split)")
-        }
-        let all = try read(images: testImages, labels: testLabels)
-        guard all.count > trainSplit else {
-            throw DataError.tooFewImages(path: testImages, count: all.count, needed: trainSplit)
-        }
-        return (all.subset(0..<trainSplit), all.subset(trainSplit..<all.count))
     }
 
     static func read(images imagePath: String, labels labelPath: String) throws -> LabeledImages {
@@ -41,8 +50,9 @@ public enum MNIST {
         guard images.count == labels.count else {
             throw DataError.countMismatch(images: imagePath, imageCount: images.count, labels: labelPath, labelCount: labels.count)
         }
-        let scale: Float = 1 / 255
+        // A 256-entry table: exact v/255 for every byte, and one lookup per pixel.
+        let table = (0..<256).map { Float($0) / 255 }
         return LabeledImages(name: "mnist", channels: 1, height: images.rows, width: images.columns, classes: 10,
-                             pixels: images.pixels.map { Float($0) * scale }, labels: labels)
+                             pixels: images.pixels.map { table[Int($0)] }, labels: labels)
     }
 }
