@@ -53,6 +53,19 @@ public enum Reduction {
     }
 
     /// Sum of squares, accumulated in Double.
+    /// True when no element is NaN or ±Inf (x·0 is 0 exactly for finite x, NaN otherwise).
+    public static func allFinite(_ x: UnsafePointer<Float>, count: Int) -> Bool {
+        var probe = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            probe += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) * 0
+            i += 8
+        }
+        var tail: Float = 0
+        while i < count { tail += x[i] * 0; i += 1 }
+        return probe.sum() == 0 && tail == 0
+    }
+
     public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
         var total = 0.0
         for i in 0..<count { total += Double(x[i]) * Double(x[i]) }

@@ -10,6 +10,9 @@ public struct TrainConfig: Equatable, Sendable {
     public var optimizer = OptimizerSection()
     public var lrSchedule = ScheduleSection()
     public var distributed = DistributedSection()
+    public var validation = ValidationSection()
+    public var checkpoint = CheckpointSection()
+    public var earlyStopping = EarlyStoppingSection()
     /// Directory for config.yaml, metrics.jsonl and the model's weights.
     public var runDirectory = "runs/default"
     /// Steps between progress lines; 0 prints epoch lines only.
@@ -54,6 +57,10 @@ public struct TrainingSection: Equatable, Sendable {
     public var seed: UInt64 = 1
     /// Compute threads per rank; 0 shares the node's cores among its ranks.
     public var threads = 0
+    /// Stop after this many optimizer steps in all (saving a checkpoint); nil: train all epochs.
+    public var maxSteps: Int?
+    /// What a non-finite training loss does: "stop" the run, or "skip" the step.
+    public var onNonFinite = "stop"
 }
 
 public struct OptimizerSection: Equatable, Sendable {
@@ -66,9 +73,53 @@ public struct OptimizerSection: Equatable, Sendable {
 }
 
 public struct ScheduleSection: Equatable, Sendable {
+    /// constant, step, multistep, exponential, cosine or plateau.
     public var name = "constant"
+    /// What step_size, milestones and t_max count: "epoch" or "step" (optimizer steps).
+    public var unit = "epoch"
     public var stepSize = 30
     public var gamma = 0.1
+    public var milestones: [Int] = []
+    /// Cosine period; nil: the whole run (epochs, or epochs × steps per epoch).
+    public var tMax: Int?
+    public var etaMin = 0.0
+    /// Linear warm-up over this many optimizer steps, from warmup_start_factor · lr to lr.
+    public var warmupSteps = 0
+    public var warmupStartFactor = 1.0 / 3.0
+    // ReduceLROnPlateau, on validation.monitor:
+    public var factor = 0.1
+    public var patience = 10
+    public var threshold = 1e-4
+    public var thresholdMode = "rel"
+    public var cooldown = 0
+    public var minLR = 0.0
+    public var eps = 1e-8
+}
+
+public struct ValidationSection: Equatable, Sendable {
+    /// Also validate every N steps (logged); 0: at epoch ends only.
+    public var everySteps = 0
+    /// The metric plateau drops, early stopping and best.safetensors follow: val_loss or val_accuracy.
+    public var monitor = "val_loss"
+    /// min or max; nil: min for val_loss, max for val_accuracy.
+    public var mode: String?
+
+    public var resolvedMode: String { mode ?? (monitor == "val_accuracy" ? "max" : "min") }
+}
+
+public struct CheckpointSection: Equatable, Sendable {
+    /// Save at the end of every N epochs (0: not by epoch).
+    public var everyEpochs = 1
+    /// Save every N optimizer steps (0: not by step).
+    public var everySteps = 0
+    /// Step checkpoints kept (older ones are deleted; best.safetensors is kept apart).
+    public var keepLast = 3
+}
+
+public struct EarlyStoppingSection: Equatable, Sendable {
+    /// Stop after this many epochs without improvement of validation.monitor; nil: never.
+    public var patience: Int?
+    public var threshold = 0.0
 }
 
 public struct DistributedSection: Equatable, Sendable {
@@ -80,7 +131,7 @@ public struct DistributedSection: Equatable, Sendable {
 
 extension TrainConfig {
     public static let datasets = ["synthetic", "mnist"]
-    public static let schedules = ["constant", "step"]
+    public static let schedules = ["constant", "step", "multistep", "exponential", "cosine", "plateau"]
     public static let optimizers = ["sgd"]
 
     /// Reads and validates a YAML config file.
@@ -138,6 +189,8 @@ extension TrainConfig {
         config.training.batchSize = try training.int("batch_size", default: config.training.batchSize)
         config.training.seed = try training.unsigned("seed", default: config.training.seed)
         config.training.threads = try training.int("threads", default: config.training.threads)
+        config.training.maxSteps = try training.optionalInt("max_steps")
+        config.training.onNonFinite = try training.string("on_nonfinite", default: config.training.onNonFinite)
         try training.finish()
 
         var optimizer = try root.mapping("optimizer")
@@ -153,7 +206,37 @@ extension TrainConfig {
         config.lrSchedule.name = try schedule.string("name", default: config.lrSchedule.name)
         config.lrSchedule.stepSize = try schedule.int("step_size", default: config.lrSchedule.stepSize)
         config.lrSchedule.gamma = try schedule.double("gamma", default: config.lrSchedule.gamma)
+        config.lrSchedule.unit = try schedule.string("unit", default: config.lrSchedule.unit)
+        config.lrSchedule.milestones = try schedule.ints("milestones") ?? []
+        config.lrSchedule.tMax = try schedule.optionalInt("t_max")
+        config.lrSchedule.etaMin = try schedule.double("eta_min", default: config.lrSchedule.etaMin)
+        config.lrSchedule.warmupSteps = try schedule.int("warmup_steps", default: config.lrSchedule.warmupSteps)
+        config.lrSchedule.warmupStartFactor = try schedule.double("warmup_start_factor", default: config.lrSchedule.warmupStartFactor)
+        config.lrSchedule.factor = try schedule.double("factor", default: config.lrSchedule.factor)
+        config.lrSchedule.patience = try schedule.int("patience", default: config.lrSchedule.patience)
+        config.lrSchedule.threshold = try schedule.double("threshold", default: config.lrSchedule.threshold)
+        config.lrSchedule.thresholdMode = try schedule.string("threshold_mode", default: config.lrSchedule.thresholdMode)
+        config.lrSchedule.cooldown = try schedule.int("cooldown", default: config.lrSchedule.cooldown)
+        config.lrSchedule.minLR = try schedule.double("min_lr", default: config.lrSchedule.minLR)
+        config.lrSchedule.eps = try schedule.double("eps", default: config.lrSchedule.eps)
         try schedule.finish()
+
+        var validation = try root.mapping("validation")
+        config.validation.everySteps = try validation.int("every_steps", default: config.validation.everySteps)
+        config.validation.monitor = try validation.string("monitor", default: config.validation.monitor)
+        config.validation.mode = try validation.optionalString("mode")
+        try validation.finish()
+
+        var checkpoint = try root.mapping("checkpoint")
+        config.checkpoint.everyEpochs = try checkpoint.int("every_epochs", default: config.checkpoint.everyEpochs)
+        config.checkpoint.everySteps = try checkpoint.int("every_steps", default: config.checkpoint.everySteps)
+        config.checkpoint.keepLast = try checkpoint.int("keep_last", default: config.checkpoint.keepLast)
+        try checkpoint.finish()
+
+        var earlyStopping = try root.mapping("early_stopping")
+        config.earlyStopping.patience = try earlyStopping.optionalInt("patience")
+        config.earlyStopping.threshold = try earlyStopping.double("threshold", default: config.earlyStopping.threshold)
+        try earlyStopping.finish()
 
         var distributed = try root.mapping("distributed")
         config.distributed.bucketMegabytes = try distributed.double("bucket_mb", default: config.distributed.bucketMegabytes)

@@ -103,6 +103,20 @@ struct ConfigMapping {
         return flag
     }
 
+    mutating func ints(_ key: String) throws -> [Int]? {
+        guard let (node, line) = node(key) else { return nil }
+        guard case .sequence(let sequence) = node else {
+            throw error(key, line: line, "must be a list of integers such as [32000, 48000], got \(ConfigMapping.kind(of: node))")
+        }
+        return try sequence.map { item in
+            guard let scalar = item.scalar, scalar.style == .plain,
+                  let value = Int(scalar.string.replacingOccurrences(of: "_", with: "")) else {
+                throw error(key, line: item.mark?.line ?? line, "must be a list of integers, got \(ConfigMapping.kind(of: item)) in it")
+            }
+            return value
+        }
+    }
+
     mutating func doubles(_ key: String) throws -> [Double]? {
         guard let (node, line) = node(key) else { return nil }
         guard case .sequence(let sequence) = node else {

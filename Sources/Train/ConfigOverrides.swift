@@ -9,6 +9,9 @@ public struct ConfigOverrides: Sendable {
     public var runDirectory: String?
     public var model: String?
     public var dataset: String?
+    public var maxSteps: Int?
+    /// --no-shuffle: samples in file order.
+    public var noShuffle = false
 
     public init() {}
 }
@@ -46,6 +49,11 @@ extension TrainConfig {
             data.path = path
         }
         if let seed = overrides.seed { training.seed = seed }
+        if let maxSteps = overrides.maxSteps {
+            try check(maxSteps >= 0, "--max-steps", "must be 0 or more, got \(maxSteps)")
+            training.maxSteps = maxSteps
+        }
+        if overrides.noShuffle { data.shuffle = false }
         if let directory = overrides.runDirectory {
             try check(!directory.isEmpty, "--run-dir", "must name a directory")
             runDirectory = directory

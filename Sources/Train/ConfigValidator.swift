@@ -71,6 +71,44 @@ struct ConfigValidator {
                     "names an unknown schedule '\(schedule.name)'; known: \(TrainConfig.schedules.joined(separator: ", "))")
         try require(schedule.stepSize >= 1, "lr_schedule.step_size", "must be a positive integer, got \(schedule.stepSize)")
         try require(schedule.gamma > 0 && schedule.gamma <= 1, "lr_schedule.gamma", "must lie in (0, 1], got \(schedule.gamma)")
+        try require(["epoch", "step"].contains(schedule.unit), "lr_schedule.unit", "must be epoch or step, got '\(schedule.unit)'")
+        try require(zip(schedule.milestones, schedule.milestones.dropFirst()).allSatisfy { $0 < $1 }
+                    && schedule.milestones.allSatisfy { $0 >= 1 }, "lr_schedule.milestones",
+                    "must be increasing positive integers, got \(schedule.milestones)")
+        if schedule.name == "multistep" {
+            try require(!schedule.milestones.isEmpty, "lr_schedule.milestones", "must list at least one milestone for multistep")
+        }
+        if let tMax = schedule.tMax { try require(tMax >= 1, "lr_schedule.t_max", "must be a positive integer, got \(tMax)") }
+        try require(schedule.etaMin >= 0, "lr_schedule.eta_min", "must be 0 or more, got \(schedule.etaMin)")
+        try require(schedule.warmupSteps >= 0, "lr_schedule.warmup_steps", "must be 0 or more, got \(schedule.warmupSteps)")
+        try require(schedule.warmupStartFactor > 0 && schedule.warmupStartFactor <= 1, "lr_schedule.warmup_start_factor",
+                    "must lie in (0, 1], got \(schedule.warmupStartFactor)")
+        try require(schedule.factor > 0 && schedule.factor < 1, "lr_schedule.factor", "must lie in (0, 1), got \(schedule.factor)")
+        try require(schedule.patience >= 0, "lr_schedule.patience", "must be 0 or more, got \(schedule.patience)")
+        try require(schedule.threshold >= 0, "lr_schedule.threshold", "must be 0 or more, got \(schedule.threshold)")
+        try require(["rel", "abs"].contains(schedule.thresholdMode), "lr_schedule.threshold_mode",
+                    "must be rel or abs, got '\(schedule.thresholdMode)'")
+        try require(schedule.cooldown >= 0, "lr_schedule.cooldown", "must be 0 or more, got \(schedule.cooldown)")
+        try require(schedule.minLR >= 0, "lr_schedule.min_lr", "must be 0 or more, got \(schedule.minLR)")
+        try require(schedule.eps >= 0, "lr_schedule.eps", "must be 0 or more, got \(schedule.eps)")
+        let validation = config.validation
+        try require(validation.everySteps >= 0, "validation.every_steps", "must be 0 or more, got \(validation.everySteps)")
+        try require(["val_loss", "val_accuracy"].contains(validation.monitor), "validation.monitor",
+                    "must be val_loss or val_accuracy, got '\(validation.monitor)'")
+        if let mode = validation.mode { try require(["min", "max"].contains(mode), "validation.mode", "must be min or max, got '\(mode)'") }
+        let checkpoint = config.checkpoint
+        try require(checkpoint.everyEpochs >= 0, "checkpoint.every_epochs", "must be 0 or more, got \(checkpoint.everyEpochs)")
+        try require(checkpoint.everySteps >= 0, "checkpoint.every_steps", "must be 0 or more, got \(checkpoint.everySteps)")
+        try require(checkpoint.keepLast >= 1, "checkpoint.keep_last", "must be at least 1, got \(checkpoint.keepLast)")
+        if let patience = config.earlyStopping.patience {
+            try require(patience >= 0, "early_stopping.patience", "must be 0 or more, got \(patience)")
+        }
+        try require(config.earlyStopping.threshold >= 0, "early_stopping.threshold", "must be 0 or more, got \(config.earlyStopping.threshold)")
+        if let maxSteps = config.training.maxSteps {
+            try require(maxSteps >= 0, "training.max_steps", "must be 0 or more, got \(maxSteps)")
+        }
+        try require(["stop", "skip"].contains(config.training.onNonFinite), "training.on_nonfinite",
+                    "must be stop or skip, got '\(config.training.onNonFinite)'")
         try require(config.distributed.bucketMegabytes > 0, "distributed.bucket_mb",
                     "must be positive, got \(config.distributed.bucketMegabytes)")
         try require(config.distributed.checkEvery >= 0, "distributed.check_every",

@@ -10,10 +10,26 @@ import TensorCore
 /// its bucket's memory, so layers write gradients straight into the all-reduce buffer.
 /// When a bucket's last parameter is ready, its all-reduce starts and overlaps with the
 /// rest of backward; `finishStep` waits for all of them and divides by the world size.
+///
+/// Bucket 0 (the last layers', all-reduced first) carries a few control values after its
+/// gradients: per-step facts every rank must agree on (a stop request, a non-finite loss,
+/// the step's loss and accuracy sums) travel with the gradients, summed over ranks, at no
+/// extra collective.
 final class GradientBuckets {
+    enum Control: Int, CaseIterable {
+        case stopRequested = 0
+        case nonFiniteLoss = 1
+        /// This step's training loss sum, correct predictions and sample count, for the epoch's metrics.
+        case lossSum = 2
+        case correct = 3
+        case count = 4
+    }
+
     private struct Bucket {
         let storage: UnsafeMutablePointer<Float>
+        /// Elements all-reduced: the gradients, then (bucket 0 only) the control values.
         let count: Int
+        let gradientCount: Int
         let parameterCount: Int
         var remaining = 0
         var request: CollectiveRequest?
@@ -41,9 +57,11 @@ final class GradientBuckets {
             current.append(index)
             currentCount += size
         }
-        if !current.isEmpty { groups.append(current) }
+        if !current.isEmpty || groups.isEmpty { groups.append(current) }
         for (bucketIndex, members) in groups.enumerated() {
-            let count = members.reduce(0) { $0 + parameters[$1].count }
+            let gradientCount = members.reduce(0) { $0 + parameters[$1].count }
+            let controls = bucketIndex == 0 ? Control.allCases.count : 0
+            let count = gradientCount + controls
             let storage = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
             storage.initialize(repeating: 0, count: max(count, 1))
             var offset = 0
@@ -52,7 +70,8 @@ final class GradientBuckets {
                 offset += parameters[index].count
                 assignment[index] = bucketIndex
             }
-            buckets.append(Bucket(storage: storage, count: count, parameterCount: members.count))
+            buckets.append(Bucket(storage: storage, count: count, gradientCount: gradientCount,
+                                  parameterCount: members.count))
         }
         bucketOfParameter = assignment
     }
@@ -74,7 +93,18 @@ final class GradientBuckets {
         network.afterChildBackward = { [unowned self] in markReady(owners[$0]) }
     }
 
+    /// Sets this rank's control value for the step; call before backward.
+    func setControl(_ control: Control, _ value: Float) {
+        buckets[0].storage[buckets[0].gradientCount + control.rawValue] = value
+    }
+
+    /// After `finishStep`: the control value summed over all ranks.
+    func controlSum(_ control: Control) -> Float {
+        buckets[0].storage[buckets[0].gradientCount + control.rawValue]
+    }
+
     func beginStep() {
+        for control in Control.allCases { setControl(control, 0) }
         for index in buckets.indices {
             buckets[index].remaining = buckets[index].parameterCount
             buckets[index].request = nil
@@ -107,7 +137,7 @@ final class GradientBuckets {
         for bucket in buckets { bucket.request?.wait() }
         lastWaitSeconds = Double(DispatchTime.now().uptimeNanoseconds - waitStart) / 1e9
         let scale = 1 / Float(communicator.worldSize)
-        for bucket in buckets { Elementwise.scale(bucket.storage, by: scale, count: bucket.count) }
+        for bucket in buckets { Elementwise.scale(bucket.storage, by: scale, count: bucket.gradientCount) }
     }
 }
 

@@ -74,8 +74,15 @@ public enum SafeTensors {
                   let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2
             else { throw fail("tensor '\(name)' has no valid dtype, shape and data_offsets") }
             guard dtype == "F32" else { throw fail("tensor '\(name)' has dtype \(dtype); only F32 is supported") }
-            let count = shape.reduce(1, *)
-            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] - offsets[0] == count * 4,
+            // Checked arithmetic: a hostile or corrupted shape must be an error, not a trap.
+            var count: Int? = 1
+            for extent in shape {
+                guard let soFar = count, extent >= 0 else { count = nil; break }
+                let (product, overflow) = soFar.multipliedReportingOverflow(by: extent)
+                count = overflow || product > dataLength ? nil : product
+            }
+            guard let count else { throw fail("tensor '\(name)' has impossible shape \(shape) for \(dataLength) data bytes") }
+            guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] - offsets[0] == count * 4,
                   offsets[1] <= dataLength else {
                 throw fail("tensor '\(name)' (shape \(shape)) has byte range \(offsets) outside the \(dataLength) data bytes (truncated file?)")
             }
@@ -103,12 +110,18 @@ public enum CheckpointError: Error, CustomStringConvertible {
     case unreadable(path: String)
     case malformed(path: String, reason: String)
     case writeFailed(path: String, reason: String)
+    case checksumMismatch(path: String, expected: String, actual: String)
+    case incompatible(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .unreadable(let path): return "\(path): cannot be read (missing or no permission)"
         case .malformed(let path, let reason): return "\(path): not a valid safetensors checkpoint: \(reason)"
         case .writeFailed(let path, let reason): return "\(path): cannot be written: \(reason)"
+        case .checksumMismatch(let path, let expected, let actual):
+            return "\(path): checksum mismatch: the tensor data hashes to \(actual), the file records \(expected)"
+                + " (corrupted or modified file); use an older checkpoint"
+        case .incompatible(let path, let reason): return "\(path): does not fit this run: \(reason)"
         }
     }
 }

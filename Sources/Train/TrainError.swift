@@ -3,7 +3,9 @@ public enum TrainError: Error, CustomStringConvertible {
     case missingDataPath(dataset: String)
     case unknownDataset(String)
     case runDirectory(path: String, reason: String)
-    case nonFiniteLoss(epoch: Int, step: Int, value: Double)
+    /// `value` is this rank's loss; nil when another rank's loss was the non-finite one.
+    case nonFiniteLoss(epoch: Int, step: Int, value: Double?)
+    case nonFiniteWeights(tensor: String, step: Int)
     case replicaDivergence(tensor: String, ranks: [Int], step: Int)
     case batchNotDivisible(batch: Int, ranks: Int)
 
@@ -16,8 +18,13 @@ public enum TrainError: Error, CustomStringConvertible {
         case .runDirectory(let path, let reason):
             return "run directory \(path): \(reason)"
         case .nonFiniteLoss(let epoch, let step, let value):
-            return "training loss became \(value) at epoch \(epoch), step \(step): lower the learning rate"
-                + " (the weights were not saved after this point)"
+            let what = value.map { "became \($0)" } ?? "became non-finite on another rank"
+            return "training loss \(what) at epoch \(epoch), step \(step); stopped without saving these weights "
+                + "(the checkpoints already written hold finite ones): lower the learning rate, "
+                + "or set training.on_nonfinite: skip to skip such steps"
+        case .nonFiniteWeights(let tensor, let step):
+            return "parameter '\(tensor)' holds NaN or Inf after step \(step); stopped without saving it "
+                + "(the checkpoints already written hold finite weights): lower the learning rate"
         case .replicaDivergence(let tensor, let ranks, let step):
             return "replicas diverged at step \(step): '\(tensor)' on rank(s) \(ranks.map(String.init).joined(separator: ", "))"
                 + " differs from rank 0's"

@@ -5,8 +5,28 @@ import NN
 import Optim
 import TensorCore
 
+/// How a run starts: fresh, from a checkpoint (exactly where it left off), or with weights
+/// from a file (fine-tuning).
+public struct StartOptions: Equatable, Sendable {
+    public enum Resume: Equatable, Sendable {
+        /// The checkpoint `latest` points at in the run directory.
+        case latest
+        case path(String)
+    }
+
+    public var resume: Resume?
+    /// Weights only (parameters and buffers), checked strictly against the model.
+    public var initFrom: String?
+
+    public init(resume: Resume? = nil, initFrom: String? = nil) {
+        self.resume = resume
+        self.initFrom = initFrom
+    }
+}
+
 /// The training loop: per step shard batch → forward → loss → backward → average gradients
-/// → SGD; per epoch validation, a log line and a metrics record.
+/// → SGD; per epoch validation, coordinator decisions (learning rate, stop), a log line, a
+/// metrics record and a checkpoint. Rank 0 is the coordinator and the only writer.
 public final class Trainer {
     public let config: TrainConfig
     public let communicator: Communicator
@@ -19,16 +39,32 @@ public final class Trainer {
     let validationSampler: BatchSampler
     let log: (String) -> Void
     let runDirectory: RunDirectory?
+    let checkpoints: CheckpointStore?
     let buckets: GradientBuckets
+    let schedule: LearningRateController
+    /// Where the run stands; restored from a checkpoint on resume.
+    public private(set) var progress: TrainingProgress
+    private var resumedAtStep: Int?
 
     public init(config: TrainConfig, communicator: Communicator = SingleProcessCommunicator(),
-                log: @escaping (String) -> Void = { print($0) }) throws {
+                options: StartOptions = StartOptions(), log: @escaping (String) -> Void = { print($0) }) throws {
         self.config = config
         self.communicator = communicator
         self.log = communicator.isCoordinator ? log : { _ in }
 
-        // The run directory is checked first: an unwritable one fails before any work is done.
-        runDirectory = communicator.isCoordinator ? try RunDirectory(path: config.runDirectory) : nil
+        // The run directory is checked first: an unwritable one fails before any work is done,
+        // and a fresh run never writes over another run's checkpoints.
+        if communicator.isCoordinator {
+            if options.resume == nil && CheckpointStore.hasCheckpoints(runDirectory: config.runDirectory) {
+                throw TrainError.runDirectory(path: config.runDirectory, reason: "already holds a run's checkpoints; "
+                    + "continue it with --resume, or choose another --run-dir")
+            }
+            runDirectory = try RunDirectory(path: config.runDirectory)
+            checkpoints = try CheckpointStore(runDirectory: config.runDirectory, keepLast: config.checkpoint.keepLast)
+        } else {
+            runDirectory = nil
+            checkpoints = nil
+        }
 
         (train, validation) = try Datasets.load(config.data, seed: config.training.seed)
         normalization = try Datasets.normalization(config.data, channels: train.channels)
@@ -36,7 +72,6 @@ public final class Trainer {
         model = try ModelZoo.make(config.model.name, inputShape: [train.channels, train.height, train.width],
                                   classes: classes)
         model.initializeParameters(seed: config.training.seed)
-        ReplicaSynchronization.broadcastFromCoordinator(model, communicator: communicator)
         optimizer = SGD(parameters: model.namedParameters(), options: SGD.Options(
             learningRate: config.optimizer.lr, momentum: config.optimizer.momentum,
             dampening: config.optimizer.dampening, nesterov: config.optimizer.nesterov,
@@ -47,99 +82,281 @@ public final class Trainer {
         validationSampler = try BatchSampler(sampleCount: validation.count, globalBatchSize: config.training.batchSize,
                                              rank: communicator.rank, worldSize: communicator.worldSize,
                                              shuffle: false, seed: config.training.seed, dropLast: false)
+        schedule = try LearningRateController(config: config, stepsPerEpoch: trainSampler.batchesPerEpoch)
+        progress = TrainingProgress(learningRate: config.optimizer.lr)
         let parameters = model.namedParameters().map(\.parameter)
         buckets = GradientBuckets(parameters: parameters,
                                   capacityBytes: Int(config.distributed.bucketMegabytes * 1_048_576),
                                   communicator: communicator)
         buckets.attach(to: model)
+
+        // Rank 0 reads any file and then hands its state to every rank: other nodes need no
+        // shared file system, and replicas start identical whatever their seeds.
+        if communicator.isCoordinator {
+            if let path = options.initFrom { try loadInitialWeights(path) }
+            if let resume = options.resume { try restore(resume) }
+        }
+        try synchronizeStart()
+
         try runDirectory?.writeConfig(config.resolvedYAML())
-        try runDirectory?.startMetrics()
+        if resumedAtStep == nil { try runDirectory?.startMetrics() }
     }
 
-    var schedule: LearningRateSchedule {
-        switch config.lrSchedule.name {
-        case "step": return .step(stepSize: config.lrSchedule.stepSize, gamma: config.lrSchedule.gamma)
-        default: return .constant
+    private func loadInitialWeights(_ path: String) throws {
+        let file = try SafeTensors.read(path: path)
+        if file.metadata["format"] == CheckpointFile.formatName {
+            _ = try CheckpointFile.load(path: path)  // verifies the checksum of a cnn-dist checkpoint
+        }
+        try ModelStateLoader.loadWeights(file, path: path, into: model)
+        log("initialised weights from \(path)")
+    }
+
+    private func restore(_ resume: StartOptions.Resume) throws {
+        let path: String
+        switch resume {
+        case .latest: path = try CheckpointStore.latest(inRunDirectory: config.runDirectory)
+        case .path(let given): path = given
+        }
+        let checkpoint = try CheckpointFile.load(path: path)
+        let shape = model.inputShape.map(String.init).joined(separator: "x")
+        guard checkpoint.metadata["model"] == model.name, checkpoint.metadata["input_shape"] == shape,
+              checkpoint.metadata["classes"] == String(model.classes) else {
+            throw CheckpointError.incompatible(path: path, reason: "it holds model \(checkpoint.metadata["model"] ?? "?") "
+                + "for input \(checkpoint.metadata["input_shape"] ?? "?") and \(checkpoint.metadata["classes"] ?? "?") classes; "
+                + "this run builds \(model.name) for \(shape) and \(model.classes) classes")
+        }
+        try ModelStateLoader.loadWeights(checkpoint.file, path: path, into: model)
+        ModelStateLoader.loadMomentum(checkpoint.file, into: optimizer)
+        progress = try checkpoint.progress()
+        try schedule.restore(progress.schedulerState, source: path)
+        if let saved = checkpoint.metadata["world_size"], saved != String(communicator.worldSize) {
+            log("note: checkpoint was written by \(saved) rank(s), resuming on \(communicator.worldSize): same global batch "
+                + "and data order, gradient sums in another order (results match to rounding, not bit for bit)")
+        }
+        resumedAtStep = progress.globalStep
+        log("resumed from \(path) at epoch \(progress.epoch + 1), step \(progress.globalStep)")
+    }
+
+    /// Every rank takes rank 0's parameters, buffers, momentum and progress.
+    private func synchronizeStart() throws {
+        guard communicator.worldSize > 1 else { return }
+        ReplicaSynchronization.broadcastFromCoordinator(model, communicator: communicator)
+        var numbers = [Double(progress.epoch), Double(progress.batchInEpoch), Double(progress.globalStep),
+                       progress.learningRate, progress.epochLossSum, progress.epochCorrect, progress.epochCount,
+                       progress.elapsedSeconds, optimizer.momentumBuffers.contains { $0 != nil } ? 1 : 0,
+                       resumedAtStep == nil ? -1 : Double(resumedAtStep!)]
+        communicator.broadcast(&numbers, root: 0)
+        progress.epoch = Int(numbers[0])
+        progress.batchInEpoch = Int(numbers[1])
+        progress.globalStep = Int(numbers[2])
+        progress.learningRate = numbers[3]
+        progress.epochLossSum = numbers[4]
+        progress.epochCorrect = numbers[5]
+        progress.epochCount = numbers[6]
+        progress.elapsedSeconds = numbers[7]
+        resumedAtStep = numbers[9] < 0 ? nil : Int(numbers[9])
+        if numbers[8] > 0 {
+            if !communicator.isCoordinator {
+                optimizer.setMomentumBuffers(optimizer.parameters.map { Tensor(shape: $0.parameter.value.shape) })
+            }
+            for case let buffer? in optimizer.momentumBuffers { communicator.broadcast(buffer.buffer, root: 0) }
         }
     }
 
-    /// Trains for the configured epochs; returns every epoch's metrics.
+    // MARK: the loop
+
+    /// Loss and accuracy sums over all ranks.
+    struct Totals {
+        var lossSum = 0.0, correct = 0.0, top5 = 0.0, count = 0.0
+        var meanLoss: Double { count > 0 ? lossSum / count : .nan }
+        var accuracy: Double { count > 0 ? correct / count : .nan }
+        var top5Accuracy: Double { count > 0 ? top5 / count : .nan }
+    }
+
+    /// Why `run` returned.
+    public enum Outcome: Equatable, Sendable {
+        case completed, earlyStopped, maxSteps, signalled
+    }
+
+    public private(set) var outcome = Outcome.completed
+
+    /// Trains until the configured epochs, max steps, early stopping or a stop signal;
+    /// returns the metrics of the epochs finished in this session.
     @discardableResult
     public func run() throws -> [EpochMetrics] {
+        StopSignals.install()
         log("cnn-dist: \(model.name) (\(model.parameterCount) parameters), \(train.name) \(train.count) train / "
             + "\(validation.count) validation, global batch \(config.training.batchSize), "
             + "\(communicator.worldSize) rank(s) (\(communicator.backendName)) × \(Parallel.threadCount) thread(s), "
             + "\(buckets.bucketCount) gradient bucket(s)")
         var history: [EpochMetrics] = []
-        let start = Date()
-        var step = 0
-        for epoch in 0..<config.training.epochs {
-            optimizer.learningRate = schedule.learningRate(base: config.optimizer.lr, epoch: epoch)
-            let epochStart = Date()
-            let trained = try trainEpoch(epoch, step: &step)
-            let seconds = Date().timeIntervalSince(epochStart)
-            try ReplicaSynchronization.verify(model, communicator: communicator, step: step)
-            let validated = evaluate()
-            let metrics = EpochMetrics(
-                epoch: epoch + 1, step: step, learningRate: optimizer.learningRate,
-                trainLoss: trained.meanLoss, trainAccuracy: trained.accuracy,
-                validationLoss: validated.meanLoss, validationAccuracy: validated.accuracy,
-                imagesPerSecond: Double(trained.count) / max(seconds, 1e-9),
-                time: Date().timeIntervalSince(start))
-            history.append(metrics)
-            log(metrics.logLine(epochs: config.training.epochs))
-            try runDirectory?.appendMetrics(metrics)
+        // Wall time of the whole run, earlier sessions included (checkpoints record it).
+        let sessionStart = Date(), elapsedBefore = progress.elapsedSeconds
+        func elapsed() -> Double { elapsedBefore + Date().timeIntervalSince(sessionStart) }
+        if config.training.maxSteps == progress.globalStep {
+            try finish(.maxSteps, elapsed: elapsed())
+            return history
         }
-        if communicator.worldSize > 1 {
-            log("replicas verified identical on all \(communicator.worldSize) ranks at step \(step)")
-        }
-        try runDirectory?.writeModel(model, metadata: ["model": model.name, "step": String(step),
-                                                       "world_size": String(communicator.worldSize)])
-        return history
-    }
-
-    /// Loss and accuracy sums over all ranks.
-    struct Totals {
-        var lossSum = 0.0, correct = 0.0, count = 0.0
-        var meanLoss: Double { count > 0 ? lossSum / count : .nan }
-        var accuracy: Double { count > 0 ? correct / count : .nan }
-    }
-
-    func trainEpoch(_ epoch: Int, step: inout Int) throws -> Totals {
-        model.setTraining(true)
         let input = Tensor(shape: [0])
         var labels: [Int32] = []
         let loss = SoftmaxCrossEntropy()
-        var totals = Totals()
-        let permutation = trainSampler.permutation(epoch: epoch)
-        for batch in 0..<trainSampler.batchesPerEpoch {
-            let indices = trainSampler.indices(batch: batch, permutation: permutation)
-            makeBatch(train, indices: indices, normalization: normalization, into: input, labels: &labels)
-            buckets.beginStep()
-            let logits = model.forward(input)
-            let result = loss.forward(logits: logits, labels: labels)
-            guard result.lossSum.isFinite else {
-                throw TrainError.nonFiniteLoss(epoch: epoch + 1, step: step + 1, value: result.lossSum)
+        while progress.epoch < config.training.epochs {
+            model.setTraining(true)
+            let permutation = trainSampler.permutation(epoch: progress.epoch)
+            let epochStart = Date()
+            var imagesThisSession = 0
+            while progress.batchInEpoch < trainSampler.batchesPerEpoch {
+                optimizer.learningRate = schedule.learningRate(progress)
+                let indices = trainSampler.indices(batch: progress.batchInEpoch, permutation: permutation)
+                makeBatch(train, indices: indices, normalization: normalization, into: input, labels: &labels)
+                buckets.beginStep()
+                let result = loss.forward(logits: model.forward(input), labels: labels)
+                buckets.setControl(.stopRequested, StopSignals.isRequested ? 1 : 0)
+                buckets.setControl(.nonFiniteLoss, result.lossSum.isFinite ? 0 : 1)
+                buckets.setControl(.lossSum, result.lossSum.isFinite ? Float(result.lossSum) : 0)
+                buckets.setControl(.correct, Float(result.correct))
+                buckets.setControl(.count, Float(result.count))
+                model.backward(loss.gradient)
+                buckets.finishStep()
+                // Every rank sees the same sums, so every rank takes the same decision.
+                if buckets.controlSum(.nonFiniteLoss) > 0 {
+                    guard config.training.onNonFinite == "skip" else {
+                        throw TrainError.nonFiniteLoss(epoch: progress.epoch + 1, step: progress.globalStep + 1,
+                                                       value: result.lossSum.isFinite ? nil : result.lossSum / Double(max(result.count, 1)))
+                    }
+                    log("step \(progress.globalStep + 1): non-finite loss on some rank; step skipped (training.on_nonfinite: skip)")
+                } else {
+                    optimizer.step()
+                }
+                progress.epochLossSum += Double(buckets.controlSum(.lossSum))
+                progress.epochCorrect += Double(buckets.controlSum(.correct))
+                progress.epochCount += Double(buckets.controlSum(.count))
+                progress.globalStep += 1
+                progress.batchInEpoch += 1
+                imagesThisSession += Int(buckets.controlSum(.count))
+                try afterStep(elapsed: elapsed())
+                if buckets.controlSum(.stopRequested) > 0 {
+                    log("stop requested (SIGTERM/SIGINT): saving at step \(progress.globalStep)")
+                    try finish(.signalled, elapsed: elapsed())
+                    return history
+                }
+                if let maxSteps = config.training.maxSteps, progress.globalStep >= maxSteps {
+                    try finish(.maxSteps, elapsed: elapsed())
+                    return history
+                }
             }
-            model.backward(loss.gradient)
-            buckets.finishStep()
-            optimizer.step()
-            step += 1
-            if config.distributed.checkEvery > 0 && step % config.distributed.checkEvery == 0 {
-                try ReplicaSynchronization.verify(model, communicator: communicator, step: step)
+            let trainSeconds = Date().timeIntervalSince(epochStart)
+            try ReplicaSynchronization.verify(model, communicator: communicator, step: progress.globalStep)
+            let validated = evaluate()
+            let metric = config.validation.monitor == "val_accuracy" ? validated.accuracy : validated.meanLoss
+            let decision = try coordinate(metric: metric)
+            var metrics = EpochMetrics(
+                epoch: progress.epoch + 1, step: progress.globalStep, learningRate: optimizer.learningRate,
+                trainLoss: progress.epochLossSum / max(progress.epochCount, 1),
+                trainAccuracy: progress.epochCorrect / max(progress.epochCount, 1),
+                validationLoss: validated.meanLoss, validationAccuracy: validated.accuracy,
+                imagesPerSecond: Double(imagesThisSession) / max(trainSeconds, 1e-9), time: elapsed())
+            metrics.validationTop5 = validation.classes >= 5 ? validated.top5Accuracy : nil
+            metrics.resumedAtStep = resumedAtStep
+            resumedAtStep = nil
+            metrics.learningRateDrop = decision.drop
+            history.append(metrics)
+            log(metrics.logLine(epochs: config.training.epochs))
+            if let drop = decision.drop {
+                log(String(format: "plateau: epoch %d %@ %.6g did not improve; learning rate %.6g → %.6g",
+                           progress.epoch + 1, config.validation.monitor, metric, drop.old, drop.new))
             }
-            totals.lossSum += result.lossSum
-            totals.correct += Double(result.correct)
-            totals.count += Double(result.count)
-            if config.logEvery > 0 && step % config.logEvery == 0 {
-                log(String(format: "  step %d  loss %.4f  acc %.2f%%", step, result.meanLoss,
-                           100 * Double(result.correct) / Double(max(result.count, 1))))
+            try runDirectory?.appendMetrics(metrics)
+            progress.epoch += 1
+            progress.batchInEpoch = 0
+            progress.epochLossSum = 0
+            progress.epochCorrect = 0
+            progress.epochCount = 0
+            let save = config.checkpoint.everyEpochs > 0 && progress.epoch % config.checkpoint.everyEpochs == 0
+            if save || decision.improved || decision.stop || progress.epoch == config.training.epochs {
+                let bytes = try checkpointBytes(elapsed: elapsed())
+                if let bytes, save || decision.stop || progress.epoch == config.training.epochs {
+                    try saveCheckpoint(bytes)
+                }
+                if let bytes, decision.improved { try checkpoints?.saveBest(bytes) }
+            }
+            if decision.stop {
+                log("early stopping: \(config.validation.monitor) has not improved for \(config.earlyStopping.patience ?? 0) epoch(s)")
+                try finish(.earlyStopped, elapsed: elapsed(), save: false)
+                return history
             }
         }
-        return reduced(totals)
+        try finish(.completed, elapsed: elapsed(), save: false)
+        return history
     }
 
-    /// Loss and top-1 accuracy over the whole validation set (sharded across ranks).
+    /// Step-level checkpoints and validation.
+    private func afterStep(elapsed: Double) throws {
+        let step = progress.globalStep
+        if config.checkpoint.everySteps > 0 && step % config.checkpoint.everySteps == 0,
+           let bytes = try checkpointBytes(elapsed: elapsed) {
+            try saveCheckpoint(bytes)
+        }
+        if config.distributed.checkEvery > 0 && step % config.distributed.checkEvery == 0 {
+            try ReplicaSynchronization.verify(model, communicator: communicator, step: step)
+        }
+        if config.validation.everySteps > 0 && step % config.validation.everySteps == 0 {
+            let validated = evaluate()
+            model.setTraining(true)
+            log(String(format: "  step %d  val loss %.4f acc %.2f%%", step, validated.meanLoss, 100 * validated.accuracy))
+        } else if config.logEvery > 0 && step % config.logEvery == 0 {
+            log(String(format: "  step %d  loss %.4f  acc %.2f%%", step, progress.epochLossSum / max(progress.epochCount, 1),
+                       100 * progress.epochCorrect / max(progress.epochCount, 1)))
+        }
+    }
+
+    /// Rank 0 decides the learning rate and whether to stop; every rank applies its decision.
+    private func coordinate(metric: Double) throws -> LearningRateController.Decision {
+        var decision = LearningRateController.Decision()
+        if communicator.isCoordinator {
+            decision = schedule.epochEnded(metric: metric, progress: &progress)
+        }
+        var shared = [progress.learningRate, decision.stop ? 1 : 0, decision.improved ? 1 : 0,
+                      decision.drop?.old ?? -1, decision.drop?.new ?? -1]
+        communicator.broadcast(&shared, root: 0)
+        progress.learningRate = shared[0]
+        decision.stop = shared[1] > 0
+        decision.improved = shared[2] > 0
+        decision.drop = shared[3] >= 0 ? (old: shared[3], new: shared[4]) : nil
+        return decision
+    }
+
+    /// The checkpoint's bytes (rank 0 only; nil elsewhere). Refuses non-finite weights, so a
+    /// diverging run never replaces good checkpoints with NaN ones.
+    private func checkpointBytes(elapsed: Double) throws -> Foundation.Data? {
+        guard communicator.isCoordinator else { return nil }
+        for (name, parameter) in model.namedParameters() where !Reduction.allFinite(parameter.value.pointer, count: parameter.count) {
+            throw TrainError.nonFiniteWeights(tensor: name, step: progress.globalStep)
+        }
+        progress.schedulerState = schedule.state
+        progress.elapsedSeconds = elapsed
+        return CheckpointFile.encode(model: model, optimizer: optimizer, progress: progress, config: config,
+                                     worldSize: communicator.worldSize)
+    }
+
+    private func saveCheckpoint(_ bytes: Foundation.Data) throws {
+        guard let checkpoints else { return }
+        let path = try checkpoints.save(bytes, step: progress.globalStep)
+        log("checkpoint: \(path)")
+    }
+
+    private func finish(_ outcome: Outcome, elapsed: Double, save: Bool = true) throws {
+        self.outcome = outcome
+        if save, let bytes = try checkpointBytes(elapsed: elapsed) { try saveCheckpoint(bytes) }
+        if communicator.worldSize > 1 {
+            try ReplicaSynchronization.verify(model, communicator: communicator, step: progress.globalStep)
+            log("replicas verified identical on all \(communicator.worldSize) ranks at step \(progress.globalStep)")
+        }
+        try runDirectory?.writeModel(model, metadata: ["model": model.name, "step": String(progress.globalStep),
+                                                       "world_size": String(communicator.worldSize)])
+    }
+
+    /// Loss, top-1 and top-5 accuracy over the whole validation set (sharded across ranks).
     func evaluate() -> Totals {
         model.setTraining(false)
         let input = Tensor(shape: [0])
@@ -150,17 +367,15 @@ public final class Trainer {
             let indices = validationSampler.indices(epoch: 0, batch: batch)
             if indices.isEmpty { continue }
             makeBatch(validation, indices: indices, normalization: normalization, into: input, labels: &labels)
-            let result = loss.forward(logits: model.forward(input), labels: labels)
+            let logits = model.forward(input)
+            let result = loss.forward(logits: logits, labels: labels)
             totals.lossSum += result.lossSum
             totals.correct += Double(result.correct)
+            totals.top5 += Double(TopK.hits(logits, labels: labels, k: 5))
             totals.count += Double(result.count)
         }
-        return reduced(totals)
-    }
-
-    func reduced(_ totals: Totals) -> Totals {
-        var sums = [totals.lossSum, totals.correct, totals.count]
+        var sums = [totals.lossSum, totals.correct, totals.top5, totals.count]
         communicator.allReduceSum(&sums)
-        return Totals(lossSum: sums[0], correct: sums[1], count: sums[2])
+        return Totals(lossSum: sums[0], correct: sums[1], top5: sums[2], count: sums[3])
     }
 }

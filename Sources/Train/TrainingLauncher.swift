@@ -30,18 +30,18 @@ public enum TrainingLauncher {
     /// Runs the training job; returns rank 0's history. Errors on a multi-rank job end the
     /// whole job with a message naming the rank; single-node errors are thrown.
     @discardableResult
-    public static func run(config: TrainConfig, workers: Int? = nil,
+    public static func run(config: TrainConfig, workers: Int? = nil, options: StartOptions = StartOptions(),
                            log: @escaping (String) -> Void = { print($0) }) throws -> [EpochMetrics] {
         switch try mode(workers: workers) {
         case .single:
             Parallel.threadCount = threadsPerRank(configured: config.training.threads, ranksOnNode: 1)
-            return try Trainer(config: config, communicator: SingleProcessCommunicator(), log: log).run()
+            return try Trainer(config: config, communicator: SingleProcessCommunicator(), options: options, log: log).run()
         case .mpi:
             let communicator = try MPICommunicator()
             Parallel.threadCount = threadsPerRank(configured: config.training.threads,
                                                   ranksOnNode: communicator.localSize)
             let history = runOrAbort(communicator) {
-                try Trainer(config: config, communicator: communicator, log: log).run()
+                try Trainer(config: config, communicator: communicator, options: options, log: log).run()
             }
             communicator.finish()
             return history
@@ -54,7 +54,7 @@ public enum TrainingLauncher {
                 done.enter()
                 Thread.detachNewThread {
                     let history = runOrAbort(communicator) {
-                        try Trainer(config: config, communicator: communicator, log: log).run()
+                        try Trainer(config: config, communicator: communicator, options: options, log: log).run()
                     }
                     histories.store(history, rank: communicator.rank)
                     done.leave()

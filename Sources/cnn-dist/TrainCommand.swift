@@ -19,6 +19,19 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("run-dir"), help: "Run directory for config.yaml and metrics.jsonl.") var runDir: String?
     @Option(name: .long, help: "Without mpirun: run N data-parallel ranks as threads of this process.")
     var workers: Int?
+    @Option(name: .long, help: ArgumentHelp("Continue a run exactly: `--resume` takes the run directory's latest checkpoint, `--resume PATH` a given one.", valueName: "path"))
+    var resume: String?
+    @Option(name: .customLong("init-from"), help: "Start from these weights (fine-tuning); tensors must match the model exactly.")
+    var initFrom: String?
+    @Option(name: .customLong("max-steps"), help: "Train exactly N optimizer steps in all, save a checkpoint and exit (0: save the initial model).")
+    var maxSteps: Int?
+    @Flag(name: .customLong("no-shuffle"), help: "Process training samples in file order (data.shuffle: false).")
+    var noShuffle = false
+    @Option(name: .long, help: "Model from the zoo (model.name).") var model: String?
+    @Option(name: .long, help: "Dataset name (data.dataset).") var dataset: String?
+
+    /// What a bare `--resume` becomes (see `CNNDist.main`).
+    static let latest = "@latest"
 
     func run() throws {
         do {
@@ -31,8 +44,14 @@ struct TrainCommand: ParsableCommand {
             overrides.seed = seed
             overrides.threads = threads
             overrides.runDirectory = runDir
+            overrides.maxSteps = maxSteps
+            overrides.noShuffle = noShuffle
+            overrides.model = model
+            overrides.dataset = dataset
             try trainConfig.apply(overrides, knownModels: Catalog.models)
-            try TrainingLauncher.run(config: trainConfig, workers: workers)
+            let options = StartOptions(resume: resume.map { $0 == TrainCommand.latest ? .latest : .path($0) },
+                                       initFrom: initFrom)
+            try TrainingLauncher.run(config: trainConfig, workers: workers, options: options)
         } catch {
             // Our errors say what and where; print them plainly instead of a Swift dump, naming
             // the rank under a launcher (a rank exiting before MPI starts also ends the job).

@@ -34,9 +34,12 @@ final class RankFailureTests: XCTestCase {
         var config = TrainingFixtures.smallSynthetic(runDirectory: directory, trainSamples: 6400, epochs: 50)
         config.distributed.checkEvery = 5
         let file = try TrainingFixtures.write(config, in: directory)
-        // Rank 3 steps with another learning rate: its replica drifts, and the periodic
-        // consistency check stops everyone, naming the rank and the tensor.
-        let result = try runFourRanks(good: ["train", "--config", file], bad: ["train", "--config", file, "--lr", "0.07"])
+        // Rank 3 decays its weights differently (rank 0 broadcasts the learning rate, so that
+        // cannot differ): its replica drifts, and the periodic consistency check stops
+        // everyone, naming the rank and the tensor.
+        config.optimizer.weightDecay = 0.01
+        let drifting = try TrainingFixtures.write(config, in: directory, name: "drifting.yaml")
+        let result = try runFourRanks(good: ["train", "--config", file], bad: ["train", "--config", drifting])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertLessThan(result.seconds, 30)
         XCTAssertTrue(result.error.contains("replicas diverged at step 5") && result.error.contains("on rank(s) 3"),

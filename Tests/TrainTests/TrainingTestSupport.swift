@@ -23,8 +23,8 @@ enum TrainingFixtures {
     }
 
     /// The YAML of `config`, written to a file in `directory`, for runs of the command-line tool.
-    static func write(_ config: TrainConfig, in directory: String) throws -> String {
-        let path = directory + "/config.input.yaml"
+    static func write(_ config: TrainConfig, in directory: String, name: String = "config.input.yaml") throws -> String {
+        let path = directory + "/" + name
         try config.resolvedYAML().write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
