@@ -1,5 +1,7 @@
-/// Stops training once the monitored metric has gone more than `patience` epochs without
-/// improving, judged by the same `ImprovementCriterion` as ReduceLROnPlateau. With
+/// Stops training once the monitored metric has gone `patience` epochs in a row without
+/// improving (Keras' and PyTorch Lightning's EarlyStopping; patience 0 stops at the first
+/// epoch that does not improve), judged by the same `ImprovementCriterion` as
+/// ReduceLROnPlateau, which by contrast drops only after *more* than `patience`. With
 /// `patience` nil it never stops and only tracks the best value (e.g. for best checkpoints).
 public struct EarlyStopping: Equatable, Sendable {
     /// Carried between epochs, and through checkpoints as metadata.
@@ -52,9 +54,9 @@ public struct EarlyStopping: Equatable, Sendable {
 
     public var best: Double { state.best }
 
-    /// Whether the epochs without improvement so far exceed the patience.
+    /// Whether the epochs without improvement have reached the patience.
     public var shouldStop: Bool {
-        patience.map { state.epochsWithoutImprovement > $0 } ?? false
+        patience.map { state.epochsWithoutImprovement > 0 && state.epochsWithoutImprovement >= $0 } ?? false
     }
 
     /// Records one epoch's metric; NaN is never an improvement.

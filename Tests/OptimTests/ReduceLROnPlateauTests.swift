@@ -151,13 +151,14 @@ final class ReduceLROnPlateauTests: XCTestCase {
 }
 
 final class EarlyStoppingTests: XCTestCase {
-    func testStopsWhenEpochsWithoutImprovementExceedPatience() throws {
+    func testStopsWhenEpochsWithoutImprovementReachPatience() throws {
+        // As Keras and Lightning: patience 2 stops after the second epoch in a row without improvement.
         var stopping = try EarlyStopping(patience: 2)  // min mode, any strict decrease improves
-        let decisions = [1.0, 0.8, 0.8, 0.9, .nan].map { stopping.update(metric: $0) }
-        XCTAssertEqual(decisions.map(\.improved), [true, true, false, false, false])
-        XCTAssertEqual(decisions.map(\.stop), [false, false, false, false, true])
-        XCTAssertEqual(stopping.best, 0.8)
-        XCTAssertEqual(stopping.state.epochsWithoutImprovement, 3)
+        let decisions = [1.0, 0.8, 0.8, 0.7, .nan, 0.9].map { stopping.update(metric: $0) }
+        XCTAssertEqual(decisions.map(\.improved), [true, true, false, true, false, false])
+        XCTAssertEqual(decisions.map(\.stop), [false, false, false, false, false, true])
+        XCTAssertEqual(stopping.best, 0.7)
+        XCTAssertEqual(stopping.state.epochsWithoutImprovement, 2)
     }
 
     func testMaxModeWithThreshold() throws {
