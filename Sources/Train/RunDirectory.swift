@@ -36,6 +36,21 @@ final class RunDirectory {
         }
     }
 
+    /// A resumed run keeps the epochs its checkpoint had finished (step ≤ `step`) and drops
+    /// records of an abandoned continuation (resuming from an older checkpoint), so each
+    /// epoch appears once; a run resumed into a new directory starts the file.
+    func resumeMetrics(atStep step: Int) throws {
+        let file = (path as NSString).appendingPathComponent("metrics.jsonl")
+        guard let existing = try? String(contentsOfFile: file, encoding: .utf8) else { return try startMetrics() }
+        let kept = existing.split(separator: "\n").filter { line in
+            guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let recordStep = record["step"] as? Int else { return false }
+            return recordStep <= step
+        }
+        let text = kept.map { $0 + "\n" }.joined()
+        if text != existing { try AtomicFile.write(Data(text.utf8), to: file) }
+    }
+
     func appendMetrics(_ metrics: EpochMetrics) throws {
         let file = (path as NSString).appendingPathComponent("metrics.jsonl")
         let line = Data((metrics.jsonLine + "\n").utf8)

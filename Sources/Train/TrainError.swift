@@ -18,7 +18,8 @@ public enum TrainError: Error, CustomStringConvertible {
         case .runDirectory(let path, let reason):
             return "run directory \(path): \(reason)"
         case .nonFiniteLoss(let epoch, let step, let value):
-            let what = value.map { "became \($0)" } ?? "became non-finite on another rank"
+            let what = value.map { "became " + ($0.isNaN ? "NaN" : $0 > 0 ? "+Inf" : "-Inf") }
+                ?? "became non-finite on another rank"
             return "training loss \(what) at epoch \(epoch), step \(step); stopped without saving these weights "
                 + "(the checkpoints already written hold finite ones): lower the learning rate, "
                 + "or set training.on_nonfinite: skip to skip such steps"

@@ -45,6 +45,9 @@ public final class Trainer {
     /// Where the run stands; restored from a checkpoint on resume.
     public private(set) var progress: TrainingProgress
     private var resumedAtStep: Int?
+    /// Testing only: global steps (1-based) whose loss this rank reports as NaN, to exercise
+    /// `training.on_nonfinite` without a diverging run.
+    var nonFiniteLossSteps: Set<Int> = []
 
     public init(config: TrainConfig, communicator: Communicator = SingleProcessCommunicator(),
                 options: StartOptions = StartOptions(), log: @escaping (String) -> Void = { print($0) }) throws {
@@ -99,7 +102,7 @@ public final class Trainer {
         try synchronizeStart()
 
         try runDirectory?.writeConfig(config.resolvedYAML())
-        if resumedAtStep == nil { try runDirectory?.startMetrics() }
+        if let resumedAtStep { try runDirectory?.resumeMetrics(atStep: resumedAtStep) } else { try runDirectory?.startMetrics() }
     }
 
     private func loadInitialWeights(_ path: String) throws {
@@ -210,7 +213,8 @@ public final class Trainer {
                 let indices = trainSampler.indices(batch: progress.batchInEpoch, permutation: permutation)
                 makeBatch(train, indices: indices, normalization: normalization, into: input, labels: &labels)
                 buckets.beginStep()
-                let result = loss.forward(logits: model.forward(input), labels: labels)
+                var result = loss.forward(logits: model.forward(input), labels: labels)
+                if nonFiniteLossSteps.contains(progress.globalStep + 1) { result.lossSum = .nan }
                 buckets.setControl(.stopRequested, StopSignals.isRequested ? 1 : 0)
                 buckets.setControl(.nonFiniteLoss, result.lossSum.isFinite ? 0 : 1)
                 buckets.setControl(.lossSum, result.lossSum.isFinite ? Float(result.lossSum) : 0)
@@ -227,10 +231,11 @@ public final class Trainer {
                     log("step \(progress.globalStep + 1): non-finite loss on some rank; step skipped (training.on_nonfinite: skip)")
                 } else {
                     optimizer.step()
+                    // A skipped step's batch stays out of the epoch's training loss and accuracy.
+                    progress.epochLossSum += Double(buckets.controlSum(.lossSum))
+                    progress.epochCorrect += Double(buckets.controlSum(.correct))
+                    progress.epochCount += Double(buckets.controlSum(.count))
                 }
-                progress.epochLossSum += Double(buckets.controlSum(.lossSum))
-                progress.epochCorrect += Double(buckets.controlSum(.correct))
-                progress.epochCount += Double(buckets.controlSum(.count))
                 progress.globalStep += 1
                 progress.batchInEpoch += 1
                 imagesThisSession += Int(buckets.controlSum(.count))
