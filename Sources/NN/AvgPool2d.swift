@@ -31,6 +31,8 @@ public final class AvgPool2d: Layer {
         return [g.batch, g.channels, g.outHeight, g.outWidth]
     }
 
+    public func receptiveWindow(inputShape: [Int]) -> (extent: Size2D, stride: Size2D)? { (kernelSize, stride) }
+
     public func forward(_ input: Tensor) -> Tensor {
         let g: PoolingGeometry
         do {

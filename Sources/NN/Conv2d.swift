@@ -69,6 +69,16 @@ public final class Conv2d: Layer {
         return [g.batch, outChannels, g.outHeight, g.outWidth]
     }
 
+    /// out·oH·oW outputs, each a dot product over (in/groups)·kH·kW inputs.
+    public func multiplyAccumulates(inputShape: [Int]) -> Int {
+        guard let shape = try? outputShape(for: inputShape) else { return 0 }
+        return shape.dropFirst().reduce(1, *) * (inChannels / groups) * kernelSize.height * kernelSize.width
+    }
+
+    public func receptiveWindow(inputShape: [Int]) -> (extent: Size2D, stride: Size2D)? {
+        (Size2D(dilation.height * (kernelSize.height - 1) + 1, dilation.width * (kernelSize.width - 1) + 1), stride)
+    }
+
     public func forward(_ input: Tensor) -> Tensor {
         let g: ConvolutionGeometry
         if let cached = geometry, cached.batch == input.shape[0], cached.inHeight == input.shape[2],

@@ -19,6 +19,9 @@ public final class Flatten: Layer {
     }
 
     // Tensors own their storage, so flattening copies; it runs once per step on small tensors.
+    /// A view in PyTorch.
+    public var allocatesOutput: Bool { false }
+
     public func forward(_ input: Tensor) -> Tensor {
         inputShape = input.shape
         output.reshape([input.shape[0], input.count / Swift.max(1, input.shape[0])])

@@ -39,6 +39,24 @@ public protocol Layer: AnyObject {
     func backward(_ gradOutput: Tensor) -> Tensor
     /// Draws initial parameter values (PyTorch's defaults) from `random`.
     func resetParameters(using random: RandomGenerator)
+
+    // What `cnn-dist summary` reads (leaf layers; containers are walked by their structure).
+
+    /// Multiply-accumulates of one forward pass for one sample of `inputShape` (batch first,
+    /// batch 1). Convolutions and linear layers only, as the published figures count them.
+    func multiplyAccumulates(inputShape: [Int]) -> Int
+    /// The spatial window this layer slides over its input, for receptive-field arithmetic:
+    /// extent (dilated kernel size) and stride; nil for layers that keep each position
+    /// separate (activations, normalisation): receptive field and jump pass unchanged.
+    func receptiveWindow(inputShape: [Int]) -> (extent: Size2D, stride: Size2D)?
+    /// False for layers PyTorch runs in place or as a view (ReLU(inplace=True), Flatten,
+    /// Dropout): they add no activation memory.
+    var allocatesOutput: Bool { get }
+
+    /// Called before each training step with this layer's own stream, a pure function of
+    /// (seed, step, rank, layer path): dropout draws its mask from it, so a resumed run
+    /// replays the same masks. Containers pass `random.split(childName)` to their children.
+    func beginStep(random: RandomGenerator)
 }
 
 extension Layer {
@@ -46,6 +64,12 @@ extension Layer {
     public var buffers: [(name: String, tensor: Tensor)] { [] }
     public var children: [(name: String, layer: Layer)] { [] }
     public func resetParameters(using random: RandomGenerator) {}
+    public func multiplyAccumulates(inputShape: [Int]) -> Int { 0 }
+    public func receptiveWindow(inputShape: [Int]) -> (extent: Size2D, stride: Size2D)? { nil }
+    public var allocatesOutput: Bool { true }
+    public func beginStep(random: RandomGenerator) {
+        for child in children { child.layer.beginStep(random: random.split(child.name)) }
+    }
 
     /// All parameters of this layer and its descendants under dotted PyTorch names.
     public func namedParameters(prefix: String = "") -> [(name: String, parameter: Parameter)] {

@@ -40,6 +40,8 @@ public final class Linear: Layer {
         return [inputShape[0], outFeatures]
     }
 
+    public func multiplyAccumulates(inputShape: [Int]) -> Int { inFeatures * outFeatures }
+
     public func forward(_ input: Tensor) -> Tensor {
         precondition(input.rank == 2 && input.shape[1] == inFeatures, "Linear(\(inFeatures)→\(outFeatures)) got \(input.shape)")
         let batch = input.shape[0]

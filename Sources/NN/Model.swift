@@ -29,4 +29,10 @@ public final class Model {
     public var parameterCount: Int { network.parameterCount }
     public func setTraining(_ training: Bool) { network.setTraining(training) }
     public func initializeParameters(seed: UInt64) { network.initializeParameters(seed: seed) }
+
+    /// Before each training step: per-layer random streams from (seed, step, rank), so
+    /// dropout masks differ across steps and ranks yet replay exactly after a resume.
+    public func beginStep(seed: UInt64, step: Int, rank: Int) {
+        network.beginStep(random: RandomGenerator(seed: seed).split("dropout").split(UInt64(step)).split(UInt64(rank)))
+    }
 }

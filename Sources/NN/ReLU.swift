@@ -12,6 +12,9 @@ public final class ReLU: Layer {
 
     public func outputShape(for inputShape: [Int]) throws -> [Int] { inputShape }
 
+    /// torchvision builds its ReLUs with inplace=True.
+    public var allocatesOutput: Bool { false }
+
     public func forward(_ input: Tensor) -> Tensor {
         output.reshape(input.shape)
         Elementwise.relu(input.pointer, output.pointer, count: input.count)

@@ -213,6 +213,7 @@ public final class Trainer {
                 let indices = trainSampler.indices(batch: progress.batchInEpoch, permutation: permutation)
                 makeBatch(train, indices: indices, normalization: normalization, into: input, labels: &labels)
                 buckets.beginStep()
+                model.beginStep(seed: config.training.seed, step: progress.globalStep, rank: communicator.rank)
                 var result = loss.forward(logits: model.forward(input), labels: labels)
                 if nonFiniteLossSteps.contains(progress.globalStep + 1) { result.lossSum = .nan }
                 buckets.setControl(.stopRequested, StopSignals.isRequested ? 1 : 0)
