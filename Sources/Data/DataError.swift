@@ -11,7 +11,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case trailingBytes(path: String, extra: Int)
     case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
     case labelOutOfRange(path: String, index: Int, label: Int, classes: Int)
-    case missingFiles(directory: String, expected: String)
+    case missingFiles(directory: String, dataset: String, expected: String)
     case tooFewImages(path: String, count: Int, needed: Int)
     case invalidTrainSplit(Int)
     case invalidNormalization(String)
@@ -39,8 +39,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             return "\(images) holds \(imageCount) images but \(labels) holds \(labelCount) labels"
         case .labelOutOfRange(let path, let index, let label, let classes):
             return "\(path): label \(label) of item \(index) is outside 0..<\(classes)"
-        case .missingFiles(let directory, let expected):
-            return "no MNIST files in \(directory): expected \(expected)"
+        case .missingFiles(let directory, let dataset, let expected):
+            return "no \(dataset) files in \(directory): expected \(expected)"
         case .tooFewImages(let path, let count, let needed):
             return "\(path): only \(count) images, but the first \(needed) are to train and at least one more "
                 + "must remain to validate: set data.train_split below \(count)"

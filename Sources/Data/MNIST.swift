@@ -37,7 +37,7 @@ public enum MNIST {
         default:
             // Name what is there, so a half-copied directory is easy to fix.
             let present = zip(stems, found).compactMap { $1 == nil ? nil : ($1! as NSString).lastPathComponent }
-            throw DataError.missingFiles(directory: directory, expected:
+            throw DataError.missingFiles(directory: directory, dataset: "MNIST", expected:
                 "train-images-idx3-ubyte[.gz] with train-labels-idx1-ubyte[.gz] and t10k-images-idx3-ubyte[.gz] "
                 + "with t10k-labels-idx1-ubyte[.gz], or only the two t10k files (split by data.train_split); found "
                 + (present.isEmpty ? "none of them" : present.joined(separator: ", ")))

@@ -5,8 +5,8 @@ import Glibc
 
 /// Writes a file so that a crash at any moment leaves either the old file or the new one,
 /// never a torn mix: write to a temporary file beside it, fsync, rename over, fsync the directory.
-enum AtomicFile {
-    static func write(_ data: Foundation.Data, to path: String) throws {
+public enum AtomicFile {
+    public static func write(_ data: Foundation.Data, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = (directory.isEmpty ? "." : directory) + "/." + (path as NSString).lastPathComponent
             + ".tmp-\(getpid())"

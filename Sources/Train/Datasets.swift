@@ -10,6 +10,9 @@ enum Datasets {
         case "mnist":
             guard let path = section.path else { throw TrainError.missingDataPath(dataset: section.dataset) }
             return try MNIST.load(directory: path, trainSplit: section.trainSplit)
+        case "cifar10":
+            guard let path = section.path else { throw TrainError.missingDataPath(dataset: section.dataset) }
+            return try CIFAR10.load(directory: path)
         default:
             throw TrainError.unknownDataset(section.dataset)
         }
@@ -22,6 +25,7 @@ enum Datasets {
         }
         switch section.dataset {
         case "mnist": return try Normalization(mean: [MNIST.mean], std: [MNIST.std], channels: channels)
+        case "cifar10": return try Normalization(mean: CIFAR10.mean, std: CIFAR10.std, channels: channels)
         default: return try Normalization(mean: Array(repeating: 0.5, count: channels),
                                           std: Array(repeating: 0.5, count: channels), channels: channels)
         }
