@@ -22,9 +22,12 @@ public struct TrainConfig: Equatable, Sendable {
 }
 
 public struct ModelSection: Equatable, Sendable {
+    /// A zoo model, or any name for a custom architecture given in `layers`.
     public var name = "lenet5"
     /// Output classes; nil takes the data set's.
     public var classes: Int?
+    /// A custom architecture; nil builds the zoo model `name`.
+    public var layers: [LayerSpec]?
 }
 
 public struct NormalizeSection: Equatable, Sendable {
@@ -163,6 +166,10 @@ extension TrainConfig {
         var model = try root.mapping("model")
         config.model.name = try model.string("name", default: config.model.name)
         config.model.classes = try model.optionalInt("classes")
+        if let (node, _) = model.node("layers") {
+            config.model.layers = try LayerSpecDecoder(source: source).layers(node, path: "model.layers")
+            if try model.optionalString("name") == nil { config.model.name = "custom" }
+        }
         try model.finish()
 
         var data = try root.mapping("data")

@@ -25,8 +25,9 @@ extension TrainConfig {
             }
             return quoted + "\""
         }
-        var lines = ["model:", "  name: \(text(model.name))", "  classes: \(model.classes.map(String.init) ?? "null")",
-                     "data:", "  dataset: \(text(data.dataset))", "  path: \(data.path.map(text) ?? "null")",
+        var lines = ["model:", "  name: \(text(model.name))", "  classes: \(model.classes.map(String.init) ?? "null")"]
+        if let layers = model.layers { lines += ["  layers:"] + layers.map { "    - " + $0.flowYAML } }
+        lines += ["data:", "  dataset: \(text(data.dataset))", "  path: \(data.path.map(text) ?? "null")",
                      "  train_samples: \(data.trainSamples)", "  validation_samples: \(data.validationSamples)",
                      "  train_split: \(data.trainSplit)"]
         if let normalize = data.normalize {

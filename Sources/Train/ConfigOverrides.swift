@@ -62,6 +62,7 @@ extension TrainConfig {
             try check(knownModels.contains(model), "--model",
                       "unknown model '\(model)'; known models: \(knownModels.joined(separator: ", "))")
             self.model.name = model
+            self.model.layers = nil  // a zoo model replaces the config's custom architecture
         }
         if let dataset = overrides.dataset {
             try check(TrainConfig.datasets.contains(dataset), "--dataset",

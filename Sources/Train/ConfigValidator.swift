@@ -28,7 +28,7 @@ struct ConfigValidator {
     }
 
     func validate(_ config: TrainConfig, knownModels: [String]) throws {
-        try require(knownModels.contains(config.model.name), "model.name",
+        try require(config.model.layers != nil || knownModels.contains(config.model.name), "model.name",
                     "names an unknown model '\(config.model.name)'; known models: \(knownModels.joined(separator: ", "))")
         if let classes = config.model.classes {
             try require(classes >= 2, "model.classes", "must be at least 2, got \(classes)")

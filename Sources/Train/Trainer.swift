@@ -41,6 +41,7 @@ public final class Trainer {
     let runDirectory: RunDirectory?
     let checkpoints: CheckpointStore?
     let buckets: GradientBuckets
+    let bufferBroadcast: BufferBroadcast
     let schedule: LearningRateController
     /// Where the run stands; restored from a checkpoint on resume.
     public private(set) var progress: TrainingProgress
@@ -72,7 +73,7 @@ public final class Trainer {
         (train, validation) = try Datasets.load(config.data, seed: config.training.seed)
         normalization = try Datasets.normalization(config.data, channels: train.channels)
         let classes = config.model.classes ?? train.classes
-        model = try ModelZoo.make(config.model.name, inputShape: [train.channels, train.height, train.width],
+        model = try ModelFactory.make(config.model, inputShape: [train.channels, train.height, train.width],
                                   classes: classes)
         model.initializeParameters(seed: config.training.seed)
         optimizer = SGD(parameters: model.namedParameters(), options: SGD.Options(
@@ -92,6 +93,7 @@ public final class Trainer {
                                   capacityBytes: Int(config.distributed.bucketMegabytes * 1_048_576),
                                   communicator: communicator)
         buckets.attach(to: model)
+        bufferBroadcast = BufferBroadcast(model: model, communicator: communicator)
 
         // Rank 0 reads any file and then hands its state to every rank: other nodes need no
         // shared file system, and replicas start identical whatever their seeds.
@@ -223,6 +225,7 @@ public final class Trainer {
                 buckets.setControl(.count, Float(result.count))
                 model.backward(loss.gradient)
                 buckets.finishStep()
+                bufferBroadcast.synchronize()
                 // Every rank sees the same sums, so every rank takes the same decision.
                 if buckets.controlSum(.nonFiniteLoss) > 0 {
                     guard config.training.onNonFinite == "skip" else {
