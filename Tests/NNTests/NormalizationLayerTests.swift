@@ -101,4 +101,36 @@ final class NormalizationLayerTests: XCTestCase {
     func testBatchNormReusesBuffers() {
         assertReusesBuffers(BatchNorm2d(3), input: GradientCheck.randomTensor([2, 3, 5, 5], seed: 26))
     }
+
+    func testLocalResponseNormByHand() throws {
+        // x = 1, 2, 3 across channels. size 3 (window c−1...c+1), α = 0.3:
+        // s = 1 + 0.1·(1+4), 1 + 0.1·(1+4+9), 1 + 0.1·(4+9) = 1.5, 2.4, 2.3; y = x·s^−0.75.
+        let x = Tensor(shape: [1, 3, 1, 1], values: [1, 2, 3])
+        let centred = LocalResponseNorm(size: 3, alpha: 0.3).forward(x)
+        for (i, value) in [Float(0.73778795), 1.0372216, 1.6062953].enumerated() {
+            XCTAssertEqual(centred[i], value, accuracy: 1e-5)
+        }
+        // size 2 takes the channel before and itself (⌊2/2⌋ before, ⌊1/2⌋ after), α/size = 0.1:
+        // s = 1.1, 1.5, 2.3.
+        let lopsided = LocalResponseNorm(size: 2, alpha: 0.2).forward(x)
+        for (i, value) in [Float(0.93101245), 1.4755759, 1.6062953].enumerated() {
+            XCTAssertEqual(lopsided[i], value, accuracy: 1e-5)
+        }
+        let lrn = LocalResponseNorm(size: 5)
+        XCTAssertEqual(lrn.kind, "LocalResponseNorm")
+        XCTAssertEqual(try lrn.outputShape(for: [2, 96, 55, 55]), [2, 96, 55, 55])
+        XCTAssertThrowsError(try lrn.outputShape(for: [2, 96]))
+    }
+
+    func testLocalResponseNormGradient() {
+        // Large α so the normalisation term matters; even and odd sizes for both window sides.
+        let input = GradientCheck.randomTensor([2, 6, 3, 3], seed: 27, scale: 2)
+        GradientCheck.check(LocalResponseNorm(size: 5, alpha: 0.5, beta: 0.75, k: 1), input: input)
+        GradientCheck.check(LocalResponseNorm(size: 2, alpha: 1, beta: 0.6, k: 2), input: input)
+        GradientCheck.check(LocalResponseNorm(size: 4, alpha: 0.8), input: GradientCheck.randomTensor([1, 5, 7], seed: 28))
+    }
+
+    func testLocalResponseNormReusesBuffers() {
+        assertReusesBuffers(LocalResponseNorm(size: 3), input: GradientCheck.randomTensor([2, 4, 3, 3], seed: 29))
+    }
 }
