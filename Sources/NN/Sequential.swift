@@ -25,15 +25,7 @@ public final class Sequential: Layer {
 
     public func outputShape(for inputShape: [Int]) throws -> [Int] {
         var shape = inputShape
-        for child in children {
-            do {
-                shape = try child.layer.outputShape(for: shape)
-            } catch NNError.shapeMismatch(let layer, let message) {
-                let path = layer.hasPrefix(child.layer.kind) && !(child.layer is Sequential)
-                    ? "\(child.name) (\(layer))" : "\(child.name).\(layer)"
-                throw NNError.shapeMismatch(layer: path, message: message)
-            }
-        }
+        for child in children { shape = try childOutputShape(child, for: shape) }
         return shape
     }
 

@@ -38,6 +38,23 @@ final class LayerGradientTests: XCTestCase {
         GradientCheck.check(conv, input: GradientCheck.randomTensor([2, 3, 5, 6], seed: 5))
     }
 
+    func testConv2dPointwiseAndSeparableKernels() {
+        let pointwise = initialized(Conv2d(4, 3, kernelSize: 1))
+        GradientCheck.check(pointwise, input: GradientCheck.randomTensor([2, 4, 3, 3], seed: 15))
+        let row = initialized(Conv2d(3, 2, kernelSize: Size2D(1, 3), padding: Size2D(0, 1)))
+        GradientCheck.check(row, input: GradientCheck.randomTensor([2, 3, 4, 5], seed: 16))
+        XCTAssertEqual(try row.outputShape(for: [2, 3, 4, 5]), [2, 2, 4, 5])
+        let column = initialized(Conv2d(3, 2, kernelSize: Size2D(3, 1), padding: Size2D(1, 0)))
+        GradientCheck.check(column, input: GradientCheck.randomTensor([2, 3, 5, 4], seed: 17))
+        XCTAssertEqual(try column.outputShape(for: [2, 3, 5, 4]), [2, 2, 5, 4])
+    }
+
+    func testConv2dDilationTwoWithoutPadding() {
+        let conv = initialized(Conv2d(2, 3, kernelSize: 3, dilation: 2))
+        XCTAssertEqual(try conv.outputShape(for: [2, 2, 8, 7]), [2, 3, 4, 3])
+        GradientCheck.check(conv, input: GradientCheck.randomTensor([2, 2, 8, 7], seed: 18))
+    }
+
     func testLinear() {
         let linear = initialized(Linear(7, 5))
         GradientCheck.check(linear, input: GradientCheck.randomTensor([3, 7], seed: 6))

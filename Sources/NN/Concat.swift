@@ -1,0 +1,102 @@
+import TensorCore
+
+/// Runs every branch on the same input and concatenates their outputs along the channel
+/// dimension (torch.cat(dim=1), as in an Inception block); the branches are the children.
+/// forward: [N, C, H, W] → [N, ΣCᵢ, Hᵢ, Wᵢ] (every branch must give the same N and spatial size)
+public final class Concat: Layer {
+    public let kind = "Concat"
+    public let branches: [(name: String, layer: Layer)]
+    public var isTraining = true
+    public var needsInputGradient = true {
+        didSet { for branch in branches { branch.layer.needsInputGradient = needsInputGradient } }
+    }
+
+    private let output = Tensor(shape: [0])
+    private let gradInput = Tensor(shape: [0])
+    /// What each branch returned in the last forward, and the slice of the output gradient it gets back.
+    private var branchOutputs: [Tensor]
+    private let branchGradients: [Tensor]
+    private var inputShape: [Int] = []
+
+    public init(_ branches: [(name: String, layer: Layer)]) {
+        precondition(!branches.isEmpty, "Concat needs at least one branch")
+        self.branches = branches
+        branchOutputs = branches.map { _ in Tensor(shape: [0]) }
+        branchGradients = branches.map { _ in Tensor(shape: [0]) }
+    }
+
+    public var children: [(name: String, layer: Layer)] { branches }
+
+    public func outputShape(for inputShape: [Int]) throws -> [Int] {
+        var first: (name: String, shape: [Int])?
+        var channels = 0
+        for branch in branches {
+            let shape = try childOutputShape(branch, for: inputShape)
+            guard shape.count >= 2 else {
+                throw NNError.shapeMismatch(layer: kind, message: "branch '\(branch.name)' gives \(shape), which has no channel dimension to concatenate along")
+            }
+            if let first, shape.count != first.shape.count || shape[0] != first.shape[0] || shape[2...] != first.shape[2...] {
+                throw NNError.shapeMismatch(layer: kind, message: "branch '\(branch.name)' gives \(shape) but branch '\(first.name)' gives \(first.shape); branches must agree in every dimension but the channels")
+            }
+            if first == nil { first = (branch.name, shape) }
+            channels += shape[1]
+        }
+        var result = first!.shape
+        result[1] = channels
+        return result
+    }
+
+    public func forward(_ input: Tensor) -> Tensor {
+        inputShape = input.shape
+        for index in branches.indices { branchOutputs[index] = branches[index].layer.forward(input) }
+        let firstShape = branchOutputs[0].shape
+        let batch = firstShape[0]
+        let inner = firstShape.dropFirst(2).reduce(1, *)
+        var channels = 0
+        for out in branchOutputs {
+            precondition(out.rank == firstShape.count && out.shape[0] == batch && out.shape[2...] == firstShape[2...],
+                         "Concat: branch outputs \(branchOutputs.map(\.shape)) disagree beyond the channels")
+            channels += out.shape[1]
+        }
+        var shape = firstShape
+        shape[1] = channels
+        output.reshape(shape)
+        let y = output.pointer, outputs = branchOutputs, totalChannels = channels
+        Parallel.forEach(batch) { n in
+            var offset = n * totalChannels * inner
+            for out in outputs {
+                let size = out.shape[1] * inner
+                (y + offset).update(from: out.pointer + n * size, count: size)
+                offset += size
+            }
+        }
+        return output
+    }
+
+    /// Each branch gets its channel slice of the gradient; the input gradients of all branches add up.
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        let batch = gradOutput.shape[0], totalChannels = gradOutput.shape[1]
+        let inner = gradOutput.shape.dropFirst(2).reduce(1, *)
+        var channelOffset = 0
+        for index in branches.indices {
+            let slice = branchGradients[index]
+            slice.reshape(branchOutputs[index].shape)
+            let size = slice.shape[1] * inner, start = channelOffset * inner
+            let dy = gradOutput.pointer, target = slice.pointer
+            Parallel.forEach(batch) { n in
+                (target + n * size).update(from: dy + n * totalChannels * inner + start, count: size)
+            }
+            channelOffset += slice.shape[1]
+            let branchGradInput = branches[index].layer.backward(slice)
+            if !needsInputGradient { continue }
+            if index == 0 {
+                gradInput.reshape(inputShape)
+                gradInput.copy(from: branchGradInput)
+            } else {
+                Elementwise.axpy(alpha: 1, branchGradInput.pointer, gradInput.pointer, count: gradInput.count)
+            }
+        }
+        gradInput.reshape(inputShape)
+        return gradInput
+    }
+}

@@ -1,0 +1,40 @@
+import TensorCore
+
+/// Leaky rectified linear unit, y = x for x > 0, else negativeSlope·x (PyTorch LeakyReLU).
+/// forward: any shape → same shape
+public final class LeakyReLU: Layer {
+    public let kind = "LeakyReLU"
+    public let negativeSlope: Float
+    public var isTraining = true
+    public var needsInputGradient = true
+    private let output = Tensor(shape: [0])
+    private let gradInput = Tensor(shape: [0])
+    private var input: Tensor?
+
+    public init(negativeSlope: Float = 0.01) {
+        self.negativeSlope = negativeSlope
+    }
+
+    public func outputShape(for inputShape: [Int]) throws -> [Int] { inputShape }
+
+    /// In-place-able in PyTorch (inplace=True).
+    public var allocatesOutput: Bool { false }
+
+    public func forward(_ input: Tensor) -> Tensor {
+        self.input = input
+        output.reshape(input.shape)
+        let x = input.pointer, y = output.pointer, slope = negativeSlope
+        forEachElement(input.count) { i in y[i] = x[i] > 0 ? x[i] : x[i] * slope }
+        return output
+    }
+
+    /// dx = dy where x > 0, else negativeSlope·dy.
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        guard let input else { preconditionFailure("LeakyReLU.backward before forward") }
+        gradInput.reshape(input.shape)
+        guard needsInputGradient else { return gradInput }
+        let x = input.pointer, dy = gradOutput.pointer, dx = gradInput.pointer, slope = negativeSlope
+        forEachElement(input.count) { i in dx[i] = x[i] > 0 ? dy[i] : dy[i] * slope }
+        return gradInput
+    }
+}

@@ -1,0 +1,82 @@
+import TensorCore
+
+/// A residual block: activation(main(x) + shortcut(x)), with the identity as the default
+/// shortcut (torchvision's BasicBlock and Bottleneck). The main chain's layers and the
+/// shortcut are children under their own names, so a BasicBlock's tensors come out as
+/// conv1.weight, bn1.running_mean, …, downsample.0.weight; the activation is a child
+/// ("activation") only when it has parameters or buffers.
+/// forward: [N, C, H, W] → main chain's output shape (the shortcut's output must equal it)
+public final class Residual: Layer {
+    public let kind = "Residual"
+    public let mainLayers: [(name: String, layer: Layer)]
+    public let shortcut: (name: String, layer: Layer)?
+    public let activation: Layer?
+    public let children: [(name: String, layer: Layer)]
+    public var isTraining = true {
+        didSet { activation?.isTraining = isTraining }
+    }
+    public var needsInputGradient = true {
+        didSet {
+            mainLayers.first?.layer.needsInputGradient = needsInputGradient
+            shortcut?.layer.needsInputGradient = needsInputGradient
+        }
+    }
+
+    /// main(x) + shortcut(x), the activation's input (and the block's output without one).
+    private let sum = Tensor(shape: [0])
+    private let gradInput = Tensor(shape: [0])
+    private var inputShape: [Int] = []
+    private let activationIsChild: Bool
+
+    public init(main: [(name: String, layer: Layer)], shortcut: (name: String, layer: Layer)? = nil,
+                activation: Layer? = ReLU()) {
+        mainLayers = main
+        self.shortcut = shortcut
+        self.activation = activation
+        activationIsChild = activation.map { !$0.namedParameters().isEmpty || !$0.namedBuffers().isEmpty } ?? false
+        children = main + (shortcut.map { [$0] } ?? []) + (activationIsChild ? [("activation", activation!)] : [])
+    }
+
+    public func outputShape(for inputShape: [Int]) throws -> [Int] {
+        var shape = inputShape
+        for child in mainLayers { shape = try childOutputShape(child, for: shape) }
+        let shortcutShape = try shortcut.map { try childOutputShape($0, for: inputShape) } ?? inputShape
+        guard shape == shortcutShape else {
+            let what = shortcut.map { "the shortcut '\($0.name)' gives \(shortcutShape)" }
+                ?? "the identity shortcut passes the input \(inputShape) (add a shortcut that maps it, such as a 1x1 convolution)"
+            throw NNError.shapeMismatch(layer: kind, message: "the main path gives \(shape) but \(what)")
+        }
+        guard let activation else { return shape }
+        return try childOutputShape(("activation", activation), for: shape)
+    }
+
+    public func beginStep(random: RandomGenerator) {
+        for child in children { child.layer.beginStep(random: random.split(child.name)) }
+        if let activation, !activationIsChild { activation.beginStep(random: random.split("activation")) }
+    }
+
+    public func forward(_ input: Tensor) -> Tensor {
+        inputShape = input.shape
+        var x = input
+        for child in mainLayers { x = child.layer.forward(x) }
+        let shortcutOutput = shortcut?.layer.forward(input) ?? input
+        precondition(x.shape == shortcutOutput.shape,
+                     "Residual: main path gives \(x.shape) but the shortcut gives \(shortcutOutput.shape)")
+        sum.reshape(x.shape)
+        addElements(x.pointer, shortcutOutput.pointer, into: sum.pointer, count: sum.count)
+        return activation?.forward(sum) ?? sum
+    }
+
+    /// The gradient at the sum flows into both paths unchanged; their input gradients add up.
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        let gradSum = activation?.backward(gradOutput) ?? gradOutput
+        var gradMain = gradSum
+        for child in mainLayers.reversed() { gradMain = child.layer.backward(gradMain) }
+        let gradShortcut = shortcut?.layer.backward(gradSum) ?? gradSum
+        gradInput.reshape(inputShape)
+        if needsInputGradient {
+            addElements(gradMain.pointer, gradShortcut.pointer, into: gradInput.pointer, count: gradInput.count)
+        }
+        return gradInput
+    }
+}

@@ -1,0 +1,156 @@
+import NN
+import TensorCore
+import XCTest
+
+final class ContainerLayerTests: XCTestCase {
+    override func setUp() {
+        Parallel.threadCount = 2
+    }
+
+    /// An Inception-style block: 1x1, 1x1→3x3 and pool→1x1 branches over the same input.
+    func inceptionBlock() -> Concat {
+        Concat([
+            ("branch1", Sequential([("conv", Conv2d(3, 2, kernelSize: 1)), ("bn", BatchNorm2d(2))])),
+            ("branch2", Sequential(indexed: [Conv2d(3, 2, kernelSize: 1), Conv2d(2, 4, kernelSize: 3, padding: 1)])),
+            ("branch3", Sequential(indexed: [AvgPool2d(kernelSize: 3, stride: 1, padding: 1),
+                                             Conv2d(3, 1, kernelSize: 1)])),
+        ])
+    }
+
+    func testConcatShapesNamesAndChannelOrder() throws {
+        let block = inceptionBlock()
+        let net = Sequential([("inception3a", block)])
+        net.initializeParameters(seed: 2)
+        XCTAssertEqual(try net.outputShape(for: [2, 3, 5, 5]), [2, 7, 5, 5])
+        XCTAssertEqual(net.namedParameters().map(\.name), [
+            "inception3a.branch1.conv.weight", "inception3a.branch1.conv.bias",
+            "inception3a.branch1.bn.weight", "inception3a.branch1.bn.bias",
+            "inception3a.branch2.0.weight", "inception3a.branch2.0.bias",
+            "inception3a.branch2.1.weight", "inception3a.branch2.1.bias",
+            "inception3a.branch3.1.weight", "inception3a.branch3.1.bias",
+        ])
+        XCTAssertEqual(net.namedBuffers().map(\.name).first, "inception3a.branch1.bn.running_mean")
+        XCTAssertEqual(block.branches.map(\.name), ["branch1", "branch2", "branch3"])
+        let x = GradientCheck.randomTensor([2, 3, 5, 5], seed: 3)
+        let y = net.forward(x).clone()
+        // Output channels are the branches' channels in order, per sample.
+        var channel = 0
+        for branch in block.branches {
+            let out = branch.layer.forward(x)
+            let channels = out.shape[1]
+            for n in 0..<2 {
+                for i in 0..<(channels * 25) {
+                    XCTAssertEqual(y[(n * 7 + channel) * 25 + i], out[n * channels * 25 + i], "\(branch.name)")
+                }
+            }
+            channel += channels
+        }
+    }
+
+    func testConcatShapeErrorNamesTheBranch() {
+        let block = Concat([("branch1", Conv2d(3, 2, kernelSize: 1)), ("branch2", Conv2d(3, 2, kernelSize: 3))])
+        XCTAssertThrowsError(try Sequential([("mixed", block)]).outputShape(for: [1, 3, 5, 5])) {
+            XCTAssertEqual("\($0)", "layer mixed (Concat): branch 'branch2' gives [1, 2, 3, 3] but branch 'branch1' gives [1, 2, 5, 5]; branches must agree in every dimension but the channels")
+        }
+        let nested = Concat([("branch1", Sequential([("conv", Conv2d(4, 2, kernelSize: 1))]))])
+        XCTAssertThrowsError(try Sequential([("mixed", nested)]).outputShape(for: [1, 3, 5, 5])) {
+            XCTAssertEqual("\($0)", "layer mixed.branch1.conv (Conv2d): expects 4 input channels, got 3")
+        }
+    }
+
+    func testConcatGradient() {
+        let block = inceptionBlock()
+        block.initializeParameters(seed: 4)
+        GradientCheck.check(block, input: GradientCheck.randomTensor([2, 3, 5, 5], seed: 5), step: 5e-3, samples: 30)
+    }
+
+    func testConcatReusesBuffers() {
+        let block = inceptionBlock()
+        block.initializeParameters(seed: 6)
+        assertReusesBuffers(block, input: GradientCheck.randomTensor([2, 3, 5, 5], seed: 7))
+    }
+
+    /// torchvision's BasicBlock(4 → 8, stride 2) with its 1x1 downsample.
+    func basicBlock(activation: Layer? = ReLU()) -> Residual {
+        Residual(main: [
+            ("conv1", Conv2d(4, 8, kernelSize: 3, stride: 2, padding: 1, bias: false)), ("bn1", BatchNorm2d(8)),
+            ("relu", ReLU()),
+            ("conv2", Conv2d(8, 8, kernelSize: 3, padding: 1, bias: false)), ("bn2", BatchNorm2d(8)),
+        ], shortcut: ("downsample", Sequential(indexed: [Conv2d(4, 8, kernelSize: 1, stride: 2, bias: false),
+                                                         BatchNorm2d(8)])),
+        activation: activation)
+    }
+
+    func testResidualNamesFollowTorchvisionBasicBlock() throws {
+        let block = basicBlock()
+        let net = Sequential([("layer2", Sequential(indexed: [block]))])
+        XCTAssertEqual(try net.outputShape(for: [2, 4, 6, 6]), [2, 8, 3, 3])
+        XCTAssertEqual(net.namedParameters().map(\.name), [
+            "layer2.0.conv1.weight", "layer2.0.bn1.weight", "layer2.0.bn1.bias",
+            "layer2.0.conv2.weight", "layer2.0.bn2.weight", "layer2.0.bn2.bias",
+            "layer2.0.downsample.0.weight", "layer2.0.downsample.1.weight", "layer2.0.downsample.1.bias",
+        ])
+        XCTAssertEqual(net.namedBuffers().map(\.name).prefix(3),
+                       ["layer2.0.bn1.running_mean", "layer2.0.bn1.running_var", "layer2.0.bn1.num_batches_tracked"])
+        XCTAssertEqual(block.mainLayers.map(\.name), ["conv1", "bn1", "relu", "conv2", "bn2"])
+        XCTAssertEqual(block.shortcut?.name, "downsample")
+        XCTAssertEqual(block.children.map(\.name), ["conv1", "bn1", "relu", "conv2", "bn2", "downsample"])
+    }
+
+    func testResidualOutputIsActivationOfTheSum() {
+        let conv = Conv2d(2, 2, kernelSize: 3, padding: 1)
+        conv.initializeParameters(seed: 8)
+        let block = Residual(main: [("conv", conv)])
+        let x = GradientCheck.randomTensor([2, 2, 4, 4], seed: 9)
+        let y = block.forward(x).clone()
+        let main = conv.forward(x)
+        for i in 0..<x.count { XCTAssertEqual(y[i], max(0, main[i] + x[i]), accuracy: 1e-6) }
+        let plain = Residual(main: [("conv", conv)], activation: nil)
+        let sum = plain.forward(x)
+        for i in 0..<x.count { XCTAssertEqual(sum[i], main[i] + x[i], accuracy: 1e-6) }
+    }
+
+    func testResidualShapeErrors() {
+        let widening = Residual(main: [("conv1", Conv2d(4, 8, kernelSize: 3, padding: 1))])
+        XCTAssertThrowsError(try Sequential([("block", widening)]).outputShape(for: [1, 4, 6, 6])) {
+            XCTAssertTrue("\($0)".hasPrefix("layer block (Residual): the main path gives [1, 8, 6, 6] but the identity shortcut passes the input [1, 4, 6, 6]"), "\($0)")
+        }
+        let wrongShortcut = Residual(main: [("conv1", Conv2d(4, 8, kernelSize: 3, stride: 2, padding: 1))],
+                                     shortcut: ("downsample", Conv2d(4, 8, kernelSize: 1)))
+        XCTAssertThrowsError(try wrongShortcut.outputShape(for: [1, 4, 6, 6])) {
+            XCTAssertEqual("\($0)", "layer Residual: the main path gives [1, 8, 3, 3] but the shortcut 'downsample' gives [1, 8, 6, 6]")
+        }
+    }
+
+    func testResidualGradientWithDownsample() {
+        let block = basicBlock(activation: nil)
+        block.initializeParameters(seed: 10)
+        GradientCheck.check(block, input: GradientCheck.randomTensor([3, 4, 6, 6], seed: 11), step: 2e-3,
+                            tolerance: 3e-2, samples: 30)
+    }
+
+    func testResidualGradientWithIdentityShortcutAndReLU() {
+        let conv = Conv2d(2, 2, kernelSize: 3, padding: 1)
+        let block = Residual(main: [("conv", conv), ("bn", BatchNorm2d(2))])
+        block.initializeParameters(seed: 12)
+        GradientCheck.check(block, input: GradientCheck.randomTensor([2, 2, 4, 4], seed: 13), step: 1e-3,
+                            tolerance: 3e-2)
+    }
+
+    func testResidualReusesBuffersAndSkipsUnneededInputGradient() {
+        let block = basicBlock()
+        block.initializeParameters(seed: 14)
+        let x = GradientCheck.randomTensor([2, 4, 6, 6], seed: 15)
+        assertReusesBuffers(block, input: x)
+        let gradOutput = GradientCheck.randomTensor([2, 8, 3, 3], seed: 16)
+        _ = block.forward(x)
+        _ = block.backward(gradOutput)
+        let weightGradient = block.namedParameters()[0].parameter.gradient.array
+        block.needsInputGradient = false
+        XCTAssertFalse(block.mainLayers[0].layer.needsInputGradient)
+        XCTAssertFalse(block.shortcut!.layer.needsInputGradient)
+        _ = block.forward(x)
+        _ = block.backward(gradOutput)
+        XCTAssertEqual(block.namedParameters()[0].parameter.gradient.array, weightGradient)
+    }
+}
