@@ -1,11 +1,12 @@
-/// A network as a table, the way CS231n reads VGG: one row per leaf layer with its output
+/// A network as a table, the way CS231n reads VGG: one row per leaf layer (and per channel
+/// concatenation, which PyTorch materialises) with its output
 /// (per image), parameters, multiply-accumulates and receptive field, then totals for
 /// parameters, compute and memory. Containers are walked by their structure; the rows are
 /// named by dotted PyTorch paths ("features.28").
 ///
 /// Activation memory counts the input image and every layer output PyTorch materialises
-/// (convolutions, linear layers, pooling, batch norm), not in-place ReLUs or views
-/// (`Layer.allocatesOutput`).
+/// (convolutions, linear layers, pooling, batch norm, concatenations), not in-place ReLUs, views
+/// (`Layer.allocatesOutput`) or a residual block's in-place sum.
 public struct ModelSummary: Equatable, Sendable {
     /// Float32.
     public static let bytesPerValue = 4
@@ -132,6 +133,12 @@ private struct Walker {
         if let sequential = layer as? Sequential {
             return try chain(sequential.children, path: path, state)
         }
+        if let concat = layer as? Concat {
+            return try branches(concat, path: path, state)
+        }
+        if let residual = layer as? Residual {
+            return try block(residual, path: path, state)
+        }
         if layer.children.isEmpty {
             return try leaf(layer, path: path, state)
         }
@@ -151,6 +158,39 @@ private struct Walker {
             state = try walk(child.layer, path: Walker.join(path, child.name), state)
         }
         return state
+    }
+
+    /// Every branch sees the same input; torch.cat then materialises the joined output, a row of its own.
+    /// The receptive field is the widest branch's; the branches' jumps agree (equal output sizes).
+    mutating func branches(_ concat: Concat, path: String, _ state: FieldState) throws -> FieldState {
+        let outputs = try concat.branches.map { try walk($0.layer, path: Walker.join(path, $0.name), state) }
+        let shape = try concat.outputShape(for: state.shape)
+        let joined = FieldState(shape: shape, receptiveField: Walker.widest(outputs.map(\.receptiveField)),
+                                jump: Walker.widest(outputs.map(\.jump)), spatial: state.spatial && shape.count == 4)
+        rows.append(ModelSummary.Row(
+            path: path, kind: concat.kind, outputShape: Array(shape.dropFirst()), allocatesOutput: concat.allocatesOutput,
+            weights: 0, biases: 0, multiplyAccumulates: 0, receptiveField: joined.spatial ? joined.receptiveField : nil,
+            jump: joined.spatial ? joined.jump : nil))
+        return joined
+    }
+
+    /// Main chain, then the shortcut (as torchvision lists a block's modules), then the activation
+    /// of their sum. The sum itself is PyTorch's in-place `out += identity`: no row, no memory.
+    mutating func block(_ residual: Residual, path: String, _ state: FieldState) throws -> FieldState {
+        let main = try chain(residual.mainLayers, path: path, state)
+        let shortcut = try residual.shortcut.map { try walk($0.layer, path: Walker.join(path, $0.name), state) } ?? state
+        guard main.shape == shortcut.shape else {
+            _ = try residual.outputShape(for: state.shape)  // throws the block's own shape error
+            throw NNError.shapeMismatch(layer: "\(path) (Residual)", message: "main path and shortcut disagree")
+        }
+        let sum = FieldState(shape: main.shape, receptiveField: Walker.widest([main.receptiveField, shortcut.receptiveField]),
+                             jump: Walker.widest([main.jump, shortcut.jump]), spatial: main.spatial)
+        guard let activation = residual.activation else { return sum }
+        return try walk(activation, path: Walker.join(path, "activation"), sum)
+    }
+
+    static func widest(_ sizes: [Size2D]) -> Size2D {
+        Size2D(sizes.map(\.height).max() ?? 1, sizes.map(\.width).max() ?? 1)
     }
 
     mutating func leaf(_ layer: Layer, path: String, _ state: FieldState) throws -> FieldState {
