@@ -1,4 +1,5 @@
 import Data
+import Foundation
 
 /// Loads the training and validation sets a config names.
 enum Datasets {
@@ -11,8 +12,24 @@ enum Datasets {
             guard let path = section.path else { throw TrainError.missingDataPath(dataset: section.dataset) }
             return try MNIST.load(directory: path, trainSplit: section.trainSplit)
         default:
+            try checkAvailable(section)
             throw TrainError.unknownDataset(section.dataset)
         }
+    }
+
+    /// Fails for a data set this build cannot load, naming it, the directory it looked in and
+    /// the files it expects there. Reads no data: the trainer calls it before it touches the run directory.
+    static func checkAvailable(_ section: DataSection) throws {
+        guard let facts = Catalog.dataset(section.dataset) else { throw TrainError.unknownDataset(section.dataset) }
+        guard let missingLoader = facts.missingLoader else { return }
+        let directory = section.path ?? "."
+        let present = !facts.markers.isEmpty && facts.markers.allSatisfy {
+            FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent($0))
+        }
+        let exists = FileManager.default.fileExists(atPath: directory)
+        throw TrainError.datasetUnavailable(dataset: facts.name, reason: present
+            ? "\(directory) holds the \(facts.files), but \(missingLoader)"
+            : "no \(facts.files) in \(directory)\(exists ? "" : " (no such directory)"); \(missingLoader)")
     }
 
     /// The config's normalisation, or the dataset's documented default.
