@@ -48,7 +48,7 @@ let package = Package(
                           path: "Tests/Support/CollectiveCheck", swiftSettings: common),
         .target(name: "TestSupport", path: "Tests/Support/TestSupport", swiftSettings: common),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: common),
-        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"], swiftSettings: common),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Optim", "TensorCore"], swiftSettings: common),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "TensorCore"], swiftSettings: common),
         .testTarget(name: "DataTests", dependencies: ["Data", "TensorCore", "CZlib"], swiftSettings: common),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], swiftSettings: common),
