@@ -36,10 +36,19 @@ public struct ModelSummary: Equatable, Sendable {
         public var uncovered: Size2D?
         /// The layer's padding on each side, for telling dropped padding from dropped input.
         public var padding: Size2D
+        /// Input shape of one image.
+        public var inputShape: [Int]
+        /// The window the layer slides (dilated kernel extent and stride); nil for position-wise layers.
+        public var windowExtent: Size2D?
+        public var windowStride: Size2D?
 
-        public init(path: String, kind: String, outputShape: [Int], allocatesOutput: Bool, weights: Int,
-                    biases: Int, multiplyAccumulates: Int, receptiveField: Size2D?, jump: Size2D?,
-                    uncovered: Size2D? = nil, padding: Size2D = 0) {
+        public init(path: String, kind: String, inputShape: [Int], outputShape: [Int], allocatesOutput: Bool,
+                    weights: Int, biases: Int, multiplyAccumulates: Int, receptiveField: Size2D?, jump: Size2D?,
+                    windowExtent: Size2D? = nil, windowStride: Size2D? = nil, uncovered: Size2D? = nil,
+                    padding: Size2D = 0) {
+            self.inputShape = inputShape
+            self.windowExtent = windowExtent
+            self.windowStride = windowStride
             self.path = path
             self.kind = kind
             self.outputShape = outputShape
@@ -168,7 +177,7 @@ private struct Walker {
         let joined = FieldState(shape: shape, receptiveField: Walker.widest(outputs.map(\.receptiveField)),
                                 jump: Walker.widest(outputs.map(\.jump)), spatial: state.spatial && shape.count == 4)
         rows.append(ModelSummary.Row(
-            path: path, kind: concat.kind, outputShape: Array(shape.dropFirst()), allocatesOutput: concat.allocatesOutput,
+            path: path, kind: concat.kind, inputShape: Array(state.shape.dropFirst()), outputShape: Array(shape.dropFirst()), allocatesOutput: concat.allocatesOutput,
             weights: 0, biases: 0, multiplyAccumulates: 0, receptiveField: joined.spatial ? joined.receptiveField : nil,
             jump: joined.spatial ? joined.jump : nil))
         return joined
@@ -204,7 +213,8 @@ private struct Walker {
                               spatial: state.spatial && output.count == 4)
         var uncovered: Size2D?
         var padding: Size2D = 0
-        if let window = layer.receptiveWindow(inputShape: state.shape) {
+        let window = layer.receptiveWindow(inputShape: state.shape)
+        if let window {
             next.receptiveField = Size2D(state.receptiveField.height + (window.extent.height - 1) * state.jump.height,
                                          state.receptiveField.width + (window.extent.width - 1) * state.jump.width)
             next.jump = Size2D(state.jump.height * window.stride.height, state.jump.width * window.stride.width)
@@ -222,10 +232,11 @@ private struct Walker {
             if name == "bias" || name.hasSuffix(".bias") { biases += parameter.count } else { weights += parameter.count }
         }
         rows.append(ModelSummary.Row(
-            path: path, kind: layer.kind, outputShape: Array(output.dropFirst()), allocatesOutput: layer.allocatesOutput,
-            weights: weights, biases: biases, multiplyAccumulates: layer.multiplyAccumulates(inputShape: state.shape),
+            path: path, kind: layer.kind, inputShape: Array(state.shape.dropFirst()), outputShape: Array(output.dropFirst()),
+            allocatesOutput: layer.allocatesOutput, weights: weights, biases: biases,
+            multiplyAccumulates: layer.multiplyAccumulates(inputShape: state.shape),
             receptiveField: next.spatial ? next.receptiveField : nil, jump: next.spatial ? next.jump : nil,
-            uncovered: uncovered, padding: padding))
+            windowExtent: window?.extent, windowStride: window?.stride, uncovered: uncovered, padding: padding))
         return next
     }
 }

@@ -131,27 +131,47 @@ struct SummaryPrinter {
             "RF: receptive field of one output position in input pixels; jump: input pixels between neighbouring "
                 + "outputs (effective stride); HxW where the axes differ. Float32 memory, KiB/MiB/GiB = 2^10/2^20/2^30 bytes.",
         ]
-        if summary.name.hasPrefix("vgg") {
+        if summary.name == "vgg16" && summary.inputShape == [3, 224, 224] {
+            // torchvision's AdaptiveAvgPool2d(7) postdates the course's table; at 224 it maps 7x7 to 7x7.
+            let adaptive = summary.rows.filter { $0.kind == "AdaptiveAvgPool2d" }.reduce(0) { $0 + $1.activations }
             notes.append("CS231n's \"~24M\" activations per image for VGG-16 is an arithmetic slip: its own per-layer rows "
-                + "sum to about 15.2M, which this table reproduces.")
+                + "sum to \(Self.grouped(summary.forwardActivations - adaptive)) (about 15.2M), as the rows here do; "
+                + "torchvision's avgpool (AdaptiveAvgPool2d, 7x7 to 7x7 at this size, still materialised) adds "
+                + "\(Self.grouped(adaptive)).")
         }
         return notes
     }
 
-    /// One footnote per layer whose stride does not tile its input.
+    /// One footnote per layer whose stride does not tile its input, with the arithmetic.
     var footnotes: [String] {
         summary.untiledRows.map { row in
-            let uncovered = row.uncovered!, input = row.uncoveredInput!
-            var parts: [String] = []
-            for (axis, count, real, pad) in [("row", uncovered.height, input.height, row.padding.height),
-                                             ("column", uncovered.width, input.width, row.padding.width)] where count > 0 {
-                let what = real == 0 ? "padding only, no input lost"
-                    : pad == 0 ? "input" : "\(real) of input"
-                parts.append("the last \(count) \(axis)\(count == 1 ? "" : "s") (\(what))")
+            let uncovered = row.uncovered!, input = row.uncoveredInput!, padding = row.padding
+            let extent = row.windowExtent ?? 1, stride = row.windowStride ?? 1
+            let height = row.inputShape.count == 3 ? row.inputShape[1] : 0, width = row.inputShape.last ?? 0
+            func excess(_ size: Int, _ pad: Int, _ kernel: Int, _ step: Int) -> String {
+                "\(size) + 2·\(pad) − \(kernel) = \(size + 2 * pad - kernel) is not a multiple of the stride \(step)"
             }
-            return "\(Self.marker) \(row.name): the stride does not tile the padded input ((size + 2·padding − kernel) "
-                + "is not a multiple of the stride); PyTorch floors the output size and drops "
-                + parts.joined(separator: " and ")
+            func dropped(_ count: Int, _ real: Int, _ one: String, _ many: String) -> String {
+                let what = real == 0 ? "padding only, no input lost" : real == count ? "input" : "\(real) input, \(count - real) padding"
+                return "the last " + (count == 1 ? one : "\(count) \(many)") + " (\(what))"
+            }
+            var arithmetic: [String] = [], drops: [String] = []
+            if height == width && uncovered.height == uncovered.width && padding.height == padding.width
+                && extent.height == extent.width && stride.height == stride.width {
+                arithmetic.append(excess(height, padding.height, extent.height, stride.height))
+                drops.append(dropped(uncovered.height, input.height, "row and column", "rows and columns"))
+            } else {
+                if uncovered.height > 0 {
+                    arithmetic.append("height " + excess(height, padding.height, extent.height, stride.height))
+                    drops.append(dropped(uncovered.height, input.height, "row", "rows"))
+                }
+                if uncovered.width > 0 {
+                    arithmetic.append("width " + excess(width, padding.width, extent.width, stride.width))
+                    drops.append(dropped(uncovered.width, input.width, "column", "columns"))
+                }
+            }
+            return "\(Self.marker) \(row.name): \(arithmetic.joined(separator: ", ")); PyTorch floors the output size "
+                + "and drops " + drops.joined(separator: " and ")
         }
     }
 
@@ -192,7 +212,9 @@ struct SummaryPrinter {
         let b = ModelSummary.bytesPerValue
         let rows: [[String: Any]] = summary.rows.map { row in
             [
-                "name": row.name, "path": row.path, "kind": row.kind, "output_shape": row.outputShape,
+                "name": row.name, "path": row.path, "kind": row.kind, "input_shape": row.inputShape,
+                "output_shape": row.outputShape, "window_extent": pair(row.windowExtent), "window_stride": pair(row.windowStride),
+                "padding": pair(row.padding),
                 "activations": row.activations, "activation_bytes": row.activationBytes,
                 "allocates_output": row.allocatesOutput, "weights": row.weights, "biases": row.biases,
                 "parameters": row.parameters, "macs": row.multiplyAccumulates,
