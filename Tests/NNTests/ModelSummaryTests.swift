@@ -34,6 +34,76 @@ final class ModelSummaryTests: XCTestCase {
         XCTAssertTrue(s.untiledRows.isEmpty)
     }
 
+    // Published figures of the zoo's ImageNet models at 224x224 with 1000 classes.
+
+    func zoo(_ name: String) throws -> ModelSummary {
+        try ModelSummary(model: try ModelZoo.make(name, inputShape: [3, 224, 224], classes: 1000))
+    }
+
+    func testVGG16AsCS231nReadsIt() throws {
+        let s = try zoo("vgg16")
+        XCTAssertEqual(s.parameters, 138_357_544)
+        XCTAssertEqual(s.biases, 13_416)
+        XCTAssertEqual(s.multiplyAccumulates, 15_470_264_320)
+        // The course's rows (input, 13 convolutions, 5 pools, 3 linear layers) sum to 15,237,608;
+        // torchvision's avgpool (7x7 to 7x7 at 224, still a new tensor) adds 25,088.
+        let adaptive = s.rows.filter { $0.kind == "AdaptiveAvgPool2d" }
+        XCTAssertEqual(adaptive.map(\.activations), [25_088])
+        XCTAssertEqual(s.forwardActivations - 25_088, 15_237_608)
+        XCTAssertEqual(Double(s.forwardActivations) / 1e6, 15.2, accuracy: 0.1)
+        XCTAssertEqual(s.rows.filter { $0.kind == "Conv2d" }.count, 13)
+        let byPath = Dictionary(uniqueKeysWithValues: s.rows.map { ($0.path, $0) })
+        XCTAssertEqual(byPath["features.0"]?.outputShape, [64, 224, 224])
+        XCTAssertEqual(byPath["features.0"]?.activations, 3_211_264)
+        XCTAssertEqual(byPath["features.0"]?.weights, 1_728)
+        XCTAssertEqual(byPath["features.2"]?.multiplyAccumulates, 1_849_688_064)
+        XCTAssertEqual(byPath["features.28"]?.receptiveField, 196)
+        XCTAssertEqual(byPath["features.28"]?.jump, 16)
+        XCTAssertEqual(byPath["features.30"]?.receptiveField, 212)
+        XCTAssertEqual(byPath["features.30"]?.jump, 32)
+        XCTAssertEqual(byPath["features.30"]?.outputShape, [512, 7, 7])
+        XCTAssertEqual(byPath["classifier.0"]?.weights, 102_760_448)
+        XCTAssertTrue(s.untiledRows.isEmpty, "VGG's 2x2 pools tile every map from 224 down")
+    }
+
+    func testPublishedZooFigures() throws {
+        XCTAssertEqual(try zoo("alexnet").parameters, 61_100_840)
+        XCTAssertEqual(try zoo("resnet18").parameters, 11_689_512)
+        let resnet50 = try zoo("resnet50")
+        XCTAssertEqual(resnet50.parameters, 25_557_032)
+        XCTAssertEqual(resnet50.multiplyAccumulates, 4_089_184_256)
+        XCTAssertEqual(try zoo("googlenet").parameters, 6_624_904)
+        let lenet = try ModelSummary(model: try ModelZoo.make("lenet5", inputShape: [1, 28, 28], classes: 10))
+        XCTAssertEqual(lenet.parameters, 61_706)
+        XCTAssertEqual(lenet.multiplyAccumulates, 416_520)
+    }
+
+    func testResNet50Structure() throws {
+        let s = try zoo("resnet50")
+        let byPath = Dictionary(uniqueKeysWithValues: s.rows.map { ($0.path, $0) })
+        XCTAssertEqual(byPath["conv1"]?.receptiveField, 7)
+        XCTAssertEqual(byPath["maxpool"]?.receptiveField, 11)
+        XCTAssertEqual(byPath["maxpool"]?.jump, 4)
+        XCTAssertEqual(byPath["layer1.0.downsample.0"]?.outputShape, [256, 56, 56])
+        XCTAssertEqual(byPath["layer4.2.conv3"]?.jump, 32)
+        XCTAssertEqual(byPath["fc"]?.outputShape, [1000])
+        // torchvision's stem: the 7x7/2 convolution and the 3x3/2 pool drop a row and column of padding.
+        XCTAssertEqual(s.untiledRows.first?.path, "conv1")
+        XCTAssertEqual(s.untiledRows.first?.uncoveredInput, 0)
+        XCTAssertFalse(s.rows.contains { $0.kind == "Residual" || $0.kind == "Sequential" })
+    }
+
+    /// Every zoo model at its default input: the rows account for every parameter, and the walk ends in the class scores.
+    func testEveryZooModelIsWalkedWhole() throws {
+        for name in ModelZoo.names {
+            let model = try ModelZoo.make(name, inputShape: ModelZoo.defaultInputShape(name), classes: 10)
+            let s = try ModelSummary(model: model)
+            XCTAssertEqual(s.parameters, model.parameterCount, name)
+            XCTAssertEqual(s.rows.last?.outputShape, [10], name)
+            XCTAssertGreaterThan(s.multiplyAccumulates, 0, name)
+        }
+    }
+
     func testStackedThreeByThreeConvolutions() throws {
         let two = try summary([Conv2d(1, 4, kernelSize: 3, padding: 1), ReLU(), Conv2d(4, 4, kernelSize: 3, padding: 1)],
                               input: [1, 16, 16])

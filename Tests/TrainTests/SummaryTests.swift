@@ -38,6 +38,50 @@ final class SummaryTests: XCTestCase {
         XCTAssertFalse(result.output.contains("†"), "LeNet-5 at 28x28 tiles every stride")
     }
 
+    func testVGG16Table() throws {
+        let result = try summary(["--model", "vgg16"])
+        XCTAssertEqual(result.status, 0, result.error)
+        let lines = result.output.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "vgg16: input 3x224x224, 1,000 classes")
+        func row(_ path: String) -> [String] {
+            (lines.first { $0.hasPrefix(path + " ") } ?? "").split(separator: " ").map(String.init)
+        }
+        XCTAssertEqual(row("features.0"), ["features.0", "Conv2d", "64x224x224", "3,211,264", "12.2", "MiB", "1,728", "64",
+                                           "86,704,128", "3", "1"])
+        XCTAssertEqual(row("features.28").suffix(2), ["196", "16"])
+        XCTAssertEqual(row("features.30").suffix(2), ["212", "32"])
+        XCTAssertTrue(result.output.contains("\nparameters                138,357,544  "), result.output)
+        XCTAssertTrue(result.output.contains("\nmultiply-accumulates   15,470,264,320  "), result.output)
+        XCTAssertTrue(result.output.contains("\nforward activations        15,262,696  "), result.output)
+        XCTAssertTrue(result.output.contains("CS231n's \"~24M\" activations per image for VGG-16 is an arithmetic slip: "
+                                             + "its own per-layer rows sum to 15,237,608 (about 15.2M)"), result.output)
+    }
+
+    /// `summary --config` on every shipped config: the model for its data set's shape and classes.
+    func testEveryShippedConfig() throws {
+        let configs = try FileManager.default.contentsOfDirectory(
+            atPath: TrainingFixtures.repositoryRoot.appendingPathComponent("configs").path).filter { $0.hasSuffix(".yaml") }
+        XCTAssertGreaterThanOrEqual(configs.count, 8)
+        let expected = ["alexnet-imagenet.yaml": "alexnet: input 3x224x224, 1,000 classes",
+                        "vgg16-imagenet.yaml": "vgg16: input 3x224x224, 1,000 classes",
+                        "googlenet-imagenet.yaml": "googlenet: input 3x224x224, 1,000 classes",
+                        "resnet50-imagenet.yaml": "resnet50: input 3x224x224, 1,000 classes",
+                        "resnet20-cifar10.yaml": "resnet20: input 3x32x32, 10 classes",
+                        "default.yaml": "lenet5: input 1x28x28, 10 classes"]
+        for config in configs.sorted() {
+            let result = try summary(["--config", "configs/" + config])
+            XCTAssertEqual(result.status, 0, "\(config): \(result.error)")
+            if let title = expected[config] {
+                XCTAssertEqual(result.output.split(separator: "\n").first.map(String.init), title, config)
+            }
+        }
+        let resnet50 = try summary(["--config", "configs/resnet50-imagenet.yaml", "--format", "json"])
+        let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(resnet50.output.utf8)) as? [String: Any])
+        let totals = try XCTUnwrap(document["totals"] as? [String: Any])
+        XCTAssertEqual(totals["parameters"] as? Int, 25_557_032)
+        XCTAssertEqual(totals["macs"] as? Int, 4_089_184_256)
+    }
+
     func testMarkdown() throws {
         let result = try summary(["--model", "lenet5", "--format", "markdown"])
         XCTAssertEqual(result.status, 0, result.error)
@@ -85,8 +129,9 @@ final class SummaryTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.error)
         XCTAssertTrue(result.output.hasPrefix("lenet5: input 1x29x29, 5 classes\n"), result.output)
         XCTAssertTrue(result.output.contains("\npool1 MaxPool2d †  6x14x14"), result.output)
-        XCTAssertTrue(result.output.contains("† pool1 MaxPool2d: the stride does not tile the padded input"), result.output)
-        XCTAssertTrue(result.output.contains("drops the last 1 row (input) and the last 1 column (input)"), result.output)
+        XCTAssertTrue(result.output.contains("\n† pool1 MaxPool2d: 29 + 2·0 − 2 = 27 is not a multiple of the stride 2; "
+                                             + "PyTorch floors the output size and drops the last row and column (input)\n"),
+                      result.output)
         XCTAssertEqual(result.output.components(separatedBy: "†").count - 1, 2, "one marker, one footnote")
         let fc2 = result.output.split(separator: "\n").first { $0.hasPrefix("fc2 ") }?.split(separator: " ") ?? []
         XCTAssertEqual(fc2.prefix(3), ["fc2", "Linear", "5"])
@@ -97,6 +142,11 @@ final class SummaryTests: XCTestCase {
         XCTAssertEqual(rows[2]["tiles_input"] as? Bool, false)
         XCTAssertEqual(rows[2]["uncovered"] as? [Int], [1, 1])
         XCTAssertEqual(rows[2]["uncovered_input"] as? [Int], [1, 1])
+        XCTAssertEqual(rows[2]["input_shape"] as? [Int], [6, 29, 29])
+        XCTAssertEqual(rows[2]["window_extent"] as? [Int], [2, 2])
+        XCTAssertEqual(rows[2]["window_stride"] as? [Int], [2, 2])
+        XCTAssertEqual(rows[2]["padding"] as? [Int], [0, 0])
+        XCTAssertTrue(rows[1]["window_extent"] is NSNull)
     }
 
     func testConfigGivesTheDataSetsShape() throws {
