@@ -33,4 +33,16 @@ public enum InitialWeights {
         try AtomicFile.write(SafeTensors.encode(tensors: tensors, metadata: metadata), to: path)
         return (tensors.count, tensors.reduce(0) { $0 + $1.data.count })
     }
+
+    /// `checkpoint verify` for a file this wrote: nil for any other file; else exit status 0 or 1
+    /// (checksum mismatch) and a message.
+    static func verify(path: String) throws -> (status: Int32, message: String)? {
+        let file = try SafeTensors.read(path: path)
+        guard file.metadata["written_by"] == writer, let expected = file.metadata["tensor_sha256"] else { return nil }
+        let actual = CheckpointFile(file: file, path: path).tensorDigest()
+        guard actual == expected else {
+            return (1, "\(CheckpointError.checksumMismatch(path: path, expected: expected, actual: actual))")
+        }
+        return (0, "\(path): ok, initial weights only (\(file.tensors.count) tensors, sha256 \(expected))")
+    }
 }

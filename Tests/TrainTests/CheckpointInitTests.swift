@@ -36,6 +36,19 @@ final class CheckpointInitTests: XCTestCase {
         // Written atomically: nothing but the file is left in the directory.
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["lenet5.safetensors"])
 
+        // `checkpoint verify` checks its data checksum.
+        let verified = try ProcessRunner.run(binary, ["checkpoint", "verify", path], timeout: 60)
+        XCTAssertEqual(verified.status, 0, verified.error)
+        XCTAssertTrue(verified.output.hasPrefix("\(path): ok, initial weights only (10 tensors, sha256 "), verified.output)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count - 1] ^= 0x40
+        let damaged = directory + "/damaged.safetensors"
+        try bytes.write(to: URL(fileURLWithPath: damaged))
+        let mismatch = try ProcessRunner.run(binary, ["checkpoint", "verify", damaged], timeout: 60)
+        XCTAssertEqual(mismatch.status, 1)
+        XCTAssertTrue(mismatch.error.contains("checksum mismatch"), mismatch.error)
+        try FileManager.default.removeItem(atPath: damaged)
+
         // It is what a run with --init-from starts from: --max-steps 0 saves the starting weights.
         let run = directory + "/run"
         let train = try ProcessRunner.run(binary, ["train", "--init-from", path, "--max-steps", "0", "--run-dir", run,
