@@ -50,6 +50,9 @@ public final class Residual: Layer {
         return try childOutputShape(("activation", activation), for: shape)
     }
 
+    /// torchvision adds the shortcut in place (out += identity) before its in-place ReLU.
+    public var allocatesOutput: Bool { false }
+
     public func beginStep(random: RandomGenerator) {
         for child in children { child.layer.beginStep(random: random.split(child.name)) }
         if let activation, !activationIsChild { activation.beginStep(random: random.split("activation")) }

@@ -153,4 +153,34 @@ final class ContainerLayerTests: XCTestCase {
         _ = block.backward(gradOutput)
         XCTAssertEqual(block.namedParameters()[0].parameter.gradient.array, weightGradient)
     }
+
+    func testContainersPassEachChildItsOwnStream() {
+        let x = Tensor(shape: [2, 4, 8, 8], repeating: 1)
+        let stream = RandomGenerator(seed: 3).split("layer1")
+        func dropoutOutput(_ random: RandomGenerator) -> [Float] {
+            let reference = Dropout()
+            reference.beginStep(random: random)
+            return reference.forward(x).array
+        }
+        let branchDropout = Dropout()
+        let block = Concat([("branch1", branchDropout), ("branch2", Dropout())])
+        block.beginStep(random: stream)
+        XCTAssertEqual(branchDropout.forward(x).array, dropoutOutput(stream.split("branch1")))
+        // An activation without parameters is not a child but still gets a stream.
+        let activation = Dropout()
+        let residual = Residual(main: [("drop", Dropout())], activation: activation)
+        XCTAssertEqual(residual.children.map(\.name), ["drop"])
+        residual.beginStep(random: stream)
+        XCTAssertEqual(activation.forward(x).array, dropoutOutput(stream.split("activation")))
+        residual.setTraining(false)
+        XCTAssertFalse(activation.isTraining)
+    }
+
+    func testResidualActivationWithStateIsAChild() throws {
+        let block = Residual(main: [("conv", Conv2d(2, 2, kernelSize: 1))], activation: BatchNorm2d(2))
+        XCTAssertEqual(block.children.map(\.name), ["conv", "activation"])
+        XCTAssertEqual(block.namedParameters().map(\.name), ["conv.weight", "conv.bias", "activation.weight", "activation.bias"])
+        XCTAssertEqual(try block.outputShape(for: [1, 2, 3, 3]), [1, 2, 3, 3])
+        XCTAssertFalse(block.allocatesOutput)
+    }
 }
