@@ -40,7 +40,7 @@ let package = Package(
                 dependencies: ["TensorCore", "NN", "Optim", "Data", "Distributed", "Yams"],
                 swiftSettings: common),
         .executableTarget(name: "cnn-dist",
-                          dependencies: ["Train", "Distributed",
+                          dependencies: ["Train", "NN", "Distributed",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: common),
         // Run under mpirun by the distributed tests; not part of the product.

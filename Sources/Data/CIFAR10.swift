@@ -41,7 +41,8 @@ public enum CIFAR10 {
         guard let bytes = FileManager.default.contents(atPath: path) else {
             throw DataError.unreadable(path: path, reason: "missing or no permission")
         }
-        guard !bytes.isEmpty, bytes.count % recordBytes == 0 else {
+        guard !bytes.isEmpty else { throw DataError.badDimensions(path: path, reason: "is empty; expected \(recordBytes)-byte CIFAR-10 records") }
+        guard bytes.count % recordBytes == 0 else {
             throw DataError.badDimensions(path: path, reason: "\(bytes.count) bytes is not a whole number of "
                 + "\(recordBytes)-byte CIFAR-10 records (truncated at record \(bytes.count / recordBytes)?)")
         }

@@ -27,6 +27,7 @@ public enum CheckpointReport {
     /// Exit status (0 valid, 1 checksum mismatch, 2 unreadable or malformed) and a message.
     public static func verify(path: String) -> (status: Int32, message: String) {
         do {
+            if let weights = try InitialWeights.verify(path: path) { return weights }
             let checkpoint = try CheckpointFile.load(path: path)
             return (0, "\(path): ok (\(checkpoint.file.tensors.count) tensors, sha256 \(checkpoint.metadata["tensor_sha256"] ?? ""))")
         } catch let error as CheckpointError {

@@ -133,7 +133,7 @@ public struct DistributedSection: Equatable, Sendable {
 }
 
 extension TrainConfig {
-    public static let datasets = ["synthetic", "mnist", "cifar10"]
+    public static var datasets: [String] { Catalog.datasets }
     public static let schedules = ["constant", "step", "multistep", "exponential", "cosine", "plateau"]
     public static let optimizers = ["sgd"]
 

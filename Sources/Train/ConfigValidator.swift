@@ -36,10 +36,9 @@ struct ConfigValidator {
         let data = config.data
         try require(TrainConfig.datasets.contains(data.dataset), "data.dataset",
                     "names an unknown dataset '\(data.dataset)'; known datasets: \(TrainConfig.datasets.joined(separator: ", "))")
-        if data.dataset != "synthetic" && (data.path ?? "").isEmpty {
-            let files = data.dataset == "mnist" ? "the IDX files" : "the binary batch files"
+        if let facts = Catalog.dataset(data.dataset), facts.readsFiles, (data.path ?? "").isEmpty {
             throw ConfigError(source: source, line: line(of: "data"),
-                              message: "'data.path' is required for dataset \(data.dataset): the directory holding \(files) (or pass --data DIR)")
+                              message: "'data.path' is required for dataset \(facts.name): the directory holding the \(facts.files) (or pass --data DIR)")
         }
         try require(data.trainSamples >= 1, "data.train_samples", "must be a positive integer, got \(data.trainSamples)")
         try require(data.validationSamples >= 1, "data.validation_samples",

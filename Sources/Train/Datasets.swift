@@ -1,4 +1,5 @@
 import Data
+import Foundation
 
 /// Loads the training and validation sets a config names.
 enum Datasets {
@@ -14,7 +15,31 @@ enum Datasets {
             guard let path = section.path else { throw TrainError.missingDataPath(dataset: section.dataset) }
             return try CIFAR10.load(directory: path)
         default:
+            try checkAvailable(section)
             throw TrainError.unknownDataset(section.dataset)
+        }
+    }
+
+    /// Fails for a data set this build cannot load, naming it, the directory it looked in and
+    /// the files it expects there. Reads no data: the trainer calls it before it touches the run directory.
+    static func checkAvailable(_ section: DataSection) throws {
+        guard let facts = Catalog.dataset(section.dataset) else { throw TrainError.unknownDataset(section.dataset) }
+        guard facts.readsFiles, !facts.markers.isEmpty else { return }
+        let directory = section.path ?? "."
+        let found = facts.markers.filter {
+            FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent($0))
+        }
+        let exists = FileManager.default.fileExists(atPath: directory)
+        if let missingLoader = facts.missingLoader {
+            throw TrainError.datasetUnavailable(dataset: facts.name, reason: found.count == facts.markers.count
+                ? "\(directory) holds the \(facts.files), but \(missingLoader)"
+                : "no \(facts.files) in \(directory)\(exists ? "" : " (no such directory)"); \(missingLoader)")
+        }
+        // With a loader: fail early only when none of the files is there; the loader
+        // reports incomplete or malformed files itself.
+        if found.isEmpty {
+            throw TrainError.datasetUnavailable(dataset: facts.name,
+                                                reason: "no \(facts.files) in \(directory)\(exists ? "" : " (no such directory)")")
         }
     }
 

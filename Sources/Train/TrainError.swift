@@ -2,6 +2,8 @@
 public enum TrainError: Error, CustomStringConvertible {
     case missingDataPath(dataset: String)
     case unknownDataset(String)
+    /// A known data set this build cannot load (yet), or whose files are not there.
+    case datasetUnavailable(dataset: String, reason: String)
     case runDirectory(path: String, reason: String)
     /// `value` is this rank's loss; nil when another rank's loss was the non-finite one.
     case nonFiniteLoss(epoch: Int, step: Int, value: Double?)
@@ -15,6 +17,8 @@ public enum TrainError: Error, CustomStringConvertible {
             return "dataset '\(dataset)' needs a directory: set data.path in the config or pass --data DIR"
         case .unknownDataset(let name):
             return "unknown dataset '\(name)'"
+        case .datasetUnavailable(let dataset, let reason):
+            return "dataset '\(dataset)': \(reason)"
         case .runDirectory(let path, let reason):
             return "run directory \(path): \(reason)"
         case .nonFiniteLoss(let epoch, let step, let value):

@@ -56,7 +56,9 @@ public final class Trainer {
         self.communicator = communicator
         self.log = communicator.isCoordinator ? log : { _ in }
 
-        // The run directory is checked first: an unwritable one fails before any work is done,
+        // A data set this build cannot load fails first, before the run directory is touched.
+        try Datasets.checkAvailable(config.data)
+        // The run directory is checked next: an unwritable one fails before any work is done,
         // and a fresh run never writes over another run's checkpoints.
         if communicator.isCoordinator {
             if options.resume == nil && CheckpointStore.hasCheckpoints(runDirectory: config.runDirectory) {

@@ -5,8 +5,8 @@ import Train
 struct CheckpointCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkpoint",
-        abstract: "Look into and check checkpoint files.",
-        subcommands: [Inspect.self, Verify.self])
+        abstract: "Look into, check and create checkpoint files.",
+        subcommands: [Inspect.self, Verify.self, Init.self])
 
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a checkpoint's metadata and tensor table.")
@@ -34,6 +34,36 @@ struct CheckpointCommand: ParsableCommand {
             } else {
                 FileHandle.standardError.write(Data("error: \(message)\n".utf8))
                 throw ExitCode(status)
+            }
+        }
+    }
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a freshly initialised model's weights (parameters and buffers, PyTorch names) as safetensors.",
+            discussion: "The weights a training run with the same --seed starts from; load them with `train --init-from PATH` or PyTorch's load_state_dict.")
+        @Option(name: .long, help: "Model from the zoo.") var model: String
+        @Option(name: .long, help: "Output classes (default: the model's).") var classes: Int?
+        @Option(name: .long, help: ArgumentHelp("Input shape of one image, CxHxW (default: the model's).", valueName: "CxHxW"))
+        var input: String?
+        @Option(name: .long, help: "Initialisation seed (training.seed).") var seed: UInt64 = 1
+        @Option(name: .shortAndLong, help: "Output file (.safetensors); written atomically.") var output: String
+
+        func validate() throws {
+            if let input { _ = try InputShapeOption.parse(input) }
+            if let classes, classes < 1 { throw ValidationError("--classes must be positive, got \(classes)") }
+        }
+
+        func run() throws {
+            do {
+                let built = try Catalog.makeModel(model, inputShape: try input.map(InputShapeOption.parse), classes: classes)
+                let written = try InitialWeights.write(built, seed: seed, to: output)
+                let shape = built.inputShape.map(String.init).joined(separator: "x")
+                print("\(output): \(built.name) for \(shape) and \(built.classes) classes, seed \(seed): "
+                    + "\(written.tensors) tensors, \(written.values) values")
+            } catch {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                throw ExitCode.failure
             }
         }
     }

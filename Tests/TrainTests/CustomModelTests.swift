@@ -97,6 +97,20 @@ final class CustomModelTests: XCTestCase {
                     "x.yaml:3: layer 0 (conv2d): channels 3 → 8 do not divide into 3 groups")
     }
 
+    func testSummaryOfACustomConfig() throws {
+        let directory = ProcessRunner.temporaryDirectory("custom-summary")
+        try (network + "\ndata:\n  dataset: cifar10\n  path: /nonexistent\n").write(toFile: directory + "/net.yaml", atomically: true, encoding: .utf8)
+        let result = try ProcessRunner.run(ProcessRunner.product("cnn-dist"), ["summary", "--config", directory + "/net.yaml"], timeout: 60)
+        XCTAssertEqual(result.status, 0, result.error)
+        XCTAssertTrue(result.output.hasPrefix("tiny-inception-resnet: input 3x32x32, 10 classes"), result.output)
+        let model = try ModelFactory.make(try parse(network).model, inputShape: [3, 32, 32], classes: 10)
+        var digits = String(model.parameterCount), total = ""
+        while digits.count > 3 { total = "," + digits.suffix(3) + total; digits.removeLast(3) }
+        total = digits + total
+        XCTAssertTrue(result.output.contains("parameters") && result.output.contains(" \(total) "), result.output)
+        XCTAssertTrue(result.output.contains("5 Concat"), result.output)
+    }
+
     func testTrainsOnTheBuiltInData() throws {
         let directory = ProcessRunner.temporaryDirectory("custom-train")
         var config = try parse("""
