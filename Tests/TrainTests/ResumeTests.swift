@@ -57,6 +57,30 @@ final class ResumeTests: XCTestCase {
         }
     }
 
+    /// Dropout masks (seed, step, rank) and BatchNorm running statistics (rank 0's, broadcast
+    /// each step) replay exactly too.
+    func testResumeWithDropoutAndBatchNormIsBitwiseIdentical() throws {
+        let layers = try TrainConfig.parse(yaml: """
+        model:
+          layers: [conv2d: {out: 8, kernel: 5, padding: 2}, batchnorm2d, relu, maxpool2d: {kernel: 2}, flatten,
+                   dropout: {p: 0.3}, linear: {out: 32}, relu, dropout, linear]
+        """, source: "layers.yaml", knownModels: Catalog.models).model
+        func bnConfig(_ directory: String) -> TrainConfig {
+            var c = config(directory, epochs: 2)
+            c.model = layers
+            return c
+        }
+        let whole = ProcessRunner.temporaryDirectory("bn-whole"), parts = ProcessRunner.temporaryDirectory("bn-parts")
+        try TrainingLauncher.run(config: bnConfig(whole), workers: 2, log: { _ in })
+        var first = bnConfig(parts)
+        first.training.maxSteps = 7
+        try TrainingLauncher.run(config: first, workers: 2, log: { _ in })
+        try TrainingLauncher.run(config: bnConfig(parts), workers: 2, options: StartOptions(resume: .latest), log: { _ in })
+        XCTAssertEqual(try finalDigest(parts), try finalDigest(whole))
+        let weights = try SafeTensors.read(path: whole + "/model.safetensors")
+        XCTAssertEqual(weights["1.num_batches_tracked"]?.values, [20])
+    }
+
     func testResumeFromAnOlderCheckpointOrIntoAnotherDirectory() throws {
         let whole = ProcessRunner.temporaryDirectory("older-whole")
         var run = config(whole)
