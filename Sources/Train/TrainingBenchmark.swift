@@ -21,28 +21,60 @@ public enum TrainingBenchmark {
         /// Share of step time spent blocked on gradient all-reduce (0 for one rank).
         public var allReduceWaitFraction: Double
         public var peakRSSMebibytes: Double
+        /// What this rank must hold at least: parameters, gradients, SGD momentum and the
+        /// activations backward keeps (every materialised layer output and the input) for its batch.
+        public var memoryLowerBoundMebibytes: Double
+        /// Heap allocations (malloc & co., all threads) per timed step; nil when not counted.
+        public var allocationsPerStep: Double?
 
         public var jsonLine: String {
-            String(format: "{\"model\":\"%@\",\"batch\":%d,\"ranks\":%d,\"threads\":%d,\"steps\":%d,"
-                   + "\"images_per_sec\":%.1f,\"allreduce_wait_fraction\":%.4f,\"peak_rss_mib\":%.1f}",
-                   model, globalBatch, ranks, threads, steps, imagesPerSecond, allReduceWaitFraction, peakRSSMebibytes)
+            let allocations = allocationsPerStep.map { String(format: "%.2f", $0) } ?? "null"
+            return String(format: "{\"model\":\"%@\",\"batch\":%d,\"ranks\":%d,\"threads\":%d,\"steps\":%d,"
+                   + "\"images_per_sec\":%.1f,\"allreduce_wait_fraction\":%.4f,\"peak_rss_mib\":%.1f,"
+                   + "\"memory_lower_bound_mib\":%.1f,\"allocations_per_step\":%@}",
+                   model, globalBatch, ranks, threads, steps, imagesPerSecond, allReduceWaitFraction, peakRSSMebibytes,
+                   memoryLowerBoundMebibytes, allocations)
         }
+    }
+
+    /// Hooks into the executable's counting allocator (Sources/CAllocationCounter), which only
+    /// the cnn-dist executable links.
+    public struct AllocationCounter {
+        /// Allocation calls so far in this process.
+        public var count: () -> UInt64
+        /// Makes this many heap allocations (a debug load that shows the counter counts).
+        public var allocate: (Int) -> Void
+
+        public init(count: @escaping () -> UInt64, allocate: @escaping (Int) -> Void) {
+            self.count = count
+            self.allocate = allocate
+        }
+    }
+
+    /// Parameters + gradients + momentum + activations for `batch` images, in MiB (4-byte values).
+    public static func memoryLowerBound(_ model: Model, batch: Int) throws -> Double {
+        let summary = try ModelSummary(model: model)
+        let values = summary.fixedTrainingValues + summary.forwardActivations * batch
+        return Double(values * ModelSummary.bytesPerValue) / Double(1 << 20)
     }
 
     /// Runs the benchmark as this process's launcher set it up (MPI ranks under mpirun,
     /// else one process); returns the JSON line on rank 0, nil on the other ranks.
-    public static func launch(model: String, globalBatch: Int, threads: Int, steps: Int, warmup: Int) throws -> String? {
+    public static func launch(model: String, globalBatch: Int, threads: Int, steps: Int, warmup: Int,
+                              allocationCounter: AllocationCounter? = nil, extraAllocationsPerStep: Int = 0) throws -> String? {
         let communicator: Communicator = MPICommunicator.launchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
         Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: threads, ranksOnNode: communicator.localSize)
         let result = TrainingLauncher.runOrAbort(communicator) {
-            try run(model: model, globalBatch: globalBatch, steps: steps, warmup: warmup, communicator: communicator)
+            try run(model: model, globalBatch: globalBatch, steps: steps, warmup: warmup, communicator: communicator,
+                    allocationCounter: allocationCounter, extraAllocationsPerStep: extraAllocationsPerStep)
         }
         communicator.finish()
         return communicator.isCoordinator ? result.jsonLine : nil
     }
 
     public static func run(model name: String, globalBatch: Int, steps: Int, warmup: Int,
-                           communicator: Communicator) throws -> Result {
+                           communicator: Communicator, allocationCounter: AllocationCounter? = nil,
+                           extraAllocationsPerStep: Int = 0) throws -> Result {
         guard globalBatch % communicator.worldSize == 0 else {
             throw TrainError.batchNotDivisible(batch: globalBatch, ranks: communicator.worldSize)
         }
@@ -68,18 +100,28 @@ public enum TrainingBenchmark {
             buckets.finishStep()
             waited += buckets.lastWaitSeconds
             optimizer.step()
+            if extraAllocationsPerStep > 0 { allocationCounter?.allocate(extraAllocationsPerStep) }
         }
         for _ in 0..<warmup { step() }
         communicator.barrier()
         waited = 0
+        // Counted around the timed steps only (the barriers and clock reads allocate nothing).
+        let allocationsBefore = allocationCounter?.count()
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { step() }
+        let allocationsAfter = allocationCounter?.count()
         communicator.barrier()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        var allocationsPerStep: Double?
+        if let allocationsBefore, let allocationsAfter, steps > 0 {
+            allocationsPerStep = Double(allocationsAfter - allocationsBefore) / Double(steps)
+        }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Result(model: name, globalBatch: globalBatch, ranks: communicator.worldSize, threads: Parallel.threadCount,
                       steps: steps, imagesPerSecond: Double(globalBatch * steps) / seconds,
-                      allReduceWaitFraction: waited / seconds, peakRSSMebibytes: Double(usage.ru_maxrss) / 1024)
+                      allReduceWaitFraction: waited / seconds, peakRSSMebibytes: Double(usage.ru_maxrss) / 1024,
+                      memoryLowerBoundMebibytes: try memoryLowerBound(model, batch: batch),
+                      allocationsPerStep: allocationsPerStep)
     }
 }

@@ -1,28 +1,70 @@
 import ArgumentParser
+import CAllocationCounter
 import Train
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print one JSON line per measurement (commands, not tests).",
-        subcommands: [BenchTrain.self])
+        subcommands: [BenchTrain.self, BenchAllReduce.self])
 }
 
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Training images/s on random data (forward, loss, backward, all-reduce, SGD); works under mpirun.")
+        abstract: "Training images/s on random data (forward, loss, backward, all-reduce, SGD); works under mpirun.",
+        discussion: """
+        Prints one JSON line (rank 0): model, batch, ranks, threads, steps, images_per_sec,
+        allreduce_wait_fraction, peak_rss_mib, memory_lower_bound_mib, allocations_per_step.
+        """)
 
     @Option(help: "Model from the zoo.") var model = "lenet5"
     @Option(help: "Global batch size (split over ranks under mpirun).") var batch = 64
     @Option(help: "Threads per rank (0: cores / ranks on the node).") var threads = 0
     @Option(help: "Timed steps.") var steps = 100
     @Option(help: "Untimed warm-up steps.") var warmup = 5
+    @Option(help: ArgumentHelp("Debug: heap allocations to add to every step (checks the counter counts).",
+                               visibility: .hidden))
+    var debugAllocationsPerStep = 0
 
     func run() throws {
+        let counter = TrainingBenchmark.AllocationCounter(count: { allocation_count() },
+                                                           allocate: { allocation_counter_probe(Int32($0)) })
+        let active = allocation_counter_active() != 0
         if let line = try TrainingBenchmark.launch(model: model, globalBatch: batch, threads: threads,
-                                                   steps: steps, warmup: warmup) {
+                                                   steps: steps, warmup: warmup,
+                                                   allocationCounter: active ? counter : nil,
+                                                   extraAllocationsPerStep: debugAllocationsPerStep) {
             print(line)
+        }
+    }
+}
+
+struct BenchAllReduce: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "allreduce",
+        abstract: "Float32 sum all-reduce time and bandwidth per message size (run under mpirun).",
+        discussion: """
+        Prints one JSON line per size (rank 0): bytes, ranks, iterations, time_us (mean per
+        all-reduce, slowest rank), algbw_gbps = bytes / time and busbw_gbps = algbw × 2(n−1)/n,
+        as nccl-tests defines them (GB = 10^9 bytes). One process: ranks 1, bandwidths 0.
+        """)
+
+    @Option(help: "Message sizes in bytes, comma-separated (multiples of 4).")
+    var sizes = "1024,65536,1048576,16777216"
+    @Option(help: "Timed all-reduces per size.") var iterations = 20
+    @Option(help: "Untimed all-reduces per size before the barrier.") var warmup = 5
+
+    func run() throws {
+        let parsed = try sizes.split(separator: ",").map { text -> Int in
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--sizes: '\(text)' is not a byte count")
+            }
+            return value
+        }
+        guard !parsed.isEmpty else { throw ValidationError("--sizes is empty") }
+        if let lines = try AllReduceBenchmark.launch(sizes: parsed, iterations: iterations, warmup: warmup) {
+            lines.forEach { print($0) }
         }
     }
 }
