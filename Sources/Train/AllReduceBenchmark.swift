@@ -12,6 +12,13 @@ public enum AllReduceBenchmark {
         /// Mean time of one all-reduce, on the slowest rank.
         public var microseconds: Double
 
+        public init(bytes: Int, ranks: Int, iterations: Int, microseconds: Double) {
+            self.bytes = bytes
+            self.ranks = ranks
+            self.iterations = iterations
+            self.microseconds = microseconds
+        }
+
         /// GB/s (10^9 bytes per second), as nccl-tests.
         public var algorithmBandwidth: Double {
             ranks > 1 && microseconds > 0 ? Double(bytes) / (microseconds * 1e-6) / 1e9 : 0
