@@ -1,0 +1,114 @@
+import Foundation
+import TestSupport
+import Train
+import XCTest
+
+/// `cnn-dist bench train` and `bench allreduce` print valid JSON with the keys launch/bench.sh reads.
+final class BenchCommandTests: XCTestCase {
+    static let trainKeys = ["model", "batch", "threads", "steps", "images_per_sec", "peak_rss_mib",
+                            "allocations_per_step", "memory_lower_bound_mib", "ranks", "allreduce_wait_fraction"]
+    static let allReduceKeys = ["bytes", "ranks", "time_us", "algbw_gbps", "busbw_gbps"]
+
+    var binary: String { ProcessRunner.product("cnn-dist") }
+
+    /// Each non-empty output line as a JSON object.
+    func jsonLines(_ result: ProcessRunner.Result, file: StaticString = #filePath, line: UInt = #line) throws
+        -> [[String: Any]] {
+        XCTAssertEqual(result.status, 0, result.error, file: file, line: line)
+        return try result.output.split(separator: "\n").map { text in
+            let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
+            return try XCTUnwrap(object as? [String: Any], "not a JSON object: \(text)", file: file, line: line)
+        }
+    }
+
+    func assertKeys(_ object: [String: Any], _ keys: [String], file: StaticString = #filePath, line: UInt = #line) {
+        for key in keys { XCTAssertNotNil(object[key], "missing \(key) in \(object)", file: file, line: line) }
+    }
+
+    func benchTrain(_ extra: [String] = []) throws -> [String: Any] {
+        let result = try ProcessRunner.run(binary, ["bench", "train", "--model", "lenet5", "--batch", "8", "--threads", "1",
+                                                    "--steps", "2", "--warmup", "1"] + extra, timeout: 120)
+        let lines = try jsonLines(result)
+        XCTAssertEqual(lines.count, 1, result.output)
+        return try XCTUnwrap(lines.first)
+    }
+
+    func testBenchTrainPrintsOneJSONLineWithTheRequiredKeys() throws {
+        let object = try benchTrain()
+        assertKeys(object, Self.trainKeys)
+        XCTAssertEqual(object["model"] as? String, "lenet5")
+        XCTAssertEqual(object["batch"] as? Int, 8)
+        XCTAssertEqual(object["steps"] as? Int, 2)
+        XCTAssertGreaterThan(try XCTUnwrap(object["images_per_sec"] as? Double), 0)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(object["allocations_per_step"] as? Double,
+                                                  "allocations_per_step not counted: \(object)"), 0)
+        let bound = try XCTUnwrap(object["memory_lower_bound_mib"] as? Double)
+        XCTAssertGreaterThan(bound, 0)
+        XCTAssertGreaterThan(try XCTUnwrap(object["peak_rss_mib"] as? Double), bound)
+    }
+
+    /// The counter sees allocations made anywhere in the process: a debug load of 500 per
+    /// step raises allocations_per_step by at least 500.
+    func testAllocationCounterCountsADebugLoad() throws {
+        let plain = try XCTUnwrap(try benchTrain()["allocations_per_step"] as? Double)
+        let loaded = try XCTUnwrap(try benchTrain(["--debug-allocations-per-step", "500"])["allocations_per_step"] as? Double)
+        XCTAssertGreaterThanOrEqual(loaded, 500)
+        XCTAssertGreaterThan(loaded, plain + 250, "plain \(plain), loaded \(loaded)")
+    }
+
+    func testBenchTrainUnderMPIWithTwoRanks() throws {
+        let mpirun = try XCTUnwrap(ProcessRunner.mpirunPath, "mpirun not found: install openmpi-bin")
+        let result = try ProcessRunner.run(mpirun, ProcessRunner.mpirunArguments(ranks: 2) + [
+            binary, "bench", "train", "--model", "lenet5", "--batch", "8", "--threads", "1", "--steps", "2", "--warmup", "1",
+        ], timeout: 120)
+        let lines = try jsonLines(result)
+        XCTAssertEqual(lines.count, 1, "rank 0 alone prints: \(result.output)")
+        assertKeys(try XCTUnwrap(lines.first), Self.trainKeys)
+        XCTAssertEqual(lines.first?["ranks"] as? Int, 2)
+    }
+
+    func testBenchAllReduceSingleProcess() throws {
+        let result = try ProcessRunner.run(binary, ["bench", "allreduce", "--sizes", "1024,4096", "--iterations", "3"],
+                                           timeout: 60)
+        let lines = try jsonLines(result)
+        XCTAssertEqual(lines.map { $0["bytes"] as? Int }, [1024, 4096])
+        for object in lines {
+            assertKeys(object, Self.allReduceKeys)
+            XCTAssertEqual(object["ranks"] as? Int, 1)
+            XCTAssertEqual(object["busbw_gbps"] as? Double, 0)
+            XCTAssertNotNil(object["note"])
+        }
+    }
+
+    func testBenchAllReduceUnderMPIWithTwoRanks() throws {
+        let mpirun = try XCTUnwrap(ProcessRunner.mpirunPath, "mpirun not found: install openmpi-bin")
+        let result = try ProcessRunner.run(mpirun, ProcessRunner.mpirunArguments(ranks: 2) + [
+            binary, "bench", "allreduce", "--sizes", "4096", "--iterations", "5",
+        ], timeout: 60)
+        let lines = try jsonLines(result)
+        XCTAssertEqual(lines.count, 1, "rank 0 alone prints one line per size: \(result.output)")
+        let object = try XCTUnwrap(lines.first)
+        assertKeys(object, Self.allReduceKeys)
+        XCTAssertEqual(object["bytes"] as? Int, 4096)
+        XCTAssertEqual(object["ranks"] as? Int, 2)
+        XCTAssertGreaterThan(try XCTUnwrap(object["time_us"] as? Double), 0)
+        let algbw = try XCTUnwrap(object["algbw_gbps"] as? Double)
+        XCTAssertGreaterThan(algbw, 0)
+        // 2 ranks: busbw = algbw × 2(2−1)/2 = algbw (to the printed precision).
+        XCTAssertEqual(try XCTUnwrap(object["busbw_gbps"] as? Double), algbw, accuracy: 0.0015)
+    }
+
+    func testBenchAllReduceRejectsSizesThatAreNotFloat32Buffers() throws {
+        let result = try ProcessRunner.run(binary, ["bench", "allreduce", "--sizes", "1023"], timeout: 60)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("1023"), result.error)
+    }
+
+    /// nccl-tests: algbw = bytes / time, busbw = algbw × 2(n−1)/n.
+    func testBandwidthsFollowNCCLTests() {
+        let result = AllReduceBenchmark.Result(bytes: 1_000_000, ranks: 4, iterations: 1, microseconds: 1000)
+        XCTAssertEqual(result.algorithmBandwidth, 1.0, accuracy: 1e-12)
+        XCTAssertEqual(result.busBandwidth, 1.5, accuracy: 1e-12)
+        XCTAssertEqual(AllReduceBenchmark.Result(bytes: 1024, ranks: 1, iterations: 1, microseconds: 1).busBandwidth, 0)
+    }
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Issue "5. Performance" in one run on this machine: cnn-dist side by side with its peers
+# (../shared/peers: NumPy/PyTorch CPU, PyTorch DDP gloo), then a Markdown table of the
+# figures, the ratios and the target next to each.
+#   launch/bench.sh                 full run (a few minutes on 2 cores)
+#   BENCH_QUICK=1 launch/bench.sh   smoke run: few steps, rough figures
+# Rows: SGEMM 256/512/1024 at 2 threads (cnn-dist bench gemm vs NumPy); LeNet-5 batch 64 and
+# ResNet-20 batch 128 at 2 threads (bench train vs train_throughput.py); 2 ranks x 1 thread vs
+# 1 rank x 1 thread for ResNet-20, global batch 128 (mpirun vs torchrun + ddp_throughput.py);
+# ResNet-20 allocations per step and peak RSS vs the memory lower bound.
+# Environment: PEERS (venv, default ~/.cache/cnn-dist-peers), BENCH_RAW (keep the raw JSON lines here).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+peers="${PEERS:-$HOME/.cache/cnn-dist-peers}"
+shared="$(cd ../shared && pwd)"
+if [ ! -x "$peers/bin/python" ]; then
+  PEERS="$peers" "$shared/peers/setup.sh" >&2 || { echo "bench.sh: peer setup failed" >&2; exit 1; }
+fi
+swift build -c release --product cnn-dist >&2 || { echo "bench.sh: build failed" >&2; exit 1; }
+binary="$PWD/.build/release/cnn-dist"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpirun_local=(mpirun --allow-run-as-root --oversubscribe)
+
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+  lenet_steps=20 resnet_steps=3 scaling_steps=3 warmup=1
+else
+  lenet_steps=200 resnet_steps=20 scaling_steps=20 warmup=5
+fi
+
+raw="${BENCH_RAW:-$(mktemp)}"
+: > "$raw"
+# record TAG COMMAND...: runs COMMAND, keeps its JSON lines as "TAG<tab>json" (or "TAG<tab>ERROR ...").
+record() {
+  local tag="$1"; shift
+  echo "bench.sh: $tag: $*" >&2
+  local output status
+  output="$("$@" 2>/tmp/bench-stderr.$$)"; status=$?
+  local lines
+  lines="$(printf '%s\n' "$output" | grep '^{' || true)"
+  if [ "$status" -ne 0 ] || [ -z "$lines" ]; then
+    printf '%s\tERROR exit %s: %s\n' "$tag" "$status" "$(tail -n 2 /tmp/bench-stderr.$$ | tr '\n\t' '  ')" >> "$raw"
+  else
+    printf '%s\n' "$lines" | sed "s/^/$tag\t/" >> "$raw"
+  fi
+  rm -f /tmp/bench-stderr.$$
+}
+peer() { (cd "$shared/peers" && "$@"); }
+
+record gemm.ours "$binary" bench gemm --sizes 256,512,1024 --threads 2
+record gemm.peer peer "$peers/bin/python" gemm.py --threads 2 --sizes 256,512,1024
+record lenet.ours "$binary" bench train --model lenet5 --batch 64 --threads 2 --steps "$lenet_steps" --warmup "$warmup"
+record lenet.peer peer "$peers/bin/python" train_throughput.py --model lenet5 --batch 64 --threads 2 \
+  --steps "$lenet_steps" --warmup "$warmup"
+record resnet.ours "$binary" bench train --model resnet20 --batch 128 --threads 2 --steps "$resnet_steps" --warmup "$warmup"
+record resnet.peer peer "$peers/bin/python" train_throughput.py --model resnet20 --batch 128 --threads 2 \
+  --steps "$resnet_steps" --warmup "$warmup"
+record scale1.ours "$binary" bench train --model resnet20 --batch 128 --threads 1 --steps "$scaling_steps" --warmup "$warmup"
+record scale2.ours "${mpirun_local[@]}" -n 2 "$binary" bench train --model resnet20 --batch 128 --threads 1 \
+  --steps "$scaling_steps" --warmup "$warmup"
+record scale1.peer peer "$peers/bin/torchrun" --standalone --nproc_per_node=1 ddp_throughput.py --model resnet20 \
+  --global-batch 128 --steps "$scaling_steps"
+record scale2.peer peer "$peers/bin/torchrun" --standalone --nproc_per_node=2 ddp_throughput.py --model resnet20 \
+  --global-batch 128 --steps "$scaling_steps"
+
+echo "--- raw ($raw) ---" >&2
+cat "$raw" >&2
+python3 - "$raw" "${BENCH_QUICK:-0}" <<'PY'
+import json, sys
+rows = {}
+for line in open(sys.argv[1]):
+    tag, _, text = line.rstrip("\n").partition("\t")
+    rows.setdefault(tag, [])
+    if not text.startswith("ERROR"):
+        try:
+            rows[tag].append(json.loads(text))
+        except ValueError:
+            pass
+    else:
+        rows[tag].append({"error": text})
+
+def first(tag, key):
+    for row in rows.get(tag, []):
+        if key in row:
+            return row[key]
+    return None
+
+def fmt(value, unit=""):
+    if value is None:
+        return "not available"
+    return f"{value:,.1f}{unit}" if isinstance(value, float) else f"{value}{unit}"
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+def verdict(value, ok):
+    return "—" if value is None else ("yes" if ok(value) else "**no**")
+
+table = ["| benchmark | cnn-dist | peer | ratio | target | met |", "|---|---|---|---|---|---|"]
+def add(name, ours, theirs, r, target, ok, ours_unit="", theirs_unit=""):
+    table.append(f"| {name} | {fmt(ours, ours_unit)} | {fmt(theirs, theirs_unit)} | "
+                 f"{'—' if r is None else f'{r:.2f}×'} | {target} | {verdict(r, ok)} |")
+
+for n in (256, 512, 1024):
+    ours = next((float(r["gflops"]) for r in rows.get("gemm.ours", []) if r.get("size") == n and "gflops" in r), None)
+    theirs = next((float(r["numpy_gflops"]) for r in rows.get("gemm.peer", []) if r.get("size") == n), None)
+    add(f"SGEMM {n}³, 2 threads (GFLOP/s vs NumPy)", ours, theirs, ratio(ours, theirs), "≥ 0.9× NumPy",
+        lambda r: r >= 0.9)
+for name, tag, target, bound in (("LeNet-5 batch 64, 2 threads (img/s vs PyTorch)", "lenet", "≥ 1.5×", 1.5),
+                                 ("ResNet-20 batch 128, 2 threads (img/s vs PyTorch)", "resnet", "≥ 1.0×", 1.0)):
+    ours, theirs = first(f"{tag}.ours", "images_per_sec"), first(f"{tag}.peer", "images_per_sec")
+    add(name, ours, theirs, ratio(ours, theirs), target, lambda r, b=bound: r >= b)
+
+o1, o2 = first("scale1.ours", "images_per_sec"), first("scale2.ours", "images_per_sec")
+t1, t2 = first("scale1.peer", "images_per_sec"), first("scale2.peer", "images_per_sec")
+ours_eff = o2 / (2 * o1) if o1 and o2 else None
+ddp_eff = t2 / (2 * t1) if t1 and t2 else None
+met = "—" if ours_eff is None else ("yes" if ours_eff >= 0.9 and (ddp_eff is None or ours_eff >= ddp_eff) else "**no**")
+table.append(f"| ResNet-20 global batch 128: 2 ranks × 1 thread vs 1 × 1, scaling efficiency (vs DDP) | "
+             f"{'not available' if ours_eff is None else f'{ours_eff:.2f}'} ({fmt(o1)} → {fmt(o2)} img/s) | "
+             f"{'not available' if ddp_eff is None else f'{ddp_eff:.2f}'} ({fmt(t1)} → {fmt(t2)} img/s) | "
+             f"{'—' if ours_eff is None or not ddp_eff else f'{ours_eff / ddp_eff:.2f}×'} | ≥ 0.9 and ≥ DDP's | {met} |")
+
+allocations = first("resnet.ours", "allocations_per_step")
+table.append(f"| ResNet-20 batch 128: heap allocations per step | {fmt(allocations)} | — | — | 0 | "
+             f"{verdict(allocations, lambda a: a == 0)} |")
+rss, lower = first("resnet.ours", "peak_rss_mib"), first("resnet.ours", "memory_lower_bound_mib")
+theirs_rss = first("resnet.peer", "peak_rss_mib")
+r = ratio(rss, lower)
+table.append(f"| ResNet-20 batch 128: peak RSS vs lower bound (MiB; peer column: PyTorch's RSS) | "
+             f"{fmt(rss)} (bound {fmt(lower)}) | {fmt(theirs_rss)} | {'—' if r is None else f'{r:.2f}×'} | "
+             f"≤ 1.5× bound | {verdict(r, lambda x: x <= 1.5)} |")
+
+errors = [(tag, r["error"]) for tag, rs in rows.items() for r in rs if "error" in r]
+print("\n".join(table))
+if sys.argv[2] == "1":
+    print("\nBENCH_QUICK=1: few steps, figures are rough.")
+for tag, error in errors:
+    print(f"\n- {tag}: {error}")
+PY
