@@ -135,5 +135,7 @@ print("\n".join(table))
 if sys.argv[2] == "1":
     print("\nBENCH_QUICK=1: few steps, figures are rough.")
 for tag, error in errors:
+    if tag == "gemm.ours" and "Usage:" in error:
+        error = "`cnn-dist bench gemm` is not available in this build (it comes with the GEMM kernel branch)"
     print(f"\n- {tag}: {error}")
 PY
