@@ -3,8 +3,9 @@ import Dispatch
 import Glibc
 #endif
 
-// The Dispatch thread pool: every kernel parallelises through `Parallel.forEach`,
-// over large independent chunks (batch items, channels, GEMM tiles), never per element.
+// Every kernel parallelises through `Parallel.forEach`, over large independent chunks
+// (batch items, channels, GEMM tiles), never per element, on persistent worker threads
+// (WorkerPool) with Dispatch as the fallback.
 
 public enum Parallel {
     /// Number of worker threads kernels may use. Defaults to all online cores.
@@ -27,13 +28,11 @@ public enum Parallel {
             for i in 0..<count { body(i) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: threads) { worker in
-                // Contiguous ranges per worker: deterministic assignment, good locality.
-                let start = worker * count / threads
-                let end = (worker + 1) * count / threads
-                for i in start..<end { body(i) }
-            }
+        runParts(threads) { worker in
+            // Contiguous ranges per worker: deterministic assignment, good locality.
+            let start = worker * count / threads
+            let end = (worker + 1) * count / threads
+            for i in start..<end { body(i) }
         }
     }
 
@@ -45,12 +44,20 @@ public enum Parallel {
             if count > 0 { body(0..<count) }
             return
         }
+        runParts(threads) { worker in
+            let start = worker * count / threads
+            let end = (worker + 1) * count / threads
+            if start < end { body(start..<end) }
+        }
+    }
+
+    /// Runs `body(part)` for every part in 0..<parts at once: on the persistent worker pool,
+    /// or through Dispatch when the pool is busy with another caller.
+    @usableFromInline
+    static func runParts(_ parts: Int, _ body: (Int) -> Void) {
+        if WorkerPool.shared.run(parts: parts, body) { return }
         withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: threads) { worker in
-                let start = worker * count / threads
-                let end = (worker + 1) * count / threads
-                if start < end { body(start..<end) }
-            }
+            DispatchQueue.concurrentPerform(iterations: parts, execute: body)
         }
     }
 }

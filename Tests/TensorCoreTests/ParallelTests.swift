@@ -1,0 +1,68 @@
+import Dispatch
+import Foundation
+@testable import TensorCore
+import XCTest
+
+/// The worker pool behind `Parallel`: every index runs exactly once, on any thread count,
+/// with callers from several threads at once (in-process ranks) and nested regions.
+final class ParallelTests: XCTestCase {
+    override func tearDown() { Parallel.threadCount = Parallel.onlineCores }
+
+    func counts(_ count: Int) -> [Int] {
+        let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: count)
+        hits.initialize(repeating: 0)
+        defer { hits.deallocate() }
+        Parallel.forEach(count) { hits[$0] += 1 }
+        return Array(hits)
+    }
+
+    func testEveryIndexOnceOnEveryThreadCount() {
+        for threads in 1...4 {
+            Parallel.threadCount = threads
+            for count in [0, 1, 2, 3, 7, 64, 1_001] {
+                XCTAssertEqual(counts(count), Array(repeating: 1, count: count), "threads \(threads), count \(count)")
+            }
+            var covered = [Int](repeating: 0, count: 103)
+            covered.withUnsafeMutableBufferPointer { hits in
+                Parallel.forEachRange(103, minimumChunk: 10) { range in for i in range { hits[i] += 1 } }
+            }
+            XCTAssertEqual(covered, Array(repeating: 1, count: 103))
+        }
+    }
+
+    func testRepeatedRegionsReuseTheWorkers() {
+        Parallel.threadCount = 3
+        for round in 0..<2_000 {
+            let sum = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+            sum.initialize(repeating: 0, count: 3)
+            Parallel.forEach(3) { sum[$0] = $0 + round }
+            XCTAssertEqual(sum[0] + sum[1] + sum[2], 3 + 3 * round)
+            sum.deallocate()
+        }
+    }
+
+    func testConcurrentCallersAndNestedRegions() {
+        Parallel.threadCount = 2
+        let results = UnsafeMutableBufferPointer<Int>.allocate(capacity: 4)
+        results.initialize(repeating: 0)
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 4) { caller in
+            var total = 0
+            for _ in 0..<200 {
+                let partial = UnsafeMutableBufferPointer<Int>.allocate(capacity: 8)
+                partial.initialize(repeating: 0)
+                Parallel.forEach(8) { i in
+                    // A nested region runs too (the pool is busy: Dispatch takes it).
+                    var inner = 0
+                    Parallel.forEach(4) { _ in }
+                    inner = i
+                    partial[i] = inner
+                }
+                total += partial.reduce(0, +)
+                partial.deallocate()
+            }
+            results[caller] = total
+        }
+        XCTAssertEqual(Array(results), Array(repeating: 200 * 28, count: 4))
+    }
+}
