@@ -79,7 +79,7 @@ public func makeBatch(_ images: LabeledImages, indices: [Int], normalization: No
                      "normalisation for \(normalization.mean.count) channels, images have \(images.channels)")
     }
     precondition(indices.allSatisfy { (0..<images.count).contains($0) }, "batch index outside 0..<\(images.count)")
-    input.reshape([indices.count, images.channels, images.height, images.width])
+    input.reshape(indices.count, images.channels, images.height, images.width)
     labels.removeAll(keepingCapacity: true)
     let plane = images.height * images.width, size = images.imageSize
     images.pixels.withUnsafeBufferPointer { pixels in

@@ -47,7 +47,7 @@ public final class AdaptiveAvgPool2d: Layer {
         inputShape = input.shape
         let planes = input.shape[0] * input.shape[1], height = input.shape[2], width = input.shape[3]
         let outHeight = outputSize.height, outWidth = outputSize.width
-        output.reshape([input.shape[0], input.shape[1], outHeight, outWidth])
+        output.reshape(input.shape[0], input.shape[1], outHeight, outWidth)
         let x = input.pointer, y = output.pointer
         Parallel.forEachRange(planes) { range in
             for plane in range {

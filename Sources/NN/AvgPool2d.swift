@@ -40,14 +40,14 @@ public final class AvgPool2d: Layer {
                                         padding: padding, ceilMode: ceilMode)
         } catch { preconditionFailure("\(error)") }
         geometry = g
-        output.reshape([g.batch, g.channels, g.outHeight, g.outWidth])
+        output.reshape(g.batch, g.channels, g.outHeight, g.outWidth)
         Pooling.averageForward(g, countIncludePad: countIncludePad, input: input.pointer, output: output.pointer)
         return output
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let g = geometry else { preconditionFailure("AvgPool2d.backward before forward") }
-        gradInput.reshape([g.batch, g.channels, g.inHeight, g.inWidth])
+        gradInput.reshape(g.batch, g.channels, g.inHeight, g.inWidth)
         if needsInputGradient {
             Pooling.averageBackward(g, countIncludePad: countIncludePad, gradOutput: gradOutput.pointer,
                                     gradInput: gradInput.pointer)

@@ -89,7 +89,7 @@ public final class Conv2d: Layer {
             geometry = g
         }
         self.input = input
-        output.reshape([g.batch, outChannels, g.outHeight, g.outWidth])
+        output.reshape(g.batch, outChannels, g.outHeight, g.outWidth)
         Convolution.forward(g, input: input.pointer, weight: weight.value.pointer,
                             bias: bias.map { UnsafePointer($0.value.pointer) }, output: output.pointer)
         return output

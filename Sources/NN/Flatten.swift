@@ -24,7 +24,7 @@ public final class Flatten: Layer {
 
     public func forward(_ input: Tensor) -> Tensor {
         inputShape = input.shape
-        output.reshape([input.shape[0], input.count / Swift.max(1, input.shape[0])])
+        output.reshape(input.shape[0], input.count / Swift.max(1, input.shape[0]))
         output.pointer.update(from: input.pointer, count: input.count)
         return output
     }

@@ -46,7 +46,7 @@ public final class Linear: Layer {
         precondition(input.rank == 2 && input.shape[1] == inFeatures, "Linear(\(inFeatures)→\(outFeatures)) got \(input.shape)")
         let batch = input.shape[0]
         self.input = input
-        output.reshape([batch, outFeatures])
+        output.reshape(batch, outFeatures)
         if let bias {
             // Start from the bias in every row, then accumulate x·Wᵀ with beta = 1.
             for n in 0..<batch { (output.pointer + n * outFeatures).update(from: bias.value.pointer, count: outFeatures) }

@@ -47,14 +47,14 @@ public final class MaxPool2d: Layer {
             argmax = .allocate(capacity: outCount)
             argmaxCapacity = outCount
         }
-        output.reshape([g.batch, g.channels, g.outHeight, g.outWidth])
+        output.reshape(g.batch, g.channels, g.outHeight, g.outWidth)
         Pooling.maxForward(g, input: input.pointer, output: output.pointer, argmax: argmax)
         return output
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let g = geometry else { preconditionFailure("MaxPool2d.backward before forward") }
-        gradInput.reshape([g.batch, g.channels, g.inHeight, g.inWidth])
+        gradInput.reshape(g.batch, g.channels, g.inHeight, g.inWidth)
         if needsInputGradient {
             Pooling.maxBackward(g, gradOutput: gradOutput.pointer, argmax: argmax, gradInput: gradInput.pointer)
         }

@@ -58,6 +58,19 @@ public final class Tensor {
 
     /// Changes the shape; grows the storage only when the new shape needs more room.
     /// Contents are unspecified after a growing reshape.
+    /// `reshape([d0, d1])` without building an array when the shape is unchanged: layers call
+    /// this every step, and a warm step must not allocate.
+    public func reshape(_ d0: Int, _ d1: Int) {
+        if shape.count == 2 && shape[0] == d0 && shape[1] == d1 { return }
+        reshape([d0, d1])
+    }
+
+    /// `reshape([d0, d1, d2, d3])` without building an array when the shape is unchanged.
+    public func reshape(_ d0: Int, _ d1: Int, _ d2: Int, _ d3: Int) {
+        if shape.count == 4 && shape[0] == d0 && shape[1] == d1 && shape[2] == d2 && shape[3] == d3 { return }
+        reshape([d0, d1, d2, d3])
+    }
+
     public func reshape(_ newShape: [Int]) {
         let newCount = newShape.reduce(1, *)
         if newCount > capacity {
