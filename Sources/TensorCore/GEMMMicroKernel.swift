@@ -6,7 +6,8 @@
 // ports. `addProduct` on SIMD16<Float> compiles to `vfmadd231ps zmm` under
 // -target-cpu native (checked with objdump: the loop is loads, broadcasts and FMAs
 // only, no bounds checks, no retain/release). Built portable (no AVX-512), each SIMD16
-// splits into narrower vectors: slower, same results.
+// splits into narrower vectors and FMAs into separate multiplies and adds: slower, results
+// equal up to rounding.
 
 extension GEMM {
     /// Rows of the register tile (and of one packed A micro-panel).
@@ -32,25 +33,43 @@ extension GEMM {
         var ap = a
         var bp = UnsafeRawPointer(b)
         var p = 0
+        // A right-edge tile at most 16 wide only needs the first half of each B row: half
+        // the FMAs (the c·1 accumulators stay zero and are never stored).
+        if columns <= 16 {
+            while p < kc {
+                let b0 = bp.load(as: SIMD16<Float>.self)
+                c00.multiplyAdd(SIMD16<Float>(repeating: ap[0]), b0)
+                c10.multiplyAdd(SIMD16<Float>(repeating: ap[1]), b0)
+                c20.multiplyAdd(SIMD16<Float>(repeating: ap[2]), b0)
+                c30.multiplyAdd(SIMD16<Float>(repeating: ap[3]), b0)
+                c40.multiplyAdd(SIMD16<Float>(repeating: ap[4]), b0)
+                c50.multiplyAdd(SIMD16<Float>(repeating: ap[5]), b0)
+                c60.multiplyAdd(SIMD16<Float>(repeating: ap[6]), b0)
+                c70.multiplyAdd(SIMD16<Float>(repeating: ap[7]), b0)
+                ap += 8
+                bp += 128
+                p += 1
+            }
+        }
         while p < kc {
             let b0 = bp.load(as: SIMD16<Float>.self)
             let b1 = bp.load(fromByteOffset: 64, as: SIMD16<Float>.self)
             var x = SIMD16<Float>(repeating: ap[0])
-            c00.addProduct(x, b0); c01.addProduct(x, b1)
+            c00.multiplyAdd(x, b0); c01.multiplyAdd(x, b1)
             x = SIMD16<Float>(repeating: ap[1])
-            c10.addProduct(x, b0); c11.addProduct(x, b1)
+            c10.multiplyAdd(x, b0); c11.multiplyAdd(x, b1)
             x = SIMD16<Float>(repeating: ap[2])
-            c20.addProduct(x, b0); c21.addProduct(x, b1)
+            c20.multiplyAdd(x, b0); c21.multiplyAdd(x, b1)
             x = SIMD16<Float>(repeating: ap[3])
-            c30.addProduct(x, b0); c31.addProduct(x, b1)
+            c30.multiplyAdd(x, b0); c31.multiplyAdd(x, b1)
             x = SIMD16<Float>(repeating: ap[4])
-            c40.addProduct(x, b0); c41.addProduct(x, b1)
+            c40.multiplyAdd(x, b0); c41.multiplyAdd(x, b1)
             x = SIMD16<Float>(repeating: ap[5])
-            c50.addProduct(x, b0); c51.addProduct(x, b1)
+            c50.multiplyAdd(x, b0); c51.multiplyAdd(x, b1)
             x = SIMD16<Float>(repeating: ap[6])
-            c60.addProduct(x, b0); c61.addProduct(x, b1)
+            c60.multiplyAdd(x, b0); c61.multiplyAdd(x, b1)
             x = SIMD16<Float>(repeating: ap[7])
-            c70.addProduct(x, b0); c71.addProduct(x, b1)
+            c70.multiplyAdd(x, b0); c71.multiplyAdd(x, b1)
             ap += 8
             bp += 128
             p += 1
@@ -100,10 +119,24 @@ extension GEMM {
         } else {
             let b = SIMD16<Float>(repeating: beta)
             var o0 = v0, o1 = v1
-            o0.addProduct(b, raw.loadUnaligned(as: SIMD16<Float>.self))
-            o1.addProduct(b, raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
+            o0.multiplyAdd(b, raw.loadUnaligned(as: SIMD16<Float>.self))
+            o1.multiplyAdd(b, raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
             raw.storeBytes(of: o0, as: SIMD16<Float>.self)
             raw.storeBytes(of: o1, toByteOffset: 64, as: SIMD16<Float>.self)
         }
+    }
+}
+
+extension SIMD16 where Scalar == Float {
+    /// self += x · y, fused where the target has FMA. Baseline x86-64 (CNN_DIST_CPU=portable)
+    /// has no FMA instruction, and a fused `addProduct` there becomes one `fmaf` libm call
+    /// per lane (about 200× slower), so portable builds multiply and add separately.
+    @inline(__always)
+    mutating func multiplyAdd(_ x: SIMD16<Float>, _ y: SIMD16<Float>) {
+        #if CNN_DIST_PORTABLE_CPU && arch(x86_64)
+        self += x * y
+        #else
+        addProduct(x, y)
+        #endif
     }
 }
