@@ -11,6 +11,9 @@ let kernelFlags: [SwiftSetting] = {
     var flags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
     if cpuSetting != "portable" {
         flags.append(.unsafeFlags(["-target-cpu", cpuSetting]))
+    } else {
+        // Kernels avoid fused multiply-add where baseline x86-64 would emulate it in software.
+        flags.append(.define("CNN_DIST_PORTABLE_CPU"))
     }
     return flags
 }()

@@ -3,8 +3,8 @@
 //
 // BLIS-style blocking: for each NC-wide column block and KC-deep slice, a KC×NC panel of
 // op(B) is packed (it stays in L3/L2), then for each MC-tall row block an MC×KC panel of
-// op(A) is packed (it stays in L2), and the 6×16 register kernel sweeps the block with
-// one B micro-panel (KC×16, 16 KiB) resident in L1. Threads split C into disjoint row or
+// op(A) is packed (it stays in L2), and the 8×32 AVX-512-width register kernel sweeps the
+// block with one B micro-panel (KC×32, 32 KiB) resident in L1. Threads split C into disjoint row or
 // column ranges, each running the whole blocked loop on its own part with its own packing
 // buffers: no barriers, and every element of C is computed by the same sequence of
 // operations whatever the thread count, so results do not depend on it.
@@ -12,12 +12,12 @@
 import Dispatch
 
 public enum GEMM {
-    /// Depth of a packed slice (KC): one 6×KC A micro-panel plus one KC×16 B micro-panel
-    /// fit L1 together.
+    /// Depth of a packed slice (KC): one 8×KC A micro-panel (8 KiB) plus one KC×32 B
+    /// micro-panel (32 KiB) fit a 48 KiB L1 together.
     static let blockDepth = 256
-    /// Rows of a packed A block (MC, a multiple of 6): MC×KC floats = 120 KiB, in L2.
-    static let blockRows = 120
-    /// Columns of a packed B block (NC, a multiple of 16): KC×NC floats = 2 MiB, in L3.
+    /// Rows of a packed A block (MC, a multiple of 8): MC×KC floats = 192 KiB, in L2.
+    static let blockRows = 192
+    /// Columns of a packed B block (NC, a multiple of 32): KC×NC floats = 2 MiB, in L3.
     static let blockColumns = 2048
     /// Multiply-adds a thread must get before another thread is worth starting (about
     /// 15 µs of work, several times the cost of waking a worker). Tests lower it to

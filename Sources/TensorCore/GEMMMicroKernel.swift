@@ -1,49 +1,77 @@
-// The GEMM register kernel: a 6×16 tile of C held in twelve 8-wide vectors.
+// The GEMM register kernel: an 8×32 tile of C held in sixteen 16-wide vectors.
 //
-// With AVX2 there are 16 ymm registers: 12 accumulators + 2 for the B row + 1 for the
-// broadcast A element leaves one spare, and each k step issues 12 FMAs for 3 loads, so the
-// kernel is bound by the FMA units, not by memory. `addProduct` on SIMD8<Float> compiles
-// to vfmadd231ps under -target-cpu native (checked with objdump).
+// With AVX-512 there are 32 zmm registers: 16 accumulators + 2 for the B row + 1 for the
+// broadcast A element, so nothing spills. Each k step issues 16 FMAs for 2 vector loads
+// and 8 broadcasts, which keeps both FMA ports busy while the loads fit the two load
+// ports. `addProduct` on SIMD16<Float> compiles to `vfmadd231ps zmm` under
+// -target-cpu native (checked with objdump: the loop is loads, broadcasts and FMAs
+// only, no bounds checks, no retain/release). Built portable (no AVX-512), each SIMD16
+// splits into narrower vectors and FMAs into separate multiplies and adds: slower, results
+// equal up to rounding.
 
 extension GEMM {
     /// Rows of the register tile (and of one packed A micro-panel).
-    static let tileRows = 6
+    static let tileRows = 8
     /// Columns of the register tile (and of one packed B micro-panel).
-    static let tileColumns = 16
+    static let tileColumns = 32
 
-    /// C[rows×columns] = A·B + beta·C for one tile, where `a` is a packed 6×kc micro-panel
-    /// (6 values per k step) and `b` a packed kc×16 micro-panel (16 values per k step).
+    /// C[rows×columns] = A·B + beta·C for one tile, where `a` is a packed 8×kc micro-panel
+    /// (8 values per k step) and `b` a packed kc×32 micro-panel (32 values per k step).
     /// Full tiles are stored straight to C; edge tiles go through a stack tile so the
     /// kernel never touches C outside rows×columns. beta == 0 never reads C.
     @inline(__always)
     static func multiplyTile(depth kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                              c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, beta: Float) {
-        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>()
-        var c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
-        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>()
-        var c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
-        var c40 = SIMD8<Float>(), c41 = SIMD8<Float>()
-        var c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
+        var c00 = SIMD16<Float>(), c01 = SIMD16<Float>()
+        var c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
+        var c20 = SIMD16<Float>(), c21 = SIMD16<Float>()
+        var c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
+        var c40 = SIMD16<Float>(), c41 = SIMD16<Float>()
+        var c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
+        var c60 = SIMD16<Float>(), c61 = SIMD16<Float>()
+        var c70 = SIMD16<Float>(), c71 = SIMD16<Float>()
         var ap = a
         var bp = UnsafeRawPointer(b)
         var p = 0
+        // A right-edge tile at most 16 wide only needs the first half of each B row: half
+        // the FMAs (the c·1 accumulators stay zero and are never stored).
+        if columns <= 16 {
+            while p < kc {
+                let b0 = bp.load(as: SIMD16<Float>.self)
+                c00.multiplyAdd(SIMD16<Float>(repeating: ap[0]), b0)
+                c10.multiplyAdd(SIMD16<Float>(repeating: ap[1]), b0)
+                c20.multiplyAdd(SIMD16<Float>(repeating: ap[2]), b0)
+                c30.multiplyAdd(SIMD16<Float>(repeating: ap[3]), b0)
+                c40.multiplyAdd(SIMD16<Float>(repeating: ap[4]), b0)
+                c50.multiplyAdd(SIMD16<Float>(repeating: ap[5]), b0)
+                c60.multiplyAdd(SIMD16<Float>(repeating: ap[6]), b0)
+                c70.multiplyAdd(SIMD16<Float>(repeating: ap[7]), b0)
+                ap += 8
+                bp += 128
+                p += 1
+            }
+        }
         while p < kc {
-            let b0 = bp.load(as: SIMD8<Float>.self)
-            let b1 = bp.load(fromByteOffset: 32, as: SIMD8<Float>.self)
-            var x = SIMD8<Float>(repeating: ap[0])
-            c00.addProduct(x, b0); c01.addProduct(x, b1)
-            x = SIMD8<Float>(repeating: ap[1])
-            c10.addProduct(x, b0); c11.addProduct(x, b1)
-            x = SIMD8<Float>(repeating: ap[2])
-            c20.addProduct(x, b0); c21.addProduct(x, b1)
-            x = SIMD8<Float>(repeating: ap[3])
-            c30.addProduct(x, b0); c31.addProduct(x, b1)
-            x = SIMD8<Float>(repeating: ap[4])
-            c40.addProduct(x, b0); c41.addProduct(x, b1)
-            x = SIMD8<Float>(repeating: ap[5])
-            c50.addProduct(x, b0); c51.addProduct(x, b1)
-            ap += 6
-            bp += 64
+            let b0 = bp.load(as: SIMD16<Float>.self)
+            let b1 = bp.load(fromByteOffset: 64, as: SIMD16<Float>.self)
+            var x = SIMD16<Float>(repeating: ap[0])
+            c00.multiplyAdd(x, b0); c01.multiplyAdd(x, b1)
+            x = SIMD16<Float>(repeating: ap[1])
+            c10.multiplyAdd(x, b0); c11.multiplyAdd(x, b1)
+            x = SIMD16<Float>(repeating: ap[2])
+            c20.multiplyAdd(x, b0); c21.multiplyAdd(x, b1)
+            x = SIMD16<Float>(repeating: ap[3])
+            c30.multiplyAdd(x, b0); c31.multiplyAdd(x, b1)
+            x = SIMD16<Float>(repeating: ap[4])
+            c40.multiplyAdd(x, b0); c41.multiplyAdd(x, b1)
+            x = SIMD16<Float>(repeating: ap[5])
+            c50.multiplyAdd(x, b0); c51.multiplyAdd(x, b1)
+            x = SIMD16<Float>(repeating: ap[6])
+            c60.multiplyAdd(x, b0); c61.multiplyAdd(x, b1)
+            x = SIMD16<Float>(repeating: ap[7])
+            c70.multiplyAdd(x, b0); c71.multiplyAdd(x, b1)
+            ap += 8
+            bp += 128
             p += 1
         }
         if rows == tileRows && columns == tileColumns {
@@ -53,13 +81,16 @@ extension GEMM {
             storeRow(c + 3 * ldc, c30, c31, beta)
             storeRow(c + 4 * ldc, c40, c41, beta)
             storeRow(c + 5 * ldc, c50, c51, beta)
+            storeRow(c + 6 * ldc, c60, c61, beta)
+            storeRow(c + 7 * ldc, c70, c71, beta)
             return
         }
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 12) { tile in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
             tile[0] = c00; tile[1] = c01; tile[2] = c10; tile[3] = c11
             tile[4] = c20; tile[5] = c21; tile[6] = c30; tile[7] = c31
             tile[8] = c40; tile[9] = c41; tile[10] = c50; tile[11] = c51
-            UnsafeRawPointer(tile.baseAddress!).withMemoryRebound(to: Float.self, capacity: 96) { t in
+            tile[12] = c60; tile[13] = c61; tile[14] = c70; tile[15] = c71
+            UnsafeRawPointer(tile.baseAddress!).withMemoryRebound(to: Float.self, capacity: 256) { t in
                 for i in 0..<rows {
                     let row = c + i * ldc
                     let source = t + i * tileColumns
@@ -76,22 +107,36 @@ extension GEMM {
     }
 
     @inline(__always)
-    static func storeRow(_ row: UnsafeMutablePointer<Float>, _ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ beta: Float) {
+    static func storeRow(_ row: UnsafeMutablePointer<Float>, _ v0: SIMD16<Float>, _ v1: SIMD16<Float>, _ beta: Float) {
         let raw = UnsafeMutableRawPointer(row)
         if beta == 0 {
-            raw.storeBytes(of: v0, as: SIMD8<Float>.self)
-            raw.storeBytes(of: v1, toByteOffset: 32, as: SIMD8<Float>.self)
+            raw.storeBytes(of: v0, as: SIMD16<Float>.self)
+            raw.storeBytes(of: v1, toByteOffset: 64, as: SIMD16<Float>.self)
         } else if beta == 1 {
-            raw.storeBytes(of: v0 + raw.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-            raw.storeBytes(of: v1 + raw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self),
-                           toByteOffset: 32, as: SIMD8<Float>.self)
+            raw.storeBytes(of: v0 + raw.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+            raw.storeBytes(of: v1 + raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
+                           toByteOffset: 64, as: SIMD16<Float>.self)
         } else {
-            let b = SIMD8<Float>(repeating: beta)
+            let b = SIMD16<Float>(repeating: beta)
             var o0 = v0, o1 = v1
-            o0.addProduct(b, raw.loadUnaligned(as: SIMD8<Float>.self))
-            o1.addProduct(b, raw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
-            raw.storeBytes(of: o0, as: SIMD8<Float>.self)
-            raw.storeBytes(of: o1, toByteOffset: 32, as: SIMD8<Float>.self)
+            o0.multiplyAdd(b, raw.loadUnaligned(as: SIMD16<Float>.self))
+            o1.multiplyAdd(b, raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
+            raw.storeBytes(of: o0, as: SIMD16<Float>.self)
+            raw.storeBytes(of: o1, toByteOffset: 64, as: SIMD16<Float>.self)
         }
+    }
+}
+
+extension SIMD16 where Scalar == Float {
+    /// self += x · y, fused where the target has FMA. Baseline x86-64 (CNN_DIST_CPU=portable)
+    /// has no FMA instruction, and a fused `addProduct` there becomes one `fmaf` libm call
+    /// per lane (about 200× slower), so portable builds multiply and add separately.
+    @inline(__always)
+    mutating func multiplyAdd(_ x: SIMD16<Float>, _ y: SIMD16<Float>) {
+        #if CNN_DIST_PORTABLE_CPU && arch(x86_64)
+        self += x * y
+        #else
+        addProduct(x, y)
+        #endif
     }
 }

@@ -1,11 +1,11 @@
 // Packing for GEMM: copies a block of op(A) or op(B) into the order the register kernel
 // reads it, so the kernel streams both operands with unit stride whatever the
 // transposition and leading dimension. Partial panels are padded with zeros, which lets
-// the kernel always run full 6×16 tiles (edge tiles are clipped only when stored).
+// the kernel always run full 8×32 tiles (edge tiles are clipped only when stored).
 
 extension GEMM {
     /// Packs op(A)[row0 ..< row0+rows, col0 ..< col0+depth], scaled by alpha, as
-    /// consecutive 6-row micro-panels: panel r holds, for each k, its 6 row values.
+    /// consecutive 8-row micro-panels: panel r holds, for each k, its 8 row values.
     static func packA(transposed: Bool, _ a: UnsafePointer<Float>, lda: Int, row0: Int, col0: Int,
                       rows: Int, depth kc: Int, alpha: Float, into packed: UnsafeMutablePointer<Float>) {
         let mr = tileRows
@@ -14,15 +14,15 @@ extension GEMM {
             let panelRows = Swift.min(mr, rows - ir)
             let d = packed + ir * kc
             if !transposed {
-                // op(A)[i][p] = a[i*lda + p]: read 6 rows side by side.
+                // op(A)[i][p] = a[i*lda + p]: read 8 rows side by side.
                 let base = a + (row0 + ir) * lda + col0
                 if panelRows == mr {
-                    let r0 = base, r1 = base + lda, r2 = base + 2 * lda
-                    let r3 = base + 3 * lda, r4 = base + 4 * lda, r5 = base + 5 * lda
+                    let r0 = base, r1 = base + lda, r2 = base + 2 * lda, r3 = base + 3 * lda
+                    let r4 = base + 4 * lda, r5 = base + 5 * lda, r6 = base + 6 * lda, r7 = base + 7 * lda
                     for p in 0..<kc {
                         let o = d + p * mr
-                        o[0] = alpha * r0[p]; o[1] = alpha * r1[p]; o[2] = alpha * r2[p]
-                        o[3] = alpha * r3[p]; o[4] = alpha * r4[p]; o[5] = alpha * r5[p]
+                        o[0] = alpha * r0[p]; o[1] = alpha * r1[p]; o[2] = alpha * r2[p]; o[3] = alpha * r3[p]
+                        o[4] = alpha * r4[p]; o[5] = alpha * r5[p]; o[6] = alpha * r6[p]; o[7] = alpha * r7[p]
                     }
                 } else {
                     for p in 0..<kc {
@@ -32,8 +32,17 @@ extension GEMM {
                     }
                 }
             } else {
-                // op(A)[i][p] = a[p*lda + i]: the 6 values of one k step are contiguous.
+                // op(A)[i][p] = a[p*lda + i]: the 8 values of one k step are contiguous.
                 let base = a + col0 * lda + row0 + ir
+                if panelRows == mr {
+                    let scale = SIMD8<Float>(repeating: alpha)
+                    for p in 0..<kc {
+                        let s = UnsafeRawPointer(base + p * lda).loadUnaligned(as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(d + p * mr).storeBytes(of: scale * s, as: SIMD8<Float>.self)
+                    }
+                    ir += mr
+                    continue
+                }
                 for p in 0..<kc {
                     let s = base + p * lda
                     let o = d + p * mr
@@ -45,8 +54,8 @@ extension GEMM {
         }
     }
 
-    /// Packs op(B)[row0 ..< row0+depth, col0 ..< col0+columns] as consecutive 16-column
-    /// micro-panels: panel j holds, for each k, its 16 column values.
+    /// Packs op(B)[row0 ..< row0+depth, col0 ..< col0+columns] as consecutive 32-column
+    /// micro-panels: panel j holds, for each k, its 32 column values.
     static func packB(transposed: Bool, _ b: UnsafePointer<Float>, ldb: Int, row0: Int, col0: Int,
                       depth kc: Int, columns: Int, into packed: UnsafeMutablePointer<Float>) {
         let nr = tileColumns
@@ -55,15 +64,15 @@ extension GEMM {
             let panelColumns = Swift.min(nr, columns - jr)
             let d = packed + jr * kc
             if !transposed {
-                // op(B)[p][j] = b[p*ldb + j]: each k step is a contiguous run of 16.
+                // op(B)[p][j] = b[p*ldb + j]: each k step is a contiguous run of 32.
                 let base = b + row0 * ldb + col0 + jr
                 if panelColumns == nr {
                     for p in 0..<kc {
                         let s = UnsafeRawPointer(base + p * ldb)
                         let o = UnsafeMutableRawPointer(d + p * nr)
-                        o.storeBytes(of: s.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-                        o.storeBytes(of: s.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self),
-                                     toByteOffset: 32, as: SIMD8<Float>.self)
+                        o.storeBytes(of: s.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                        o.storeBytes(of: s.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
+                                     toByteOffset: 64, as: SIMD16<Float>.self)
                     }
                 } else {
                     for p in 0..<kc {
@@ -74,7 +83,7 @@ extension GEMM {
                     }
                 }
             } else {
-                // op(B)[p][j] = b[j*ldb + p]: walk each source row once, scattering by 16.
+                // op(B)[p][j] = b[j*ldb + p]: walk each source row once, scattering by 32.
                 let base = b + (col0 + jr) * ldb + row0
                 for j in 0..<panelColumns {
                     let s = base + j * ldb

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print one JSON line per measurement (commands, not tests).",
-        subcommands: [BenchTrain.self, BenchAllReduce.self])
+        subcommands: [BenchTrain.self, BenchGEMM.self, BenchAllReduce.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -65,6 +65,33 @@ struct BenchAllReduce: ParsableCommand {
         guard !parsed.isEmpty else { throw ValidationError("--sizes is empty") }
         if let lines = try AllReduceBenchmark.launch(sizes: parsed, iterations: iterations, warmup: warmup) {
             lines.forEach { print($0) }
+        }
+    }
+}
+
+struct BenchGEMM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "SGEMM GFLOP/s on square n×n float32 matrices (2n³ flops), timed as shared/peers/gemm.py times NumPy.")
+
+    @Option(help: "Comma-separated matrix sizes n.") var sizes = "128,256,512,1024"
+    @Option(help: "Threads.") var threads = 1
+    @Option(help: "Timed 0.5 s windows per size; the best counts.") var repeats = 3
+
+    func validate() throws {
+        guard threads > 0, repeats > 0 else { throw ValidationError("--threads and --repeats must be positive") }
+        guard let list = parsedSizes, !list.isEmpty else { throw ValidationError("--sizes must be positive integers, e.g. 128,256") }
+    }
+
+    var parsedSizes: [Int]? {
+        let values = sizes.split(separator: ",").map { Int($0) }
+        guard values.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        return values.compactMap { $0 }
+    }
+
+    func run() throws {
+        for n in parsedSizes ?? [] {
+            print(GEMMBenchmark.run(size: n, threads: threads, repeats: repeats).jsonLine)
         }
     }
 }

@@ -72,6 +72,44 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// Sizes around the 8×32 register tile and the 16-wide vectors (1, 7, 15, 17, 33, 97, 130 …),
+    /// every transposition, with the thread count taken from `Parallel.threadCount` as
+    /// convolution and linear layers call it.
+    func testSizesAroundTheTileWithParallelThreadCount() {
+        let sizes = [1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 97, 130]
+        var seed: UInt64 = 5000
+        withTinyGEMMThreshold {
+            for threads in 1...4 {
+                withThreadCount(threads) {
+                    for (index, m) in sizes.enumerated() {
+                        // Rotating n and k keeps the sweep short but puts every size in every role.
+                        let n = sizes[(index * 5 + threads) % sizes.count], k = sizes[(index * 7 + 3) % sizes.count]
+                        for transposeA in [false, true] {
+                            for transposeB in [false, true] {
+                                seed += 3
+                                check(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                      threads: Parallel.threadCount, seed: seed)
+                                seed += 3
+                                check(transposeA: transposeA, transposeB: transposeB, m: n, n: k, k: m,
+                                      alpha: 0.75, beta: 1, threads: Parallel.threadCount, seed: seed)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A product big enough to run several full 8×32 tiles per thread, with edges on both sides.
+    func testLargeOddProductOnEveryThreadCount() {
+        for threads in 1...4 {
+            check(transposeA: false, transposeB: false, m: 97, n: 130, k: 257, beta: -0.5, threads: threads,
+                  seed: UInt64(threads))
+            check(transposeA: true, transposeB: true, m: 130, n: 97, k: 33, alpha: 2, threads: threads,
+                  seed: UInt64(10 + threads))
+        }
+    }
+
     /// Shapes that cross the KC, MC and NC block boundaries (several depth slices,
     /// several row blocks, more than one column block).
     func testMultipleCacheBlocks() {
