@@ -106,7 +106,7 @@ public enum Convolution {
         for i in 0..<count {
             let image = gradOutput + (start + i) * l.resultSize
             for channel in 0..<g.outChannels {
-                (results + channel * width + i * l.pixels).update(from: image + channel * l.pixels, count: l.pixels)
+                copyRow(from: image + channel * l.pixels, to: results + channel * width + i * l.pixels, count: l.pixels)
             }
         }
         return UnsafePointer(results)
@@ -133,7 +133,7 @@ public enum Convolution {
                     let image = output + (start + i) * l.resultSize
                     for channel in 0..<g.outChannels {
                         let plane = image + channel * l.pixels
-                        if count > 1 { plane.update(from: result + channel * width + i * l.pixels, count: l.pixels) }
+                        if count > 1 { copyRow(from: result + channel * width + i * l.pixels, to: plane, count: l.pixels) }
                         if let bias {
                             let b = bias[channel]
                             for p in 0..<l.pixels { plane[p] += b }
