@@ -124,8 +124,9 @@ public final class BatchNorm2d: Layer {
             var sumDy = 0.0, sumDyCentred = 0.0
             for n in 0..<batch {
                 let offset = (n * channels + c) * plane
-                sumDy += Double(planeSum(dy + offset, plane))
-                sumDyCentred += Double(planeCentredDot(dy + offset, x + offset, plane, mean[c]))
+                let (planeDy, planeDyCentred) = planeSumAndCentredDot(dy + offset, x + offset, plane, mean[c])
+                sumDy += Double(planeDy)
+                sumDyCentred += Double(planeDyCentred)
             }
             let sumDyNormalized = Float(sumDyCentred) * inverseStd[c]
             gradGamma[c] = sumDyNormalized
@@ -146,41 +147,78 @@ public final class BatchNorm2d: Layer {
     }
 }
 
-/// Σ x[i], eight lanes at a time.
+/// Σ x[i], four 8-lane accumulators (independent add chains).
 @inline(__always)
 func planeSum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
-    var lanes = SIMD8<Float>(repeating: 0)
+    let raw = UnsafeRawPointer(x)
+    var l0 = SIMD8<Float>(repeating: 0), l1 = l0, l2 = l0, l3 = l0
     var i = 0
+    while i + 32 <= count {
+        l0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        l1 += raw.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+        l2 += raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self)
+        l3 += raw.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self)
+        i += 32
+    }
     while i + 8 <= count {
-        lanes += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        l0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
         i += 8
     }
-    var total = lanes.sum()
+    var total = ((l0 + l1) + (l2 + l3)).sum()
     while i < count { total += x[i]; i += 1 }
     return total
 }
 
-/// Σ (x[i] − mean)², eight lanes at a time.
+/// Σ (x[i] − mean)², four 8-lane accumulators.
 @inline(__always)
 func planeSquaredDeviations(_ x: UnsafePointer<Float>, _ count: Int, _ mean: Float) -> Float {
-    planeCentredDot(x, x, count, mean, centreBoth: true)
-}
-
-/// Σ a[i]·(b[i] − mean), or Σ (a[i] − mean)·(b[i] − mean) with `centreBoth`, eight lanes at a time.
-@inline(__always)
-func planeCentredDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int, _ mean: Float,
-                     centreBoth: Bool = false) -> Float {
-    let shiftA = centreBoth ? mean : 0
-    let meanLanes = SIMD8<Float>(repeating: mean), shiftLanes = SIMD8<Float>(repeating: shiftA)
-    var lanes = SIMD8<Float>(repeating: 0)
+    let raw = UnsafeRawPointer(x)
+    let m = SIMD8<Float>(repeating: mean)
+    var l0 = SIMD8<Float>(repeating: 0), l1 = l0, l2 = l0, l3 = l0
     var i = 0
+    while i + 32 <= count {
+        let v0 = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - m
+        let v1 = raw.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) - m
+        let v2 = raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self) - m
+        let v3 = raw.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self) - m
+        l0.addProduct(v0, v0); l1.addProduct(v1, v1); l2.addProduct(v2, v2); l3.addProduct(v3, v3)
+        i += 32
+    }
     while i + 8 <= count {
-        let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) - shiftLanes
-        let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self) - meanLanes
-        lanes += va * vb
+        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - m
+        l0.addProduct(v, v)
         i += 8
     }
-    var total = lanes.sum()
-    while i < count { total += (a[i] - shiftA) * (b[i] - mean); i += 1 }
+    var total = ((l0 + l1) + (l2 + l3)).sum()
+    while i < count { total += (x[i] - mean) * (x[i] - mean); i += 1 }
     return total
+}
+
+/// (Σ dy[i], Σ dy[i]·(x[i] − mean)) in one pass, two 8-lane accumulators each.
+@inline(__always)
+func planeSumAndCentredDot(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int,
+                           _ mean: Float) -> (Float, Float) {
+    let rawDy = UnsafeRawPointer(dy), rawX = UnsafeRawPointer(x)
+    let m = SIMD8<Float>(repeating: mean)
+    var s0 = SIMD8<Float>(repeating: 0), s1 = s0, d0 = s0, d1 = s0
+    var i = 0
+    while i + 16 <= count {
+        let g0 = rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let g1 = rawDy.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+        let v0 = rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - m
+        let v1 = rawX.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) - m
+        s0 += g0; s1 += g1
+        d0.addProduct(g0, v0); d1.addProduct(g1, v1)
+        i += 16
+    }
+    while i + 8 <= count {
+        let g = rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let v = rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - m
+        s0 += g
+        d0.addProduct(g, v)
+        i += 8
+    }
+    var sum = (s0 + s1).sum(), dot = (d0 + d1).sum()
+    while i < count { sum += dy[i]; dot += dy[i] * (x[i] - mean); i += 1 }
+    return (sum, dot)
 }

@@ -24,6 +24,10 @@ public final class Residual: Layer {
 
     /// main(x) + shortcut(x), the activation's input (and the block's output without one).
     private let sum = Tensor(shape: [0])
+    /// The gradient at the sum when the ReLU is fused into the addition.
+    private let gradSum = Tensor(shape: [0])
+    /// A plain ReLU activation runs fused with the addition (one pass, `sum` holds its output).
+    private let fusesReLU: Bool
     private let gradInput = Tensor(shape: [0])
     private var inputShape: [Int] = []
     private let activationIsChild: Bool
@@ -33,6 +37,7 @@ public final class Residual: Layer {
         mainLayers = main
         self.shortcut = shortcut
         self.activation = activation
+        fusesReLU = activation is ReLU
         activationIsChild = activation.map { !$0.namedParameters().isEmpty || !$0.namedBuffers().isEmpty } ?? false
         children = main + (shortcut.map { [$0] } ?? []) + (activationIsChild ? [("activation", activation!)] : [])
     }
@@ -66,13 +71,25 @@ public final class Residual: Layer {
         precondition(x.shape == shortcutOutput.shape,
                      "Residual: main path gives \(x.shape) but the shortcut gives \(shortcutOutput.shape)")
         sum.reshape(x.shape)
+        if fusesReLU {
+            Elementwise.addRelu(x.pointer, shortcutOutput.pointer, into: sum.pointer, count: sum.count)
+            return sum
+        }
         addElements(x.pointer, shortcutOutput.pointer, into: sum.pointer, count: sum.count)
         return activation?.forward(sum) ?? sum
     }
 
     /// The gradient at the sum flows into both paths unchanged; their input gradients add up.
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        let gradSum = activation?.backward(gradOutput) ?? gradOutput
+        let gradSum: Tensor
+        if fusesReLU {
+            self.gradSum.reshape(sum.shape)
+            Elementwise.reluBackward(output: sum.pointer, gradOutput: gradOutput.pointer,
+                                     gradInput: self.gradSum.pointer, count: sum.count)
+            gradSum = self.gradSum
+        } else {
+            gradSum = activation?.backward(gradOutput) ?? gradOutput
+        }
         var gradMain = gradSum
         for child in mainLayers.reversed() { gradMain = child.layer.backward(gradMain) }
         let gradShortcut = shortcut?.layer.backward(gradSum) ?? gradSum

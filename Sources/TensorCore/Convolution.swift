@@ -106,7 +106,7 @@ public enum Convolution {
         for i in 0..<count {
             let image = gradOutput + (start + i) * l.resultSize
             for channel in 0..<g.outChannels {
-                (results + channel * width + i * l.pixels).update(from: image + channel * l.pixels, count: l.pixels)
+                copyRow(from: image + channel * l.pixels, to: results + channel * width + i * l.pixels, count: l.pixels)
             }
         }
         return UnsafePointer(results)
@@ -133,7 +133,7 @@ public enum Convolution {
                     let image = output + (start + i) * l.resultSize
                     for channel in 0..<g.outChannels {
                         let plane = image + channel * l.pixels
-                        if count > 1 { plane.update(from: result + channel * width + i * l.pixels, count: l.pixels) }
+                        if count > 1 { copyRow(from: result + channel * width + i * l.pixels, to: plane, count: l.pixels) }
                         if let bias {
                             let b = bias[channel]
                             for p in 0..<l.pixels { plane[p] += b }
@@ -175,6 +175,11 @@ public enum Convolution {
     }
 
     /// gradWeight (and gradBias) = ∂loss/∂weight summed over the batch (overwritten).
+    ///
+    /// The GEMM computes the transposed gradient, gradWᵀ [depth × filters] per group: the
+    /// column matrix is then op(A) (tall, packed in whole 6-row panels) and the short
+    /// output-gradient rows are op(B) (16 filters fill one register tile exactly), instead of
+    /// a few-row A against a transposed column matrix. A final pass transposes into gradWeight.
     public static func backwardWeight(_ g: ConvolutionGeometry, input: UnsafePointer<Float>,
                                       gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
                                       gradBias: UnsafeMutablePointer<Float>?) {
@@ -182,41 +187,44 @@ public enum Convolution {
         let runs = imageRunCount(g)
         let weightCount = g.weightCount, biasCount = g.outChannels
         let runScratch = l.columnsSize + l.resultsSize
-        if runs == 1 {
-            forEachImageRun(g, scratchCount: runScratch) { _, images, gemmThreads, buffer in
-                accumulateWeightGradient(g, l, images: images, input: input, gradOutput: gradOutput,
-                                         gradWeight: gradWeight, gradBias: gradBias,
-                                         gemmThreads: gemmThreads, scratch: buffer)
-            }
-            return
-        }
-        // One partial [weight | bias] per run, then a fixed-order sum: reproducible bits.
+        // One partial [transposed weight | bias] per run, then a fixed-order sum: reproducible bits.
         let stride = weightCount + biasCount
         scratch.withScratch(runs * stride) { partials in
             forEachImageRun(g, scratchCount: runScratch) { worker, images, gemmThreads, buffer in
                 let partial = partials + worker * stride
                 accumulateWeightGradient(g, l, images: images, input: input, gradOutput: gradOutput,
-                                         gradWeight: partial, gradBias: gradBias == nil ? nil : partial + weightCount,
+                                         gradWeightTransposed: partial,
+                                         gradBias: gradBias == nil ? nil : partial + weightCount,
                                          gemmThreads: gemmThreads, scratch: buffer)
             }
             let total = gradBias == nil ? weightCount : stride
+            let filters = l.filters, depth = l.depth, groupSize = l.filters * l.depth
             Parallel.forEachRange(total, minimumChunk: 1 << 14) { range in
                 for i in range {
                     var sum = partials[i]
                     for run in 1..<runs { sum += partials[run * stride + i] }
-                    if i < weightCount { gradWeight[i] = sum } else { gradBias![i - weightCount] = sum }
+                    if i < weightCount {
+                        // i = group·depth·filters + d·filters + f  →  (group·filters + f)·depth + d
+                        let group = i / groupSize, within = i - group * groupSize
+                        let d = within / filters, f = within - d * filters
+                        gradWeight[group * groupSize + f * depth + d] = sum
+                    } else {
+                        gradBias![i - weightCount] = sum
+                    }
                 }
             }
         }
     }
 
-    /// Writes the gradient summed over `images` (chunk by chunk, in order) to gradWeight/gradBias.
+    /// Writes the gradient summed over `images` (chunk by chunk, in order) to
+    /// gradWeightTransposed (per group [depth × filters]) and gradBias.
     static func accumulateWeightGradient(_ g: ConvolutionGeometry, _ l: Lowering, images: Range<Int>,
                                          input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                                         gradWeight: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>?,
+                                         gradWeightTransposed: UnsafeMutablePointer<Float>,
+                                         gradBias: UnsafeMutablePointer<Float>?,
                                          gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {
         if images.isEmpty {
-            gradWeight.update(repeating: 0, count: g.weightCount)
+            gradWeightTransposed.update(repeating: 0, count: g.weightCount)
             gradBias?.update(repeating: 0, count: g.outChannels)
             return
         }
@@ -227,12 +235,12 @@ public enum Convolution {
             let gradResults = gatherResults(g, l, gradOutput: gradOutput, start: start, count: count,
                                             results: buffer + l.columnsSize)
             for group in 0..<g.groups {
-                // gradW_g [filters × depth] += gradOut_g [filters × width] · columns_gᵀ [width × depth]
-                GEMM.multiply(transposeA: false, transposeB: true, m: l.filters, n: l.depth, k: width,
-                              a: gradResults + group * l.filters * width, lda: width,
-                              b: columns + group * l.depth * width, ldb: width,
-                              beta: first ? 0 : 1, c: gradWeight + group * l.filters * l.depth, ldc: l.depth,
-                              threads: gemmThreads)
+                // gradW_gᵀ [depth × filters] += columns_g [depth × width] · gradOut_gᵀ [width × filters]
+                GEMM.multiply(transposeA: false, transposeB: true, m: l.depth, n: l.filters, k: width,
+                              a: columns + group * l.depth * width, lda: width,
+                              b: gradResults + group * l.filters * width, ldb: width,
+                              beta: first ? 0 : 1, c: gradWeightTransposed + group * l.filters * l.depth,
+                              ldc: l.filters, threads: gemmThreads)
             }
             if let gradBias {
                 for channel in 0..<g.outChannels {

@@ -17,6 +17,28 @@ extension Convolution {
         return Swift.min(low, high)..<Swift.max(low, high)
     }
 
+    /// Copies `count` floats between non-overlapping buffers with inline 8-wide moves: im2col
+    /// rows are short (an output row), where a memmove call per row costs more than the copy.
+    /// The last vector ends exactly at `count` (overlapping the previous one), so only rows
+    /// shorter than 8 take the scalar loop.
+    @inline(__always)
+    static func copyRow(from source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>, count: Int) {
+        if count < 8 {
+            for i in 0..<count { destination[i] = source[i] }
+            return
+        }
+        let s = UnsafeRawPointer(source), d = UnsafeMutableRawPointer(destination)
+        var offset = 0
+        let last = (count - 8) * MemoryLayout<Float>.stride
+        while offset < last {
+            d.storeBytes(of: s.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self), toByteOffset: offset,
+                         as: SIMD8<Float>.self)
+            offset += 32
+        }
+        d.storeBytes(of: s.loadUnaligned(fromByteOffset: last, as: SIMD8<Float>.self), toByteOffset: last,
+                     as: SIMD8<Float>.self)
+    }
+
     /// Fills `columns` [inChannels·kH·kW, oH·oW] (rows `rowStride` apart) from one image [inChannels, H, W].
     static func im2col(_ g: ConvolutionGeometry, image: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>,
                        rowStride: Int) {
@@ -42,7 +64,7 @@ extension Convolution {
                         let source = plane + ih * width + columnOffset
                         for ow in 0..<valid.lowerBound { d[ow] = 0 }
                         if strideW == 1 {
-                            (d + valid.lowerBound).update(from: source + valid.lowerBound, count: valid.count)
+                            copyRow(from: source + valid.lowerBound, to: d + valid.lowerBound, count: valid.count)
                         } else {
                             for ow in valid { d[ow] = source[ow * strideW] }
                         }

@@ -11,6 +11,17 @@ public enum Elementwise {
         }
     }
 
+    /// z = max(x + y, 0): a residual sum and its ReLU in one pass.
+    public static func addRelu(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>,
+                               count: Int) {
+        Parallel.forEachRange(count, minimumChunk: chunk) { range in
+            for i in range {
+                let v = x[i] + y[i]
+                z[i] = v > 0 ? v : 0
+            }
+        }
+    }
+
     /// dx = dy where y > 0, else 0 (uses the forward output, which is > 0 exactly where x > 0).
     public static func reluBackward(output y: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
                                     gradInput dx: UnsafeMutablePointer<Float>, count: Int) {

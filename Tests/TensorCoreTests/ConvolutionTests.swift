@@ -186,6 +186,12 @@ final class ConvolutionTests: XCTestCase {
              padHeight: 1, padWidth: 1, groups: 3),
         Case(batch: 3, inChannels: 2, height: 23, width: 24, outChannels: 3, kernelHeight: 2, kernelWidth: 3,
              strideHeight: 2, strideWidth: 1, padHeight: 1, padWidth: 1, dilationHeight: 1, dilationWidth: 2),
+        // Long stride-1 rows (vector row copies with an overlapping last vector) and an odd
+        // plane of 81 pixels copied between chunked column matrices and images.
+        Case(batch: 3, inChannels: 2, height: 5, width: 35, outChannels: 3, kernelHeight: 3, kernelWidth: 3,
+             padHeight: 1, padWidth: 1),
+        Case(batch: 5, inChannels: 3, height: 9, width: 9, outChannels: 4, kernelHeight: 3, kernelWidth: 3,
+             padHeight: 1, padWidth: 1),
     ]
 
     private func geometry(_ c: Case) throws -> ConvolutionGeometry {
