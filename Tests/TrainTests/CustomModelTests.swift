@@ -53,6 +53,15 @@ final class CustomModelTests: XCTestCase {
         XCTAssertEqual(model.parameterCount, expected)
     }
 
+    func testModelFlagReplacesTheCustomLayers() throws {
+        var config = try parse(network)
+        var overrides = ConfigOverrides()
+        overrides.model = "lenet5"
+        try config.apply(overrides, knownModels: Catalog.models)
+        XCTAssertEqual(config.model.name, "lenet5")
+        XCTAssertNil(config.model.layers)
+    }
+
     func testRoundTripsThroughResolvedYAML() throws {
         let config = try parse(network)
         XCTAssertEqual(try parse(config.resolvedYAML()), config)
