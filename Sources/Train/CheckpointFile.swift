@@ -19,18 +19,10 @@ public struct CheckpointFile {
     /// Builds the file's bytes from live tensors.
     static func encode(model: Model, optimizer: SGD, progress: TrainingProgress, config: TrainConfig,
                        worldSize: Int) -> Foundation.Data {
-        var tensors: [(name: String, shape: [Int], data: UnsafeBufferPointer<Float>)] = []
-        for (name, parameter) in model.namedParameters() {
-            tensors.append((name, parameter.value.shape, UnsafeBufferPointer(parameter.value.buffer)))
-        }
-        for (name, tensor) in model.namedBuffers() {
-            tensors.append((name, tensor.shape, UnsafeBufferPointer(tensor.buffer)))
-        }
+        var tensors = stateTensors(of: model)
         for ((name, _), buffer) in zip(optimizer.parameters, optimizer.momentumBuffers) {
             if let buffer { tensors.append((momentumPrefix + name, buffer.shape, UnsafeBufferPointer(buffer.buffer))) }
         }
-        var digest = SHA256()
-        for tensor in tensors { digest.update(UnsafeRawBufferPointer(tensor.data)) }
         var metadata = encode(progress)
         metadata["format"] = formatName
         metadata["format_version"] = formatVersion
@@ -40,8 +32,22 @@ public struct CheckpointFile {
         metadata["config"] = config.resolvedYAML()
         metadata["seed"] = String(config.training.seed)
         metadata["world_size"] = String(worldSize)
-        metadata["tensor_sha256"] = SHA256.hex(digest.finalize())
+        metadata["tensor_sha256"] = digest(tensors)
         return SafeTensors.encode(tensors: tensors, metadata: metadata)
+    }
+
+    /// A model's parameters then buffers under their PyTorch names: what every weights file
+    /// holds (checkpoints, model.safetensors, `checkpoint init`).
+    static func stateTensors(of model: Model) -> [SafeTensors.View] {
+        model.namedParameters().map { ($0.name, $0.parameter.value.shape, UnsafeBufferPointer($0.parameter.value.buffer)) }
+            + model.namedBuffers().map { ($0.name, $0.tensor.shape, UnsafeBufferPointer($0.tensor.buffer)) }
+    }
+
+    /// SHA-256 of the tensors' bytes in order, as `tensor_sha256` records it.
+    static func digest(_ tensors: [SafeTensors.View]) -> String {
+        var digest = SHA256()
+        for tensor in tensors { digest.update(UnsafeRawBufferPointer(tensor.data)) }
+        return SHA256.hex(digest.finalize())
     }
 
     static func encode(_ progress: TrainingProgress) -> [String: String] {
@@ -58,7 +64,11 @@ public struct CheckpointFile {
 
     /// Reads and checks a checkpoint: safetensors structure, format, and the data checksum.
     public static func load(path: String) throws -> CheckpointFile {
-        let file = try SafeTensors.read(path: path)
+        try verified(SafeTensors.read(path: path), path: path)
+    }
+
+    /// Checks a file already read from `path`: cnn-dist format and the data checksum.
+    static func verified(_ file: SafeTensors.File, path: String) throws -> CheckpointFile {
         let checkpoint = CheckpointFile(file: file, path: path)
         guard file.metadata["format"] == formatName else {
             throw CheckpointError.malformed(path: path, reason: "no cnn-dist training state in its metadata "

@@ -27,8 +27,9 @@ public enum CheckpointReport {
     /// Exit status (0 valid, 1 checksum mismatch, 2 unreadable or malformed) and a message.
     public static func verify(path: String) -> (status: Int32, message: String) {
         do {
-            if let weights = try InitialWeights.verify(path: path) { return weights }
-            let checkpoint = try CheckpointFile.load(path: path)
+            let file = try SafeTensors.read(path: path)
+            if let weights = InitialWeights.verify(file, path: path) { return weights }
+            let checkpoint = try CheckpointFile.verified(file, path: path)
             return (0, "\(path): ok (\(checkpoint.file.tensors.count) tensors, sha256 \(checkpoint.metadata["tensor_sha256"] ?? ""))")
         } catch let error as CheckpointError {
             if case .checksumMismatch = error { return (1, "\(error)") }

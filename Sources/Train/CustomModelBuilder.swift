@@ -12,7 +12,7 @@ enum CustomModelBuilder {
         let network = Sequential(children)
         guard shape == [1, classes] else {
             let last = specs.last
-            throw ConfigError(source: last?.location ?? "model.layers", line: nil,
+            throw ConfigError(source: last?.source ?? "model.layers", line: last?.line,
                               message: "model.layers end with output \(Array(shape.dropFirst())) per sample; "
                                   + "the last layer must give [\(classes)] class scores (add flatten and linear)")
         }
@@ -44,12 +44,7 @@ enum CustomModelBuilder {
     }
 
     static func failure(_ spec: LayerSpec, _ path: String, _ message: String) -> ConfigError {
-        // location is "file:line"; split it back for ConfigError's own formatting.
-        let location = spec.location ?? "model.layers"
-        if let colon = location.lastIndex(of: ":"), let line = Int(location[location.index(after: colon)...]) {
-            return ConfigError(source: String(location[..<colon]), line: line, message: "layer \(path) (\(spec.kind)): \(message)")
-        }
-        return ConfigError(source: location, line: nil, message: "layer \(path) (\(spec.kind)): \(message)")
+        ConfigError(source: spec.source ?? "model.layers", line: spec.line, message: "layer \(path) (\(spec.kind)): \(message)")
     }
 
     static func make(_ spec: LayerSpec, input: [Int], path: String, classes: Int, isFinalLinear: Bool) throws -> Layer {

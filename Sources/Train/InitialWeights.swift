@@ -13,22 +13,14 @@ public enum InitialWeights {
     @discardableResult
     public static func write(_ model: Model, seed: UInt64, to path: String) throws -> (tensors: Int, values: Int) {
         model.initializeParameters(seed: seed)
-        var tensors: [(name: String, shape: [Int], data: UnsafeBufferPointer<Float>)] = []
-        for (name, parameter) in model.namedParameters() {
-            tensors.append((name, parameter.value.shape, UnsafeBufferPointer(parameter.value.buffer)))
-        }
-        for (name, tensor) in model.namedBuffers() {
-            tensors.append((name, tensor.shape, UnsafeBufferPointer(tensor.buffer)))
-        }
-        var digest = SHA256()
-        for tensor in tensors { digest.update(UnsafeRawBufferPointer(tensor.data)) }
+        let tensors = CheckpointFile.stateTensors(of: model)
         let metadata = [
             "written_by": writer,
             "model": model.name,
             "input_shape": model.inputShape.map(String.init).joined(separator: "x"),
             "classes": String(model.classes),
             "seed": String(seed),
-            "tensor_sha256": SHA256.hex(digest.finalize()),
+            "tensor_sha256": CheckpointFile.digest(tensors),
         ]
         try AtomicFile.write(SafeTensors.encode(tensors: tensors, metadata: metadata), to: path)
         return (tensors.count, tensors.reduce(0) { $0 + $1.data.count })
@@ -36,8 +28,7 @@ public enum InitialWeights {
 
     /// `checkpoint verify` for a file this wrote: nil for any other file; else exit status 0 or 1
     /// (checksum mismatch) and a message.
-    static func verify(path: String) throws -> (status: Int32, message: String)? {
-        let file = try SafeTensors.read(path: path)
+    static func verify(_ file: SafeTensors.File, path: String) -> (status: Int32, message: String)? {
         guard file.metadata["written_by"] == writer, let expected = file.metadata["tensor_sha256"] else { return nil }
         let actual = CheckpointFile(file: file, path: path).tensorDigest()
         guard actual == expected else {

@@ -38,17 +38,19 @@ public struct LayerSpec: Equatable, Sendable {
     public var shortcut: [LayerSpec]?
     /// `concat`: the parallel branches.
     public var branches: [[LayerSpec]] = []
-    /// "file:line" where the layer is written, for errors; not part of equality.
-    public var location: String?
+    /// Config file and line where the layer is written, for errors; not part of equality.
+    public var source: String?
+    public var line: Int?
 
     public init(kind: String, arguments: [String: Argument] = [:], layers: [LayerSpec] = [], shortcut: [LayerSpec]? = nil,
-                branches: [[LayerSpec]] = [], location: String? = nil) {
+                branches: [[LayerSpec]] = [], source: String? = nil, line: Int? = nil) {
         self.kind = kind
         self.arguments = arguments
         self.layers = layers
         self.shortcut = shortcut
         self.branches = branches
-        self.location = location
+        self.source = source
+        self.line = line
     }
 
     public static func == (a: LayerSpec, b: LayerSpec) -> Bool {

@@ -37,7 +37,7 @@ struct LayerSpecDecoder {
             throw error(kindNode, "'\(path)': unknown layer '\(kindNode.scalar?.string ?? "?")'\(suggestion); "
                 + "known layers: \(known.joined(separator: ", "))")
         }
-        var spec = LayerSpec(kind: kind, location: node.mark.map { "\(source):\($0.line)" })
+        var spec = LayerSpec(kind: kind, source: source, line: node.mark?.line)
         guard let argumentsNode else { return spec }
         guard case .mapping(let mapping) = argumentsNode else {
             throw error(argumentsNode, "'\(path)' (\(kind)) arguments must be a mapping such as {out: 16}, "

@@ -65,10 +65,7 @@ final class RunDirectory {
     /// The model's weights and buffers under their PyTorch names, as `model.safetensors`
     /// (what `torch.save(model.state_dict())` holds; loads with safetensors.torch.load_file).
     func writeModel(_ model: Model, metadata: [String: String]) throws {
-        let tensors = model.namedParameters().map { ($0.name, $0.parameter.value) } + model.namedBuffers().map { ($0.name, $0.tensor) }
-        let bytes = SafeTensors.encode(
-            tensors: tensors.map { (name: $0.0, shape: $0.1.shape, data: UnsafeBufferPointer($0.1.buffer)) },
-            metadata: metadata)
+        let bytes = SafeTensors.encode(tensors: CheckpointFile.stateTensors(of: model), metadata: metadata)
         try AtomicFile.write(bytes, to: (path as NSString).appendingPathComponent("model.safetensors"))
     }
 }

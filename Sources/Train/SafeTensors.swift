@@ -23,8 +23,11 @@ public enum SafeTensors {
         public subscript(name: String) -> Entry? { tensors.first { $0.name == name } }
     }
 
+    /// A tensor to write: its name, shape and the memory holding its values.
+    public typealias View = (name: String, shape: [Int], data: UnsafeBufferPointer<Float>)
+
     /// The file's bytes. Tensors are laid out in the given order.
-    public static func encode(tensors: [(name: String, shape: [Int], data: UnsafeBufferPointer<Float>)],
+    public static func encode(tensors: [View],
                               metadata: [String: String]) -> Foundation.Data {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }

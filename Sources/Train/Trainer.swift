@@ -112,7 +112,7 @@ public final class Trainer {
     private func loadInitialWeights(_ path: String) throws {
         let file = try SafeTensors.read(path: path)
         if file.metadata["format"] == CheckpointFile.formatName {
-            _ = try CheckpointFile.load(path: path)  // verifies the checksum of a cnn-dist checkpoint
+            _ = try CheckpointFile.verified(file, path: path)  // the checksum of a cnn-dist checkpoint
         }
         try ModelStateLoader.loadWeights(file, path: path, into: model)
         log("initialised weights from \(path)")
