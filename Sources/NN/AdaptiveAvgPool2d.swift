@@ -48,21 +48,8 @@ public final class AdaptiveAvgPool2d: Layer {
         let planes = input.shape[0] * input.shape[1], height = input.shape[2], width = input.shape[3]
         let outHeight = outputSize.height, outWidth = outputSize.width
         output.reshape(input.shape[0], input.shape[1], outHeight, outWidth)
-        let x = input.pointer, y = output.pointer
-        Parallel.forEachRange(planes) { range in
-            for plane in range {
-                let source = x + plane * height * width, target = y + plane * outHeight * outWidth
-                for i in 0..<outHeight {
-                    let rows = binStart(i, height, outHeight)..<binEnd(i, height, outHeight)
-                    for j in 0..<outWidth {
-                        let columns = binStart(j, width, outWidth)..<binEnd(j, width, outWidth)
-                        var sum: Float = 0
-                        for r in rows { for c in columns { sum += source[r * width + c] } }
-                        target[i * outWidth + j] = sum / Float(rows.count * columns.count)
-                    }
-                }
-            }
-        }
+        Parallel.forEachRange(planes, AdaptiveAverage(x: input.pointer, y: output.pointer, height: height, width: width,
+                                                      outHeight: outHeight, outWidth: outWidth))
         return output
     }
 
@@ -71,22 +58,52 @@ public final class AdaptiveAvgPool2d: Layer {
         guard needsInputGradient else { return gradInput }
         let planes = inputShape[0] * inputShape[1], height = inputShape[2], width = inputShape[3]
         let outHeight = outputSize.height, outWidth = outputSize.width
-        let dy = gradOutput.pointer, dx = gradInput.pointer
-        Parallel.forEachRange(planes) { range in
-            for plane in range {
-                let source = dy + plane * outHeight * outWidth, target = dx + plane * height * width
-                target.update(repeating: 0, count: height * width)
-                for i in 0..<outHeight {
-                    let rows = binStart(i, height, outHeight)..<binEnd(i, height, outHeight)
-                    for j in 0..<outWidth {
-                        let columns = binStart(j, width, outWidth)..<binEnd(j, width, outWidth)
-                        let share = source[i * outWidth + j] / Float(rows.count * columns.count)
-                        for r in rows { for c in columns { target[r * width + c] += share } }
-                    }
+        Parallel.forEachRange(planes, AdaptiveAverageBackward(dy: gradOutput.pointer, dx: gradInput.pointer,
+                                                              height: height, width: width,
+                                                              outHeight: outHeight, outWidth: outWidth))
+        return gradInput
+    }
+}
+
+/// Per plane: each output cell is the mean of its bin.
+private struct AdaptiveAverage: ParallelBody {
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    let height: Int, width: Int, outHeight: Int, outWidth: Int
+
+    func run(_ range: Range<Int>) {
+        for plane in range {
+            let source = x + plane * height * width, target = y + plane * outHeight * outWidth
+            for i in 0..<outHeight {
+                let rows = binStart(i, height, outHeight)..<binEnd(i, height, outHeight)
+                for j in 0..<outWidth {
+                    let columns = binStart(j, width, outWidth)..<binEnd(j, width, outWidth)
+                    var sum: Float = 0
+                    for r in rows { for c in columns { sum += source[r * width + c] } }
+                    target[i * outWidth + j] = sum / Float(rows.count * columns.count)
                 }
             }
         }
-        return gradInput
+    }
+}
+
+/// Per plane: each output gradient spread evenly over its bin (overlapping bins add up).
+private struct AdaptiveAverageBackward: ParallelBody {
+    let dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>
+    let height: Int, width: Int, outHeight: Int, outWidth: Int
+
+    func run(_ range: Range<Int>) {
+        for plane in range {
+            let source = dy + plane * outHeight * outWidth, target = dx + plane * height * width
+            target.update(repeating: 0, count: height * width)
+            for i in 0..<outHeight {
+                let rows = binStart(i, height, outHeight)..<binEnd(i, height, outHeight)
+                for j in 0..<outWidth {
+                    let columns = binStart(j, width, outWidth)..<binEnd(j, width, outWidth)
+                    let share = source[i * outWidth + j] / Float(rows.count * columns.count)
+                    for r in rows { for c in columns { target[r * width + c] += share } }
+                }
+            }
+        }
     }
 }
 

@@ -73,14 +73,49 @@ public final class BatchNorm2d: Layer {
         self.input = input
         output.reshape(input.shape)
         let batch = input.shape[0], channels = numFeatures, plane = input.shape[2] * input.shape[3]
-        let count = batch * plane
         let x = input.pointer, y = output.pointer
         let gamma = weight.value.pointer, beta = bias.value.pointer
         let mean = savedMean.pointer, inverseStd = savedInverseStd.pointer
         let runMean = runningMean.pointer, runVar = runningVar.pointer
-        let training = isTraining, eps = eps, momentum = momentum
+        let training = isTraining
         forwardUsedBatchStatistics = training
-        Parallel.forEach(channels) { c in
+        Parallel.forEachRange(channels, BatchNormForward(
+            x: x, y: y, gamma: gamma, beta: beta, mean: mean, inverseStd: inverseStd, runMean: runMean, runVar: runVar,
+            batch: batch, channels: channels, plane: plane, training: training, eps: eps, momentum: momentum))
+        if training { numBatchesTracked[0] += 1 }
+        return output
+    }
+
+    /// With x̂ = (x − mean)·invStd and M = N·H·W values per channel:
+    /// dγ = Σ dy·x̂, dβ = Σ dy; training: dx = γ·invStd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M); evaluation: dx = γ·invStd·dy.
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        guard let input else { preconditionFailure("BatchNorm2d.backward before forward") }
+        gradInput.reshape(input.shape)
+        let batch = input.shape[0], channels = numFeatures, plane = input.shape[2] * input.shape[3]
+        let count = Float(batch * plane)
+        let x = input.pointer, dy = gradOutput.pointer, dx = gradInput.pointer
+        let gamma = weight.value.pointer, gradGamma = weight.gradient.pointer, gradBeta = bias.gradient.pointer
+        let mean = savedMean.pointer, inverseStd = savedInverseStd.pointer
+        Parallel.forEachRange(channels, BatchNormBackward(
+            x: x, dy: dy, dx: dx, gamma: gamma, gradGamma: gradGamma, gradBeta: gradBeta, mean: mean,
+            inverseStd: inverseStd, batch: batch, channels: channels, plane: plane, count: count,
+            throughBatchStatistics: forwardUsedBatchStatistics, needsInputGradient: needsInputGradient))
+        return gradInput
+    }
+}
+
+/// Per channel: batch statistics (training) or running ones, then y = x·scale + shift.
+private struct BatchNormForward: ParallelBody {
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    let gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>
+    let mean: UnsafeMutablePointer<Float>, inverseStd: UnsafeMutablePointer<Float>
+    let runMean: UnsafeMutablePointer<Float>, runVar: UnsafeMutablePointer<Float>
+    let batch: Int, channels: Int, plane: Int
+    let training: Bool, eps: Float, momentum: Float
+
+    func run(_ range: Range<Int>) {
+        let count = batch * plane
+        for c in range {
             if training {
                 var sum = 0.0
                 for n in 0..<batch { sum += Double(planeSum(x + (n * channels + c) * plane, plane)) }
@@ -105,22 +140,19 @@ public final class BatchNorm2d: Layer {
                 for i in 0..<plane { y[offset + i] = x[offset + i] * scale + shift }
             }
         }
-        if training { numBatchesTracked[0] += 1 }
-        return output
     }
+}
 
-    /// With x̂ = (x − mean)·invStd and M = N·H·W values per channel:
-    /// dγ = Σ dy·x̂, dβ = Σ dy; training: dx = γ·invStd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M); evaluation: dx = γ·invStd·dy.
-    public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let input else { preconditionFailure("BatchNorm2d.backward before forward") }
-        gradInput.reshape(input.shape)
-        let batch = input.shape[0], channels = numFeatures, plane = input.shape[2] * input.shape[3]
-        let count = Float(batch * plane)
-        let x = input.pointer, dy = gradOutput.pointer, dx = gradInput.pointer
-        let gamma = weight.value.pointer, gradGamma = weight.gradient.pointer, gradBeta = bias.gradient.pointer
-        let mean = savedMean.pointer, inverseStd = savedInverseStd.pointer
-        let throughBatchStatistics = forwardUsedBatchStatistics, needsInputGradient = needsInputGradient
-        Parallel.forEach(channels) { c in
+/// Per channel: dγ, dβ and (when needed) dx; see `BatchNorm2d.backward`.
+private struct BatchNormBackward: ParallelBody {
+    let x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>
+    let gamma: UnsafePointer<Float>, gradGamma: UnsafeMutablePointer<Float>, gradBeta: UnsafeMutablePointer<Float>
+    let mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>
+    let batch: Int, channels: Int, plane: Int, count: Float
+    let throughBatchStatistics: Bool, needsInputGradient: Bool
+
+    func run(_ range: Range<Int>) {
+        for c in range {
             var sumDy = 0.0, sumDyCentred = 0.0
             for n in 0..<batch {
                 let offset = (n * channels + c) * plane
@@ -131,7 +163,7 @@ public final class BatchNorm2d: Layer {
             let sumDyNormalized = Float(sumDyCentred) * inverseStd[c]
             gradGamma[c] = sumDyNormalized
             gradBeta[c] = Float(sumDy)
-            guard needsInputGradient else { return }
+            guard needsInputGradient else { continue }
             let scale = gamma[c] * inverseStd[c]
             let meanDy = throughBatchStatistics ? Float(sumDy) / count : 0
             let centredFactor = throughBatchStatistics ? sumDyNormalized / count * inverseStd[c] : 0
@@ -143,7 +175,6 @@ public final class BatchNorm2d: Layer {
                 }
             }
         }
-        return gradInput
     }
 }
 

@@ -61,14 +61,13 @@ public final class Concat: Layer {
         var shape = firstShape
         shape[1] = channels
         output.reshape(shape)
-        let y = output.pointer, outputs = branchOutputs, totalChannels = channels
-        Parallel.forEach(batch) { n in
-            var offset = n * totalChannels * inner
-            for out in outputs {
-                let size = out.shape[1] * inner
-                (y + offset).update(from: out.pointer + n * size, count: size)
-                offset += size
-            }
+        var offset = 0
+        for out in branchOutputs {
+            // Branch b's [N, C_b, ...] block goes to channels offset ..< offset + C_b of every image.
+            let size = out.shape[1] * inner
+            Parallel.forEachRange(batch, CopyRows(source: out.pointer, sourceStride: size, target: output.pointer + offset,
+                                                  targetStride: channels * inner, count: size))
+            offset += size
         }
         return output
     }
@@ -83,9 +82,8 @@ public final class Concat: Layer {
             slice.reshape(branchOutputs[index].shape)
             let size = slice.shape[1] * inner, start = channelOffset * inner
             let dy = gradOutput.pointer, target = slice.pointer
-            Parallel.forEach(batch) { n in
-                (target + n * size).update(from: dy + n * totalChannels * inner + start, count: size)
-            }
+            Parallel.forEachRange(batch, CopyRows(source: dy + start, sourceStride: totalChannels * inner, target: target,
+                                                  targetStride: size, count: size))
             channelOffset += slice.shape[1]
             let branchGradInput = branches[index].layer.backward(slice)
             if !needsInputGradient { continue }
@@ -98,5 +96,16 @@ public final class Concat: Layer {
         }
         gradInput.reshape(inputShape)
         return gradInput
+    }
+}
+
+/// Row n: target[n·targetStride ..< +count] = source[n·sourceStride ..< +count].
+private struct CopyRows: ParallelBody {
+    let source: UnsafePointer<Float>, sourceStride: Int
+    let target: UnsafeMutablePointer<Float>, targetStride: Int
+    let count: Int
+
+    func run(_ rows: Range<Int>) {
+        for n in rows { (target + n * targetStride).update(from: source + n * sourceStride, count: count) }
     }
 }

@@ -11,11 +11,3 @@ func childOutputShape(_ child: (name: String, layer: Layer), for inputShape: [In
         throw NNError.shapeMismatch(layer: path, message: message)
     }
 }
-
-/// c = a + b over `count` elements.
-func addElements(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>,
-                 count: Int) {
-    Parallel.forEachRange(count, minimumChunk: 1 << 14) { range in
-        for i in range { c[i] = a[i] + b[i] }
-    }
-}

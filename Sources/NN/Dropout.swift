@@ -43,19 +43,9 @@ public final class Dropout: Layer {
             return output
         }
         mask.reshape(input.shape)
-        let x = input.pointer, y = output.pointer, m = mask.pointer
-        let count = input.count, chunk = Dropout.chunk, p = p, stream = random
-        let kept: Float = p < 1 ? 1 / (1 - p) : 0
-        Parallel.forEachRange((count + chunk - 1) / chunk, minimumChunk: 4) { chunks in
-            for index in chunks {
-                var draws = stream.split(UInt64(index))
-                for i in index * chunk..<Swift.min(count, (index + 1) * chunk) {
-                    let scale = draws.nextUnitFloat() < p ? 0 : kept
-                    m[i] = scale
-                    y[i] = x[i] * scale
-                }
-            }
-        }
+        let count = input.count, chunk = Dropout.chunk
+        Parallel.forEachRange((count + chunk - 1) / chunk, minimumChunk: 4, DrawMask(
+            x: input.pointer, y: output.pointer, mask: mask.pointer, count: count, p: p, stream: random))
         return output
     }
 
@@ -67,9 +57,26 @@ public final class Dropout: Layer {
             return gradInput
         }
         let dy = gradOutput.pointer, dx = gradInput.pointer, m = mask.pointer
-        Parallel.forEachRange(gradOutput.count, minimumChunk: 1 << 14) { range in
-            for i in range { dx[i] = dy[i] * m[i] }
-        }
+        Elementwise.multiply(dy, m, into: dx, count: gradOutput.count)
         return gradInput
+    }
+}
+
+/// Draws the mask chunk by chunk (chunk i from sub-stream i) and applies it.
+private struct DrawMask: ParallelBody {
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>
+    let count: Int, p: Float, stream: RandomGenerator
+
+    func run(_ chunks: Range<Int>) {
+        let chunk = Dropout.chunk
+        let kept: Float = p < 1 ? 1 / (1 - p) : 0
+        for index in chunks {
+            var draws = stream.split(UInt64(index))
+            for i in index * chunk..<Swift.min(count, (index + 1) * chunk) {
+                let scale = draws.nextUnitFloat() < p ? 0 : kept
+                mask[i] = scale
+                y[i] = x[i] * scale
+            }
+        }
     }
 }

@@ -75,7 +75,7 @@ public final class Residual: Layer {
             Elementwise.addRelu(x.pointer, shortcutOutput.pointer, into: sum.pointer, count: sum.count)
             return sum
         }
-        addElements(x.pointer, shortcutOutput.pointer, into: sum.pointer, count: sum.count)
+        Elementwise.add(x.pointer, shortcutOutput.pointer, into: sum.pointer, count: sum.count)
         return activation?.forward(sum) ?? sum
     }
 
@@ -95,7 +95,7 @@ public final class Residual: Layer {
         let gradShortcut = shortcut?.layer.backward(gradSum) ?? gradSum
         gradInput.reshape(inputShape)
         if needsInputGradient {
-            addElements(gradMain.pointer, gradShortcut.pointer, into: gradInput.pointer, count: gradInput.count)
+            Elementwise.add(gradMain.pointer, gradShortcut.pointer, into: gradInput.pointer, count: gradInput.count)
         }
         return gradInput
     }

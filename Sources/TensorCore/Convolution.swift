@@ -49,20 +49,28 @@ public enum Convolution {
         }
     }
 
-    /// Calls `body(worker, images, gemmThreads, scratch)` for contiguous runs of the batch:
-    /// one run per thread when there are enough images, otherwise one run with
-    /// multi-threaded GEMMs. `scratch` holds `count` floats private to the run.
-    static func forEachImageRun(_ g: ConvolutionGeometry, scratchCount count: Int,
-                                _ body: (_ worker: Int, _ images: Range<Int>, _ gemmThreads: Int,
-                                         _ scratch: UnsafeMutablePointer<Float>) -> Void) {
+    /// Runs `body` over contiguous runs of the batch: one run per thread when there are
+    /// enough images, otherwise one run with multi-threaded GEMMs. Each run's scratch holds
+    /// `count` floats private to it.
+    static func forEachImageRun<Body: ImageRunBody>(_ g: ConvolutionGeometry, scratchCount count: Int, _ body: Body) {
         let threads = Swift.max(1, Parallel.threadCount)
         if threads > 1 && g.batch >= threads {
-            Parallel.forEach(threads) { worker in
-                let images = (worker * g.batch / threads)..<((worker + 1) * g.batch / threads)
-                scratch.withScratch(count) { body(worker, images, 1, $0) }
-            }
+            Parallel.forEachRange(threads, ImageRuns(body: body, batch: g.batch, runs: threads, scratchCount: count))
         } else {
-            scratch.withScratch(count) { body(0, 0..<g.batch, threads, $0) }
+            scratch.withScratch(count) { body.run(worker: 0, images: 0..<g.batch, gemmThreads: threads, scratch: $0) }
+        }
+    }
+
+    /// One run of images per worker, each with single-threaded GEMMs and its own scratch.
+    struct ImageRuns<Body: ImageRunBody>: ParallelBody {
+        let body: Body
+        let batch: Int, runs: Int, scratchCount: Int
+
+        func run(_ workers: Range<Int>) {
+            for worker in workers {
+                let images = (worker * batch / runs)..<((worker + 1) * batch / runs)
+                scratch.withScratch(scratchCount) { body.run(worker: worker, images: images, gemmThreads: 1, scratch: $0) }
+            }
         }
     }
 
@@ -116,62 +124,16 @@ public enum Convolution {
     public static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
         let l = Lowering(g)
-        forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize) { _, images, gemmThreads, buffer in
-            forEachChunk(images, l.chunk) { start, count in
-                let width = count * l.pixels
-                let columns = lower(g, l, input: input, start: start, count: count, columns: buffer)
-                // A single image's result goes straight to the output; a chunk's is scattered after.
-                let result = count == 1 ? output + start * l.resultSize : buffer + l.columnsSize
-                for group in 0..<g.groups {
-                    // out_g [filters × width] = W_g [filters × depth] · columns_g [depth × width]
-                    GEMM.multiply(transposeA: false, transposeB: false, m: l.filters, n: width, k: l.depth,
-                                  a: weight + group * l.filters * l.depth, lda: l.depth,
-                                  b: columns + group * l.depth * width, ldb: width,
-                                  c: result + group * l.filters * width, ldc: width, threads: gemmThreads)
-                }
-                for i in 0..<count {
-                    let image = output + (start + i) * l.resultSize
-                    for channel in 0..<g.outChannels {
-                        let plane = image + channel * l.pixels
-                        if count > 1 { copyRow(from: result + channel * width + i * l.pixels, to: plane, count: l.pixels) }
-                        if let bias {
-                            let b = bias[channel]
-                            for p in 0..<l.pixels { plane[p] += b }
-                        }
-                    }
-                }
-            }
-        }
+        forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize,
+                        ForwardRun(g: g, l: l, input: input, weight: weight, bias: bias, output: output))
     }
 
     /// gradInput = ∂loss/∂input (overwritten).
     public static func backwardInput(_ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>,
                                      weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
         let l = Lowering(g)
-        forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize) { _, images, gemmThreads, buffer in
-            forEachChunk(images, l.chunk) { start, count in
-                let width = count * l.pixels
-                let gradResults = gatherResults(g, l, gradOutput: gradOutput, start: start, count: count,
-                                                results: buffer + l.columnsSize)
-                // A single pointwise image: the column gradient is the image gradient itself.
-                let direct = l.pointwise && count == 1
-                let columns = direct ? gradInput + start * l.imageSize : buffer
-                for group in 0..<g.groups {
-                    // columns_g [depth × width] = W_gᵀ [depth × filters] · gradOut_g [filters × width]
-                    GEMM.multiply(transposeA: true, transposeB: false, m: l.depth, n: width, k: l.filters,
-                                  a: weight + group * l.filters * l.depth, lda: l.depth,
-                                  b: gradResults + group * l.filters * width, ldb: width,
-                                  c: columns + group * l.depth * width, ldc: width, threads: gemmThreads)
-                }
-                if !direct {
-                    for i in 0..<count {
-                        let gradImage = gradInput + (start + i) * l.imageSize
-                        gradImage.update(repeating: 0, count: l.imageSize)
-                        col2im(g, columns: buffer + i * l.pixels, rowStride: width, image: gradImage)
-                    }
-                }
-            }
-        }
+        forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize,
+                        InputGradientRun(g: g, l: l, gradOutput: gradOutput, weight: weight, gradInput: gradInput))
     }
 
     /// gradWeight (and gradBias) = ∂loss/∂weight summed over the batch (overwritten).
@@ -190,29 +152,13 @@ public enum Convolution {
         // One partial [transposed weight | bias] per run, then a fixed-order sum: reproducible bits.
         let stride = weightCount + biasCount
         scratch.withScratch(runs * stride) { partials in
-            forEachImageRun(g, scratchCount: runScratch) { worker, images, gemmThreads, buffer in
-                let partial = partials + worker * stride
-                accumulateWeightGradient(g, l, images: images, input: input, gradOutput: gradOutput,
-                                         gradWeightTransposed: partial,
-                                         gradBias: gradBias == nil ? nil : partial + weightCount,
-                                         gemmThreads: gemmThreads, scratch: buffer)
-            }
+            forEachImageRun(g, scratchCount: runScratch,
+                            WeightGradientRun(g: g, l: l, input: input, gradOutput: gradOutput, partials: partials,
+                                              stride: stride, withBias: gradBias != nil))
             let total = gradBias == nil ? weightCount : stride
-            let filters = l.filters, depth = l.depth, groupSize = l.filters * l.depth
-            Parallel.forEachRange(total, minimumChunk: 1 << 14) { range in
-                for i in range {
-                    var sum = partials[i]
-                    for run in 1..<runs { sum += partials[run * stride + i] }
-                    if i < weightCount {
-                        // i = group·depth·filters + d·filters + f  →  (group·filters + f)·depth + d
-                        let group = i / groupSize, within = i - group * groupSize
-                        let d = within / filters, f = within - d * filters
-                        gradWeight[group * groupSize + f * depth + d] = sum
-                    } else {
-                        gradBias![i - weightCount] = sum
-                    }
-                }
-            }
+            Parallel.forEachRange(total, minimumChunk: 1 << 14,
+                                  SumWeightGradients(l: l, partials: partials, runs: runs, stride: stride,
+                                                     weightCount: weightCount, gradWeight: gradWeight, gradBias: gradBias))
         }
     }
 
@@ -252,4 +198,111 @@ public enum Convolution {
             }
         }
     }
+
+    // The loop bodies (see ParallelBody).
+
+    struct ForwardRun: ImageRunBody {
+        let g: ConvolutionGeometry, l: Lowering
+        let input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?
+        let output: UnsafeMutablePointer<Float>
+
+        func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {
+            forEachChunk(images, l.chunk) { start, count in
+                let width = count * l.pixels
+                let columns = lower(g, l, input: input, start: start, count: count, columns: buffer)
+                // A single image's result goes straight to the output; a chunk's is scattered after.
+                let result = count == 1 ? output + start * l.resultSize : buffer + l.columnsSize
+                for group in 0..<g.groups {
+                    // out_g [filters × width] = W_g [filters × depth] · columns_g [depth × width]
+                    GEMM.multiply(transposeA: false, transposeB: false, m: l.filters, n: width, k: l.depth,
+                                  a: weight + group * l.filters * l.depth, lda: l.depth,
+                                  b: columns + group * l.depth * width, ldb: width,
+                                  c: result + group * l.filters * width, ldc: width, threads: gemmThreads)
+                }
+                for i in 0..<count {
+                    let image = output + (start + i) * l.resultSize
+                    for channel in 0..<g.outChannels {
+                        let plane = image + channel * l.pixels
+                        if count > 1 { copyRow(from: result + channel * width + i * l.pixels, to: plane, count: l.pixels) }
+                        if let bias {
+                            let b = bias[channel]
+                            for p in 0..<l.pixels { plane[p] += b }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    struct InputGradientRun: ImageRunBody {
+        let g: ConvolutionGeometry, l: Lowering
+        let gradOutput: UnsafePointer<Float>, weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>
+
+        func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {
+            forEachChunk(images, l.chunk) { start, count in
+                let width = count * l.pixels
+                let gradResults = gatherResults(g, l, gradOutput: gradOutput, start: start, count: count,
+                                                results: buffer + l.columnsSize)
+                // A single pointwise image: the column gradient is the image gradient itself.
+                let direct = l.pointwise && count == 1
+                let columns = direct ? gradInput + start * l.imageSize : buffer
+                for group in 0..<g.groups {
+                    // columns_g [depth × width] = W_gᵀ [depth × filters] · gradOut_g [filters × width]
+                    GEMM.multiply(transposeA: true, transposeB: false, m: l.depth, n: width, k: l.filters,
+                                  a: weight + group * l.filters * l.depth, lda: l.depth,
+                                  b: gradResults + group * l.filters * width, ldb: width,
+                                  c: columns + group * l.depth * width, ldc: width, threads: gemmThreads)
+                }
+                if !direct {
+                    for i in 0..<count {
+                        let gradImage = gradInput + (start + i) * l.imageSize
+                        gradImage.update(repeating: 0, count: l.imageSize)
+                        col2im(g, columns: buffer + i * l.pixels, rowStride: width, image: gradImage)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each run writes its own partial [transposed weight gradient | bias gradient].
+    struct WeightGradientRun: ImageRunBody {
+        let g: ConvolutionGeometry, l: Lowering
+        let input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>
+        let partials: UnsafeMutablePointer<Float>, stride: Int, withBias: Bool
+
+        func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {
+            let partial = partials + worker * stride
+            accumulateWeightGradient(g, l, images: images, input: input, gradOutput: gradOutput,
+                                     gradWeightTransposed: partial, gradBias: withBias ? partial + g.weightCount : nil,
+                                     gemmThreads: gemmThreads, scratch: buffer)
+        }
+    }
+
+    /// Sums the runs' partials in run order and transposes them into gradWeight (and gradBias).
+    struct SumWeightGradients: ParallelBody {
+        let l: Lowering
+        let partials: UnsafeMutablePointer<Float>, runs: Int, stride: Int, weightCount: Int
+        let gradWeight: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>?
+
+        func run(_ range: Range<Int>) {
+            let filters = l.filters, depth = l.depth, groupSize = l.filters * l.depth
+            for i in range {
+                var sum = partials[i]
+                for run in 1..<runs { sum += partials[run * stride + i] }
+                if i < weightCount {
+                    // i = group·depth·filters + d·filters + f  →  (group·filters + f)·depth + d
+                    let group = i / groupSize, within = i - group * groupSize
+                    let d = within / filters, f = within - d * filters
+                    gradWeight[group * groupSize + f * depth + d] = sum
+                } else {
+                    gradBias![i - weightCount] = sum
+                }
+            }
+        }
+    }
+}
+
+/// The work of one run of images in a convolution (see `Convolution.forEachImageRun`).
+protocol ImageRunBody {
+    func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch: UnsafeMutablePointer<Float>)
 }

@@ -6,35 +6,36 @@ public enum Elementwise {
 
     /// y = max(x, 0)
     public static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        Parallel.forEachRange(count, minimumChunk: chunk) { range in
-            for i in range { y[i] = x[i] > 0 ? x[i] : 0 }
-        }
+        Parallel.forEachRange(count, minimumChunk: chunk, ReLUForward(x: x, y: y))
     }
 
     /// z = max(x + y, 0): a residual sum and its ReLU in one pass.
     public static func addRelu(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>,
                                count: Int) {
-        Parallel.forEachRange(count, minimumChunk: chunk) { range in
-            for i in range {
-                let v = x[i] + y[i]
-                z[i] = v > 0 ? v : 0
-            }
-        }
+        Parallel.forEachRange(count, minimumChunk: chunk, AddReLU(x: x, y: y, z: z))
     }
 
     /// dx = dy where y > 0, else 0 (uses the forward output, which is > 0 exactly where x > 0).
     public static func reluBackward(output y: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
                                     gradInput dx: UnsafeMutablePointer<Float>, count: Int) {
-        Parallel.forEachRange(count, minimumChunk: chunk) { range in
-            for i in range { dx[i] = y[i] > 0 ? dy[i] : 0 }
-        }
+        Parallel.forEachRange(count, minimumChunk: chunk, ReLUBackward(y: y, dy: dy, dx: dx))
+    }
+
+    /// z = x + y
+    public static func add(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>,
+                           count: Int) {
+        Parallel.forEachRange(count, minimumChunk: chunk, Add(x: x, y: y, z: z))
+    }
+
+    /// z = x · y
+    public static func multiply(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
+                                into z: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forEachRange(count, minimumChunk: chunk, Multiply(x: x, y: y, z: z))
     }
 
     /// y += alpha · x
     public static func axpy(alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        Parallel.forEachRange(count, minimumChunk: chunk) { range in
-            for i in range { y[i] += alpha * x[i] }
-        }
+        Parallel.forEachRange(count, minimumChunk: chunk, AXPY(alpha: alpha, x: x, y: y))
     }
 
     /// x *= alpha
@@ -45,11 +46,55 @@ public enum Elementwise {
     /// Adds `bias[c]` to every element of plane c in a [batch, channels, planeSize] buffer.
     public static func addChannelBias(_ bias: UnsafePointer<Float>, to x: UnsafeMutablePointer<Float>,
                                       batch: Int, channels: Int, planeSize: Int) {
-        Parallel.forEach(batch) { n in
-            for c in 0..<channels {
-                let b = bias[c]
-                let plane = x + (n * channels + c) * planeSize
-                for i in 0..<planeSize { plane[i] += b }
+        Parallel.forEachRange(batch, ChannelBias(bias: bias, x: x, channels: channels, planeSize: planeSize))
+    }
+
+    // The loop bodies (see ParallelBody).
+
+    struct ReLUForward: ParallelBody {
+        let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+        func run(_ range: Range<Int>) { for i in range { y[i] = x[i] > 0 ? x[i] : 0 } }
+    }
+
+    struct AddReLU: ParallelBody {
+        let x: UnsafePointer<Float>, y: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>
+        func run(_ range: Range<Int>) {
+            for i in range {
+                let v = x[i] + y[i]
+                z[i] = v > 0 ? v : 0
+            }
+        }
+    }
+
+    struct ReLUBackward: ParallelBody {
+        let y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>
+        func run(_ range: Range<Int>) { for i in range { dx[i] = y[i] > 0 ? dy[i] : 0 } }
+    }
+
+    struct Add: ParallelBody {
+        let x: UnsafePointer<Float>, y: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>
+        func run(_ range: Range<Int>) { for i in range { z[i] = x[i] + y[i] } }
+    }
+
+    struct Multiply: ParallelBody {
+        let x: UnsafePointer<Float>, y: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>
+        func run(_ range: Range<Int>) { for i in range { z[i] = x[i] * y[i] } }
+    }
+
+    struct AXPY: ParallelBody {
+        let alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+        func run(_ range: Range<Int>) { for i in range { y[i] += alpha * x[i] } }
+    }
+
+    struct ChannelBias: ParallelBody {
+        let bias: UnsafePointer<Float>, x: UnsafeMutablePointer<Float>, channels: Int, planeSize: Int
+        func run(_ range: Range<Int>) {
+            for n in range {
+                for c in 0..<channels {
+                    let b = bias[c]
+                    let plane = x + (n * channels + c) * planeSize
+                    for i in 0..<planeSize { plane[i] += b }
+                }
             }
         }
     }

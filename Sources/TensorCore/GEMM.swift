@@ -9,7 +9,6 @@
 // buffers: no barriers, and every element of C is computed by the same sequence of
 // operations whatever the thread count, so results do not depend on it.
 
-import Dispatch
 
 public enum GEMM {
     /// Depth of a packed slice (KC): one 8×KC A micro-panel (8 KiB) plus one KC×32 B
@@ -60,25 +59,34 @@ public enum GEMM {
         let units = splitColumns ? (n + tileColumns - 1) / tileColumns : (m + tileRows - 1) / tileRows
         let parts = Swift.min(workers, units)
 
-        func run(_ part: Int) {
-            let unit = splitColumns ? tileColumns : tileRows
-            let extent = splitColumns ? n : m
-            let start = Swift.min(extent, part * units / parts * unit)
-            let end = Swift.min(extent, (part + 1) * units / parts * unit)
-            guard start < end else { return }
-            if splitColumns {
-                multiplyBlock(transposeA: transposeA, transposeB: transposeB, rows: 0..<m, columns: start..<end,
-                              k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-            } else {
-                multiplyBlock(transposeA: transposeA, transposeB: transposeB, rows: start..<end, columns: 0..<n,
+        let partition = Partition(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+                                  splitColumns: splitColumns, units: units, parts: parts)
+        if parts <= 1 {
+            partition.run(0..<1)
+        } else {
+            Parallel.forEachRange(parts, partition)
+        }
+    }
+
+    /// Part p of C: a run of whole tiles along its longer side, multiplied on one thread.
+    struct Partition: ParallelBody {
+        let transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float
+        let a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int
+        let beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        let splitColumns: Bool, units: Int, parts: Int
+
+        func run(_ range: Range<Int>) {
+            for part in range {
+                let unit = splitColumns ? tileColumns : tileRows
+                let extent = splitColumns ? n : m
+                let start = Swift.min(extent, part * units / parts * unit)
+                let end = Swift.min(extent, (part + 1) * units / parts * unit)
+                guard start < end else { continue }
+                multiplyBlock(transposeA: transposeA, transposeB: transposeB,
+                              rows: splitColumns ? 0..<m : start..<end, columns: splitColumns ? start..<end : 0..<n,
                               k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             }
-        }
-
-        if parts <= 1 {
-            run(0)
-        } else {
-            DispatchQueue.concurrentPerform(iterations: parts, execute: run)
         }
     }
 

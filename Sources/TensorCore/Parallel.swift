@@ -19,45 +19,38 @@ public enum Parallel {
         #endif
     }
 
-    /// Runs `body(index)` for every index in 0..<count, spread over at most
-    /// `threadCount` threads. Runs inline when there is one thread or one item.
-    @inlinable
-    public static func forEach(_ count: Int, _ body: (Int) -> Void) {
-        let threads = Swift.min(threadCount, count)
+    /// Runs `body.run` over 0..<count split into at most `threadCount` contiguous ranges
+    /// (fewer when a range would hold fewer than `minimumChunk` indices), one per thread.
+    /// Allocates nothing: the form for kernels on the training step.
+    public static func forEachRange<Body: ParallelBody>(_ count: Int, minimumChunk: Int = 1, _ body: Body) {
+        let threads = Swift.max(1, Swift.min(threadCount, count / Swift.max(1, minimumChunk)))
         if threads <= 1 {
-            for i in 0..<count { body(i) }
+            if count > 0 { body.run(0..<count) }
             return
         }
-        runParts(threads) { worker in
-            // Contiguous ranges per worker: deterministic assignment, good locality.
-            let start = worker * count / threads
-            let end = (worker + 1) * count / threads
-            for i in start..<end { body(i) }
+        let parts = ContiguousParts(body: body, count: count, parts: threads)
+        if WorkerPool.shared.run(parts) { return }
+        // The pool is busy (ranks as threads of one process, or a nested region).
+        DispatchQueue.concurrentPerform(iterations: threads) { parts.run(part: $0) }
+    }
+
+    /// Runs `body(index)` for every index in 0..<count, spread over at most `threadCount`
+    /// threads in contiguous ranges. Runs inline when there is one thread or one item.
+    /// Boxes the closure once per call: kernels on the training step pass a `ParallelBody`.
+    public static func forEach(_ count: Int, _ body: (Int) -> Void) {
+        forEachRange(count) { range in
+            for i in range { body(i) }
         }
     }
 
-    /// Splits 0..<count into at most `threadCount` contiguous ranges and runs one per thread.
-    @inlinable
+    /// Closure form of `forEachRange(_:minimumChunk:_:)` (one allocation per parallel call).
     public static func forEachRange(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
-        let threads = Swift.max(1, Swift.min(threadCount, count / Swift.max(1, minimumChunk)))
-        if threads <= 1 {
+        if threadCount <= 1 || count / Swift.max(1, minimumChunk) <= 1 {
             if count > 0 { body(0..<count) }
             return
         }
-        runParts(threads) { worker in
-            let start = worker * count / threads
-            let end = (worker + 1) * count / threads
-            if start < end { body(start..<end) }
-        }
-    }
-
-    /// Runs `body(part)` for every part in 0..<parts at once: on the persistent worker pool,
-    /// or through Dispatch when the pool is busy with another caller.
-    @usableFromInline
-    static func runParts(_ parts: Int, _ body: (Int) -> Void) {
-        if WorkerPool.shared.run(parts: parts, body) { return }
         withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+            forEachRange(count, minimumChunk: minimumChunk, ClosureBody(body: body))
         }
     }
 }

@@ -22,9 +22,54 @@ public enum Pooling {
     /// Ties keep the first (row-major) element, NaN wins, as in PyTorch.
     public static func maxForward(_ g: PoolingGeometry, input: UnsafePointer<Float>,
                                   output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
-        let inPlane = g.inHeight * g.inWidth, outHeight = g.outHeight, outWidth = g.outWidth
-        let outPlane = outHeight * outWidth, width = g.inWidth
-        Parallel.forEachRange(g.batch * g.channels, minimumChunk: minimumPlanes(g)) { planes in
+        Parallel.forEachRange(g.batch * g.channels, minimumChunk: minimumPlanes(g),
+                              MaxForward(g: g, input: input, output: output, argmax: argmax))
+    }
+
+    /// gradInput (overwritten) = each output gradient routed to its window's winner;
+    /// overlapping windows accumulate.
+    public static func maxBackward(_ g: PoolingGeometry, gradOutput: UnsafePointer<Float>,
+                                   argmax: UnsafePointer<Int32>, gradInput: UnsafeMutablePointer<Float>) {
+        Parallel.forEachRange(g.batch * g.channels, minimumChunk: minimumPlanes(g),
+                              MaxBackward(g: g, gradOutput: gradOutput, argmax: argmax, gradInput: gradInput))
+    }
+
+    /// The divisor of avg_pool2d for output (oh, ow): with countIncludePad, the window
+    /// clipped to the padded input (H + pad); otherwise the real input elements only.
+    @inline(__always)
+    static func divisor(_ g: PoolingGeometry, countIncludePad: Bool, _ oh: Int, _ ow: Int,
+                        rows: Range<Int>, columns: Range<Int>) -> Float {
+        if countIncludePad {
+            let h0 = oh * g.strideHeight - g.padHeight, w0 = ow * g.strideWidth - g.padWidth
+            let h1 = Swift.min(h0 + g.kernelHeight, g.inHeight + g.padHeight)
+            let w1 = Swift.min(w0 + g.kernelWidth, g.inWidth + g.padWidth)
+            return Float((h1 - h0) * (w1 - w0))
+        }
+        return Float(rows.count * columns.count)
+    }
+
+    public static func averageForward(_ g: PoolingGeometry, countIncludePad: Bool, input: UnsafePointer<Float>,
+                                      output: UnsafeMutablePointer<Float>) {
+        Parallel.forEachRange(g.batch * g.channels, minimumChunk: minimumPlanes(g),
+                              AverageForward(g: g, countIncludePad: countIncludePad, input: input, output: output))
+    }
+
+    /// gradInput (overwritten) = each output gradient spread evenly over its window.
+    public static func averageBackward(_ g: PoolingGeometry, countIncludePad: Bool, gradOutput: UnsafePointer<Float>,
+                                       gradInput: UnsafeMutablePointer<Float>) {
+        Parallel.forEachRange(g.batch * g.channels, minimumChunk: minimumPlanes(g),
+                              AverageBackward(g: g, countIncludePad: countIncludePad, gradOutput: gradOutput, gradInput: gradInput))
+    }
+
+    // The loop bodies (see ParallelBody), over runs of (image, channel) planes.
+
+    struct MaxForward: ParallelBody {
+        let g: PoolingGeometry, input: UnsafePointer<Float>
+        let output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>
+
+        func run(_ planes: Range<Int>) {
+            let inPlane = g.inHeight * g.inWidth, outHeight = g.outHeight, outWidth = g.outWidth
+            let outPlane = outHeight * outWidth, width = g.inWidth
             for plane in planes {
                 let source = input + plane * inPlane
                 let result = output + plane * outPlane
@@ -52,12 +97,12 @@ public enum Pooling {
         }
     }
 
-    /// gradInput (overwritten) = each output gradient routed to its window's winner;
-    /// overlapping windows accumulate.
-    public static func maxBackward(_ g: PoolingGeometry, gradOutput: UnsafePointer<Float>,
-                                   argmax: UnsafePointer<Int32>, gradInput: UnsafeMutablePointer<Float>) {
-        let inPlane = g.inHeight * g.inWidth, outPlane = g.outHeight * g.outWidth
-        Parallel.forEachRange(g.batch * g.channels, minimumChunk: minimumPlanes(g)) { planes in
+    struct MaxBackward: ParallelBody {
+        let g: PoolingGeometry, gradOutput: UnsafePointer<Float>
+        let argmax: UnsafePointer<Int32>, gradInput: UnsafeMutablePointer<Float>
+
+        func run(_ planes: Range<Int>) {
+            let inPlane = g.inHeight * g.inWidth, outPlane = g.outHeight * g.outWidth
             for plane in planes {
                 let gradSource = gradInput + plane * inPlane
                 gradSource.update(repeating: 0, count: inPlane)
@@ -68,25 +113,13 @@ public enum Pooling {
         }
     }
 
-    /// The divisor of avg_pool2d for output (oh, ow): with countIncludePad, the window
-    /// clipped to the padded input (H + pad); otherwise the real input elements only.
-    @inline(__always)
-    static func divisor(_ g: PoolingGeometry, countIncludePad: Bool, _ oh: Int, _ ow: Int,
-                        rows: Range<Int>, columns: Range<Int>) -> Float {
-        if countIncludePad {
-            let h0 = oh * g.strideHeight - g.padHeight, w0 = ow * g.strideWidth - g.padWidth
-            let h1 = Swift.min(h0 + g.kernelHeight, g.inHeight + g.padHeight)
-            let w1 = Swift.min(w0 + g.kernelWidth, g.inWidth + g.padWidth)
-            return Float((h1 - h0) * (w1 - w0))
-        }
-        return Float(rows.count * columns.count)
-    }
+    struct AverageForward: ParallelBody {
+        let g: PoolingGeometry, countIncludePad: Bool
+        let input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
 
-    public static func averageForward(_ g: PoolingGeometry, countIncludePad: Bool, input: UnsafePointer<Float>,
-                                      output: UnsafeMutablePointer<Float>) {
-        let inPlane = g.inHeight * g.inWidth, outHeight = g.outHeight, outWidth = g.outWidth
-        let outPlane = outHeight * outWidth, width = g.inWidth
-        Parallel.forEachRange(g.batch * g.channels, minimumChunk: minimumPlanes(g)) { planes in
+        func run(_ planes: Range<Int>) {
+            let inPlane = g.inHeight * g.inWidth, outHeight = g.outHeight, outWidth = g.outWidth
+            let outPlane = outHeight * outWidth, width = g.inWidth
             for plane in planes {
                 let source = input + plane * inPlane
                 let result = output + plane * outPlane
@@ -105,12 +138,13 @@ public enum Pooling {
         }
     }
 
-    /// gradInput (overwritten) = each output gradient spread evenly over its window.
-    public static func averageBackward(_ g: PoolingGeometry, countIncludePad: Bool, gradOutput: UnsafePointer<Float>,
-                                       gradInput: UnsafeMutablePointer<Float>) {
-        let inPlane = g.inHeight * g.inWidth, outHeight = g.outHeight, outWidth = g.outWidth
-        let outPlane = outHeight * outWidth, width = g.inWidth
-        Parallel.forEachRange(g.batch * g.channels, minimumChunk: minimumPlanes(g)) { planes in
+    struct AverageBackward: ParallelBody {
+        let g: PoolingGeometry, countIncludePad: Bool
+        let gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>
+
+        func run(_ planes: Range<Int>) {
+            let inPlane = g.inHeight * g.inWidth, outHeight = g.outHeight, outWidth = g.outWidth
+            let outPlane = outHeight * outWidth, width = g.inWidth
             for plane in planes {
                 let gradSource = gradInput + plane * inPlane
                 gradSource.update(repeating: 0, count: inPlane)

@@ -19,7 +19,7 @@ final class WorkerPool: @unchecked Sendable {
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     // Guarded by `mutex`.
     private var generation = 0
-    private var job: ((Int) -> Void)?
+    private var job: Job?
     private var parts = 0
     private var remaining = 0
     private var started = 0
@@ -31,21 +31,22 @@ final class WorkerPool: @unchecked Sendable {
         pthread_cond_init(done, nil)
     }
 
-    /// Runs `body(part)` for part in 0..<parts, part 0 on the calling thread; false (having
-    /// run nothing) when the pool is busy.
-    func run(parts: Int, _ body: (Int) -> Void) -> Bool {
+    /// Runs every part of `parts`, part 0 on the calling thread; false (having run nothing)
+    /// when the pool is busy. The workers read the parts through a pointer to this frame:
+    /// nothing is allocated, and the region ends before the frame does.
+    func run<Body: ParallelBody>(_ parts: ContiguousParts<Body>) -> Bool {
         guard pthread_mutex_trylock(owner) == 0 else { return false }
         defer { pthread_mutex_unlock(owner) }
-        startWorkers(parts - 1)
-        withoutActuallyEscaping(body) { body in
+        startWorkers(parts.parts - 1)
+        withUnsafePointer(to: parts) { pointer in
             pthread_mutex_lock(mutex)
-            job = body
-            self.parts = parts
-            remaining = parts - 1
+            job = Job(parts: UnsafeRawPointer(pointer), runner: PartRunner<Body>.self)
+            self.parts = parts.parts
+            remaining = parts.parts - 1
             generation &+= 1
             pthread_cond_broadcast(wake)
             pthread_mutex_unlock(mutex)
-            body(0)
+            parts.run(part: 0)
             pthread_mutex_lock(mutex)
             while remaining > 0 { pthread_cond_wait(done, mutex) }
             job = nil
@@ -75,13 +76,30 @@ final class WorkerPool: @unchecked Sendable {
         while true {
             while generation == seen { pthread_cond_wait(wake, mutex) }
             seen = generation
-            guard index < parts, let body = job else { continue }
+            guard index < parts, let job else { continue }
             pthread_mutex_unlock(mutex)
-            body(index)
+            job.runner.run(job.parts, part: index)
             pthread_mutex_lock(mutex)
             remaining -= 1
             if remaining == 0 { pthread_cond_signal(done) }
         }
+    }
+}
+
+/// A region's work: the address of a `ContiguousParts` in the caller's frame and the
+/// function that runs one of its parts, chosen by the parts' type.
+private struct Job {
+    let parts: UnsafeRawPointer
+    let runner: any PartRunning.Type
+}
+
+private protocol PartRunning {
+    static func run(_ parts: UnsafeRawPointer, part: Int)
+}
+
+private enum PartRunner<Body: ParallelBody>: PartRunning {
+    static func run(_ parts: UnsafeRawPointer, part: Int) {
+        parts.assumingMemoryBound(to: ContiguousParts<Body>.self).pointee.run(part: part)
     }
 }
 
