@@ -31,16 +31,32 @@ public protocol Communicator: AnyObject {
     func abort(message: String, code: Int32) -> Never
 }
 
-/// A started non-blocking collective; `wait()` returns when its buffer holds the result.
-public final class CollectiveRequest {
-    private var completion: (() -> Void)?
+/// A started non-blocking collective; `wait()` returns when its buffer holds the result
+/// (waiting again does nothing). A value that names the request inside its communicator,
+/// so starting a collective on every training step allocates nothing.
+public struct CollectiveRequest {
+    private let owner: (any CollectiveRequestOwner)?
+    private let index: Int
 
-    public init(completion: (() -> Void)? = nil) { self.completion = completion }
-
-    public func wait() {
-        completion?()
-        completion = nil
+    /// A request that is already complete.
+    public init() {
+        owner = nil
+        index = 0
     }
+
+    /// Request `index` of `owner`, completed by `owner.completeRequest(index)`.
+    public init(owner: any CollectiveRequestOwner, index: Int) {
+        self.owner = owner
+        self.index = index
+    }
+
+    public func wait() { owner?.completeRequest(index) }
+}
+
+/// A communicator that keeps the collectives it started and completes them by index.
+public protocol CollectiveRequestOwner: AnyObject {
+    /// Blocks until request `index` is complete; nothing for one already completed.
+    func completeRequest(_ index: Int)
 }
 
 extension Communicator {

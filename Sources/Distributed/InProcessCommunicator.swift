@@ -8,7 +8,7 @@ import Glibc
 /// All-reduce: each rank publishes its buffer, then every rank sums one disjoint chunk
 /// over all buffers in rank order and writes it back to all of them. The result is
 /// identical on every rank and independent of timing.
-public final class InProcessCommunicator: Communicator {
+public final class InProcessCommunicator: Communicator, CollectiveRequestOwner {
     /// State shared by the ranks of one group. Each rank writes only its own slot between
     /// barriers, so raw per-rank storage (not Swift arrays) keeps the threads race-free.
     final class Group: @unchecked Sendable {
@@ -42,6 +42,8 @@ public final class InProcessCommunicator: Communicator {
 
     public let rank: Int
     let group: Group
+    /// Started all-reduces not yet waited on (nil once completed); they run when waited on.
+    private var pending: [UnsafeMutableBufferPointer<Float>?] = []
     public var worldSize: Int { group.size }
     public var localRank: Int { rank }
     public var localSize: Int { group.size }
@@ -93,7 +95,15 @@ public final class InProcessCommunicator: Communicator {
 
     /// Runs the reduction when waited on: threads have no progress engine to overlap with.
     public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> CollectiveRequest {
-        CollectiveRequest { [self] in allReduceSum(buffer) }
+        pending.append(buffer)
+        return CollectiveRequest(owner: self, index: pending.count - 1)
+    }
+
+    public func completeRequest(_ index: Int) {
+        guard pending.indices.contains(index), let buffer = pending[index] else { return }
+        pending[index] = nil
+        allReduceSum(buffer)
+        if pending.allSatisfy({ $0 == nil }) { pending.removeAll(keepingCapacity: true) }
     }
 
     public func progress() {}

@@ -7,7 +7,7 @@ import Glibc
 ///
 /// MPI is initialised with MPI_THREAD_FUNNELED: only the thread that created the
 /// communicator (the trainer's) calls MPI, while compute runs on Dispatch threads.
-public final class MPICommunicator: Communicator {
+public final class MPICommunicator: Communicator, CollectiveRequestOwner {
     public let rank: Int
     public let worldSize: Int
     public let localRank: Int
@@ -92,12 +92,14 @@ public final class MPICommunicator: Communicator {
                              cmpi_comm_world(), &request), "MPI_Iallreduce")
         pending.append(request)
         outstanding += 1
-        let index = pending.count - 1
-        return CollectiveRequest { [self] in
-            check(MPI_Wait(&pending[index], cmpi_status_ignore()), "MPI_Wait")
-            outstanding -= 1
-            if outstanding == 0 { pending.removeAll(keepingCapacity: true) }
-        }
+        return CollectiveRequest(owner: self, index: pending.count - 1)
+    }
+
+    public func completeRequest(_ index: Int) {
+        guard pending.indices.contains(index), pending[index] != cmpi_request_null() else { return }
+        check(MPI_Wait(&pending[index], cmpi_status_ignore()), "MPI_Wait")
+        outstanding -= 1
+        if outstanding == 0 { pending.removeAll(keepingCapacity: true) }
     }
 
     public func progress() {
