@@ -43,14 +43,20 @@ final class ScratchBuffer {
 }
 
 /// A thread-safe pool of `ScratchBuffer`s.
+///
+/// Every buffer handed out holds at least the largest request the pool has seen: which
+/// thread gets which buffer varies from call to call, and without this a small buffer could
+/// meet a large request (and be reallocated) many steps after warm-up.
 final class ScratchPool: @unchecked Sendable {
     private var free: [ScratchBuffer] = []
+    private var largestRequest = 0
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     init() {
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
+        free.reserveCapacity(64)
     }
 
     deinit {
@@ -58,15 +64,16 @@ final class ScratchPool: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Borrows a buffer (the largest free one, so big requests rarely regrow a small one).
-    func borrow() -> ScratchBuffer {
+    /// Borrows a buffer (the largest free one) and the size to reserve in it.
+    func borrow(_ count: Int) -> (buffer: ScratchBuffer, size: Int) {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        guard !free.isEmpty else { return ScratchBuffer(capacity: 0) }
+        largestRequest = Swift.max(largestRequest, count)
+        guard !free.isEmpty else { return (ScratchBuffer(capacity: largestRequest), largestRequest) }
         var best = free.count - 1
         for i in free.indices where free[i].capacity > free[best].capacity { best = i }
         free.swapAt(best, free.count - 1)
-        return free.removeLast()
+        return (free.removeLast(), largestRequest)
     }
 
     func giveBack(_ buffer: ScratchBuffer) {
@@ -78,8 +85,8 @@ final class ScratchPool: @unchecked Sendable {
     /// Runs `body` with at least `count` floats of scratch memory (contents unspecified).
     @inline(__always)
     func withScratch<Result>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> Result) rethrows -> Result {
-        let buffer = borrow()
+        let (buffer, size) = borrow(count)
         defer { giveBack(buffer) }
-        return try body(buffer.reserve(count))
+        return try body(buffer.reserve(size))
     }
 }
