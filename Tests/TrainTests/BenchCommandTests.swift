@@ -56,6 +56,18 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertGreaterThan(loaded, plain + 250, "plain \(plain), loaded \(loaded)")
     }
 
+    /// Once warm, a training step (forward, loss, backward, gradient buckets, SGD) makes no
+    /// heap allocation, on one thread and on the worker pool, with and without BatchNorm and
+    /// residual blocks.
+    func testAWarmTrainingStepAllocatesNothing() throws {
+        for (model, threads) in [("lenet5", "1"), ("lenet5", "2"), ("resnet20", "2")] {
+            let result = try ProcessRunner.run(binary, ["bench", "train", "--model", model, "--batch", "8",
+                                                        "--threads", threads, "--steps", "3", "--warmup", "2"], timeout: 120)
+            let object = try XCTUnwrap(try jsonLines(result).first)
+            XCTAssertEqual(object["allocations_per_step"] as? Double, 0, "\(model), \(threads) thread(s): \(object)")
+        }
+    }
+
     func testBenchTrainUnderMPIWithTwoRanks() throws {
         let mpirun = try XCTUnwrap(ProcessRunner.mpirunPath, "mpirun not found: install openmpi-bin")
         let result = try ProcessRunner.run(mpirun, ProcessRunner.mpirunArguments(ranks: 2) + [
