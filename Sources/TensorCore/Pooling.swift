@@ -68,30 +68,72 @@ public enum Pooling {
         let output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>
 
         func run(_ planes: Range<Int>) {
-            let inPlane = g.inHeight * g.inWidth, outHeight = g.outHeight, outWidth = g.outWidth
-            let outPlane = outHeight * outWidth, width = g.inWidth
+            let inPlane = g.inHeight * g.inWidth, outPlane = g.outHeight * g.outWidth
+            // Unpadded windows that all lie inside the input (LeNet, AlexNet, VGG) need no
+            // clipping; a 2x2 window is unrolled. Same comparisons in the same order as the
+            // general path, so the results are identical.
+            let unclipped = g.padHeight == 0 && g.padWidth == 0
+                && (g.outHeight - 1) * g.strideHeight + g.kernelHeight <= g.inHeight
+                && (g.outWidth - 1) * g.strideWidth + g.kernelWidth <= g.inWidth
             for plane in planes {
-                let source = input + plane * inPlane
-                let result = output + plane * outPlane
+                let source = input + plane * inPlane, result = output + plane * outPlane
                 let winners = argmax + plane * outPlane
-                for oh in 0..<outHeight {
-                    for ow in 0..<outWidth {
-                        let (rows, columns) = window(g, oh, ow)
-                        var best = -Float.infinity
-                        var bestIndex = rows.lowerBound * width + columns.lowerBound
-                        for h in rows {
-                            for w in columns {
-                                let index = h * width + w
-                                let value = source[index]
-                                if value > best || value.isNaN {
-                                    best = value
-                                    bestIndex = index
-                                }
+                if unclipped && g.kernelHeight == 2 && g.kernelWidth == 2 {
+                    maxOf2x2Windows(source, result, winners)
+                } else {
+                    maxOfWindows(source, result, winners, clip: !unclipped)
+                }
+            }
+        }
+
+        @inline(__always)
+        private func maxOfWindows(_ source: UnsafePointer<Float>, _ result: UnsafeMutablePointer<Float>,
+                                  _ winners: UnsafeMutablePointer<Int32>, clip: Bool) {
+            let width = g.inWidth, outWidth = g.outWidth
+            for oh in 0..<g.outHeight {
+                for ow in 0..<outWidth {
+                    let h0 = oh * g.strideHeight, w0 = ow * g.strideWidth
+                    let (rows, columns) = clip ? window(g, oh, ow) : (h0..<h0 + g.kernelHeight, w0..<w0 + g.kernelWidth)
+                    var best = -Float.infinity
+                    var bestIndex = rows.lowerBound * width + columns.lowerBound
+                    for h in rows {
+                        for w in columns {
+                            let index = h * width + w
+                            let value = source[index]
+                            if value > best || value.isNaN {
+                                best = value
+                                bestIndex = index
                             }
                         }
-                        result[oh * outWidth + ow] = best
-                        winners[oh * outWidth + ow] = Int32(truncatingIfNeeded: bestIndex)
                     }
+                    result[oh * outWidth + ow] = best
+                    winners[oh * outWidth + ow] = Int32(truncatingIfNeeded: bestIndex)
+                }
+            }
+        }
+
+        @inline(__always)
+        private func maxOf2x2Windows(_ source: UnsafePointer<Float>, _ result: UnsafeMutablePointer<Float>,
+                                     _ winners: UnsafeMutablePointer<Int32>) {
+            let width = g.inWidth, outWidth = g.outWidth
+            for oh in 0..<g.outHeight {
+                let top = oh * g.strideHeight * width
+                for ow in 0..<outWidth {
+                    let first = top + ow * g.strideWidth
+                    var best = -Float.infinity, bestIndex = first
+                    @inline(__always) func consider(_ index: Int) {
+                        let value = source[index]
+                        if value > best || value.isNaN {
+                            best = value
+                            bestIndex = index
+                        }
+                    }
+                    consider(first)
+                    consider(first + 1)
+                    consider(first + width)
+                    consider(first + width + 1)
+                    result[oh * outWidth + ow] = best
+                    winners[oh * outWidth + ow] = Int32(truncatingIfNeeded: bestIndex)
                 }
             }
         }
