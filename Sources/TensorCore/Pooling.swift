@@ -112,13 +112,40 @@ public enum Pooling {
             }
         }
 
+        /// 2x2 windows: with stride 2 (the usual pooling), eight windows at a time in SIMD
+        /// lanes, choosing by masks rather than branches (which element wins is unpredictable
+        /// on real activations); the rest one window at a time. Both follow the general
+        /// path's rule in its order: a larger value or a NaN replaces the best so far.
         @inline(__always)
         private func maxOf2x2Windows(_ source: UnsafePointer<Float>, _ result: UnsafeMutablePointer<Float>,
                                      _ winners: UnsafeMutablePointer<Int32>) {
             let width = g.inWidth, outWidth = g.outWidth
+            let lanes = g.strideWidth == 2 ? outWidth / 8 * 8 : 0
+            let raw = UnsafeRawPointer(source)
             for oh in 0..<g.outHeight {
                 let top = oh * g.strideHeight * width
-                for ow in 0..<outWidth {
+                var ow = 0
+                while ow < lanes {
+                    let first = top + 2 * ow
+                    let upper = raw.loadUnaligned(fromByteOffset: first * 4, as: SIMD16<Float>.self)
+                    let lower = raw.loadUnaligned(fromByteOffset: (first + width) * 4, as: SIMD16<Float>.self)
+                    let firstIndex = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: first))
+                        &+ SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+                    var best = SIMD8<Float>(repeating: -.infinity), bestIndex = firstIndex
+                    @inline(__always) func consider(_ values: SIMD8<Float>, _ offset: Int) {
+                        let wins = (values .> best) .| (values .!= values)
+                        best.replace(with: values, where: wins)
+                        bestIndex.replace(with: firstIndex &+ Int32(truncatingIfNeeded: offset), where: wins)
+                    }
+                    consider(evenLanes(upper), 0)
+                    consider(oddLanes(upper), 1)
+                    consider(evenLanes(lower), width)
+                    consider(oddLanes(lower), width + 1)
+                    UnsafeMutableRawPointer(result + oh * outWidth + ow).storeBytes(of: best, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(winners + oh * outWidth + ow).storeBytes(of: bestIndex, as: SIMD8<Int32>.self)
+                    ow += 8
+                }
+                while ow < outWidth {
                     let first = top + ow * g.strideWidth
                     var best = -Float.infinity, bestIndex = first
                     @inline(__always) func consider(_ index: Int) {
@@ -134,9 +161,20 @@ public enum Pooling {
                     consider(first + width + 1)
                     result[oh * outWidth + ow] = best
                     winners[oh * outWidth + ow] = Int32(truncatingIfNeeded: bestIndex)
+                    ow += 1
                 }
             }
         }
+    }
+
+    @inline(__always)
+    static func evenLanes(_ v: SIMD16<Float>) -> SIMD8<Float> {
+        SIMD8(v[0], v[2], v[4], v[6], v[8], v[10], v[12], v[14])
+    }
+
+    @inline(__always)
+    static func oddLanes(_ v: SIMD16<Float>) -> SIMD8<Float> {
+        SIMD8(v[1], v[3], v[5], v[7], v[9], v[11], v[13], v[15])
     }
 
     struct MaxBackward: ParallelBody {

@@ -53,6 +53,21 @@ final class PoolingTests: XCTestCase {
         XCTAssertTrue(result.values[1].isNaN)
     }
 
+    /// The eight-lane 2x2/stride-2 path keeps the rule: ties keep the first element, NaN wins.
+    func testTiesAndNaNInEightLanePath() throws {
+        let g = try geometry(height: 2, width: 16, kernel: (2, 2), stride: (2, 2))
+        var input = [Float](repeating: 3, count: 32)
+        input[3] = .nan      // window 1, top right
+        input[16 + 4] = 5    // window 2, bottom left
+        input[16 + 15] = .nan
+        input[14] = 9        // window 7: 9 then NaN below right → NaN, index 31
+        let result = maxPool(g, input)
+        XCTAssertEqual(result.argmax, [0, 3, 20, 6, 8, 10, 12, 31])
+        XCTAssertTrue(result.values[1].isNaN && result.values[7].isNaN)
+        XCTAssertEqual(result.values[2], 5)
+        XCTAssertEqual(result.values[0], 3)
+    }
+
     func testMaxPaddingActsAsNegativeInfinity() throws {
         let input: [Float] = [-5, -4, -3, -2]
         let g = try geometry(height: 2, width: 2, kernel: (2, 2), stride: (1, 1), padding: (1, 1))
@@ -158,6 +173,10 @@ final class PoolingTests: XCTestCase {
         (5, 3, 7, 7, (4, 4), (3, 3), (2, 1), true),
         (1, 1, 1, 1, (1, 1), (1, 1), (0, 0), false),
         (2, 40, 16, 16, (3, 3), (2, 2), (1, 1), true),
+        // LeNet's pools: 2x2 stride 2, eight windows per SIMD step plus a tail (28 → 14, 10 → 5).
+        (3, 6, 28, 28, (2, 2), (2, 2), (0, 0), false),
+        (2, 16, 10, 10, (2, 2), (2, 2), (0, 0), false),
+        (1, 2, 5, 37, (2, 2), (2, 2), (0, 0), true),
     ]
 
     func testAgainstReference() throws {
