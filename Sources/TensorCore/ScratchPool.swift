@@ -34,8 +34,7 @@ final class ScratchBuffer {
     func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
         if count > capacity {
             UnsafeMutableRawPointer(pointer).deallocate()
-            // Grow geometrically so a slowly growing sequence of requests settles quickly.
-            capacity = Swift.max(count, capacity + capacity / 2)
+            capacity = count
             pointer = ScratchBuffer.allocate(capacity)
         }
         return pointer
@@ -44,11 +43,13 @@ final class ScratchBuffer {
 
 /// A thread-safe pool of `ScratchBuffer`s.
 ///
-/// Every buffer handed out holds at least the largest request the pool has seen: which
-/// thread gets which buffer varies from call to call, and without this a small buffer could
-/// meet a large request (and be reallocated) many steps after warm-up.
+/// Which buffer a thread gets, and how many are out at once, depends on timing. So that no
+/// step allocates after warm-up whatever the timing, the pool keeps at least one buffer more
+/// than there are threads (a kernel's own buffer plus one per worker), and every buffer at
+/// the largest size requested so far: buffers grow together when a larger request arrives.
 final class ScratchPool: @unchecked Sendable {
     private var free: [ScratchBuffer] = []
+    private var created = 0
     private var largestRequest = 0
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
@@ -64,16 +65,24 @@ final class ScratchPool: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Borrows a buffer (the largest free one) and the size to reserve in it.
-    func borrow(_ count: Int) -> (buffer: ScratchBuffer, size: Int) {
+    /// Borrows a buffer of at least `count` floats.
+    func borrow(_ count: Int) -> ScratchBuffer {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        largestRequest = Swift.max(largestRequest, count)
-        guard !free.isEmpty else { return (ScratchBuffer(capacity: largestRequest), largestRequest) }
-        var best = free.count - 1
-        for i in free.indices where free[i].capacity > free[best].capacity { best = i }
-        free.swapAt(best, free.count - 1)
-        return (free.removeLast(), largestRequest)
+        if count > largestRequest {
+            largestRequest = count
+            for buffer in free { _ = buffer.reserve(count) }
+        }
+        while created < Parallel.threadCount + 1 {
+            free.append(ScratchBuffer(capacity: largestRequest))
+            created += 1
+        }
+        guard let buffer = free.popLast() else {
+            created += 1
+            return ScratchBuffer(capacity: largestRequest)
+        }
+        _ = buffer.reserve(largestRequest)
+        return buffer
     }
 
     func giveBack(_ buffer: ScratchBuffer) {
@@ -85,8 +94,8 @@ final class ScratchPool: @unchecked Sendable {
     /// Runs `body` with at least `count` floats of scratch memory (contents unspecified).
     @inline(__always)
     func withScratch<Result>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> Result) rethrows -> Result {
-        let (buffer, size) = borrow(count)
+        let buffer = borrow(count)
         defer { giveBack(buffer) }
-        return try body(buffer.reserve(size))
+        return try body(buffer.pointer)
     }
 }
