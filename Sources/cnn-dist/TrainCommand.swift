@@ -29,9 +29,18 @@ struct TrainCommand: ParsableCommand {
     var noShuffle = false
     @Option(name: .long, help: "Model from the zoo (model.name).") var model: String?
     @Option(name: .long, help: "Dataset name (data.dataset).") var dataset: String?
+    @Flag(name: .long, help: "Print nothing but errors (same as --log-level error).") var quiet = false
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("error, warning, info or debug (debug adds each step's all-reduce wait).", valueName: "level"))
+    var logLevel: String = "info"
 
     /// What a bare `--resume` becomes (see `CNNDist.main`).
     static let latest = "@latest"
+
+    func validate() throws {
+        guard Logger.Level(name: logLevel) != nil else {
+            throw ValidationError("--log-level must be error, warning, info or debug, got '\(logLevel)'")
+        }
+    }
 
     func run() throws {
         do {
@@ -51,7 +60,8 @@ struct TrainCommand: ParsableCommand {
             try trainConfig.apply(overrides, knownModels: Catalog.models)
             let options = StartOptions(resume: resume.map { $0 == TrainCommand.latest ? .latest : .path($0) },
                                        initFrom: initFrom)
-            try TrainingLauncher.run(config: trainConfig, workers: workers, options: options)
+            let level = quiet ? .error : Logger.Level(name: logLevel) ?? .info
+            try TrainingLauncher.run(config: trainConfig, workers: workers, options: options, logger: .standard(level: level))
         } catch {
             // Our errors say what and where; print them plainly instead of a Swift dump, naming
             // the rank under a launcher (a rank exiting before MPI starts also ends the job).
