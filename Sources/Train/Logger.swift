@@ -82,6 +82,14 @@ public final class Logger: @unchecked Sendable {
     public func info(_ message: @autoclosure () -> String) { log(.info, message()) }
     public func debug(_ message: @autoclosure () -> String) { log(.debug, message()) }
 
+    /// Ends a live line with a newline, so that what comes next (an error on standard error) starts a line of its own.
+    public func endLiveLine() {
+        lock.lock()
+        defer { lock.unlock() }
+        if liveLineShown { output(.info, "\n") }
+        liveLineShown = false
+    }
+
     /// Replaces the live line with `text` (terminal only, at info level or more verbose).
     public func status(_ text: @autoclosure () -> String) {
         guard isTerminal, shows(.info) else { return }

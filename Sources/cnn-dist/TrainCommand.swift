@@ -43,6 +43,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        let logger = Logger.standard(level: quiet ? .error : Logger.Level(name: logLevel) ?? .info)
         do {
             var trainConfig = try config.map { try TrainConfig.load(file: $0, knownModels: Catalog.models) } ?? TrainConfig()
             var overrides = ConfigOverrides()
@@ -60,9 +61,9 @@ struct TrainCommand: ParsableCommand {
             try trainConfig.apply(overrides, knownModels: Catalog.models)
             let options = StartOptions(resume: resume.map { $0 == TrainCommand.latest ? .latest : .path($0) },
                                        initFrom: initFrom)
-            let level = quiet ? .error : Logger.Level(name: logLevel) ?? .info
-            try TrainingLauncher.run(config: trainConfig, workers: workers, options: options, logger: .standard(level: level))
+            try TrainingLauncher.run(config: trainConfig, workers: workers, options: options, logger: logger)
         } catch {
+            logger.endLiveLine()
             // Our errors say what and where; print them plainly instead of a Swift dump, naming
             // the rank under a launcher (a rank exiting before MPI starts also ends the job).
             let rank = MPICommunicator.launchedByMPI ? MPICommunicator.launcherRank.map { "[rank \($0)] " } ?? "" : ""

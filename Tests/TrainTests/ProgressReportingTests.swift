@@ -110,12 +110,15 @@ final class ProgressReportingTests: XCTestCase {
         logger.status("b")
         logger.info("epoch done")
         logger.info("next")
-        XCTAssertEqual(written, ["\r\u{1B}[2Ka", "\r\u{1B}[2Kb", "\r\u{1B}[2Kepoch done\n", "next\n"])
+        logger.endLiveLine()
+        logger.status("c")
+        logger.endLiveLine()
+        XCTAssertEqual(written, ["\r\u{1B}[2Ka", "\r\u{1B}[2Kb", "\r\u{1B}[2Kepoch done\n", "next\n", "\r\u{1B}[2Kc", "\n"])
         // No live line off a terminal or below info level.
         let plain = Logger(level: .info, isTerminal: false) { _, text in written.append(text) }
         plain.status("x")
         Logger(level: .warning, isTerminal: true) { _, text in written.append(text) }.status("y")
-        XCTAssertEqual(written.count, 4)
+        XCTAssertEqual(written.count, 6)
     }
 
     func testLevelsFilterMessages() {
