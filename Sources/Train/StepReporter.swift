@@ -118,7 +118,7 @@ final class StepReporter {
             let now = Date()
             guard now.timeIntervalSince(lastLive) >= StepReporter.liveInterval || sample.batchInEpoch == stepsPerEpoch else { return }
             lastLive = now
-            logger.status(line.terminalText)
+            logger.status(line.liveText)
         } else if sample.step % progressEvery == 0 {
             logger.info(line.plainText)
         }
@@ -157,11 +157,13 @@ public struct ProgressLine: Equatable, Sendable {
         "  epoch \(epoch)/\(epochs)  step \(step)/\(steps)  \(figures)"
     }
 
-    /// `epoch 3/20 [=========>...........]  50/125  loss 0.1234  acc 96.09%  7518 img/s  ETA 0:01`,
-    /// preceded by the controls that rewrite the current line.
-    public var terminalText: String {
-        TerminalLine.rewrite("epoch \(epoch)/\(epochs) \(ProgressLine.bar(step, of: steps, width: 20))  \(step)/\(steps)  \(figures)")
+    /// `epoch 3/20 [=======>............]  50/125  loss 0.1234  acc 96.09%  7518 img/s  ETA 0:01`
+    public var liveText: String {
+        "epoch \(epoch)/\(epochs) \(ProgressLine.bar(step, of: steps, width: 20))  \(step)/\(steps)  \(figures)"
     }
+
+    /// The live text preceded by the controls that rewrite the current line (what `Logger.status` writes).
+    public var terminalText: String { TerminalLine.rewrite(liveText) }
 
     private var figures: String {
         String(format: "loss %.4f  acc %.2f%%  %.0f img/s  ETA %@", loss, 100 * accuracy, imagesPerSecond,
