@@ -13,10 +13,11 @@ public struct TrainConfig: Equatable, Sendable {
     public var validation = ValidationSection()
     public var checkpoint = CheckpointSection()
     public var earlyStopping = EarlyStoppingSection()
+    public var metrics = MetricsSection()
     /// Directory for config.yaml, metrics.jsonl and the model's weights.
     public var runDirectory = "runs/default"
-    /// Steps between progress lines; 0 prints epoch lines only.
-    public var logEvery = 0
+    /// Steps between plain progress lines (output not a terminal); 0: no progress output, epoch lines only.
+    public var logEvery = 50
 
     public init() {}
 }
@@ -123,6 +124,11 @@ public struct EarlyStoppingSection: Equatable, Sendable {
     /// Stop after this many epochs without improvement of validation.monitor; nil: never.
     public var patience: Int?
     public var threshold = 0.0
+}
+
+public struct MetricsSection: Equatable, Sendable {
+    /// Steps between records in steps.jsonl; 0: no step stream.
+    public var everySteps = 10
 }
 
 public struct DistributedSection: Equatable, Sendable {
@@ -249,6 +255,10 @@ extension TrainConfig {
         config.distributed.bucketMegabytes = try distributed.double("bucket_mb", default: config.distributed.bucketMegabytes)
         config.distributed.checkEvery = try distributed.int("check_every", default: config.distributed.checkEvery)
         try distributed.finish()
+
+        var metrics = try root.mapping("metrics")
+        config.metrics.everySteps = try metrics.int("every_steps", default: config.metrics.everySteps)
+        try metrics.finish()
 
         config.runDirectory = try root.string("run_dir", default: config.runDirectory)
         config.logEvery = try root.int("log_every", default: config.logEvery)

@@ -59,6 +59,7 @@ extension TrainConfig {
                   "  threshold: \(number(earlyStopping.threshold))",
                   "distributed:", "  bucket_mb: \(number(distributed.bucketMegabytes))",
                   "  check_every: \(distributed.checkEvery)",
+                  "metrics:", "  every_steps: \(metrics.everySteps)",
                   "run_dir: \(text(runDirectory))", "log_every: \(logEvery)"]
         return lines.joined(separator: "\n") + "\n"
     }

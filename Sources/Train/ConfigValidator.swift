@@ -113,6 +113,7 @@ struct ConfigValidator {
                     "must be positive, got \(config.distributed.bucketMegabytes)")
         try require(config.distributed.checkEvery >= 0, "distributed.check_every",
                     "must be 0 or more, got \(config.distributed.checkEvery)")
+        try require(config.metrics.everySteps >= 0, "metrics.every_steps", "must be 0 or more, got \(config.metrics.everySteps)")
         try require(!config.runDirectory.isEmpty, "run_dir", "must not be empty")
         try require(config.logEvery >= 0, "log_every", "must be 0 or more, got \(config.logEvery)")
     }

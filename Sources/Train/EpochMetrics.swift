@@ -33,7 +33,7 @@ public struct EpochMetrics: Equatable, Sendable {
     public static func == (a: EpochMetrics, b: EpochMetrics) -> Bool { a.jsonLine == b.jsonLine }
 
     public var jsonLine: String {
-        func number(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }
+        let number = jsonNumber
         return "{\"epoch\":\(epoch),\"step\":\(step),\"lr\":\(number(learningRate)),"
             + "\"train_loss\":\(number(trainLoss)),\"train_accuracy\":\(number(trainAccuracy)),"
             + "\"val_loss\":\(number(validationLoss)),\"val_accuracy\":\(number(validationAccuracy)),"
@@ -54,3 +54,6 @@ public struct EpochMetrics: Equatable, Sendable {
 }
 
 import Foundation
+
+/// A JSON number, or null for NaN and infinities (which JSON cannot hold).
+func jsonNumber(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }

@@ -1,7 +1,8 @@
 import Foundation
 import NN
 
-/// The run directory: `config.yaml` as resolved and `metrics.jsonl`, one JSON object per epoch.
+/// The run directory: `config.yaml` as resolved, `metrics.jsonl` (one JSON object per epoch)
+/// and `steps.jsonl` (one per recorded step).
 /// Only the coordinator (rank 0) writes here.
 final class RunDirectory {
     let path: String
@@ -29,19 +30,33 @@ final class RunDirectory {
     }
 
     /// A fresh run starts metrics.jsonl empty.
-    func startMetrics() throws {
-        let file = (path as NSString).appendingPathComponent("metrics.jsonl")
-        guard FileManager.default.createFile(atPath: file, contents: Data()) else {
-            throw TrainError.runDirectory(path: path, reason: "cannot create metrics.jsonl")
-        }
-    }
+    func startMetrics() throws { try startRecords("metrics.jsonl") }
 
     /// A resumed run keeps the epochs its checkpoint had finished (step ≤ `step`) and drops
     /// records of an abandoned continuation (resuming from an older checkpoint), so each
     /// epoch appears once; a run resumed into a new directory starts the file.
-    func resumeMetrics(atStep step: Int) throws {
-        let file = (path as NSString).appendingPathComponent("metrics.jsonl")
-        guard let existing = try? String(contentsOfFile: file, encoding: .utf8) else { return try startMetrics() }
+    func resumeMetrics(atStep step: Int) throws { try resumeRecords("metrics.jsonl", atStep: step) }
+
+    func appendMetrics(_ metrics: EpochMetrics) throws { try append(metrics.jsonLine, to: "metrics.jsonl") }
+
+    /// steps.jsonl, the per-step stream: started empty, or on a resume cut after the resumed step as metrics.jsonl is.
+    func startSteps(resumedAtStep step: Int?) throws {
+        if let step { try resumeRecords("steps.jsonl", atStep: step) } else { try startRecords("steps.jsonl") }
+    }
+
+    func appendSteps(_ line: String) throws { try append(line, to: "steps.jsonl") }
+
+    private func startRecords(_ name: String) throws {
+        let file = (path as NSString).appendingPathComponent(name)
+        guard FileManager.default.createFile(atPath: file, contents: Data()) else {
+            throw TrainError.runDirectory(path: path, reason: "cannot create \(name)")
+        }
+    }
+
+    /// Keeps the JSON lines whose `step` is at most `step`.
+    private func resumeRecords(_ name: String, atStep step: Int) throws {
+        let file = (path as NSString).appendingPathComponent(name)
+        guard let existing = try? String(contentsOfFile: file, encoding: .utf8) else { return try startRecords(name) }
         let kept = existing.split(separator: "\n").filter { line in
             guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let recordStep = record["step"] as? Int else { return false }
@@ -51,15 +66,14 @@ final class RunDirectory {
         if text != existing { try AtomicFile.write(Data(text.utf8), to: file) }
     }
 
-    func appendMetrics(_ metrics: EpochMetrics) throws {
-        let file = (path as NSString).appendingPathComponent("metrics.jsonl")
-        let line = Data((metrics.jsonLine + "\n").utf8)
+    private func append(_ record: String, to name: String) throws {
+        let file = (path as NSString).appendingPathComponent(name)
         guard let handle = FileHandle(forWritingAtPath: file) else {
-            throw TrainError.runDirectory(path: path, reason: "cannot open metrics.jsonl for writing")
+            throw TrainError.runDirectory(path: path, reason: "cannot open \(name) for writing")
         }
         defer { try? handle.close() }
         try handle.seekToEnd()
-        try handle.write(contentsOf: line)
+        try handle.write(contentsOf: Data((record + "\n").utf8))
     }
 
     /// The model's weights and buffers under their PyTorch names, as `model.safetensors`

@@ -36,8 +36,10 @@ public final class Trainer {
     let validation: LabeledImages
     let normalization: Normalization
     let trainSampler: BatchSampler
-    let validationSampler: BatchSampler
+    let evaluator: Evaluator
+    let logger: Logger
     let log: (String) -> Void
+    let reporter: StepReporter
     let runDirectory: RunDirectory?
     let checkpoints: CheckpointStore?
     let buckets: GradientBuckets
@@ -50,11 +52,19 @@ public final class Trainer {
     /// `training.on_nonfinite` without a diverging run.
     var nonFiniteLossSteps: Set<Int> = []
 
+    /// Messages at every level as lines to `log`, for tests and library use.
+    public convenience init(config: TrainConfig, communicator: Communicator = SingleProcessCommunicator(),
+                            options: StartOptions = StartOptions(), log: @escaping (String) -> Void) throws {
+        try self.init(config: config, communicator: communicator, options: options, logger: Logger(level: .info, lines: log))
+    }
+
     public init(config: TrainConfig, communicator: Communicator = SingleProcessCommunicator(),
-                options: StartOptions = StartOptions(), log: @escaping (String) -> Void = { print($0) }) throws {
+                options: StartOptions = StartOptions(), logger: Logger = .standard()) throws {
         self.config = config
         self.communicator = communicator
-        self.log = communicator.isCoordinator ? log : { _ in }
+        let logger = communicator.isCoordinator ? logger : .silent
+        self.logger = logger
+        self.log = { logger.info($0) }
 
         // A data set this build cannot load fails first, before the run directory is touched.
         try Datasets.checkAvailable(config.data)
@@ -85,9 +95,8 @@ public final class Trainer {
         trainSampler = try BatchSampler(sampleCount: train.count, globalBatchSize: config.training.batchSize,
                                         rank: communicator.rank, worldSize: communicator.worldSize,
                                         shuffle: config.data.shuffle, seed: config.training.seed, dropLast: true)
-        validationSampler = try BatchSampler(sampleCount: validation.count, globalBatchSize: config.training.batchSize,
-                                             rank: communicator.rank, worldSize: communicator.worldSize,
-                                             shuffle: false, seed: config.training.seed, dropLast: false)
+        evaluator = try Evaluator(model: model, images: validation, normalization: normalization,
+                                  globalBatchSize: config.training.batchSize, communicator: communicator)
         schedule = try LearningRateController(config: config, stepsPerEpoch: trainSampler.batchesPerEpoch)
         progress = TrainingProgress(learningRate: config.optimizer.lr)
         let parameters = model.namedParameters().map(\.parameter)
@@ -96,6 +105,9 @@ public final class Trainer {
                                   communicator: communicator)
         buckets.attach(to: model)
         bufferBroadcast = BufferBroadcast(model: model, communicator: communicator)
+        reporter = StepReporter(logger: logger, runDirectory: runDirectory, epochs: config.training.epochs,
+                                stepsPerEpoch: trainSampler.batchesPerEpoch, progressEvery: config.logEvery,
+                                recordEvery: config.metrics.everySteps)
 
         // Rank 0 reads any file and then hands its state to every rank: other nodes need no
         // shared file system, and replicas start identical whatever their seeds.
@@ -107,6 +119,7 @@ public final class Trainer {
 
         try runDirectory?.writeConfig(config.resolvedYAML())
         if let resumedAtStep { try runDirectory?.resumeMetrics(atStep: resumedAtStep) } else { try runDirectory?.startMetrics() }
+        if config.metrics.everySteps > 0 { try runDirectory?.startSteps(resumedAtStep: resumedAtStep) }
     }
 
     private func loadInitialWeights(_ path: String) throws {
@@ -137,7 +150,7 @@ public final class Trainer {
         progress = try checkpoint.progress()
         try schedule.restore(progress.schedulerState, source: path)
         if let saved = checkpoint.metadata["world_size"], saved != String(communicator.worldSize) {
-            log("note: checkpoint was written by \(saved) rank(s), resuming on \(communicator.worldSize): same global batch "
+            logger.warning("note: checkpoint was written by \(saved) rank(s), resuming on \(communicator.worldSize): same global batch "
                 + "and data order, gradient sums in another order (results match to rounding, not bit for bit)")
         }
         resumedAtStep = progress.globalStep
@@ -172,14 +185,6 @@ public final class Trainer {
 
     // MARK: the loop
 
-    /// Loss and accuracy sums over all ranks.
-    struct Totals {
-        var lossSum = 0.0, correct = 0.0, top5 = 0.0, count = 0.0
-        var meanLoss: Double { count > 0 ? lossSum / count : .nan }
-        var accuracy: Double { count > 0 ? correct / count : .nan }
-        var top5Accuracy: Double { count > 0 ? top5 / count : .nan }
-    }
-
     /// Why `run` returned.
     public enum Outcome: Equatable, Sendable {
         case completed, earlyStopped, maxSteps, signalled
@@ -212,6 +217,7 @@ public final class Trainer {
             let permutation = trainSampler.permutation(epoch: progress.epoch)
             let epochStart = Date()
             var imagesThisSession = 0
+            reporter.epochStarted()
             while progress.batchInEpoch < trainSampler.batchesPerEpoch {
                 optimizer.learningRate = schedule.learningRate(progress)
                 let indices = trainSampler.indices(batch: progress.batchInEpoch, permutation: permutation)
@@ -234,7 +240,7 @@ public final class Trainer {
                         throw TrainError.nonFiniteLoss(epoch: progress.epoch + 1, step: progress.globalStep + 1,
                                                        value: result.lossSum.isFinite ? nil : result.lossSum / Double(max(result.count, 1)))
                     }
-                    log("step \(progress.globalStep + 1): non-finite loss on some rank; step skipped (training.on_nonfinite: skip)")
+                    logger.warning("step \(progress.globalStep + 1): non-finite loss on some rank; step skipped (training.on_nonfinite: skip)")
                 } else {
                     optimizer.step()
                     // A skipped step's batch stays out of the epoch's training loss and accuracy.
@@ -245,6 +251,7 @@ public final class Trainer {
                 progress.globalStep += 1
                 progress.batchInEpoch += 1
                 imagesThisSession += Int(buckets.controlSum(.count))
+                try reportStep(elapsed: elapsed())
                 try afterStep(elapsed: elapsed())
                 if buckets.controlSum(.stopRequested) > 0 {
                     log("stop requested (SIGTERM/SIGINT): saving at step \(progress.globalStep)")
@@ -314,11 +321,21 @@ public final class Trainer {
         if config.validation.everySteps > 0 && step % config.validation.everySteps == 0 {
             let validated = evaluate()
             model.setTraining(true)
-            log(String(format: "  step %d  val loss %.4f acc %.2f%%", step, validated.meanLoss, 100 * validated.accuracy))
-        } else if config.logEvery > 0 && step % config.logEvery == 0 {
-            log(String(format: "  step %d  loss %.4f  acc %.2f%%", step, progress.epochLossSum / max(progress.epochCount, 1),
-                       100 * progress.epochCorrect / max(progress.epochCount, 1)))
+            try reporter.validated(step: step, epoch: progress.epoch, batchInEpoch: progress.batchInEpoch,
+                                   result: validated, time: elapsed)
         }
+    }
+
+    /// Progress output and the steps.jsonl record of the step just taken (figures summed over ranks).
+    private func reportStep(elapsed: Double) throws {
+        let skipped = buckets.controlSum(.nonFiniteLoss) > 0
+        try reporter.stepFinished(StepSample(
+            step: progress.globalStep, epoch: progress.epoch, batchInEpoch: progress.batchInEpoch,
+            learningRate: optimizer.learningRate, lossSum: skipped ? 0 : Double(buckets.controlSum(.lossSum)),
+            correct: skipped ? 0 : Double(buckets.controlSum(.correct)), count: skipped ? 0 : Double(buckets.controlSum(.count)),
+            epochLoss: progress.epochLossSum / max(progress.epochCount, 1),
+            epochAccuracy: progress.epochCorrect / max(progress.epochCount, 1),
+            allReduceWaitSeconds: buckets.lastWaitSeconds, time: elapsed))
     }
 
     /// Rank 0 decides the learning rate and whether to stop; every rank applies its decision.
@@ -368,25 +385,5 @@ public final class Trainer {
     }
 
     /// Loss, top-1 and top-5 accuracy over the whole validation set (sharded across ranks).
-    func evaluate() -> Totals {
-        model.setTraining(false)
-        let input = Tensor(shape: [0])
-        var labels: [Int32] = []
-        let loss = SoftmaxCrossEntropy()
-        var totals = Totals()
-        for batch in 0..<validationSampler.batchesPerEpoch {
-            let indices = validationSampler.indices(epoch: 0, batch: batch)
-            if indices.isEmpty { continue }
-            makeBatch(validation, indices: indices, normalization: normalization, into: input, labels: &labels)
-            let logits = model.forward(input)
-            let result = loss.forward(logits: logits, labels: labels)
-            totals.lossSum += result.lossSum
-            totals.correct += Double(result.correct)
-            totals.top5 += Double(TopK.hits(logits, labels: labels, k: 5))
-            totals.count += Double(result.count)
-        }
-        var sums = [totals.lossSum, totals.correct, totals.top5, totals.count]
-        communicator.allReduceSum(&sums)
-        return Totals(lossSum: sums[0], correct: sums[1], top5: sums[2], count: sums[3])
-    }
+    func evaluate() -> Evaluation { evaluator.evaluate() }
 }

@@ -31,17 +31,23 @@ public enum TrainingLauncher {
     /// whole job with a message naming the rank; single-node errors are thrown.
     @discardableResult
     public static func run(config: TrainConfig, workers: Int? = nil, options: StartOptions = StartOptions(),
-                           log: @escaping (String) -> Void = { print($0) }) throws -> [EpochMetrics] {
+                           log: @escaping (String) -> Void) throws -> [EpochMetrics] {
+        try run(config: config, workers: workers, options: options, logger: Logger(level: .info, lines: log))
+    }
+
+    @discardableResult
+    public static func run(config: TrainConfig, workers: Int? = nil, options: StartOptions = StartOptions(),
+                           logger: Logger = .standard()) throws -> [EpochMetrics] {
         switch try mode(workers: workers) {
         case .single:
             Parallel.threadCount = threadsPerRank(configured: config.training.threads, ranksOnNode: 1)
-            return try Trainer(config: config, communicator: SingleProcessCommunicator(), options: options, log: log).run()
+            return try Trainer(config: config, communicator: SingleProcessCommunicator(), options: options, logger: logger).run()
         case .mpi:
             let communicator = try MPICommunicator()
             Parallel.threadCount = threadsPerRank(configured: config.training.threads,
                                                   ranksOnNode: communicator.localSize)
             let history = runOrAbort(communicator) {
-                try Trainer(config: config, communicator: communicator, options: options, log: log).run()
+                try Trainer(config: config, communicator: communicator, options: options, logger: logger).run()
             }
             communicator.finish()
             return history
@@ -54,7 +60,7 @@ public enum TrainingLauncher {
                 done.enter()
                 Thread.detachNewThread {
                     let history = runOrAbort(communicator) {
-                        try Trainer(config: config, communicator: communicator, options: options, log: log).run()
+                        try Trainer(config: config, communicator: communicator, options: options, logger: logger).run()
                     }
                     histories.store(history, rank: communicator.rank)
                     done.leave()

@@ -8,7 +8,8 @@ struct CNNDist: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cnn-dist",
         abstract: "Data-parallel CNN training on CPUs, single-node or under mpirun.",
-        subcommands: [TrainCommand.self, SummaryCommand.self, CheckpointCommand.self, DataCommand.self, BenchCommand.self],
+        subcommands: [TrainCommand.self, EvaluateCommand.self, PlotCommand.self, SummaryCommand.self, CheckpointCommand.self,
+                      DataCommand.self, BenchCommand.self],
         defaultSubcommand: TrainCommand.self)
 
     static func main() {

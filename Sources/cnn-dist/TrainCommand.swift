@@ -29,11 +29,21 @@ struct TrainCommand: ParsableCommand {
     var noShuffle = false
     @Option(name: .long, help: "Model from the zoo (model.name).") var model: String?
     @Option(name: .long, help: "Dataset name (data.dataset).") var dataset: String?
+    @Flag(name: .long, help: "Print nothing but errors (same as --log-level error).") var quiet = false
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("error, warning, info or debug (debug adds each step's all-reduce wait).", valueName: "level"))
+    var logLevel: String = "info"
 
     /// What a bare `--resume` becomes (see `CNNDist.main`).
     static let latest = "@latest"
 
+    func validate() throws {
+        guard Logger.Level(name: logLevel) != nil else {
+            throw ValidationError("--log-level must be error, warning, info or debug, got '\(logLevel)'")
+        }
+    }
+
     func run() throws {
+        let logger = Logger.standard(level: quiet ? .error : Logger.Level(name: logLevel) ?? .info)
         do {
             var trainConfig = try config.map { try TrainConfig.load(file: $0, knownModels: Catalog.models) } ?? TrainConfig()
             var overrides = ConfigOverrides()
@@ -51,8 +61,9 @@ struct TrainCommand: ParsableCommand {
             try trainConfig.apply(overrides, knownModels: Catalog.models)
             let options = StartOptions(resume: resume.map { $0 == TrainCommand.latest ? .latest : .path($0) },
                                        initFrom: initFrom)
-            try TrainingLauncher.run(config: trainConfig, workers: workers, options: options)
+            try TrainingLauncher.run(config: trainConfig, workers: workers, options: options, logger: logger)
         } catch {
+            logger.endLiveLine()
             // Our errors say what and where; print them plainly instead of a Swift dump, naming
             // the rank under a launcher (a rank exiting before MPI starts also ends the job).
             let rank = MPICommunicator.launchedByMPI ? MPICommunicator.launcherRank.map { "[rank \($0)] " } ?? "" : ""

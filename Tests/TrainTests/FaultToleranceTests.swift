@@ -42,7 +42,7 @@ final class FaultToleranceTests: XCTestCase {
         XCTAssertEqual(reference.status, 0, reference.error)
 
         let job = try BackgroundProcess(binary, ["train", "--config", try writeConfig(parts)])
-        XCTAssertTrue(job.waitForOutput(containing: "step 25 ", timeout: 60), job.output + job.error)
+        XCTAssertTrue(job.waitForOutput(containing: "epoch 1/2  step 25/", timeout: 60), job.output + job.error)
         job.signal(SIGTERM)
         XCTAssertTrue(job.waitForExit(timeout: 30))
         XCTAssertEqual(job.status, 0, job.error)
@@ -71,7 +71,7 @@ final class FaultToleranceTests: XCTestCase {
 
         let config = try writeConfig(parts, epochs: 3)
         let job = try BackgroundProcess(mpirun, mpi + [binary, "train", "--config", config])
-        XCTAssertTrue(job.waitForOutput(containing: "step 145 ", timeout: 60), job.output + job.error)
+        XCTAssertTrue(job.waitForOutput(containing: "epoch 2/3  step 45/", timeout: 60), job.output + job.error)
         let ranks = job.children()
         XCTAssertEqual(ranks.count, 4, "rank processes: \(ranks)")
         let killedAt = Date()
@@ -85,7 +85,7 @@ final class FaultToleranceTests: XCTestCase {
 
         // Resume; stop it again with SIGTERM to the ranks; resume to the end.
         let second = try BackgroundProcess(mpirun, mpi + [binary, "train", "--config", config, "--resume"])
-        XCTAssertTrue(second.waitForOutput(containing: "step 205 ", timeout: 60), second.output + second.error)
+        XCTAssertTrue(second.waitForOutput(containing: "epoch 3/3  step 5/", timeout: 60), second.output + second.error)
         XCTAssertTrue(second.output.contains("resumed from \(parts)/run/checkpoints/\(killed.name)"), second.output)
         for rank in second.children() { kill(rank, SIGTERM) }
         XCTAssertTrue(second.waitForExit(timeout: 30))

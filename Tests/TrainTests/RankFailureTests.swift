@@ -61,10 +61,10 @@ final class RankFailureTests: XCTestCase {
         // Wait for training to be under way, then kill one rank outright.
         var seen = Data()
         let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, !String(decoding: seen, as: UTF8.self).contains("step 10 ") {
+        while Date() < deadline, !String(decoding: seen, as: UTF8.self).contains("step 10/") {
             seen.append(output.fileHandleForReading.availableData)
         }
-        XCTAssertTrue(String(decoding: seen, as: UTF8.self).contains("step 10 "), "training did not start")
+        XCTAssertTrue(String(decoding: seen, as: UTF8.self).contains("step 10/"), "training did not start")
         let ranks = try ProcessRunner.run("/usr/bin/pgrep", ["-P", String(process.processIdentifier)]).output
             .split(separator: "\n").compactMap { Int32($0) }
         XCTAssertEqual(ranks.count, 4, "rank processes: \(ranks)")

@@ -1,0 +1,132 @@
+import Distributed
+import Foundation
+import TensorCore
+
+/// `cnn-dist evaluate`: a checkpoint's model on its validation split — loss, top-1, top-5,
+/// per-class accuracy and the confusion matrix — sharded across ranks.
+public struct CheckpointEvaluation {
+    public var checkpoint: String
+    public var model: String
+    public var dataset: String
+    /// Optimizer steps the checkpoint had taken (nil for a weights-only file).
+    public var step: Int?
+    public var result: Evaluation
+
+    /// Rebuilds model and data set from the checkpoint's resolved config (or `configPath`'s,
+    /// which a weights-only file such as model.safetensors needs), with `dataPath` replacing
+    /// `data.path`, loads the weights and evaluates. Every rank reads the file.
+    public static func run(checkpoint path: String, configPath: String? = nil, dataPath: String? = nil,
+                           batchSize: Int? = nil, communicator: Communicator) throws -> CheckpointEvaluation {
+        let file = try SafeTensors.read(path: path)
+        var config: TrainConfig
+        var step: Int?
+        if file.metadata["format"] == CheckpointFile.formatName {
+            let checkpoint = try CheckpointFile.verified(file, path: path)
+            step = checkpoint.metadata["global_step"].flatMap { Int($0) }
+            if let configPath {
+                config = try TrainConfig.load(file: configPath, knownModels: Catalog.models)
+            } else {
+                guard let yaml = checkpoint.metadata["config"] else {
+                    throw CheckpointError.malformed(path: path, reason: "metadata lacks 'config'; pass --config FILE")
+                }
+                config = try TrainConfig.parse(yaml: yaml, source: "\(path) (metadata 'config')", knownModels: Catalog.models)
+            }
+        } else {
+            guard let configPath else {
+                throw CheckpointError.malformed(path: path, reason: "no cnn-dist training state in its metadata "
+                    + "(format is '\(file.metadata["format"] ?? "missing")'), so no config to rebuild the model from; "
+                    + "pass --config FILE to evaluate a weights-only file")
+            }
+            config = try TrainConfig.load(file: configPath, knownModels: Catalog.models)
+        }
+        var overrides = ConfigOverrides()
+        overrides.dataPath = dataPath
+        try config.apply(overrides, knownModels: Catalog.models)
+
+        try Datasets.checkAvailable(config.data)
+        let validation = try Datasets.load(config.data, seed: config.training.seed).validation
+        let normalization = try Datasets.normalization(config.data, channels: validation.channels)
+        let model = try ModelFactory.make(config.model, inputShape: [validation.channels, validation.height, validation.width],
+                                          classes: config.model.classes ?? validation.classes)
+        try ModelStateLoader.loadWeights(file, path: path, into: model)
+        // Any batch gives the same figures (to rounding); make it divide over the ranks.
+        let ranks = communicator.worldSize
+        let batch = ((batchSize ?? config.training.batchSize) + ranks - 1) / ranks * ranks
+        let evaluator = try Evaluator(model: model, images: validation, normalization: normalization, globalBatchSize: batch,
+                                      communicator: communicator, confusion: true)
+        return CheckpointEvaluation(checkpoint: path, model: model.name,
+                                    dataset: "\(validation.name) validation" + (config.data.path.map { " (\($0))" } ?? ""),
+                                    step: step, result: evaluator.evaluate())
+    }
+
+    /// Runs single-node, or on every rank under mpirun/srun (a failing rank ends the job);
+    /// returns the result on rank 0, nil on the others.
+    public static func launch(checkpoint path: String, configPath: String?, dataPath: String?, batchSize: Int?,
+                              threads: Int?) throws -> CheckpointEvaluation? {
+        guard MPICommunicator.launchedByMPI else {
+            Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: threads ?? 0, ranksOnNode: 1)
+            return try run(checkpoint: path, configPath: configPath, dataPath: dataPath, batchSize: batchSize,
+                           communicator: SingleProcessCommunicator())
+        }
+        let communicator = try MPICommunicator()
+        Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: threads ?? 0, ranksOnNode: communicator.localSize)
+        let result = TrainingLauncher.runOrAbort(communicator) {
+            try run(checkpoint: path, configPath: configPath, dataPath: dataPath, batchSize: batchSize, communicator: communicator)
+        }
+        communicator.finish()
+        return communicator.isCoordinator ? result : nil
+    }
+
+    /// Summary, per-class table and confusion matrix (rows: true class, columns: predicted).
+    public var table: String {
+        let r = result
+        func percent(_ x: Double) -> String { x.isFinite ? String(format: "%.2f%%", 100 * x) : "—" }
+        var lines = ["checkpoint  \(checkpoint)" + (step.map { " (step \($0))" } ?? ""),
+                     "model       \(model), \(r.classes) classes",
+                     "data        \(dataset), \(Int(r.count)) images",
+                     "loss        " + String(format: "%.4f", r.meanLoss),
+                     "top-1       \(percent(r.accuracy))  (\(Int(r.correct))/\(Int(r.count)))",
+                     "top-5       \(percent(r.top5Accuracy))", "",
+                     "class    images  correct  accuracy"]
+        let counts = r.classCounts, accuracies = r.perClassAccuracy
+        for c in 0..<r.classes {
+            let correct = Int(r.confusion?[c * r.classes + c] ?? 0)
+            lines.append(pad(String(c), 5) + pad(String(Int(counts[c])), 10) + pad(String(correct), 9) + pad(percent(accuracies[c]), 10))
+        }
+        if let confusion = r.confusion {
+            let width = max(5, String(Int(confusion.max() ?? 0)).count + 2)
+            lines += ["", "confusion matrix (rows: true class, columns: predicted class)",
+                      pad("", 5) + (0..<r.classes).map { pad(String($0), width) }.joined()]
+            for row in 0..<r.classes {
+                lines.append(pad(String(row), 5) + (0..<r.classes).map { pad(String(Int(confusion[row * r.classes + $0])), width) }.joined())
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One JSON object: the figures, `per_class` and `confusion_matrix` (rows: true class).
+    public var json: String {
+        let r = result
+        func string(_ text: String) -> String {
+            String(decoding: (try? JSONSerialization.data(withJSONObject: text, options: .fragmentsAllowed)) ?? Data("\"\"".utf8),
+                   as: UTF8.self)
+        }
+        let counts = r.classCounts, accuracies = r.perClassAccuracy
+        let perClass = (0..<r.classes).map { c in
+            "{\"class\":\(c),\"images\":\(Int(counts[c])),\"correct\":\(Int(r.confusion?[c * r.classes + c] ?? 0)),"
+                + "\"accuracy\":\(jsonNumber(accuracies[c]))}"
+        }
+        let matrix = (0..<r.classes).map { row in
+            "[" + (0..<r.classes).map { String(Int(r.confusion?[row * r.classes + $0] ?? 0)) }.joined(separator: ",") + "]"
+        }
+        return "{\"checkpoint\":\(string(checkpoint)),\"model\":\(string(model)),\"dataset\":\(string(dataset)),"
+            + "\"step\":\(step.map(String.init) ?? "null"),\"classes\":\(r.classes),\"images\":\(Int(r.count)),"
+            + "\"loss\":\(jsonNumber(r.meanLoss)),\"top1_accuracy\":\(jsonNumber(r.accuracy)),"
+            + "\"top5_accuracy\":\(jsonNumber(r.top5Accuracy)),\"per_class\":[\(perClass.joined(separator: ","))],"
+            + "\"confusion_matrix\":[\(matrix.joined(separator: ","))]}\n"
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        String(repeating: " ", count: max(0, width - text.count)) + text
+    }
+}

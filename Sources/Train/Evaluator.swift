@@ -1,0 +1,93 @@
+import Data
+import Distributed
+import NN
+import TensorCore
+
+/// Loss, top-1 and top-5 accuracy (and optionally a confusion matrix) over a whole data set,
+/// summed over all ranks.
+public struct Evaluation: Equatable, Sendable {
+    public var classes: Int
+    public var lossSum = 0.0, correct = 0.0, top5 = 0.0, count = 0.0
+    /// classes × classes counts, row = true label, column = prediction (the highest logit,
+    /// the first on ties); nil when not asked for.
+    public var confusion: [Double]?
+
+    public init(classes: Int, confusion: Bool = false) {
+        self.classes = classes
+        self.confusion = confusion ? Array(repeating: 0, count: classes * classes) : nil
+    }
+
+    public var meanLoss: Double { count > 0 ? lossSum / count : .nan }
+    public var accuracy: Double { count > 0 ? correct / count : .nan }
+    public var top5Accuracy: Double { count > 0 ? top5 / count : .nan }
+
+    /// Samples of each class, and the share of them predicted correctly (nan for a class with none).
+    public var classCounts: [Double] {
+        guard let confusion else { return [] }
+        return (0..<classes).map { row in confusion[(row * classes)..<((row + 1) * classes)].reduce(0, +) }
+    }
+
+    public var perClassAccuracy: [Double] {
+        guard let confusion else { return [] }
+        return zip(0..<classes, classCounts).map { row, total in total > 0 ? confusion[row * classes + row] / total : .nan }
+    }
+}
+
+/// Evaluates a model on a data set sharded across ranks (DistributedSampler order, the last
+/// batch split as evenly as possible): the trainer's validation and `cnn-dist evaluate`.
+public final class Evaluator {
+    let model: Model
+    let images: LabeledImages
+    let normalization: Normalization?
+    let sampler: BatchSampler
+    let communicator: Communicator
+    let confusion: Bool
+    private let input = Tensor(shape: [0])
+    private var labels: [Int32] = []
+    private let loss = SoftmaxCrossEntropy()
+
+    public init(model: Model, images: LabeledImages, normalization: Normalization?, globalBatchSize: Int,
+                communicator: Communicator, confusion: Bool = false) throws {
+        self.model = model
+        self.images = images
+        self.normalization = normalization
+        self.communicator = communicator
+        self.confusion = confusion
+        sampler = try BatchSampler(sampleCount: images.count, globalBatchSize: globalBatchSize,
+                                   rank: communicator.rank, worldSize: communicator.worldSize,
+                                   shuffle: false, seed: 0, dropLast: false)
+    }
+
+    /// Leaves the model in evaluation mode.
+    public func evaluate() -> Evaluation {
+        model.setTraining(false)
+        var result = Evaluation(classes: model.classes, confusion: confusion)
+        for batch in 0..<sampler.batchesPerEpoch {
+            let indices = sampler.indices(epoch: 0, batch: batch)
+            if indices.isEmpty { continue }
+            makeBatch(images, indices: indices, normalization: normalization, into: input, labels: &labels)
+            let logits = model.forward(input)
+            let batchResult = loss.forward(logits: logits, labels: labels)
+            result.lossSum += batchResult.lossSum
+            result.correct += Double(batchResult.correct)
+            result.top5 += Double(TopK.hits(logits, labels: labels, k: 5))
+            result.count += Double(batchResult.count)
+            if confusion { count(logits, into: &result.confusion!) }
+        }
+        var sums = [result.lossSum, result.correct, result.top5, result.count] + (result.confusion ?? [])
+        communicator.allReduceSum(&sums)
+        (result.lossSum, result.correct, result.top5, result.count) = (sums[0], sums[1], sums[2], sums[3])
+        if confusion { result.confusion = Array(sums[4...]) }
+        return result
+    }
+
+    private func count(_ logits: Tensor, into matrix: inout [Double]) {
+        let classes = logits.shape[1]
+        for (n, label) in labels.enumerated() {
+            let row = logits.pointer + n * classes
+            var best = 0
+            for j in 1..<classes where row[j] > row[best] { best = j }
+            matrix[Int(label) * classes + best] += 1
+        }
+    }
+}

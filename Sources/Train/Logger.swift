@@ -1,0 +1,110 @@
+import Distributed
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a run's messages go, filtered by level. On a terminal, progress rewrites one live
+/// line in place (`status`); every ordinary message first clears that line, so an epoch's
+/// summary replaces its progress line.
+public final class Logger: @unchecked Sendable {
+    /// Most to least severe; a logger prints messages at its level and above.
+    public enum Level: Int, Comparable, CaseIterable, Sendable, CustomStringConvertible {
+        case error, warning, info, debug
+
+        public init?(name: String) {
+            guard let level = Level.allCases.first(where: { $0.description == name.lowercased() }) else { return nil }
+            self = level
+        }
+
+        public var description: String {
+            switch self {
+            case .error: return "error"
+            case .warning: return "warning"
+            case .info: return "info"
+            case .debug: return "debug"
+            }
+        }
+
+        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    public let level: Level
+    /// Output goes to a terminal: progress is one live line rewritten in place instead of plain lines.
+    public let isTerminal: Bool
+    /// Receives the exact text to write (newlines and terminal controls included) and its level.
+    private let output: (Level, String) -> Void
+    private let lock = NSLock()
+    private var liveLineShown = false
+
+    public init(level: Level = .info, isTerminal: Bool = false, output: @escaping (Level, String) -> Void) {
+        self.level = level
+        self.isTerminal = isTerminal
+        self.output = output
+    }
+
+    /// Messages as lines (no trailing newline) to a closure, every level down to `level`; never a terminal.
+    public convenience init(level: Level = .info, lines: @escaping (String) -> Void) {
+        self.init(level: level, isTerminal: false) { _, text in lines(String(text.dropLast())) }
+    }
+
+    /// Prints nothing.
+    public static var silent: Logger { Logger(level: .error, isTerminal: false) { _, _ in } }
+
+    /// This process's standard output (info, debug) and standard error (warnings, errors).
+    public static func standard(level: Level = .info) -> Logger {
+        Logger(level: level, isTerminal: standardOutputIsTerminal) { level, text in
+            let stream = level <= .warning ? stderr : stdout
+            fputs(text, stream)
+            fflush(stream)
+        }
+    }
+
+    /// Standard output is an interactive terminal: a tty, not `TERM=dumb`, and not a rank started by
+    /// mpirun or srun (Open MPI hands ranks a pseudo-terminal even when mpirun's own output is a log file).
+    public static var standardOutputIsTerminal: Bool {
+        isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb" && !MPICommunicator.launchedByMPI
+    }
+
+    public func shows(_ level: Level) -> Bool { level <= self.level }
+
+    public func log(_ level: Level, _ message: @autoclosure () -> String) {
+        guard shows(level) else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let prefix = liveLineShown ? TerminalLine.clear : ""
+        liveLineShown = false
+        output(level, prefix + message() + "\n")
+    }
+
+    public func error(_ message: @autoclosure () -> String) { log(.error, message()) }
+    public func warning(_ message: @autoclosure () -> String) { log(.warning, message()) }
+    public func info(_ message: @autoclosure () -> String) { log(.info, message()) }
+    public func debug(_ message: @autoclosure () -> String) { log(.debug, message()) }
+
+    /// Ends a live line with a newline, so that what comes next (an error on standard error) starts a line of its own.
+    public func endLiveLine() {
+        lock.lock()
+        defer { lock.unlock() }
+        if liveLineShown { output(.info, "\n") }
+        liveLineShown = false
+    }
+
+    /// Replaces the live line with `text` (terminal only, at info level or more verbose).
+    public func status(_ text: @autoclosure () -> String) {
+        guard isTerminal, shows(.info) else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        liveLineShown = true
+        output(.info, TerminalLine.rewrite(text()))
+    }
+}
+
+/// Terminal control for one line rewritten in place.
+public enum TerminalLine {
+    /// Carriage return, then erase the whole line (ANSI EL2).
+    public static let clear = "\r\u{1B}[2K"
+
+    /// What rewrites the current line with `text`, leaving the cursor at its end (no newline).
+    public static func rewrite(_ text: String) -> String { clear + text }
+}

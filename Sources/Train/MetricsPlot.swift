@@ -1,0 +1,127 @@
+import Foundation
+
+/// Why a run directory's metrics cannot be plotted.
+public enum PlotError: Error, CustomStringConvertible, Equatable {
+    case missing(path: String)
+    case empty(path: String)
+    case malformed(path: String, line: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let path):
+            return "\(path): no such file; is this a cnn-dist run directory (its run_dir)?"
+        case .empty(let path):
+            return "\(path) holds no records: the run has not finished an epoch yet"
+        case .malformed(let path, let line, let reason):
+            return "\(path):\(line): \(reason)"
+        }
+    }
+}
+
+/// A run's metrics.jsonl (and steps.jsonl where present) as series against epochs, and the
+/// SVG `cnn-dist plot` draws of them: loss, accuracy and learning rate (log scale), with
+/// plateau drops and resumes marked.
+public struct MetricsPlot {
+    public typealias Record = [String: Any]
+
+    public var runDirectory: String
+    public var epochs: [Record]
+    public var steps: [Record]
+
+    public init(runDirectory: String) throws {
+        self.runDirectory = runDirectory
+        let metrics = (runDirectory as NSString).appendingPathComponent("metrics.jsonl")
+        epochs = try MetricsPlot.records(metrics, required: ["epoch", "step"])
+        if epochs.isEmpty { throw PlotError.empty(path: metrics) }
+        let stream = (runDirectory as NSString).appendingPathComponent("steps.jsonl")
+        steps = FileManager.default.fileExists(atPath: stream) ? try MetricsPlot.records(stream, required: ["step", "epoch"]) : []
+    }
+
+    /// One JSON object per line; blank lines are skipped.
+    static func records(_ path: String, required: [String]) throws -> [Record] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw PlotError.missing(path: path) }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw PlotError.malformed(path: path, line: 1, reason: "not UTF-8 text")
+        }
+        var result: [Record] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? Record else {
+                throw PlotError.malformed(path: path, line: index + 1, reason: "not a JSON object: \(line.prefix(60))")
+            }
+            for key in required where number(record[key]) == nil {
+                throw PlotError.malformed(path: path, line: index + 1, reason: "'\(key)' is missing or not a number")
+            }
+            result.append(record)
+        }
+        return result
+    }
+
+    static func number(_ value: Any?) -> Double? {
+        (value as? NSNumber)?.doubleValue
+    }
+
+    /// (epoch, value) of each record holding `key` as a number; null values are left out.
+    static func points(_ records: [Record], _ key: String, scale: Double = 1) -> [(x: Double, y: Double)] {
+        records.compactMap { record in
+            guard let x = number(record["epoch"]), let y = number(record[key]) else { return nil }
+            return (x, y * scale)
+        }
+    }
+
+    /// Plateau drops at the end of their epoch; resumes at their step's place in their epoch.
+    public var markers: [SVGChart.Marker] {
+        var result: [SVGChart.Marker] = []
+        var previousStep = 0.0
+        for record in epochs {
+            let epoch = MetricsPlot.number(record["epoch"])!, step = MetricsPlot.number(record["step"])!
+            if let resumed = MetricsPlot.number(record["resumed_at_step"]) {
+                let fraction = step > previousStep ? (resumed - previousStep) / (step - previousStep) : 0
+                result.append(SVGChart.Marker(kind: "resume", x: epoch - 1 + min(max(fraction, 0), 1),
+                                              label: "resumed at step \(Int(resumed))", color: "#7b3294"))
+            }
+            if let drop = record["lr_drop"] as? Record, let from = MetricsPlot.number(drop["from"]),
+               let to = MetricsPlot.number(drop["to"]) {
+                result.append(SVGChart.Marker(kind: "lr-drop", x: epoch,
+                                              label: "lr \(SVGChart.label(from)) → \(SVGChart.label(to))", color: "#d7191c"))
+            }
+            previousStep = step
+        }
+        return result
+    }
+
+    public var chart: SVGChart {
+        let trainSteps = steps.filter { $0["loss"] != nil }
+        var loss = [SVGChart.Series(name: "train_loss", label: "train", color: "#1f77b4", points: MetricsPlot.points(epochs, "train_loss")),
+                    SVGChart.Series(name: "val_loss", label: "validation", color: "#ff7f0e", points: MetricsPlot.points(epochs, "val_loss"))]
+        var accuracy = [
+            SVGChart.Series(name: "train_accuracy", label: "train", color: "#1f77b4", points: MetricsPlot.points(epochs, "train_accuracy", scale: 100)),
+            SVGChart.Series(name: "val_accuracy", label: "validation", color: "#ff7f0e", points: MetricsPlot.points(epochs, "val_accuracy", scale: 100))]
+        let top5 = MetricsPlot.points(epochs, "val_top5_accuracy", scale: 100)
+        if !top5.isEmpty {
+            accuracy.append(SVGChart.Series(name: "val_top5_accuracy", label: "validation top-5", color: "#2ca02c", points: top5))
+        }
+        var rate = [SVGChart.Series(name: "lr", label: "learning rate", color: "#9467bd", points: MetricsPlot.points(epochs, "lr"))]
+        if !trainSteps.isEmpty {
+            loss.append(SVGChart.Series(name: "step_loss", label: "train (steps)", color: "#1f77b4",
+                                        points: MetricsPlot.points(trainSteps, "loss"), faint: true))
+            accuracy.append(SVGChart.Series(name: "step_accuracy", label: "train (steps)", color: "#1f77b4",
+                                            points: MetricsPlot.points(trainSteps, "accuracy", scale: 100), faint: true))
+            rate.append(SVGChart.Series(name: "step_lr", label: "per step", color: "#9467bd",
+                                        points: MetricsPlot.points(trainSteps, "lr"), faint: true))
+        }
+        let name = (runDirectory as NSString).lastPathComponent
+        return SVGChart(title: "cnn-dist run \(name.isEmpty ? runDirectory : name)", xLabel: "epoch",
+                        panels: [SVGChart.Panel(title: "loss", series: loss),
+                                 SVGChart.Panel(title: "accuracy (%)", series: accuracy),
+                                 SVGChart.Panel(title: "learning rate (log scale)", series: rate, logScale: true)],
+                        markers: markers)
+    }
+
+    /// Writes the SVG atomically; returns its path.
+    public func write(to path: String? = nil) throws -> String {
+        let target = path ?? (runDirectory as NSString).appendingPathComponent("metrics.svg")
+        try AtomicFile.write(Data(chart.svg.utf8), to: target)
+        return target
+    }
+}

@@ -1,0 +1,147 @@
+import Data
+import Distributed
+import Foundation
+import NN
+import TestSupport
+@testable import Train
+import XCTest
+
+/// `cnn-dist evaluate` and the Evaluator the trainer shares with it.
+final class EvaluationTests: XCTestCase {
+    /// Flatten → Linear(2, 3) with weights [[1, 0], [0, 1], [0, 0]] and bias [0, 0, 0.5]: the
+    /// logits of image (a, b) are (a, b, 0.5).
+    func tinyModel() throws -> Model {
+        let model = try Model(name: "tiny", inputShape: [1, 1, 2], classes: 3,
+                              network: Sequential(indexed: [Flatten(), Linear(2, 3)]))
+        let parameters = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.name, $0.parameter.value) })
+        for (i, w) in [Float(1), 0, 0, 1, 0, 0].enumerated() { parameters["1.weight"]![i] = w }
+        for (i, b) in [Float(0), 0, 0.5].enumerated() { parameters["1.bias"]![i] = b }
+        return model
+    }
+
+    /// Five images: (1, 0) → 0 ✓, (0, 1) → 1 ✓, (0, 0) label 2 → 2 ✓, (0.75, 0) label 1 → 0 ✗, (0, 0) label 0 → 2 ✗.
+    let images = LabeledImages(name: "hand-made", channels: 1, height: 1, width: 2, classes: 3,
+                               pixels: [1, 0, 0, 1, 0, 0, 0.75, 0, 0, 0], labels: [0, 1, 2, 1, 0])
+
+    func crossEntropy(_ logits: [Double], _ label: Int) -> Double {
+        Foundation.log(logits.map { Foundation.exp($0) }.reduce(0, +)) - logits[label]
+    }
+
+    /// `body` on two in-process ranks (threads); each rank's result, nil where it threw.
+    func onTwoRanks<T>(_ body: @escaping (Communicator) throws -> T) throws -> [T?] {
+        let group = try InProcessCommunicator.makeGroup(size: 2)
+        let results = RankResults<T?>(ranks: 2, initial: nil)
+        let done = DispatchGroup()
+        for communicator in group {
+            done.enter()
+            Thread.detachNewThread {
+                results.store(try? body(communicator), rank: communicator.rank)
+                done.leave()
+            }
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 60), .success)
+        return (0..<2).map { results.value(rank: $0) }
+    }
+
+    func testFiguresOnHandMadeImages() throws {
+        let evaluator = try Evaluator(model: try tinyModel(), images: images, normalization: nil, globalBatchSize: 2,
+                                      communicator: SingleProcessCommunicator(), confusion: true)
+        let result = evaluator.evaluate()
+        XCTAssertEqual(result.count, 5)
+        XCTAssertEqual(result.correct, 3)
+        XCTAssertEqual(result.accuracy, 0.6)
+        XCTAssertEqual(result.top5Accuracy, 1, "3 classes: every label is within the top 5")
+        XCTAssertEqual(result.confusion, [1, 0, 1,
+                                          1, 1, 0,
+                                          0, 0, 1])
+        XCTAssertEqual(result.classCounts, [2, 2, 1])
+        XCTAssertEqual(result.perClassAccuracy, [0.5, 0.5, 1])
+        let loss = (crossEntropy([1, 0, 0.5], 0) + crossEntropy([0, 1, 0.5], 1) + crossEntropy([0, 0, 0.5], 2)
+            + crossEntropy([0.75, 0, 0.5], 1) + crossEntropy([0, 0, 0.5], 0)) / 5
+        XCTAssertEqual(result.meanLoss, loss, accuracy: 1e-6)
+    }
+
+    func testTwoRanksGiveTheSameFiguresAsOne() throws {
+        let one = try Evaluator(model: try tinyModel(), images: images, normalization: nil, globalBatchSize: 2,
+                                communicator: SingleProcessCommunicator(), confusion: true).evaluate()
+        let models = try (0..<2).map { _ in try tinyModel() }
+        let results = try onTwoRanks { communicator in
+            try Evaluator(model: models[communicator.rank], images: self.images, normalization: nil, globalBatchSize: 2,
+                          communicator: communicator, confusion: true).evaluate()
+        }
+        for rank in 0..<2 {
+            let result = try XCTUnwrap(results[rank])
+            XCTAssertEqual(result.confusion, one.confusion)
+            XCTAssertEqual(result.count, one.count)
+            XCTAssertEqual(result.correct, one.correct)
+            XCTAssertEqual(result.top5, one.top5)
+            XCTAssertEqual(result.meanLoss, one.meanLoss, accuracy: 1e-12)
+        }
+    }
+
+    /// A trained checkpoint evaluates to what the trainer's validation recorded for it, on 1
+    /// and 2 ranks; JSON parses; weights-only and non-checkpoint files are clear errors.
+    func testCheckpointMatchesTheRunsValidation() throws {
+        let directory = ProcessRunner.temporaryDirectory("evaluate")
+        let config = TrainingFixtures.smallSynthetic(runDirectory: directory)
+        try TrainingLauncher.run(config: config, log: { _ in })
+        let checkpoint = directory + "/checkpoints/step-000000010.safetensors"
+        let epoch = try JSONSerialization.jsonObject(with: Data(try String(contentsOfFile: directory + "/metrics.jsonl",
+                                                                           encoding: .utf8).utf8)) as! [String: Any]
+        let single = try CheckpointEvaluation.run(checkpoint: checkpoint, communicator: SingleProcessCommunicator())
+        XCTAssertEqual(single.step, 10)
+        XCTAssertEqual(single.result.count, 256)
+        XCTAssertEqual(single.result.accuracy, epoch["val_accuracy"] as! Double)
+        XCTAssertEqual(single.result.meanLoss, epoch["val_loss"] as! Double, accuracy: 1e-12)
+        XCTAssertEqual(single.result.top5Accuracy, epoch["val_top5_accuracy"] as! Double)
+        XCTAssertEqual(single.result.confusion?.reduce(0, +), 256)
+        XCTAssertEqual(single.result.perClassAccuracy.count, 10)
+
+        let results = try onTwoRanks { try CheckpointEvaluation.run(checkpoint: checkpoint, communicator: $0) }
+        let two = try XCTUnwrap(results[0]).result
+        XCTAssertEqual(two.confusion, single.result.confusion)
+        XCTAssertEqual(two.correct, single.result.correct)
+        XCTAssertEqual(two.meanLoss, single.result.meanLoss, accuracy: 1e-9)
+
+        let json = try JSONSerialization.jsonObject(with: Data(single.json.utf8)) as! [String: Any]
+        XCTAssertEqual(json["images"] as? Int, 256)
+        XCTAssertEqual(json["top1_accuracy"] as? Double, single.result.accuracy)
+        XCTAssertEqual((json["confusion_matrix"] as? [[Int]])?.count, 10)
+        XCTAssertEqual((json["per_class"] as? [[String: Any]])?.first?["class"] as? Int, 0)
+        XCTAssertTrue(single.table.contains("confusion matrix (rows: true class, columns: predicted class)"), single.table)
+
+        // model.safetensors holds weights only: it needs --config.
+        let weights = directory + "/model.safetensors"
+        XCTAssertThrowsError(try CheckpointEvaluation.run(checkpoint: weights, communicator: SingleProcessCommunicator())) {
+            XCTAssertTrue("\($0)".contains("pass --config FILE to evaluate a weights-only file"), "\($0)")
+        }
+        let configFile = try TrainingFixtures.write(config, in: directory)
+        let fromWeights = try CheckpointEvaluation.run(checkpoint: weights, configPath: configFile, communicator: SingleProcessCommunicator())
+        XCTAssertEqual(fromWeights.result.confusion, single.result.confusion)
+        XCTAssertNil(fromWeights.step)
+
+        let garbage = directory + "/notes.safetensors"
+        try "not a checkpoint".write(toFile: garbage, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try CheckpointEvaluation.run(checkpoint: garbage, communicator: SingleProcessCommunicator())) {
+            XCTAssertTrue("\($0)".hasPrefix("\(garbage): not a valid safetensors checkpoint"), "\($0)")
+        }
+    }
+
+    func testCommandLine() throws {
+        let directory = ProcessRunner.temporaryDirectory("evaluate-cli")
+        try TrainingLauncher.run(config: TrainingFixtures.smallSynthetic(runDirectory: directory), log: { _ in })
+        let binary = ProcessRunner.product("cnn-dist")
+        let json = try ProcessRunner.run(binary, ["evaluate", "--checkpoint", directory + "/checkpoints/step-000000010.safetensors",
+                                                  "--format", "json"], timeout: 120)
+        XCTAssertEqual(json.status, 0, json.error)
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
+        XCTAssertEqual(parsed?["images"] as? Int, 256)
+        let table = try ProcessRunner.run(binary, ["evaluate", "--checkpoint", directory + "/checkpoints/step-000000010.safetensors"],
+                                          timeout: 120)
+        XCTAssertEqual(table.status, 0, table.error)
+        XCTAssertTrue(table.output.contains("top-1 "), table.output)
+        let missing = try ProcessRunner.run(binary, ["evaluate", "--checkpoint", directory + "/nothing.safetensors"], timeout: 60)
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.error, "error: \(directory)/nothing.safetensors: cannot be read (missing or no permission)\n")
+    }
+}
