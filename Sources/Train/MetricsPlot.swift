@@ -101,7 +101,9 @@ public struct MetricsPlot {
         if !top5.isEmpty {
             accuracy.append(SVGChart.Series(name: "val_top5_accuracy", label: "validation top-5", color: "#2ca02c", points: top5))
         }
-        var rate = [SVGChart.Series(name: "lr", label: "learning rate", color: "#9467bd", points: MetricsPlot.points(epochs, "lr"))]
+        // An epoch's record holds the rate in force during that epoch: drawn flat across it.
+        let epochRates = MetricsPlot.points(epochs, "lr").flatMap { [(x: $0.x - 1, y: $0.y), $0] }
+        var rate = [SVGChart.Series(name: "lr", label: "learning rate", color: "#9467bd", points: epochRates)]
         if !trainSteps.isEmpty {
             loss.append(SVGChart.Series(name: "step_loss", label: "train (steps)", color: "#1f77b4",
                                         points: MetricsPlot.points(trainSteps, "loss"), faint: true))

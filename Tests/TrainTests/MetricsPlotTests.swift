@@ -56,8 +56,9 @@ final class MetricsPlotTests: XCTestCase {
         XCTAssertEqual(path, directory + "/metrics.svg")
         let document = try XMLDocument(contentsOf: URL(fileURLWithPath: path), options: [])
         XCTAssertEqual(document.rootElement()?.name, "svg")
+        // The per-epoch learning rate is a staircase: two points (start and end) per epoch.
         XCTAssertEqual(try polylines(document), ["train_loss": 4, "val_loss": 4, "train_accuracy": 4, "val_accuracy": 4,
-                                                 "val_top5_accuracy": 4, "lr": 4, "step_loss": 8, "step_accuracy": 8, "step_lr": 8])
+                                                 "val_top5_accuracy": 4, "lr": 8, "step_loss": 8, "step_accuracy": 8, "step_lr": 8])
         // A marker line in each of the three panels; labels in the first.
         let drops = try document.nodes(forXPath: "//*[local-name()='line'][contains(@class, 'lr-drop')]")
         let resumes = try document.nodes(forXPath: "//*[local-name()='line'][contains(@class, 'resume')]")
