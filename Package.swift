@@ -37,7 +37,9 @@ let package = Package(
         // Counting malloc & co.; linked only into the cnn-dist executable (bench train's
         // allocations_per_step). Exported from the executable so every library binds to it.
         .target(name: "CAllocationCounter"),
-        .target(name: "TensorCore", swiftSettings: common + kernelFlags),
+        // Atomics and the spin-wait hint for TensorCore's worker pool.
+        .target(name: "CAtomics"),
+        .target(name: "TensorCore", dependencies: ["CAtomics"], swiftSettings: common + kernelFlags),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: common + kernelFlags),
         .target(name: "Optim", dependencies: ["TensorCore", "NN"], swiftSettings: common + kernelFlags),
         .target(name: "Data", dependencies: ["TensorCore", "CZlib"], swiftSettings: common + kernelFlags),

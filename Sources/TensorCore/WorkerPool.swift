@@ -1,3 +1,4 @@
+import CAtomics
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,21 +8,31 @@ import Glibc
 /// 700 heap allocations per ResNet-20 step at 2 threads) and adds wake-up latency to small
 /// layers. The calling thread runs part 0 itself; worker w runs part w.
 ///
+/// A training step runs its regions back to back, microseconds apart, so waiting threads
+/// spin briefly (`spinLimit` pauses, some tens of microseconds) before they sleep: waking a
+/// sleeping thread costs more than a small layer's whole region. Sleeping uses a mutex and
+/// condition variables, so idle pools cost nothing.
+///
 /// One region at a time: a caller that finds the pool busy (ranks running as threads of one
 /// process, or a region nested inside another) falls back to Dispatch, so nothing ever waits
 /// on itself.
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()
 
+    /// Pause instructions a waiting thread spins through before it sleeps.
+    nonisolated(unsafe) static var spinLimit = 2_000
+
     private let owner = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    // Guarded by `mutex`.
-    private var generation = 0
+    /// Bumped (under `mutex`, read atomically) when a region starts.
+    private let generation = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    /// Worker parts of the current region not yet finished (atomic).
+    private let remaining = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    // Written by the caller before it bumps `generation`, read by workers after they see it.
     private var job: Job?
     private var parts = 0
-    private var remaining = 0
     private var started = 0
 
     private init() {
@@ -29,6 +40,8 @@ final class WorkerPool: @unchecked Sendable {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
         pthread_cond_init(done, nil)
+        generation.initialize(to: 0)
+        remaining.initialize(to: 0)
     }
 
     /// Runs every part of `parts`, part 0 on the calling thread; false (having run nothing)
@@ -39,20 +52,33 @@ final class WorkerPool: @unchecked Sendable {
         defer { pthread_mutex_unlock(owner) }
         startWorkers(parts.parts - 1)
         withUnsafePointer(to: parts) { pointer in
-            pthread_mutex_lock(mutex)
             job = Job(parts: UnsafeRawPointer(pointer), runner: PartRunner<Body>.self)
             self.parts = parts.parts
-            remaining = parts.parts - 1
-            generation &+= 1
+            cnn_atomic_store(remaining, parts.parts - 1)
+            pthread_mutex_lock(mutex)
+            cnn_atomic_store(generation, generation.pointee &+ 1)
             pthread_cond_broadcast(wake)
             pthread_mutex_unlock(mutex)
             parts.run(part: 0)
-            pthread_mutex_lock(mutex)
-            while remaining > 0 { pthread_cond_wait(done, mutex) }
+            waitForWorkers()
             job = nil
-            pthread_mutex_unlock(mutex)
         }
         return true
+    }
+
+    /// Returns once every worker part of the region has finished: spinning, then sleeping.
+    private func waitForWorkers() {
+        var spins = 0
+        while cnn_atomic_load(remaining) > 0 {
+            if spins < WorkerPool.spinLimit {
+                cnn_spin_pause()
+                spins += 1
+                continue
+            }
+            pthread_mutex_lock(mutex)
+            while cnn_atomic_load(remaining) > 0 { pthread_cond_wait(done, mutex) }
+            pthread_mutex_unlock(mutex)
+        }
     }
 
     private func startWorkers(_ needed: Int) {
@@ -60,29 +86,50 @@ final class WorkerPool: @unchecked Sendable {
             started += 1
             let index = started
             var thread = pthread_t()
-            let box = Unmanaged.passRetained(WorkerStart(pool: self, index: index))
+            // The worker waits for regions after the current one: the region about to start included.
+            let box = Unmanaged.passRetained(WorkerStart(pool: self, index: index, generation: cnn_atomic_load(generation)))
             pthread_create(&thread, nil, { raw in
                 let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
-                start.pool.workerLoop(index: start.index)
+                start.pool.workerLoop(index: start.index, seen: start.generation)
                 return nil
             }, box.toOpaque())
             pthread_detach(thread)
         }
     }
 
-    private func workerLoop(index: Int) {
-        var seen = 0
-        pthread_mutex_lock(mutex)
+    private func workerLoop(index: Int, seen start: Int) {
+        var seen = start
         while true {
-            while generation == seen { pthread_cond_wait(wake, mutex) }
-            seen = generation
-            guard index < parts, let job else { continue }
-            pthread_mutex_unlock(mutex)
-            job.runner.run(job.parts, part: index)
-            pthread_mutex_lock(mutex)
-            remaining -= 1
-            if remaining == 0 { pthread_cond_signal(done) }
+            let current = waitForRegion(after: seen)
+            let regionParts = parts, regionJob = job
+            // A worker the region does not use may look late, while the caller already
+            // writes the next region: if the generation moved, read again (seqlock).
+            cnn_atomic_acquire_fence()
+            guard cnn_atomic_load(generation) == current else { continue }
+            seen = current
+            guard index < regionParts, let regionJob else { continue }
+            regionJob.runner.run(regionJob.parts, part: index)
+            if cnn_atomic_fetch_add(remaining, -1) == 1 {
+                // The last worker out wakes a caller that went to sleep.
+                pthread_mutex_lock(mutex)
+                pthread_cond_signal(done)
+                pthread_mutex_unlock(mutex)
+            }
         }
+    }
+
+    /// Waits until a region newer than `seen` starts (spinning, then sleeping); returns its generation.
+    private func waitForRegion(after seen: Int) -> Int {
+        for _ in 0..<WorkerPool.spinLimit {
+            let current = cnn_atomic_load(generation)
+            if current != seen { return current }
+            cnn_spin_pause()
+        }
+        pthread_mutex_lock(mutex)
+        while cnn_atomic_load(generation) == seen { pthread_cond_wait(wake, mutex) }
+        let current = cnn_atomic_load(generation)
+        pthread_mutex_unlock(mutex)
+        return current
     }
 }
 
@@ -107,9 +154,11 @@ private enum PartRunner<Body: ParallelBody>: PartRunning {
 private final class WorkerStart {
     let pool: WorkerPool
     let index: Int
+    let generation: Int
 
-    init(pool: WorkerPool, index: Int) {
+    init(pool: WorkerPool, index: Int, generation: Int) {
         self.pool = pool
         self.index = index
+        self.generation = generation
     }
 }
