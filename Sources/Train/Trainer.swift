@@ -34,7 +34,9 @@ public final class Trainer {
     let optimizer: SGD
     let train: LabeledImages
     let validation: LabeledImages
-    let normalization: Normalization
+    /// Training batches, augmented and made ahead on a background queue (`data.prefetch`).
+    let trainBatches: BatchPrefetcher
+    let validationBatches: BatchMaker
     let trainSampler: BatchSampler
     let validationSampler: BatchSampler
     let log: (String) -> Void
@@ -73,10 +75,10 @@ public final class Trainer {
         }
 
         (train, validation) = try Datasets.load(config.data, seed: config.training.seed)
-        normalization = try Datasets.normalization(config.data, channels: train.channels)
+        let makers = try Datasets.batchMakers(config.data, train: train, validation: validation, seed: config.training.seed)
+        validationBatches = makers.validation
         let classes = config.model.classes ?? train.classes
-        model = try ModelFactory.make(config.model, inputShape: [train.channels, train.height, train.width],
-                                  classes: classes)
+        model = try ModelFactory.make(config.model, inputShape: makers.train.imageShape, classes: classes)
         model.initializeParameters(seed: config.training.seed)
         optimizer = SGD(parameters: model.namedParameters(), options: SGD.Options(
             learningRate: config.optimizer.lr, momentum: config.optimizer.momentum,
@@ -85,6 +87,7 @@ public final class Trainer {
         trainSampler = try BatchSampler(sampleCount: train.count, globalBatchSize: config.training.batchSize,
                                         rank: communicator.rank, worldSize: communicator.worldSize,
                                         shuffle: config.data.shuffle, seed: config.training.seed, dropLast: true)
+        trainBatches = BatchPrefetcher(maker: makers.train, sampler: trainSampler, depth: config.data.prefetch)
         validationSampler = try BatchSampler(sampleCount: validation.count, globalBatchSize: config.training.batchSize,
                                              rank: communicator.rank, worldSize: communicator.worldSize,
                                              shuffle: false, seed: config.training.seed, dropLast: false)
@@ -204,18 +207,17 @@ public final class Trainer {
             try finish(.maxSteps, elapsed: elapsed())
             return history
         }
-        let input = Tensor(shape: [0])
-        var labels: [Int32] = []
+        defer { trainBatches.stop() }
         let loss = SoftmaxCrossEntropy()
         while progress.epoch < config.training.epochs {
             model.setTraining(true)
-            let permutation = trainSampler.permutation(epoch: progress.epoch)
+            trainBatches.start(epoch: progress.epoch, batch: progress.batchInEpoch)
             let epochStart = Date()
             var imagesThisSession = 0
             while progress.batchInEpoch < trainSampler.batchesPerEpoch {
                 optimizer.learningRate = schedule.learningRate(progress)
-                let indices = trainSampler.indices(batch: progress.batchInEpoch, permutation: permutation)
-                makeBatch(train, indices: indices, normalization: normalization, into: input, labels: &labels)
+                let batch = trainBatches.next()
+                let (input, labels) = (batch.input, batch.labels)
                 buckets.beginStep()
                 model.beginStep(seed: config.training.seed, step: progress.globalStep, rank: communicator.rank)
                 var result = loss.forward(logits: model.forward(input), labels: labels)
@@ -377,7 +379,7 @@ public final class Trainer {
         for batch in 0..<validationSampler.batchesPerEpoch {
             let indices = validationSampler.indices(epoch: 0, batch: batch)
             if indices.isEmpty { continue }
-            makeBatch(validation, indices: indices, normalization: normalization, into: input, labels: &labels)
+            validationBatches.make(indices, epoch: nil, into: input, labels: &labels)
             let logits = model.forward(input)
             let result = loss.forward(logits: logits, labels: labels)
             totals.lossSum += result.lossSum
