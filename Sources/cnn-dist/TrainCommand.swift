@@ -29,13 +29,13 @@ struct TrainCommand: ParsableCommand {
     var noShuffle = false
     @Option(name: .long, help: "Model from the zoo (model.name).") var model: String?
     @Option(name: .long, help: "Dataset name (data.dataset).") var dataset: String?
+    @Option(name: .long, help: "Training batches made ahead on a background queue (data.prefetch; 0: none).") var prefetch: Int?
 
     /// What a bare `--resume` becomes (see `CNNDist.main`).
     static let latest = "@latest"
 
     func run() throws {
         do {
-            var trainConfig = try config.map { try TrainConfig.load(file: $0, knownModels: Catalog.models) } ?? TrainConfig()
             var overrides = ConfigOverrides()
             overrides.epochs = epochs
             overrides.batchSize = batchSize
@@ -48,7 +48,8 @@ struct TrainCommand: ParsableCommand {
             overrides.noShuffle = noShuffle
             overrides.model = model
             overrides.dataset = dataset
-            try trainConfig.apply(overrides, knownModels: Catalog.models)
+            overrides.prefetch = prefetch
+            let trainConfig = try TrainConfig.load(file: config, overrides: overrides, knownModels: Catalog.models)
             let options = StartOptions(resume: resume.map { $0 == TrainCommand.latest ? .latest : .path($0) },
                                        initFrom: initFrom)
             try TrainingLauncher.run(config: trainConfig, workers: workers, options: options)
