@@ -19,16 +19,26 @@ public final class BatchPrefetcher: @unchecked Sendable {
     public let depth: Int
     private let ring: [Batch]
     private let queue = DispatchQueue(label: "cnn-dist.prefetch", qos: .userInitiated)
-    private let lock = NSLock()
-    private var cancelled = false
     /// The epoch being made (nil: none) and its order of samples.
     private var epoch: Int?
     private var permutation: [Int] = []
     /// The next batch `next()` returns, and how many it has returned in this epoch.
     private var nextBatch = 0
     private var taken = 0
-    /// Free ring slots (for the producer), made batches (for the consumer), and the producer's end.
-    private var free = DispatchSemaphore(value: 0), ready = DispatchSemaphore(value: 0), finished = DispatchSemaphore(value: 0)
+    /// The background work of the current epoch (nil with depth 0 or when stopped).
+    private var producer: Producer?
+
+    /// What the consumer and the background work share: free ring slots (counted by `free`),
+    /// made batches (`ready`), the end of the work (`finished`) and the request to stop. The
+    /// work holds this, not the prefetcher, so a prefetcher released while it runs stops it.
+    private final class Producer: @unchecked Sendable {
+        // Semaphores start at 0 and are signalled up (libdispatch traps when one is freed below its start value).
+        let free = DispatchSemaphore(value: 0), ready = DispatchSemaphore(value: 0), finished = DispatchSemaphore(value: 0)
+        private let lock = NSLock()
+        private var cancelled = false
+        var isCancelled: Bool { lock.withLock { cancelled } }
+        func cancel() { lock.withLock { cancelled = true } }
+    }
 
     public init(maker: BatchMaker, sampler: BatchSampler, depth: Int) {
         precondition(depth >= 0, "prefetch depth \(depth)")
@@ -49,21 +59,19 @@ public final class BatchPrefetcher: @unchecked Sendable {
         nextBatch = batch
         taken = 0
         guard depth > 0 else { return }
-        // Semaphores start at 0 and are signalled up (libdispatch traps when one is freed below its start value).
-        free = DispatchSemaphore(value: 0)
-        ready = DispatchSemaphore(value: 0)
-        finished = DispatchSemaphore(value: 0)
-        for _ in ring { free.signal() }
-        let (first, end, order) = (batch, sampler.batchesPerEpoch, permutation)
-        queue.async { [self] in
+        let producer = Producer()
+        self.producer = producer
+        for _ in ring { producer.free.signal() }
+        let (first, end, order, ring, maker, sampler) = (batch, sampler.batchesPerEpoch, permutation, ring, maker, sampler)
+        queue.async {
             for index in first..<end {
-                free.wait()
-                if isCancelled { break }
+                producer.free.wait()
+                if producer.isCancelled { break }
                 let slot = ring[(index - first) % ring.count]
                 maker.make(order[sampler.positions(batch: index)], epoch: epoch, into: slot.input, labels: &slot.labels)
-                ready.signal()
+                producer.ready.signal()
             }
-            finished.signal()
+            producer.finished.signal()
         }
     }
 
@@ -75,26 +83,23 @@ public final class BatchPrefetcher: @unchecked Sendable {
             nextBatch += 1
             taken += 1
         }
-        guard depth > 0 else {
+        guard let producer else {
             maker.make(permutation[sampler.positions(batch: nextBatch)], epoch: epoch, into: ring[0].input, labels: &ring[0].labels)
             return ring[0]
         }
-        if taken > 0 { free.signal() }  // the batch handed out last time is done with
-        ready.wait()
+        if taken > 0 { producer.free.signal() }  // the batch handed out last time is done with
+        producer.ready.wait()
         return ring[taken % ring.count]
     }
 
     /// Stops making batches and waits until the background work has ended; batches made and
     /// not taken are dropped.
     public func stop() {
-        guard epoch != nil else { return }
         epoch = nil
-        guard depth > 0 else { return }
-        lock.withLock { cancelled = true }
-        free.signal()  // wakes the producer if it waits for a slot
-        finished.wait()
-        lock.withLock { cancelled = false }
+        guard let producer else { return }
+        self.producer = nil
+        producer.cancel()
+        producer.free.signal()  // wakes the work if it waits for a slot
+        producer.finished.wait()
     }
-
-    private var isCancelled: Bool { lock.withLock { cancelled } }
 }

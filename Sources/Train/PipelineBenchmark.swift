@@ -56,7 +56,7 @@ public enum PipelineBenchmark {
             return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
 
-        // Pre-made: every batch of the timed steps made first (warm-up steps train on the first).
+        // Pre-made: every batch of the timed steps, made before any clock starts.
         let premade = (0..<steps).map { step -> (Tensor, [Int32]) in
             let input = Tensor(shape: [0])
             var labels: [Int32] = []
@@ -64,23 +64,36 @@ public enum PipelineBenchmark {
             maker.make(sampler.indices(epoch: epoch, batch: batch), epoch: epoch, into: input, labels: &labels)
             return (input, labels)
         }
-        for step in 0..<warmup { _ = trainer.step(premade[step % max(steps, 1)].0, labels: premade[step % max(steps, 1)].1) }
-        let premadeSeconds = timed {
-            for (input, labels) in premade { _ = trainer.step(input, labels: labels) }
-        }
-
-        // Through the pipeline: the prefetcher starts before the warm-up steps and runs across
-        // epoch ends the way training restarts it.
+        // Through the pipeline: the prefetcher starts where a stretch of steps starts, as
+        // training starts it at an epoch's (or a resume's) first batch, and restarts at epoch ends.
         let prefetcher = BatchPrefetcher(maker: maker, sampler: sampler, depth: config.data.prefetch)
         defer { prefetcher.stop() }
-        func pipelineStep(_ step: Int) {
-            if step % perEpoch == 0 { prefetcher.start(epoch: step / perEpoch, batch: step % perEpoch) }
-            let batch = prefetcher.next()
-            _ = trainer.step(batch.input, labels: batch.labels)
+        func pipelineSteps(_ steps: Range<Int>) {
+            for step in steps {
+                if step == steps.lowerBound || step % perEpoch == 0 {
+                    prefetcher.start(epoch: step / perEpoch, batch: step % perEpoch)
+                }
+                let batch = prefetcher.next()
+                _ = trainer.step(batch.input, labels: batch.labels)
+            }
+            prefetcher.stop()
         }
-        for step in 0..<warmup { pipelineStep(step) }
-        let pipelineSeconds = timed {
-            for step in warmup..<(warmup + steps) { pipelineStep(step) }
+        func premadeSteps(_ steps: Range<Int>) {
+            for step in steps { _ = trainer.step(premade[step - warmup].0, labels: premade[step - warmup].1) }
+        }
+        pipelineSteps(0..<warmup)
+        // Rounds of up to 10 steps each way, in alternating order, so that a change in the
+        // machine's load during the run falls on both alike.
+        var pipelineSeconds = 0.0, premadeSeconds = 0.0
+        for (round, first) in stride(from: warmup, to: warmup + steps, by: 10).enumerated() {
+            let stretch = first..<min(first + 10, warmup + steps)
+            if round % 2 == 0 {
+                premadeSeconds += timed { premadeSteps(stretch) }
+                pipelineSeconds += timed { pipelineSteps(stretch) }
+            } else {
+                pipelineSeconds += timed { pipelineSteps(stretch) }
+                premadeSeconds += timed { premadeSteps(stretch) }
+            }
         }
         let images = Double(config.training.batchSize * steps)
         return Result(model: model.name, globalBatch: config.training.batchSize, ranks: communicator.worldSize, steps: steps,
