@@ -48,7 +48,8 @@ struct BenchPipeline: ParsableCommand {
             + "and on batches made beforehand; works under mpirun.",
         discussion: """
         Prints one JSON line (rank 0): model, batch, ranks, steps, pipeline_images_per_sec,
-        premade_images_per_sec, ratio (pipeline / premade; 1 means the pipeline costs nothing) and prefetch.
+        premade_images_per_sec, ratio (pipeline / premade; 1 means the pipeline costs nothing), prefetch
+        and batch_make_ms (this rank's mean time to make one batch on one thread: what the pipeline hides).
         """)
 
     @Option(help: "YAML config: model, data set, augmentation, data.prefetch, batch size.") var config: String?

@@ -67,7 +67,8 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(lines.first?["ranks"] as? Int, 2)
     }
 
-    static let pipelineKeys = ["model", "batch", "ranks", "steps", "pipeline_images_per_sec", "premade_images_per_sec", "ratio"]
+    static let pipelineKeys = ["model", "batch", "ranks", "steps", "pipeline_images_per_sec", "premade_images_per_sec", "ratio",
+                               "prefetch", "batch_make_ms"]
 
     /// A tiny CIFAR-10 directory from the generator and a config training LeNet-5 on it with
     /// pad-and-crop, flip and lighting.
@@ -105,6 +106,8 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertGreaterThan(pipeline, 0)
         XCTAssertGreaterThan(premade, 0)
         XCTAssertEqual(try XCTUnwrap(object["ratio"] as? Double), pipeline / premade, accuracy: 1e-2 * pipeline / premade)
+        XCTAssertEqual(object["prefetch"] as? Int, 2, "data.prefetch's default")
+        XCTAssertGreaterThan(try XCTUnwrap(object["batch_make_ms"] as? Double), 0)
 
         let missing = try ProcessRunner.run(binary, ["bench", "pipeline", "--config", config, "--data", "/nonexistent/cifar"],
                                             timeout: 60)
