@@ -19,29 +19,38 @@ public enum PipelineBenchmark {
         /// Mean time this rank took to make one of its batches on the calling thread, in ms:
         /// the work the pipeline has to hide.
         public var batchMilliseconds: Double
+        /// Heap allocations in the whole process (both threads) per timed step, each way; nil
+        /// when not counted. The pipeline's include restarting the prefetcher every round.
+        public var pipelineAllocationsPerStep: Double?
+        public var premadeAllocationsPerStep: Double?
         public var ratio: Double { pipelineImagesPerSecond / premadeImagesPerSecond }
 
         public var jsonLine: String {
             String(format: "{\"model\":\"%@\",\"batch\":%d,\"ranks\":%d,\"steps\":%d,\"pipeline_images_per_sec\":%.1f,"
-                   + "\"premade_images_per_sec\":%.1f,\"ratio\":%.4f,\"prefetch\":%d,\"batch_make_ms\":%.3f}",
+                   + "\"premade_images_per_sec\":%.1f,\"ratio\":%.4f,\"prefetch\":%d,\"batch_make_ms\":%.3f,"
+                   + "\"pipeline_allocations_per_step\":%@,\"premade_allocations_per_step\":%@}",
                    model, globalBatch, ranks, steps, pipelineImagesPerSecond, premadeImagesPerSecond, ratio, prefetch,
-                   batchMilliseconds)
+                   batchMilliseconds, Self.number(pipelineAllocationsPerStep), Self.number(premadeAllocationsPerStep))
         }
+
+        static func number(_ value: Double?) -> String { value.map { String(format: "%.2f", $0) } ?? "null" }
     }
 
     /// Runs under the launcher this process has (MPI ranks under mpirun, else one process);
     /// returns the JSON line on rank 0, nil on the other ranks.
-    public static func launch(config: TrainConfig, steps: Int, warmup: Int) throws -> String? {
+    public static func launch(config: TrainConfig, steps: Int, warmup: Int,
+                              allocationCounter: TrainingBenchmark.AllocationCounter? = nil) throws -> String? {
         let communicator: Communicator = MPICommunicator.launchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
         Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: config.training.threads, ranksOnNode: communicator.localSize)
         let result = TrainingLauncher.runOrAbort(communicator) {
-            try run(config: config, steps: steps, warmup: warmup, communicator: communicator)
+            try run(config: config, steps: steps, warmup: warmup, communicator: communicator, allocationCounter: allocationCounter)
         }
         communicator.finish()
         return communicator.isCoordinator ? result.jsonLine : nil
     }
 
-    public static func run(config: TrainConfig, steps: Int, warmup: Int, communicator: Communicator) throws -> Result {
+    public static func run(config: TrainConfig, steps: Int, warmup: Int, communicator: Communicator,
+                           allocationCounter: TrainingBenchmark.AllocationCounter? = nil) throws -> Result {
         try Datasets.checkAvailable(config.data)
         let (train, validation) = try Datasets.load(config.data, seed: config.training.seed)
         let maker = try Datasets.batchMakers(config.data, train: train, validation: validation, seed: config.training.seed).train
@@ -52,17 +61,20 @@ public enum PipelineBenchmark {
                                        shuffle: config.data.shuffle, seed: config.training.seed, dropLast: true)
         // Step s trains on batch s mod B of epoch s / B, as training would.
         let perEpoch = sampler.batchesPerEpoch
-        func timed(_ body: () -> Void) -> Double {
+        /// Seconds and allocations of `body` (the allocations between the barriers, which allocate nothing).
+        func timed(_ body: () -> Void) -> (seconds: Double, allocations: UInt64) {
             communicator.barrier()
             let start = DispatchTime.now().uptimeNanoseconds
+            let before = allocationCounter?.count() ?? 0
             body()
+            let after = allocationCounter?.count() ?? 0
             communicator.barrier()
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, after - before)
         }
 
         // Pre-made: every batch of the timed steps, made before any clock starts.
         let makeStart = DispatchTime.now().uptimeNanoseconds
-        let premade = (0..<steps).map { step -> (Tensor, [Int32]) in
+        let batches = (0..<steps).map { step -> (Tensor, [Int32]) in
             let input = Tensor(shape: [0])
             var labels: [Int32] = []
             let epoch = (warmup + step) / perEpoch, batch = (warmup + step) % perEpoch
@@ -85,25 +97,31 @@ public enum PipelineBenchmark {
             prefetcher.stop()
         }
         func premadeSteps(_ steps: Range<Int>) {
-            for step in steps { _ = trainer.step(premade[step - warmup].0, labels: premade[step - warmup].1) }
+            for step in steps { _ = trainer.step(batches[step - warmup].0, labels: batches[step - warmup].1) }
         }
         pipelineSteps(0..<warmup)
         // Rounds of up to 10 steps each way, in alternating order, so that a change in the
         // machine's load during the run falls on both alike.
-        var pipelineSeconds = 0.0, premadeSeconds = 0.0
+        var pipeline = (seconds: 0.0, allocations: UInt64(0)), premade = pipeline
+        func add(_ total: inout (seconds: Double, allocations: UInt64), _ part: (seconds: Double, allocations: UInt64)) {
+            total = (total.seconds + part.seconds, total.allocations + part.allocations)
+        }
         for (round, first) in stride(from: warmup, to: warmup + steps, by: 10).enumerated() {
             let stretch = first..<min(first + 10, warmup + steps)
             if round % 2 == 0 {
-                premadeSeconds += timed { premadeSteps(stretch) }
-                pipelineSeconds += timed { pipelineSteps(stretch) }
+                add(&premade, timed { premadeSteps(stretch) })
+                add(&pipeline, timed { pipelineSteps(stretch) })
             } else {
-                pipelineSeconds += timed { pipelineSteps(stretch) }
-                premadeSeconds += timed { premadeSteps(stretch) }
+                add(&pipeline, timed { pipelineSteps(stretch) })
+                add(&premade, timed { premadeSteps(stretch) })
             }
         }
+        let counted = allocationCounter != nil
         let images = Double(config.training.batchSize * steps)
         return Result(model: model.name, globalBatch: config.training.batchSize, ranks: communicator.worldSize, steps: steps,
-                      prefetch: config.data.prefetch, pipelineImagesPerSecond: images / pipelineSeconds,
-                      premadeImagesPerSecond: images / premadeSeconds, batchMilliseconds: batchMilliseconds)
+                      prefetch: config.data.prefetch, pipelineImagesPerSecond: images / pipeline.seconds,
+                      premadeImagesPerSecond: images / premade.seconds, batchMilliseconds: batchMilliseconds,
+                      pipelineAllocationsPerStep: counted ? Double(pipeline.allocations) / Double(steps) : nil,
+                      premadeAllocationsPerStep: counted ? Double(premade.allocations) / Double(steps) : nil)
     }
 }

@@ -49,7 +49,9 @@ struct BenchPipeline: ParsableCommand {
         discussion: """
         Prints one JSON line (rank 0): model, batch, ranks, steps, pipeline_images_per_sec,
         premade_images_per_sec, ratio (pipeline / premade; 1 means the pipeline costs nothing), prefetch
-        and batch_make_ms (this rank's mean time to make one batch on one thread: what the pipeline hides).
+        batch_make_ms (this rank's mean time to make one batch on one thread: what the pipeline hides),
+        pipeline_allocations_per_step and premade_allocations_per_step (heap allocations of the whole process
+        per timed step; the pipeline's include restarting the prefetcher every 10 steps).
         """)
 
     @Option(help: "YAML config: model, data set, augmentation, data.prefetch, batch size.") var config: String?
@@ -69,7 +71,12 @@ struct BenchPipeline: ParsableCommand {
             var overrides = ConfigOverrides()
             (overrides.dataPath, overrides.batchSize, overrides.threads, overrides.prefetch) = (dataPath, batchSize, threads, prefetch)
             let trainConfig = try TrainConfig.load(file: config, overrides: overrides, knownModels: Catalog.models)
-            if let line = try PipelineBenchmark.launch(config: trainConfig, steps: steps, warmup: warmup) { print(line) }
+            let counter = TrainingBenchmark.AllocationCounter(count: { allocation_count() },
+                                                               allocate: { allocation_counter_probe(Int32($0)) })
+            if let line = try PipelineBenchmark.launch(config: trainConfig, steps: steps, warmup: warmup,
+                                                       allocationCounter: allocation_counter_active() != 0 ? counter : nil) {
+                print(line)
+            }
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode.failure

@@ -68,7 +68,8 @@ final class BenchCommandTests: XCTestCase {
     }
 
     static let pipelineKeys = ["model", "batch", "ranks", "steps", "pipeline_images_per_sec", "premade_images_per_sec", "ratio",
-                               "prefetch", "batch_make_ms"]
+                               "prefetch", "batch_make_ms", "pipeline_allocations_per_step",
+                               "premade_allocations_per_step"]
 
     /// A tiny CIFAR-10 directory from the generator and a config training LeNet-5 on it with
     /// pad-and-crop, flip and lighting.
@@ -108,6 +109,7 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(object["ratio"] as? Double), pipeline / premade, accuracy: 1e-2 * pipeline / premade)
         XCTAssertEqual(object["prefetch"] as? Int, 2, "data.prefetch's default")
         XCTAssertGreaterThan(try XCTUnwrap(object["batch_make_ms"] as? Double), 0)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(object["pipeline_allocations_per_step"] as? Double, "not counted: \(object)"), 0)
 
         let missing = try ProcessRunner.run(binary, ["bench", "pipeline", "--config", config, "--data", "/nonexistent/cifar"],
                                             timeout: 60)
