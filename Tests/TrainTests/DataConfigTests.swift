@@ -71,6 +71,19 @@ final class DataConfigTests: XCTestCase {
         assertError("data:\n  prefetch: -1\n", "x.yaml:2: 'data.prefetch' must be 0 (no prefetching) or more, got -1")
     }
 
+    func testPrefetchOverride() throws {
+        var config = TrainConfig()
+        var overrides = ConfigOverrides()
+        overrides.prefetch = 0
+        try config.apply(overrides, knownModels: Catalog.models)
+        XCTAssertEqual(config.data.prefetch, 0)
+        overrides.prefetch = -1
+        XCTAssertThrowsError(try config.apply(overrides, knownModels: Catalog.models)) {
+            XCTAssertEqual("\($0)", "--prefetch: must be 0 (no prefetching) or more, got -1")
+        }
+        XCTAssertEqual(config.data.prefetch, 0)
+    }
+
     func testShippedResNet20ConfigAugmentsAsHeEtAl() throws {
         let path = TrainingFixtures.repositoryRoot.appendingPathComponent("configs/resnet20-cifar10.yaml").path
         let config = try TrainConfig.load(file: path, knownModels: Catalog.models)
