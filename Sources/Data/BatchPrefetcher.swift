@@ -18,7 +18,9 @@ public final class BatchPrefetcher: @unchecked Sendable {
     public let sampler: BatchSampler
     public let depth: Int
     private let ring: [Batch]
-    private let queue = DispatchQueue(label: "cnn-dist.prefetch", qos: .userInitiated)
+    /// Utility QoS: below the compute threads (on Linux libdispatch runs it at nice 2, where
+    /// user-initiated work runs at −2), so making batches yields to the step it works ahead of.
+    private let queue = DispatchQueue(label: "cnn-dist.prefetch", qos: .utility)
     /// The epoch being made (nil: none) and its order of samples.
     private var epoch: Int?
     private var permutation: [Int] = []
