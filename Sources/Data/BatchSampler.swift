@@ -60,41 +60,29 @@ public struct BatchSampler: Sendable {
 
     /// As `indices(epoch:batch:)`, reusing an epoch's permutation computed once.
     public func indices(batch: Int, permutation: [Int]) -> [Int] {
-        precondition((0..<batchesPerEpoch).contains(batch), "batch \(batch) outside 0..<\(batchesPerEpoch)")
         precondition(permutation.count == sampleCount, "permutation of \(permutation.count) for \(sampleCount) samples")
+        return Array(permutation[positions(batch: batch)])
+    }
+
+    /// Where this rank's samples of global batch `batch` stand in the epoch's permutation.
+    public func positions(batch: Int) -> Range<Int> {
+        precondition((0..<batchesPerEpoch).contains(batch), "batch \(batch) outside 0..<\(batchesPerEpoch)")
         let start = batch * globalBatchSize
         let size = min(globalBatchSize, sampleCount - start)
-        let low = start + rank * size / worldSize, high = start + (rank + 1) * size / worldSize
-        return Array(permutation[low..<high])
+        return (start + rank * size / worldSize)..<(start + (rank + 1) * size / worldSize)
     }
 }
 
 /// Copies the samples at `indices` into `input` ([n, C, H, W], normalised) and their labels
 /// into `labels`; both are reused from step to step without reallocating once large enough.
 /// Normalising here, not at load time, keeps the data set in [0, 1] for any normalisation.
+/// No augmentation: `BatchMaker` makes augmented batches.
 public func makeBatch(_ images: LabeledImages, indices: [Int], normalization: Normalization?,
                       into input: Tensor, labels: inout [Int32]) {
-    if let normalization {
-        precondition(normalization.mean.count == images.channels && normalization.std.count == images.channels,
-                     "normalisation for \(normalization.mean.count) channels, images have \(images.channels)")
-    }
-    precondition(indices.allSatisfy { (0..<images.count).contains($0) }, "batch index outside 0..<\(images.count)")
-    input.reshape(indices.count, images.channels, images.height, images.width)
-    labels.removeAll(keepingCapacity: true)
-    let plane = images.height * images.width, size = images.imageSize
-    images.pixels.withUnsafeBufferPointer { pixels in
-        for (row, index) in indices.enumerated() {
-            let source = pixels.baseAddress! + index * size, target = input.pointer + row * size
-            if let normalization {
-                // (x - mean) / std exactly as torchvision's Normalize computes it.
-                for c in 0..<images.channels {
-                    let mean = normalization.mean[c], std = normalization.std[c]
-                    for i in (c * plane)..<((c + 1) * plane) { target[i] = (source[i] - mean) / std }
-                }
-            } else {
-                target.update(from: source, count: size)
-            }
-            labels.append(images.labels[index])
-        }
+    do {
+        try BatchMaker(images: images, normalization: normalization, seed: 0)
+            .make(indices, epoch: nil, into: input, labels: &labels)
+    } catch {
+        preconditionFailure("\(error)")
     }
 }

@@ -36,46 +36,15 @@ public enum CIFAR10 {
                                      pixels: pixels, labels: labels))
     }
 
+    static let records = CIFARRecords(format: "CIFAR-10", labelClasses: [10], labelIndex: 0)
+
     /// Appends one batch file's images (scaled to [0, 1]) and labels.
     static func read(_ path: String, pixels: inout [Float], labels: inout [Int32]) throws {
-        guard let bytes = FileManager.default.contents(atPath: path) else {
-            throw DataError.unreadable(path: path, reason: "missing or no permission")
-        }
-        guard !bytes.isEmpty else { throw DataError.badDimensions(path: path, reason: "is empty; expected \(recordBytes)-byte CIFAR-10 records") }
-        guard bytes.count % recordBytes == 0 else {
-            throw DataError.badDimensions(path: path, reason: "\(bytes.count) bytes is not a whole number of "
-                + "\(recordBytes)-byte CIFAR-10 records (truncated at record \(bytes.count / recordBytes)?)")
-        }
-        let count = bytes.count / recordBytes, plane = recordBytes - 1
-        let firstPixel = pixels.count
-        pixels.append(contentsOf: repeatElement(0, count: count * plane))
-        labels.reserveCapacity(labels.count + count)
-        try bytes.withUnsafeBytes { raw in
-            let source = raw.bindMemory(to: UInt8.self)
-            try pixels.withUnsafeMutableBufferPointer { target in
-                for record in 0..<count {
-                    let base = record * recordBytes
-                    let label = Int(source[base])
-                    guard label < 10 else { throw DataError.labelOutOfRange(path: path, index: record, label: label, classes: 10) }
-                    labels.append(Int32(label))
-                    let out = firstPixel + record * plane
-                    for i in 0..<plane { target[out + i] = Float(source[base + 1 + i]) / 255 }
-                }
-            }
-        }
+        try records.read(path, pixels: &pixels, labels: &labels)
     }
 
     /// The bytes of a CIFAR-10 batch file holding `images` (3x32x32, values in [0, 1]).
     public static func encode(_ images: LabeledImages) -> Foundation.Data {
-        precondition(images.channels == 3 && images.height == side && images.width == side, "CIFAR-10 images are 3x32x32")
-        var bytes = Foundation.Data(capacity: images.count * recordBytes)
-        for index in 0..<images.count {
-            bytes.append(UInt8(images.labels[index]))
-            let start = index * images.imageSize
-            for value in images.pixels[start..<(start + images.imageSize)] {
-                bytes.append(UInt8((min(max(value, 0), 1) * 255).rounded()))
-            }
-        }
-        return bytes
+        CIFARRecords.encode(images, format: "CIFAR-10") { [UInt8(images.labels[$0])] }
     }
 }

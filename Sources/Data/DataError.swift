@@ -16,6 +16,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case invalidTrainSplit(Int)
     case invalidNormalization(String)
     case invalidBatch(String)
+    case invalidAugmentation(String)
 
     public var description: String {
         switch self {
@@ -46,7 +47,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
                 + "must remain to validate: set data.train_split below \(count)"
         case .invalidTrainSplit(let split):
             return "train split \(split) must be positive: it is how many of the t10k images train"
-        case .invalidNormalization(let message), .invalidBatch(let message):
+        case .invalidNormalization(let message), .invalidBatch(let message), .invalidAugmentation(let message):
             return message
         }
     }

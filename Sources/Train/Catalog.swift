@@ -1,3 +1,4 @@
+import Data
 import NN
 
 /// What is known about a data set without loading it: its image shape and classes (what
@@ -34,7 +35,7 @@ public enum Catalog {
                      missingLoader: nil),
         DatasetFacts(name: "cifar100", inputShape: [3, 32, 32], classes: 100, readsFiles: true,
                      files: "CIFAR-100 binary files (train.bin, test.bin)", markers: ["train.bin", "test.bin"],
-                     missingLoader: "this build has no CIFAR-100 loader yet"),
+                     missingLoader: nil),
         DatasetFacts(name: "imagenet", inputShape: [3, 224, 224], classes: 1000, readsFiles: true,
                      files: "ImageNet class folders (train/<wnid>/*.JPEG and val/<wnid>/*.JPEG, torchvision's ImageFolder layout)",
                      markers: ["train", "val"], missingLoader: "this build has no ImageNet loader yet"),
@@ -53,12 +54,17 @@ extension Catalog {
         return (shape, datasetFacts.first { $0.inputShape == shape }?.classes ?? 10)
     }
 
-    /// What a config's model is built for: its data set's shape and classes (model.classes
-    /// overriding), or, for a data set of unknown shape, the model's defaults.
+    /// What a config's model is built for: its data set's shape (the crop size where
+    /// `data.augment.random_crop` crops) and classes (CIFAR-100's 20 superclasses with
+    /// `data.label_mode: coarse`; model.classes overriding), or, for a data set of unknown
+    /// shape, the model's defaults.
     public static func shapes(for config: TrainConfig) -> (inputShape: [Int], classes: Int) {
         let fallback = defaults(model: config.model.name)
         let facts = dataset(config.data.dataset)
-        return (facts?.inputShape ?? fallback.inputShape, config.model.classes ?? facts?.classes ?? fallback.classes)
+        var inputShape = facts?.inputShape ?? fallback.inputShape
+        if let crop = config.data.augment.randomCrop, facts != nil { inputShape = [inputShape[0], crop.size, crop.size] }
+        let classes = config.data.labelMode == "coarse" && facts?.name == "cifar100" ? CIFAR100.LabelMode.coarse.classes : facts?.classes
+        return (inputShape, config.model.classes ?? classes ?? fallback.classes)
     }
 
     /// Builds a zoo model, for `inputShape` and `classes` or else its defaults.

@@ -44,16 +44,18 @@ public struct CheckpointEvaluation {
         try config.apply(overrides, knownModels: Catalog.models)
 
         try Datasets.checkAvailable(config.data)
-        let validation = try Datasets.load(config.data, seed: config.training.seed).validation
-        let normalization = try Datasets.normalization(config.data, channels: validation.channels)
-        let model = try ModelFactory.make(config.model, inputShape: [validation.channels, validation.height, validation.width],
+        let (train, validation) = try Datasets.load(config.data, seed: config.training.seed)
+        // The trainer's validation batches: its normalisation, and its centre crop where training crops.
+        let batches = try Datasets.batchMakers(config.data, train: train, validation: validation,
+                                               seed: config.training.seed).validation
+        let model = try ModelFactory.make(config.model, inputShape: batches.imageShape,
                                           classes: config.model.classes ?? validation.classes)
         try ModelStateLoader.loadWeights(file, path: path, into: model)
         // Any batch gives the same figures (to rounding); make it divide over the ranks.
         let ranks = communicator.worldSize
         let batch = ((batchSize ?? config.training.batchSize) + ranks - 1) / ranks * ranks
-        let evaluator = try Evaluator(model: model, images: validation, normalization: normalization, globalBatchSize: batch,
-                                      communicator: communicator, confusion: true)
+        let evaluator = try Evaluator(model: model, batches: batches, globalBatchSize: batch, communicator: communicator,
+                                      confusion: true)
         return CheckpointEvaluation(checkpoint: path, model: model.name,
                                     dataset: "\(validation.name) validation" + (config.data.path.map { " (\($0))" } ?? ""),
                                     step: step, result: evaluator.evaluate())

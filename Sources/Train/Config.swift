@@ -1,3 +1,4 @@
+import Data
 import Foundation
 import Yams
 
@@ -52,7 +53,28 @@ public struct DataSection: Equatable, Sendable {
     /// nil: the data set's documented default.
     public var normalize: NormalizeSection?
     public var shuffle = true
+    /// CIFAR-100: train on the "fine" (100) or "coarse" (20) labels.
+    public var labelMode = "fine"
+    /// Training augmentation (validation is never augmented).
+    public var augment = AugmentSection()
+    /// Training batches made ahead on a background queue; 0: each made when the step needs it.
+    public var prefetch = 2
 }
+
+public struct AugmentSection: Equatable, Sendable {
+    /// Random crop of `size` after zero padding by `padding` (nil: none).
+    public var randomCrop: RandomCrop?
+    public var horizontalFlip = false
+    /// PCA lighting jitter's alpha std (0: off).
+    public var lighting = 0.0
+
+    public init(randomCrop: RandomCrop? = nil, horizontalFlip: Bool = false, lighting: Double = 0) {
+        self.randomCrop = randomCrop
+        self.horizontalFlip = horizontalFlip
+        self.lighting = lighting
+    }
+}
+
 
 public struct TrainingSection: Equatable, Sendable {
     public var epochs = 10
@@ -195,6 +217,20 @@ extension TrainConfig {
             config.data.normalize = NormalizeSection(mean: mean, std: std)
         }
         config.data.shuffle = try data.bool("shuffle", default: config.data.shuffle)
+        config.data.labelMode = try data.string("label_mode", default: config.data.labelMode)
+        var augment = try data.mapping("augment")
+        var crop = try augment.mapping("random_crop")
+        let cropSize = try crop.optionalInt("size"), padding = try crop.int("padding", default: 0)
+        try crop.finish()
+        if let cropSize {
+            config.data.augment.randomCrop = RandomCrop(size: cropSize, padding: padding)
+        } else if crop.line != nil {
+            throw ConfigError(source: source, line: crop.line, message: "'data.augment.random_crop' needs a size (and padding, default 0)")
+        }
+        config.data.augment.horizontalFlip = try augment.bool("horizontal_flip", default: config.data.augment.horizontalFlip)
+        config.data.augment.lighting = try augment.double("lighting", default: config.data.augment.lighting)
+        try augment.finish()
+        config.data.prefetch = try data.int("prefetch", default: config.data.prefetch)
         try data.finish()
 
         var training = try root.mapping("training")

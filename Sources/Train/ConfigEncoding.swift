@@ -33,7 +33,10 @@ extension TrainConfig {
         if let normalize = data.normalize {
             lines += ["  normalize:", "    mean: \(list(normalize.mean))", "    std: \(list(normalize.std))"]
         }
-        lines += ["  shuffle: \(data.shuffle)",
+        let crop = data.augment.randomCrop.map { "{size: \($0.size), padding: \($0.padding)}" } ?? "null"
+        lines += ["  shuffle: \(data.shuffle)", "  label_mode: \(text(data.labelMode))",
+                  "  augment:", "    random_crop: \(crop)", "    horizontal_flip: \(data.augment.horizontalFlip)",
+                  "    lighting: \(number(data.augment.lighting))", "  prefetch: \(data.prefetch)",
                   "training:", "  epochs: \(training.epochs)", "  batch_size: \(training.batchSize)",
                   "  seed: \(training.seed)", "  threads: \(training.threads)",
                   "  max_steps: \(training.maxSteps.map(String.init) ?? "null")",

@@ -12,11 +12,20 @@ public struct ConfigOverrides: Sendable {
     public var maxSteps: Int?
     /// --no-shuffle: samples in file order.
     public var noShuffle = false
+    /// --prefetch: data.prefetch.
+    public var prefetch: Int?
 
     public init() {}
 }
 
 extension TrainConfig {
+    /// The config file's values (the built-in defaults without one) with the command line's overrides.
+    public static func load(file path: String?, overrides: ConfigOverrides, knownModels: [String]) throws -> TrainConfig {
+        var config = try path.map { try TrainConfig.load(file: $0, knownModels: knownModels) } ?? TrainConfig()
+        try config.apply(overrides, knownModels: knownModels)
+        return config
+    }
+
     /// Replaces keys with the command line's values. All or nothing: on an error `self` is unchanged.
     public mutating func apply(_ overrides: ConfigOverrides, knownModels: [String]) throws {
         var updated = self
@@ -54,6 +63,10 @@ extension TrainConfig {
             training.maxSteps = maxSteps
         }
         if overrides.noShuffle { data.shuffle = false }
+        if let prefetch = overrides.prefetch {
+            try check(prefetch >= 0, "--prefetch", "must be 0 (no prefetching) or more, got \(prefetch)")
+            data.prefetch = prefetch
+        }
         if let directory = overrides.runDirectory {
             try check(!directory.isEmpty, "--run-dir", "must name a directory")
             runDirectory = directory

@@ -50,6 +50,23 @@ struct ConfigValidator {
             try require(normalize.std.allSatisfy { $0 > 0 }, "data.normalize.std",
                         "must be positive (it divides), got \(normalize.std)")
         }
+        try require(["fine", "coarse"].contains(data.labelMode), "data.label_mode",
+                    "must be fine or coarse, got '\(data.labelMode)'")
+        try require(data.labelMode == "fine" || data.dataset == "cifar100", "data.label_mode",
+                    "coarse labels exist only in cifar100, not in \(data.dataset)")
+        try require(data.prefetch >= 0, "data.prefetch", "must be 0 (no prefetching) or more, got \(data.prefetch)")
+        try require(data.augment.lighting >= 0, "data.augment.lighting",
+                    "must be 0 (off) or a positive alpha std such as 0.1, got \(data.augment.lighting)")
+        let imageShape = Catalog.dataset(data.dataset)?.inputShape
+        if data.augment.lighting > 0, let channels = imageShape?.first {
+            try require(channels == 3, "data.augment.lighting", "needs RGB images; \(data.dataset) has \(channels) channel(s)")
+        }
+        if let crop = data.augment.randomCrop {
+            let side = imageShape.map { min($0[1], $0[2]) } ?? Int.max
+            try require(crop.size >= 1 && crop.size <= side, "data.augment.random_crop.size",
+                        "must lie in 1...\(side) (the \(data.dataset) images; validation takes the centre crop), got \(crop.size)")
+            try require(crop.padding >= 0, "data.augment.random_crop.padding", "must be 0 or more, got \(crop.padding)")
+        }
         let training = config.training
         try require(training.epochs >= 1, "training.epochs", "must be a positive integer, got \(training.epochs)")
         try require(training.batchSize >= 1, "training.batch_size", "must be a positive integer, got \(training.batchSize)")

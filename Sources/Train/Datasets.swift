@@ -14,6 +14,9 @@ enum Datasets {
         case "cifar10":
             guard let path = section.path else { throw TrainError.missingDataPath(dataset: section.dataset) }
             return try CIFAR10.load(directory: path)
+        case "cifar100":
+            guard let path = section.path else { throw TrainError.missingDataPath(dataset: section.dataset) }
+            return try CIFAR100.load(directory: path, labelMode: CIFAR100.LabelMode(rawValue: section.labelMode) ?? .fine)
         default:
             try checkAvailable(section)
             throw TrainError.unknownDataset(section.dataset)
@@ -51,8 +54,27 @@ enum Datasets {
         switch section.dataset {
         case "mnist": return try Normalization(mean: [MNIST.mean], std: [MNIST.std], channels: channels)
         case "cifar10": return try Normalization(mean: CIFAR10.mean, std: CIFAR10.std, channels: channels)
+        case "cifar100": return try Normalization(mean: CIFAR100.mean, std: CIFAR100.std, channels: channels)
         default: return try Normalization(mean: Array(repeating: 0.5, count: channels),
                                           std: Array(repeating: 0.5, count: channels), channels: channels)
         }
+    }
+
+    /// The config's training augmentation (`data.augment`).
+    static func augmentation(_ section: DataSection) -> Augmentation {
+        let augment = section.augment
+        return Augmentation(crop: augment.randomCrop,
+                            horizontalFlip: augment.horizontalFlip,
+                            lighting: augment.lighting > 0 ? PCALighting(alphaStd: Float(augment.lighting)) : nil)
+    }
+
+    /// Batch makers for the training and validation sets, with the config's normalisation and
+    /// (for training) augmentation.
+    static func batchMakers(_ section: DataSection, train: LabeledImages, validation: LabeledImages, seed: UInt64) throws
+        -> (train: BatchMaker, validation: BatchMaker) {
+        let normalization = try normalization(section, channels: train.channels)
+        let augmentation = augmentation(section)
+        return (try BatchMaker(images: train, normalization: normalization, augmentation: augmentation, seed: seed),
+                try BatchMaker(images: validation, normalization: normalization, augmentation: augmentation, seed: seed))
     }
 }

@@ -37,8 +37,8 @@ public struct Evaluation: Equatable, Sendable {
 /// batch split as evenly as possible): the trainer's validation and `cnn-dist evaluate`.
 public final class Evaluator {
     let model: Model
-    let images: LabeledImages
-    let normalization: Normalization?
+    /// Makes the validation batches: normalised, centre-cropped where training crops, never augmented.
+    let batches: BatchMaker
     let sampler: BatchSampler
     let communicator: Communicator
     let confusion: Bool
@@ -46,16 +46,22 @@ public final class Evaluator {
     private var labels: [Int32] = []
     private let loss = SoftmaxCrossEntropy()
 
-    public init(model: Model, images: LabeledImages, normalization: Normalization?, globalBatchSize: Int,
-                communicator: Communicator, confusion: Bool = false) throws {
+    public init(model: Model, batches: BatchMaker, globalBatchSize: Int, communicator: Communicator,
+                confusion: Bool = false) throws {
         self.model = model
-        self.images = images
-        self.normalization = normalization
+        self.batches = batches
         self.communicator = communicator
         self.confusion = confusion
-        sampler = try BatchSampler(sampleCount: images.count, globalBatchSize: globalBatchSize,
+        sampler = try BatchSampler(sampleCount: batches.images.count, globalBatchSize: globalBatchSize,
                                    rank: communicator.rank, worldSize: communicator.worldSize,
                                    shuffle: false, seed: 0, dropLast: false)
+    }
+
+    /// Plain images, normalised (no augmentation, no crop).
+    public convenience init(model: Model, images: LabeledImages, normalization: Normalization?, globalBatchSize: Int,
+                            communicator: Communicator, confusion: Bool = false) throws {
+        try self.init(model: model, batches: try BatchMaker(images: images, normalization: normalization, seed: 0),
+                      globalBatchSize: globalBatchSize, communicator: communicator, confusion: confusion)
     }
 
     /// Leaves the model in evaluation mode.
@@ -65,7 +71,7 @@ public final class Evaluator {
         for batch in 0..<sampler.batchesPerEpoch {
             let indices = sampler.indices(epoch: 0, batch: batch)
             if indices.isEmpty { continue }
-            makeBatch(images, indices: indices, normalization: normalization, into: input, labels: &labels)
+            batches.make(indices, epoch: nil, into: input, labels: &labels)
             let logits = model.forward(input)
             let batchResult = loss.forward(logits: logits, labels: labels)
             result.lossSum += batchResult.lossSum

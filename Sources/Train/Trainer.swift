@@ -34,7 +34,8 @@ public final class Trainer {
     let optimizer: SGD
     let train: LabeledImages
     let validation: LabeledImages
-    let normalization: Normalization
+    /// Training batches, augmented and made ahead on a background queue (`data.prefetch`).
+    let trainBatches: BatchPrefetcher
     let trainSampler: BatchSampler
     let evaluator: Evaluator
     let logger: Logger
@@ -83,10 +84,9 @@ public final class Trainer {
         }
 
         (train, validation) = try Datasets.load(config.data, seed: config.training.seed)
-        normalization = try Datasets.normalization(config.data, channels: train.channels)
+        let makers = try Datasets.batchMakers(config.data, train: train, validation: validation, seed: config.training.seed)
         let classes = config.model.classes ?? train.classes
-        model = try ModelFactory.make(config.model, inputShape: [train.channels, train.height, train.width],
-                                  classes: classes)
+        model = try ModelFactory.make(config.model, inputShape: makers.train.imageShape, classes: classes)
         model.initializeParameters(seed: config.training.seed)
         optimizer = SGD(parameters: model.namedParameters(), options: SGD.Options(
             learningRate: config.optimizer.lr, momentum: config.optimizer.momentum,
@@ -95,8 +95,9 @@ public final class Trainer {
         trainSampler = try BatchSampler(sampleCount: train.count, globalBatchSize: config.training.batchSize,
                                         rank: communicator.rank, worldSize: communicator.worldSize,
                                         shuffle: config.data.shuffle, seed: config.training.seed, dropLast: true)
-        evaluator = try Evaluator(model: model, images: validation, normalization: normalization,
-                                  globalBatchSize: config.training.batchSize, communicator: communicator)
+        trainBatches = BatchPrefetcher(maker: makers.train, sampler: trainSampler, depth: config.data.prefetch)
+        evaluator = try Evaluator(model: model, batches: makers.validation, globalBatchSize: config.training.batchSize,
+                                  communicator: communicator)
         schedule = try LearningRateController(config: config, stepsPerEpoch: trainSampler.batchesPerEpoch)
         progress = TrainingProgress(learningRate: config.optimizer.lr)
         let parameters = model.namedParameters().map(\.parameter)
@@ -209,19 +210,18 @@ public final class Trainer {
             try finish(.maxSteps, elapsed: elapsed())
             return history
         }
-        let input = Tensor(shape: [0])
-        var labels: [Int32] = []
+        defer { trainBatches.stop() }
         let loss = SoftmaxCrossEntropy()
         while progress.epoch < config.training.epochs {
             model.setTraining(true)
-            let permutation = trainSampler.permutation(epoch: progress.epoch)
+            trainBatches.start(epoch: progress.epoch, batch: progress.batchInEpoch)
             let epochStart = Date()
             var imagesThisSession = 0
             reporter.epochStarted()
             while progress.batchInEpoch < trainSampler.batchesPerEpoch {
                 optimizer.learningRate = schedule.learningRate(progress)
-                let indices = trainSampler.indices(batch: progress.batchInEpoch, permutation: permutation)
-                makeBatch(train, indices: indices, normalization: normalization, into: input, labels: &labels)
+                let batch = trainBatches.next()
+                let (input, labels) = (batch.input, batch.labels)
                 buckets.beginStep()
                 model.beginStep(seed: config.training.seed, step: progress.globalStep, rank: communicator.rank)
                 var result = loss.forward(logits: model.forward(input), labels: labels)

@@ -80,26 +80,14 @@ public enum TrainingBenchmark {
         }
         let batch = globalBatch / communicator.worldSize
         let model = try ModelZoo.make(name, inputShape: ModelZoo.defaultInputShape(name), classes: 10)
-        model.initializeParameters(seed: 0)
-        ReplicaSynchronization.broadcastFromCoordinator(model, communicator: communicator)
-        let parameters = model.namedParameters()
-        let optimizer = SGD(parameters: parameters, options: SGD.Options(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4))
-        let buckets = GradientBuckets(parameters: parameters.map(\.parameter), capacityBytes: 25 << 20,
-                                      communicator: communicator)
-        buckets.attach(to: model)
+        let trainer = StepTrainer(model: model, communicator: communicator)
         var random = RandomGenerator(seed: UInt64(communicator.rank)).split("benchmark")
         let input = Tensor(shape: [batch] + model.inputShape)
         for i in 0..<input.count { input[i] = random.normal() }
         let labels = (0..<batch).map { _ in Int32(random.nextInt(below: 10)) }
-        let loss = SoftmaxCrossEntropy()
         var waited = 0.0
         func step() {
-            buckets.beginStep()
-            loss.forward(logits: model.forward(input), labels: labels)
-            model.backward(loss.gradient)
-            buckets.finishStep()
-            waited += buckets.lastWaitSeconds
-            optimizer.step()
+            waited += trainer.step(input, labels: labels)
             if extraAllocationsPerStep > 0 { allocationCounter?.allocate(extraAllocationsPerStep) }
         }
         for _ in 0..<warmup { step() }
@@ -123,5 +111,35 @@ public enum TrainingBenchmark {
                       allReduceWaitFraction: waited / seconds, peakRSSMebibytes: Double(usage.ru_maxrss) / 1024,
                       memoryLowerBoundMebibytes: try memoryLowerBound(model, batch: batch),
                       allocationsPerStep: allocationsPerStep)
+    }
+}
+
+/// The benchmarks' training step: forward, cross-entropy, backward, gradient all-reduce
+/// (overlapped, in buckets) and SGD with momentum 0.9 and weight decay 5e-4, on a model whose
+/// replicas start from rank 0's seeded initial weights.
+final class StepTrainer {
+    let model: Model
+    let optimizer: SGD
+    let buckets: GradientBuckets
+    let loss = SoftmaxCrossEntropy()
+
+    init(model: Model, communicator: Communicator) {
+        self.model = model
+        model.initializeParameters(seed: 0)
+        ReplicaSynchronization.broadcastFromCoordinator(model, communicator: communicator)
+        let parameters = model.namedParameters()
+        optimizer = SGD(parameters: parameters, options: SGD.Options(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4))
+        buckets = GradientBuckets(parameters: parameters.map(\.parameter), capacityBytes: 25 << 20, communicator: communicator)
+        buckets.attach(to: model)
+    }
+
+    /// One training step; returns the seconds spent blocked on the all-reduce.
+    func step(_ input: Tensor, labels: [Int32]) -> Double {
+        buckets.beginStep()
+        loss.forward(logits: model.forward(input), labels: labels)
+        model.backward(loss.gradient)
+        buckets.finishStep()
+        optimizer.step()
+        return buckets.lastWaitSeconds
     }
 }

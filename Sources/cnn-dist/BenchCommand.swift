@@ -1,12 +1,13 @@
 import ArgumentParser
 import CAllocationCounter
+import Foundation
 import Train
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print one JSON line per measurement (commands, not tests).",
-        subcommands: [BenchTrain.self, BenchGEMM.self, BenchAllReduce.self])
+        subcommands: [BenchTrain.self, BenchPipeline.self, BenchGEMM.self, BenchAllReduce.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -36,6 +37,49 @@ struct BenchTrain: ParsableCommand {
                                                    allocationCounter: active ? counter : nil,
                                                    extraAllocationsPerStep: debugAllocationsPerStep) {
             print(line)
+        }
+    }
+}
+
+struct BenchPipeline: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "Training images/s of a config's model on its augmented data, through the prefetching input pipeline "
+            + "and on batches made beforehand; works under mpirun.",
+        discussion: """
+        Prints one JSON line (rank 0): model, batch, ranks, steps, pipeline_images_per_sec,
+        premade_images_per_sec, ratio (pipeline / premade; 1 means the pipeline costs nothing), prefetch
+        batch_make_ms (this rank's mean time to make one batch on one thread: what the pipeline hides),
+        pipeline_allocations_per_step and premade_allocations_per_step (heap allocations of the whole process
+        per timed step; the pipeline's include restarting the prefetcher every 10 steps).
+        """)
+
+    @Option(help: "YAML config: model, data set, augmentation, data.prefetch, batch size.") var config: String?
+    @Option(name: .customLong("data"), help: "Dataset directory (data.path).") var dataPath: String?
+    @Option(name: .customLong("batch-size"), help: "Global batch size (split over ranks).") var batchSize: Int?
+    @Option(help: "Threads per rank (0: cores / ranks on the node).") var threads: Int?
+    @Option(help: "Batches made ahead (data.prefetch).") var prefetch: Int?
+    @Option(help: "Timed steps (each way).") var steps = 30
+    @Option(help: "Untimed warm-up steps (each way).") var warmup = 3
+
+    func validate() throws {
+        guard steps >= 1, warmup >= 0 else { throw ValidationError("--steps must be at least 1 and --warmup 0 or more") }
+    }
+
+    func run() throws {
+        do {
+            var overrides = ConfigOverrides()
+            (overrides.dataPath, overrides.batchSize, overrides.threads, overrides.prefetch) = (dataPath, batchSize, threads, prefetch)
+            let trainConfig = try TrainConfig.load(file: config, overrides: overrides, knownModels: Catalog.models)
+            let counter = TrainingBenchmark.AllocationCounter(count: { allocation_count() },
+                                                               allocate: { allocation_counter_probe(Int32($0)) })
+            if let line = try PipelineBenchmark.launch(config: trainConfig, steps: steps, warmup: warmup,
+                                                       allocationCounter: allocation_counter_active() != 0 ? counter : nil) {
+                print(line)
+            }
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode.failure
         }
     }
 }

@@ -29,6 +29,7 @@ struct TrainCommand: ParsableCommand {
     var noShuffle = false
     @Option(name: .long, help: "Model from the zoo (model.name).") var model: String?
     @Option(name: .long, help: "Dataset name (data.dataset).") var dataset: String?
+    @Option(name: .long, help: "Training batches made ahead on a background queue (data.prefetch; 0: none).") var prefetch: Int?
     @Flag(name: .long, help: "Print nothing but errors (same as --log-level error).") var quiet = false
     @Option(name: .customLong("log-level"), help: ArgumentHelp("error, warning, info or debug (debug adds each step's all-reduce wait).", valueName: "level"))
     var logLevel: String = "info"
@@ -45,7 +46,6 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let logger = Logger.standard(level: quiet ? .error : Logger.Level(name: logLevel) ?? .info)
         do {
-            var trainConfig = try config.map { try TrainConfig.load(file: $0, knownModels: Catalog.models) } ?? TrainConfig()
             var overrides = ConfigOverrides()
             overrides.epochs = epochs
             overrides.batchSize = batchSize
@@ -58,7 +58,8 @@ struct TrainCommand: ParsableCommand {
             overrides.noShuffle = noShuffle
             overrides.model = model
             overrides.dataset = dataset
-            try trainConfig.apply(overrides, knownModels: Catalog.models)
+            overrides.prefetch = prefetch
+            let trainConfig = try TrainConfig.load(file: config, overrides: overrides, knownModels: Catalog.models)
             let options = StartOptions(resume: resume.map { $0 == TrainCommand.latest ? .latest : .path($0) },
                                        initFrom: initFrom)
             try TrainingLauncher.run(config: trainConfig, workers: workers, options: options, logger: logger)

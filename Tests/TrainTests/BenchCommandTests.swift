@@ -79,6 +79,68 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(lines.first?["ranks"] as? Int, 2)
     }
 
+    static let pipelineKeys = ["model", "batch", "ranks", "steps", "pipeline_images_per_sec", "premade_images_per_sec", "ratio",
+                               "prefetch", "batch_make_ms", "pipeline_allocations_per_step",
+                               "premade_allocations_per_step"]
+
+    /// A tiny CIFAR-10 directory from the generator and a config training LeNet-5 on it with
+    /// pad-and-crop, flip and lighting.
+    func tinyPipelineConfig() throws -> String {
+        let directory = ProcessRunner.temporaryDirectory("bench-pipeline")
+        let generated = try ProcessRunner.run(binary, ["data", "generate-cifar10", "-o", directory + "/data", "--train", "40",
+                                                       "--test", "8"], timeout: 60)
+        XCTAssertEqual(generated.status, 0, generated.error)
+        let config = directory + "/tiny.yaml"
+        try """
+        model: {name: lenet5}
+        data:
+          dataset: cifar10
+          path: \(directory)/data
+          augment: {random_crop: {size: 32, padding: 4}, horizontal_flip: true, lighting: 0.1}
+        training: {batch_size: 8, threads: 1}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        return config
+    }
+
+    func testBenchPipelinePrintsOneJSONLine() throws {
+        let config = try tinyPipelineConfig()
+        let result = try ProcessRunner.run(binary, ["bench", "pipeline", "--config", config, "--steps", "6", "--warmup", "1"],
+                                           timeout: 120)
+        let lines = try jsonLines(result)
+        XCTAssertEqual(lines.count, 1, result.output)
+        let object = try XCTUnwrap(lines.first)
+        assertKeys(object, Self.pipelineKeys)
+        XCTAssertEqual(object["model"] as? String, "lenet5")
+        XCTAssertEqual(object["batch"] as? Int, 8)
+        XCTAssertEqual(object["ranks"] as? Int, 1)
+        XCTAssertEqual(object["steps"] as? Int, 6)
+        let pipeline = try XCTUnwrap(object["pipeline_images_per_sec"] as? Double)
+        let premade = try XCTUnwrap(object["premade_images_per_sec"] as? Double)
+        XCTAssertGreaterThan(pipeline, 0)
+        XCTAssertGreaterThan(premade, 0)
+        XCTAssertEqual(try XCTUnwrap(object["ratio"] as? Double), pipeline / premade, accuracy: 1e-2 * pipeline / premade)
+        XCTAssertEqual(object["prefetch"] as? Int, 2, "data.prefetch's default")
+        XCTAssertGreaterThan(try XCTUnwrap(object["batch_make_ms"] as? Double), 0)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(object["pipeline_allocations_per_step"] as? Double, "not counted: \(object)"), 0)
+
+        let missing = try ProcessRunner.run(binary, ["bench", "pipeline", "--config", config, "--data", "/nonexistent/cifar"],
+                                            timeout: 60)
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.error.contains("error: dataset 'cifar10': no CIFAR-10 binary files"), missing.error)
+    }
+
+    func testBenchPipelineUnderMPIWithTwoRanks() throws {
+        let mpirun = try XCTUnwrap(ProcessRunner.mpirunPath, "mpirun not found: install openmpi-bin")
+        let config = try tinyPipelineConfig()
+        let result = try ProcessRunner.run(mpirun, ProcessRunner.mpirunArguments(ranks: 2) + [
+            binary, "bench", "pipeline", "--config", config, "--steps", "4", "--warmup", "1",
+        ], timeout: 120)
+        let lines = try jsonLines(result)
+        XCTAssertEqual(lines.count, 1, "rank 0 alone prints: \(result.output)")
+        assertKeys(try XCTUnwrap(lines.first), Self.pipelineKeys)
+        XCTAssertEqual(lines.first?["ranks"] as? Int, 2)
+    }
+
     func testBenchAllReduceSingleProcess() throws {
         let result = try ProcessRunner.run(binary, ["bench", "allreduce", "--sizes", "1024,4096", "--iterations", "3"],
                                            timeout: 60)

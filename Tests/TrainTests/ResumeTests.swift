@@ -1,3 +1,4 @@
+import Data
 import Foundation
 import TestSupport
 import Train
@@ -79,6 +80,30 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(try finalDigest(parts), try finalDigest(whole))
         let weights = try SafeTensors.read(path: whole + "/model.safetensors")
         XCTAssertEqual(weights["1.num_batches_tracked"]?.values, [20])
+    }
+
+    /// With augmentation on (pad-and-crop, flip) and batches made ahead on the background
+    /// queue, a run stopped mid-epoch and resumed ends bit for bit where one never stopped
+    /// (and where one making every batch on the training thread ends).
+    func testResumeMidEpochWithAugmentationIsBitwiseIdentical() throws {
+        func augmented(_ directory: String, prefetch: Int) -> TrainConfig {
+            var c = config(directory, epochs: 2)
+            c.data.augment = AugmentSection(randomCrop: RandomCrop(size: 28, padding: 3), horizontalFlip: true)
+            c.data.prefetch = prefetch
+            return c
+        }
+        let whole = ProcessRunner.temporaryDirectory("augment-whole"), parts = ProcessRunner.temporaryDirectory("augment-parts")
+        let plain = ProcessRunner.temporaryDirectory("augment-plain")
+        try TrainingLauncher.run(config: augmented(whole, prefetch: 0), workers: 2, log: { _ in })
+        var first = augmented(parts, prefetch: 2)
+        first.training.maxSteps = 13
+        try TrainingLauncher.run(config: first, workers: 2, log: { _ in })
+        try TrainingLauncher.run(config: augmented(parts, prefetch: 2), workers: 2, options: StartOptions(resume: .latest), log: { _ in })
+        XCTAssertEqual(try finalDigest(parts), try finalDigest(whole))
+        var unaugmented = config(plain, epochs: 2)
+        unaugmented.data.prefetch = 0
+        try TrainingLauncher.run(config: unaugmented, workers: 2, log: { _ in })
+        XCTAssertNotEqual(try finalDigest(plain), try finalDigest(whole), "augmentation changes training")
     }
 
     func testResumeFromAnOlderCheckpointOrIntoAnotherDirectory() throws {
