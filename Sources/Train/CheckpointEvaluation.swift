@@ -24,7 +24,7 @@ public struct CheckpointEvaluation {
             let checkpoint = try CheckpointFile.verified(file, path: path)
             step = checkpoint.metadata["global_step"].flatMap { Int($0) }
             if let configPath {
-                config = try TrainConfig.load(file: configPath, knownModels: Catalog.models)
+                config = try TrainConfig.load(file: configPath, knownModels: Catalog.models, dataPathGiven: dataPath != nil)
             } else {
                 guard let yaml = checkpoint.metadata["config"] else {
                     throw CheckpointError.malformed(path: path, reason: "metadata lacks 'config'; pass --config FILE")
@@ -37,7 +37,7 @@ public struct CheckpointEvaluation {
                     + "(format is '\(file.metadata["format"] ?? "missing")'), so no config to rebuild the model from; "
                     + "pass --config FILE to evaluate a weights-only file")
             }
-            config = try TrainConfig.load(file: configPath, knownModels: Catalog.models)
+            config = try TrainConfig.load(file: configPath, knownModels: Catalog.models, dataPathGiven: dataPath != nil)
         }
         var overrides = ConfigOverrides()
         overrides.dataPath = dataPath

@@ -166,7 +166,8 @@ extension TrainConfig {
     public static let optimizers = ["sgd"]
 
     /// Reads and validates a YAML config file.
-    public static func load(file path: String, knownModels: [String]) throws -> TrainConfig {
+    /// `dataPathGiven`: the command line supplies `data.path` (`--data`), so a file without one is fine.
+    public static func load(file path: String, knownModels: [String], dataPathGiven: Bool = false) throws -> TrainConfig {
         guard let bytes = FileManager.default.contents(atPath: path) else {
             var isDirectory: ObjCBool = false
             let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
@@ -177,11 +178,12 @@ extension TrainConfig {
         guard let text = String(data: bytes, encoding: .utf8) else {
             throw ConfigError(source: path, line: nil, message: "config file is not UTF-8 text")
         }
-        return try parse(yaml: text, source: path, knownModels: knownModels)
+        return try parse(yaml: text, source: path, knownModels: knownModels, dataPathGiven: dataPathGiven)
     }
 
     /// Parses and validates config YAML; `source` names it in errors.
-    public static func parse(yaml: String, source: String, knownModels: [String]) throws -> TrainConfig {
+    public static func parse(yaml: String, source: String, knownModels: [String], dataPathGiven: Bool = false) throws
+        -> TrainConfig {
         let document: Node?
         do {
             document = try Yams.compose(yaml: yaml)
@@ -301,7 +303,8 @@ extension TrainConfig {
         try root.finish()
 
         // Values are checked after reading, each against the line it came from.
-        try ConfigValidator(source: source, document: document).validate(config, knownModels: knownModels)
+        try ConfigValidator(source: source, document: document).validate(config, knownModels: knownModels,
+                                                                         requireDataPath: !dataPathGiven)
         return config
     }
 

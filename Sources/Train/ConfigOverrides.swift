@@ -21,7 +21,9 @@ public struct ConfigOverrides: Sendable {
 extension TrainConfig {
     /// The config file's values (the built-in defaults without one) with the command line's overrides.
     public static func load(file path: String?, overrides: ConfigOverrides, knownModels: [String]) throws -> TrainConfig {
-        var config = try path.map { try TrainConfig.load(file: $0, knownModels: knownModels) } ?? TrainConfig()
+        var config = try path.map {
+            try TrainConfig.load(file: $0, knownModels: knownModels, dataPathGiven: overrides.dataPath != nil)
+        } ?? TrainConfig()
         try config.apply(overrides, knownModels: knownModels)
         return config
     }

@@ -27,7 +27,7 @@ struct ConfigValidator {
         if !condition { throw error(keyPath, message()) }
     }
 
-    func validate(_ config: TrainConfig, knownModels: [String]) throws {
+    func validate(_ config: TrainConfig, knownModels: [String], requireDataPath: Bool = true) throws {
         try require(config.model.layers != nil || knownModels.contains(config.model.name), "model.name",
                     "names an unknown model '\(config.model.name)'; known models: \(knownModels.joined(separator: ", "))")
         if let classes = config.model.classes {
@@ -36,7 +36,7 @@ struct ConfigValidator {
         let data = config.data
         try require(TrainConfig.datasets.contains(data.dataset), "data.dataset",
                     "names an unknown dataset '\(data.dataset)'; known datasets: \(TrainConfig.datasets.joined(separator: ", "))")
-        if let facts = Catalog.dataset(data.dataset), facts.readsFiles, (data.path ?? "").isEmpty {
+        if requireDataPath, let facts = Catalog.dataset(data.dataset), facts.readsFiles, (data.path ?? "").isEmpty {
             throw ConfigError(source: source, line: line(of: "data"),
                               message: "'data.path' is required for dataset \(facts.name): the directory holding the \(facts.files) (or pass --data DIR)")
         }

@@ -63,6 +63,21 @@ final class ShippedConfigTests: XCTestCase {
         }
     }
 
+    /// A config without data.path works when the command line gives `--data DIR`.
+    func testDataOnTheCommandLineSuppliesAMissingPath() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("no-path-\(UUID().uuidString).yaml").path
+        try "data:\n  dataset: mnist\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        var overrides = ConfigOverrides()
+        overrides.dataPath = "/data/mnist"
+        let config = try TrainConfig.load(file: file, overrides: overrides, knownModels: Catalog.models)
+        XCTAssertEqual(config.data.path, "/data/mnist")
+        XCTAssertThrowsError(try TrainConfig.load(file: file, overrides: ConfigOverrides(), knownModels: Catalog.models)) {
+            XCTAssertEqual("\($0)", "\(file):1: 'data.path' is required for dataset mnist: the directory holding the IDX files "
+                + "(or pass --data DIR)")
+        }
+    }
+
     /// Training on a data set whose files are not there (or without a loader) stops at once:
     /// exit 1, the data set, the directory and the expected files named, no run directory created.
     func testMissingDataSetFailsBeforeTheRunDirectory() throws {
