@@ -191,7 +191,8 @@ public enum Convolution {
             if let gradBias {
                 for channel in 0..<g.outChannels {
                     let row = gradResults + channel * width
-                    let sum = Reduction.sum(row, count: width)
+                    var sum: Double = 0
+                    for p in 0..<width { sum += Double(row[p]) }
                     gradBias[channel] = first ? Float(sum) : gradBias[channel] + Float(sum)
                 }
             }

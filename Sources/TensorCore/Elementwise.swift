@@ -101,25 +101,14 @@ public enum Elementwise {
 }
 
 public enum Reduction {
-    /// Sum of `count` elements, accumulated in Double for stability: sixteen Double lanes
-    /// (two independent add chains), then the lanes and the tail in order.
+    /// Sum of `count` elements, accumulated in Double for stability.
     public static func sum(_ x: UnsafePointer<Float>, count: Int) -> Double {
-        let raw = UnsafeRawPointer(x)
-        var lanes0 = SIMD8<Double>(repeating: 0), lanes1 = lanes0
-        var i = 0
-        while i + 16 <= count {
-            lanes0 += SIMD8<Double>(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-            lanes1 += SIMD8<Double>(raw.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self))
-            i += 16
-        }
-        var total = (lanes0 + lanes1).sum()
-        while i < count {
-            total += Double(x[i])
-            i += 1
-        }
+        var total = 0.0
+        for i in 0..<count { total += Double(x[i]) }
         return total
     }
 
+    /// Sum of squares, accumulated in Double.
     /// True when no element is NaN or ±Inf (x·0 is 0 exactly for finite x, NaN otherwise).
     public static func allFinite(_ x: UnsafePointer<Float>, count: Int) -> Bool {
         var probe = SIMD8<Float>(repeating: 0)
@@ -133,7 +122,6 @@ public enum Reduction {
         return probe.sum() == 0 && tail == 0
     }
 
-    /// Sum of squares, accumulated in Double.
     public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
         var total = 0.0
         for i in 0..<count { total += Double(x[i]) * Double(x[i]) }
