@@ -5,12 +5,11 @@ import Darwin
 #endif
 import TensorCore
 
-/// Runs `body(i)` for i in 0..<count in large parallel chunks (element-wise layers).
+/// Runs an element-wise layer's body over 0..<count in large parallel chunks, allocating
+/// nothing (see `ParallelBody`).
 @inline(__always)
-func forEachElement(_ count: Int, _ body: (Int) -> Void) {
-    Parallel.forEachRange(count, minimumChunk: 1 << 14) { range in
-        for i in range { body(i) }
-    }
+func forEachElement<Body: ParallelBody>(_ count: Int, _ body: Body) {
+    Parallel.forEachRange(count, minimumChunk: 1 << 14, body)
 }
 
 /// The C library's single-precision functions, named once for every platform.

@@ -24,7 +24,7 @@ public final class ELU: Layer {
         self.input = input
         output.reshape(input.shape)
         let x = input.pointer, y = output.pointer, alpha = alpha
-        forEachElement(input.count) { i in y[i] = x[i] > 0 ? x[i] : alpha * (FloatMath.exp(x[i]) - 1) }
+        forEachElement(input.count, ELUForward(x: x, y: y, alpha: alpha))
         return output
     }
 
@@ -34,7 +34,18 @@ public final class ELU: Layer {
         gradInput.reshape(input.shape)
         guard needsInputGradient else { return gradInput }
         let x = input.pointer, y = output.pointer, dy = gradOutput.pointer, dx = gradInput.pointer, alpha = alpha
-        forEachElement(input.count) { i in dx[i] = x[i] > 0 ? dy[i] : dy[i] * (y[i] + alpha) }
+        forEachElement(input.count, ELUBackward(x: x, y: y, dy: dy, dx: dx, alpha: alpha))
         return gradInput
     }
+}
+
+private struct ELUForward: ParallelBody {
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, alpha: Float
+    func run(_ range: Range<Int>) { for i in range { y[i] = x[i] > 0 ? x[i] : alpha * (FloatMath.exp(x[i]) - 1) } }
+}
+
+private struct ELUBackward: ParallelBody {
+    let x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>
+    let alpha: Float
+    func run(_ range: Range<Int>) { for i in range { dx[i] = x[i] > 0 ? dy[i] : dy[i] * (y[i] + alpha) } }
 }

@@ -24,7 +24,7 @@ public final class LeakyReLU: Layer {
         self.input = input
         output.reshape(input.shape)
         let x = input.pointer, y = output.pointer, slope = negativeSlope
-        forEachElement(input.count) { i in y[i] = x[i] > 0 ? x[i] : x[i] * slope }
+        forEachElement(input.count, LeakyReLUForward(x: x, y: y, slope: slope))
         return output
     }
 
@@ -34,7 +34,17 @@ public final class LeakyReLU: Layer {
         gradInput.reshape(input.shape)
         guard needsInputGradient else { return gradInput }
         let x = input.pointer, dy = gradOutput.pointer, dx = gradInput.pointer, slope = negativeSlope
-        forEachElement(input.count) { i in dx[i] = x[i] > 0 ? dy[i] : dy[i] * slope }
+        forEachElement(input.count, LeakyReLUBackward(x: x, dy: dy, dx: dx, slope: slope))
         return gradInput
     }
+}
+
+private struct LeakyReLUForward: ParallelBody {
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, slope: Float
+    func run(_ range: Range<Int>) { for i in range { y[i] = x[i] > 0 ? x[i] : x[i] * slope } }
+}
+
+private struct LeakyReLUBackward: ParallelBody {
+    let x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, slope: Float
+    func run(_ range: Range<Int>) { for i in range { dx[i] = x[i] > 0 ? dy[i] : dy[i] * slope } }
 }

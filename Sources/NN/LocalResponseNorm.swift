@@ -44,19 +44,9 @@ public final class LocalResponseNorm: Layer {
         let channels = input.shape[1], inner = input.shape.dropFirst(2).reduce(1, *)
         let x = input.pointer, y = output.pointer, s = scale.pointer
         let before = size / 2, after = (size - 1) / 2, coefficient = alpha / Float(size), k = k, beta = beta
-        Parallel.forEachRange(input.shape[0] * channels) { range in
-            for plane in range {
-                let c = plane % channels, sample = plane - c
-                let sPlane = s + plane * inner
-                sPlane.update(repeating: k, count: inner)
-                for j in Swift.max(0, c - before)...Swift.min(channels - 1, c + after) {
-                    let neighbour = x + (sample + j) * inner
-                    for i in 0..<inner { sPlane[i] += coefficient * neighbour[i] * neighbour[i] }
-                }
-                let xPlane = x + plane * inner, yPlane = y + plane * inner
-                for i in 0..<inner { yPlane[i] = xPlane[i] * FloatMath.pow(sPlane[i], -beta) }
-            }
-        }
+        Parallel.forEachRange(input.shape[0] * channels, LRNForward(
+            x: x, y: y, s: s, channels: channels, inner: inner, before: before, after: after,
+            coefficient: coefficient, k: k, beta: beta))
         return output
     }
 
@@ -71,22 +61,59 @@ public final class LocalResponseNorm: Layer {
         let inner = input.shape.dropFirst(2).reduce(1, *)
         let x = input.pointer, y = output.pointer, s = scale.pointer, dy = gradOutput.pointer
         let t = weightedGradient.pointer, dx = gradInput.pointer
-        Parallel.forEachRange(planes * inner, minimumChunk: 1 << 14) { range in
-            for i in range { t[i] = dy[i] * y[i] / s[i] }
-        }
+        Parallel.forEachRange(planes * inner, minimumChunk: 1 << 14, LRNWeightedGradient(dy: dy, y: y, s: s, t: t))
         let before = (size - 1) / 2, after = size / 2, coefficient = 2 * alpha * beta / Float(size), beta = beta
-        Parallel.forEachRange(planes) { range in
-            for plane in range {
-                let c = plane % channels, sample = plane - c
-                let xPlane = x + plane * inner, sPlane = s + plane * inner
-                let dyPlane = dy + plane * inner, dxPlane = dx + plane * inner
-                for i in 0..<inner { dxPlane[i] = dyPlane[i] * FloatMath.pow(sPlane[i], -beta) }
-                for j in Swift.max(0, c - before)...Swift.min(channels - 1, c + after) {
-                    let neighbour = t + (sample + j) * inner
-                    for i in 0..<inner { dxPlane[i] -= coefficient * xPlane[i] * neighbour[i] }
-                }
+        Parallel.forEachRange(planes, LRNBackward(
+            x: x, s: s, dy: dy, t: t, dx: dx, channels: channels, inner: inner, before: before, after: after,
+            coefficient: coefficient, beta: beta))
+        return gradInput
+    }
+}
+
+/// Per plane: s = k + α/size·Σ x² over the channel window, y = x·s^(−β).
+private struct LRNForward: ParallelBody {
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>
+    let channels: Int, inner: Int, before: Int, after: Int
+    let coefficient: Float, k: Float, beta: Float
+
+    func run(_ range: Range<Int>) {
+        for plane in range {
+            let c = plane % channels, sample = plane - c
+            let sPlane = s + plane * inner
+            sPlane.update(repeating: k, count: inner)
+            for j in Swift.max(0, c - before)...Swift.min(channels - 1, c + after) {
+                let neighbour = x + (sample + j) * inner
+                for i in 0..<inner { sPlane[i] += coefficient * neighbour[i] * neighbour[i] }
+            }
+            let xPlane = x + plane * inner, yPlane = y + plane * inner
+            for i in 0..<inner { yPlane[i] = xPlane[i] * FloatMath.pow(sPlane[i], -beta) }
+        }
+    }
+}
+
+/// t = dy·y/s, element-wise.
+private struct LRNWeightedGradient: ParallelBody {
+    let dy: UnsafePointer<Float>, y: UnsafePointer<Float>, s: UnsafePointer<Float>, t: UnsafeMutablePointer<Float>
+    func run(_ range: Range<Int>) { for i in range { t[i] = dy[i] * y[i] / s[i] } }
+}
+
+/// Per plane: dx = dy·s^(−β) − (2αβ/size)·x·Σ t over the channels whose window holds this one.
+private struct LRNBackward: ParallelBody {
+    let x: UnsafePointer<Float>, s: UnsafePointer<Float>, dy: UnsafePointer<Float>, t: UnsafePointer<Float>
+    let dx: UnsafeMutablePointer<Float>
+    let channels: Int, inner: Int, before: Int, after: Int
+    let coefficient: Float, beta: Float
+
+    func run(_ range: Range<Int>) {
+        for plane in range {
+            let c = plane % channels, sample = plane - c
+            let xPlane = x + plane * inner, sPlane = s + plane * inner
+            let dyPlane = dy + plane * inner, dxPlane = dx + plane * inner
+            for i in 0..<inner { dxPlane[i] = dyPlane[i] * FloatMath.pow(sPlane[i], -beta) }
+            for j in Swift.max(0, c - before)...Swift.min(channels - 1, c + after) {
+                let neighbour = t + (sample + j) * inner
+                for i in 0..<inner { dxPlane[i] -= coefficient * xPlane[i] * neighbour[i] }
             }
         }
-        return gradInput
     }
 }

@@ -41,20 +41,8 @@ public final class Maxout: Layer {
         winners.reshape(shape)
         let groups = input.shape[0] * shape[1], inner = input.shape.dropFirst(2).reduce(1, *), pieces = pieces
         let x = input.pointer, y = output.pointer, best = winners.pointer
-        Parallel.forEachRange(groups, minimumChunk: Swift.max(1, (1 << 12) / Swift.max(1, inner * pieces))) { range in
-            for group in range {
-                let source = x + group * pieces * inner, target = y + group * inner, winner = best + group * inner
-                target.update(from: source, count: inner)
-                winner.update(repeating: 0, count: inner)
-                for piece in 1..<pieces {
-                    let candidate = source + piece * inner
-                    for i in 0..<inner where candidate[i] > target[i] {
-                        target[i] = candidate[i]
-                        winner[i] = Float(piece)
-                    }
-                }
-            }
-        }
+        Parallel.forEachRange(groups, minimumChunk: Swift.max(1, (1 << 12) / Swift.max(1, inner * pieces)),
+                              MaxoutForward(x: x, y: y, winners: best, inner: inner, pieces: pieces))
         return output
     }
 
@@ -64,13 +52,43 @@ public final class Maxout: Layer {
         guard needsInputGradient else { return gradInput }
         let groups = output.shape[0] * output.shape[1], inner = output.shape.dropFirst(2).reduce(1, *)
         let pieces = pieces, dy = gradOutput.pointer, dx = gradInput.pointer, best = winners.pointer
-        Parallel.forEachRange(groups, minimumChunk: Swift.max(1, (1 << 12) / Swift.max(1, inner * pieces))) { range in
-            for group in range {
-                let target = dx + group * pieces * inner, source = dy + group * inner, winner = best + group * inner
-                target.update(repeating: 0, count: pieces * inner)
-                for i in 0..<inner { target[Int(winner[i]) * inner + i] = source[i] }
+        Parallel.forEachRange(groups, minimumChunk: Swift.max(1, (1 << 12) / Swift.max(1, inner * pieces)),
+                              MaxoutBackward(dy: dy, dx: dx, winners: best, inner: inner, pieces: pieces))
+        return gradInput
+    }
+}
+
+/// Per group: the largest of its pieces, element-wise, and which piece won (the first on ties).
+private struct MaxoutForward: ParallelBody {
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, winners: UnsafeMutablePointer<Float>
+    let inner: Int, pieces: Int
+
+    func run(_ range: Range<Int>) {
+        for group in range {
+            let source = x + group * pieces * inner, target = y + group * inner, winner = winners + group * inner
+            target.update(from: source, count: inner)
+            winner.update(repeating: 0, count: inner)
+            for piece in 1..<pieces {
+                let candidate = source + piece * inner
+                for i in 0..<inner where candidate[i] > target[i] {
+                    target[i] = candidate[i]
+                    winner[i] = Float(piece)
+                }
             }
         }
-        return gradInput
+    }
+}
+
+/// Per group: each output gradient goes to the piece that won, the others get 0.
+private struct MaxoutBackward: ParallelBody {
+    let dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, winners: UnsafePointer<Float>
+    let inner: Int, pieces: Int
+
+    func run(_ range: Range<Int>) {
+        for group in range {
+            let target = dx + group * pieces * inner, source = dy + group * inner, winner = winners + group * inner
+            target.update(repeating: 0, count: pieces * inner)
+            for i in 0..<inner { target[Int(winner[i]) * inner + i] = source[i] }
+        }
     }
 }

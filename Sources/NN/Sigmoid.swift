@@ -15,7 +15,7 @@ public final class Sigmoid: Layer {
     public func forward(_ input: Tensor) -> Tensor {
         output.reshape(input.shape)
         let x = input.pointer, y = output.pointer
-        forEachElement(input.count) { i in y[i] = 1 / (1 + FloatMath.exp(-x[i])) }
+        forEachElement(input.count, SigmoidForward(x: x, y: y))
         return output
     }
 
@@ -24,7 +24,17 @@ public final class Sigmoid: Layer {
         gradInput.reshape(output.shape)
         guard needsInputGradient else { return gradInput }
         let y = output.pointer, dy = gradOutput.pointer, dx = gradInput.pointer
-        forEachElement(output.count) { i in dx[i] = dy[i] * y[i] * (1 - y[i]) }
+        forEachElement(output.count, SigmoidBackward(y: y, dy: dy, dx: dx))
         return gradInput
     }
+}
+
+private struct SigmoidForward: ParallelBody {
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    func run(_ range: Range<Int>) { for i in range { y[i] = 1 / (1 + FloatMath.exp(-x[i])) } }
+}
+
+private struct SigmoidBackward: ParallelBody {
+    let y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>
+    func run(_ range: Range<Int>) { for i in range { dx[i] = dy[i] * y[i] * (1 - y[i]) } }
 }

@@ -15,7 +15,7 @@ public final class Tanh: Layer {
     public func forward(_ input: Tensor) -> Tensor {
         output.reshape(input.shape)
         let x = input.pointer, y = output.pointer
-        forEachElement(input.count) { i in y[i] = FloatMath.tanh(x[i]) }
+        forEachElement(input.count, TanhForward(x: x, y: y))
         return output
     }
 
@@ -24,7 +24,17 @@ public final class Tanh: Layer {
         gradInput.reshape(output.shape)
         guard needsInputGradient else { return gradInput }
         let y = output.pointer, dy = gradOutput.pointer, dx = gradInput.pointer
-        forEachElement(output.count) { i in dx[i] = dy[i] * (1 - y[i] * y[i]) }
+        forEachElement(output.count, TanhBackward(y: y, dy: dy, dx: dx))
         return gradInput
     }
+}
+
+private struct TanhForward: ParallelBody {
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    func run(_ range: Range<Int>) { for i in range { y[i] = FloatMath.tanh(x[i]) } }
+}
+
+private struct TanhBackward: ParallelBody {
+    let y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>
+    func run(_ range: Range<Int>) { for i in range { dx[i] = dy[i] * (1 - y[i] * y[i]) } }
 }
