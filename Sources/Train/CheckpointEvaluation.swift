@@ -110,8 +110,9 @@ public struct CheckpointEvaluation {
     public var json: String {
         let r = result
         func string(_ text: String) -> String {
-            String(decoding: (try? JSONSerialization.data(withJSONObject: text, options: .fragmentsAllowed)) ?? Data("\"\"".utf8),
-                   as: UTF8.self)
+            // Paths stay readable: "/tmp/x", not "\/tmp\/x".
+            let encoded = try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes])
+            return String(decoding: encoded ?? Data("\"\"".utf8), as: UTF8.self)
         }
         let counts = r.classCounts, accuracies = r.perClassAccuracy
         let perClass = (0..<r.classes).map { c in
