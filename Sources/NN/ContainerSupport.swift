@@ -11,3 +11,15 @@ func childOutputShape(_ child: (name: String, layer: Layer), for inputShape: [In
         throw NNError.shapeMismatch(layer: path, message: message)
     }
 }
+
+/// Lets each ReLU of a chain that follows a layer whose backward reads its input, not its
+/// output (Conv2d, Linear, BatchNorm2d), work in place on that output, as torchvision's
+/// inplace=True does. Not the chain's last layer: its output gradient comes from outside the
+/// chain and may have other readers (a residual shortcut).
+func enableInPlaceReLUs(_ chain: [(name: String, layer: Layer)]) {
+    for index in chain.indices.dropFirst().dropLast() {
+        guard let relu = chain[index].layer as? ReLU else { continue }
+        let producer = chain[index - 1].layer
+        relu.inPlace = producer is Conv2d || producer is Linear || producer is BatchNorm2d
+    }
+}

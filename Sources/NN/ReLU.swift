@@ -7,6 +7,14 @@ public final class ReLU: Layer {
     public var needsInputGradient = true
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
+    /// What the last forward returned: `output`, or the input itself when in place.
+    private var result: Tensor?
+
+    /// Overwrite the input in forward and the output gradient in backward (PyTorch's
+    /// inplace=True), keeping no buffers of its own. `Sequential` turns it on where that is
+    /// safe: after a layer whose backward does not read its own output, and not as the
+    /// chain's last layer (whose output gradient may also feed a residual shortcut).
+    public internal(set) var inPlace = false
 
     public init() {}
 
@@ -16,15 +24,19 @@ public final class ReLU: Layer {
     public var allocatesOutput: Bool { false }
 
     public func forward(_ input: Tensor) -> Tensor {
-        output.reshape(input.shape)
-        Elementwise.relu(input.pointer, output.pointer, count: input.count)
-        return output
+        let y = inPlace ? input : output
+        y.reshape(input.shape)
+        Elementwise.relu(input.pointer, y.pointer, count: input.count)
+        result = y
+        return y
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        gradInput.reshape(output.shape)
-        Elementwise.reluBackward(output: output.pointer, gradOutput: gradOutput.pointer,
-                                 gradInput: gradInput.pointer, count: output.count)
-        return gradInput
+        guard let result else { preconditionFailure("ReLU.backward before forward") }
+        let dx = inPlace ? gradOutput : gradInput
+        dx.reshape(result.shape)
+        Elementwise.reluBackward(output: result.pointer, gradOutput: gradOutput.pointer, gradInput: dx.pointer,
+                                 count: result.count)
+        return dx
     }
 }

@@ -40,6 +40,7 @@ public final class Residual: Layer {
         fusesReLU = activation is ReLU
         activationIsChild = activation.map { !$0.namedParameters().isEmpty || !$0.namedBuffers().isEmpty } ?? false
         children = main + (shortcut.map { [$0] } ?? []) + (activationIsChild ? [("activation", activation!)] : [])
+        enableInPlaceReLUs(main)
     }
 
     public func outputShape(for inputShape: [Int]) throws -> [Int] {

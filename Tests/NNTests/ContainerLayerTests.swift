@@ -183,4 +183,38 @@ final class ContainerLayerTests: XCTestCase {
         XCTAssertEqual(try block.outputShape(for: [1, 2, 3, 3]), [1, 2, 3, 3])
         XCTAssertFalse(block.allocatesOutput)
     }
+
+    /// ReLUs after Conv2d, Linear or BatchNorm2d work in place (torchvision's inplace=True),
+    /// except as a chain's last layer or after a layer whose backward reads its output.
+    func testReLUsWorkInPlaceWhereSafe() {
+        let chain = Sequential(indexed: [Conv2d(2, 3, kernelSize: 3, padding: 1), ReLU(), BatchNorm2d(3), ReLU(),
+                                         Sigmoid(), ReLU(), Conv2d(3, 2, kernelSize: 1), ReLU()])
+        XCTAssertEqual(chain.children.compactMap { ($0.layer as? ReLU)?.inPlace }, [true, true, false, false])
+        let block = Residual(main: [("conv1", Conv2d(3, 3, kernelSize: 3, padding: 1)), ("bn1", BatchNorm2d(3)),
+                                    ("relu", ReLU()), ("conv2", Conv2d(3, 3, kernelSize: 3, padding: 1))])
+        XCTAssertEqual((block.mainLayers[2].layer as? ReLU)?.inPlace, true)
+        XCTAssertEqual(ReLU().inPlace, false)
+    }
+
+    /// A chain with an in-place ReLU computes exactly what the same layers compute with a
+    /// separate, out-of-place ReLU: output, input gradient and parameter gradients.
+    func testInPlaceReLUChangesNoValue() {
+        let first = Linear(6, 8), second = Linear(8, 4)
+        let chain = Sequential(indexed: [first, ReLU(), second])
+        chain.initializeParameters(seed: 4)
+        XCTAssertEqual((chain.children[1].layer as? ReLU)?.inPlace, true)
+        let x = GradientCheck.randomTensor([5, 6], seed: 8)
+        let projection = GradientCheck.randomTensor([5, 4], seed: 9)
+        let output = chain.forward(x).array
+        let gradInput = chain.backward(projection).array
+        let parameterGradients = chain.namedParameters().map(\.parameter.gradient.array)
+
+        let separate = ReLU()
+        let expectedOutput = second.forward(separate.forward(first.forward(x))).array
+        let expectedGradInput = first.backward(separate.backward(second.backward(projection))).array
+        XCTAssertEqual(output, expectedOutput)
+        XCTAssertEqual(gradInput, expectedGradInput)
+        XCTAssertEqual(parameterGradients, chain.namedParameters().map(\.parameter.gradient.array))
+        GradientCheck.check(chain, input: x)
+    }
 }
