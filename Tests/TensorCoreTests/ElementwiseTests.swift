@@ -1,0 +1,90 @@
+import XCTest
+@testable import TensorCore
+
+/// The ReLU kernels against their scalar definitions, out of place and in place (the layers
+/// alias output and input), over lengths around the 16-lane vector width and the parallel
+/// chunk, with the special values the vector masks must treat like the scalar comparison.
+final class ElementwiseTests: XCTestCase {
+    private let lengths = [0, 1, 15, 16, 17, 33, 1000, 3 * Elementwise.chunk + 5]
+
+    /// Random values with NaN, ±0, ±Inf and the smallest subnormal planted at fixed places.
+    private func values(_ count: Int, seed: UInt64) -> [Float] {
+        var x = randomValues(count, seed: seed).map { $0 - 0.5 }
+        let specials: [Float] = [.nan, 0, -0.0, .infinity, -.infinity, .leastNonzeroMagnitude]
+        for (k, s) in specials.enumerated() where k * 7 < count { x[k * 7] = s }
+        return x
+    }
+
+    /// Equal bit for bit (NaN included).
+    private func assertBitwiseEqual(_ a: [Float], _ b: [Float], _ message: String,
+                                    file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), message, file: file, line: line)
+    }
+
+    func testReLUForwardMatchesScalarDefinitionOutOfPlaceAndInPlace() {
+        for count in lengths {
+            for threads in [1, 2, 3] {
+                withThreadCount(threads) {
+                    let x = values(count, seed: UInt64(count + 1))
+                    let expected = x.map { $0 > 0 ? $0 : 0 }
+                    var y = [Float](repeating: 7, count: count)
+                    Elementwise.relu(x, &y, count: count)
+                    assertBitwiseEqual(y, expected, "relu, count \(count), \(threads) threads")
+
+                    var inPlace = x
+                    inPlace.withUnsafeMutableBufferPointer { buffer in
+                        guard let p = buffer.baseAddress else { return }
+                        Elementwise.relu(p, p, count: count)
+                    }
+                    assertBitwiseEqual(inPlace, expected, "in-place relu, count \(count), \(threads) threads")
+                }
+            }
+        }
+    }
+
+    func testReLUBackwardMatchesScalarDefinitionOutOfPlaceAndInPlace() {
+        for count in lengths {
+            for threads in [1, 2, 3] {
+                withThreadCount(threads) {
+                    let output = values(count, seed: UInt64(count + 2)).map { $0 > 0 ? $0 : 0 }
+                    let gradOutput = values(count, seed: UInt64(count + 3))
+                    let expected = zip(output, gradOutput).map { $0 > 0 ? $1 : 0 }
+                    var gradInput = [Float](repeating: 7, count: count)
+                    Elementwise.reluBackward(output: output, gradOutput: gradOutput, gradInput: &gradInput,
+                                             count: count)
+                    assertBitwiseEqual(gradInput, expected, "relu backward, count \(count), \(threads) threads")
+
+                    var inPlace = gradOutput
+                    inPlace.withUnsafeMutableBufferPointer { buffer in
+                        guard let p = buffer.baseAddress else { return }
+                        Elementwise.reluBackward(output: output, gradOutput: p, gradInput: p, count: count)
+                    }
+                    assertBitwiseEqual(inPlace, expected, "in-place relu backward, count \(count), \(threads) threads")
+                }
+            }
+        }
+    }
+
+    func testAddReLUMatchesScalarDefinition() {
+        for count in lengths {
+            let x = values(count, seed: UInt64(count + 4)), y = values(count, seed: UInt64(count + 5))
+            let expected = zip(x, y).map { let v = $0 + $1; return v > 0 ? v : 0 }
+            var z = [Float](repeating: 7, count: count)
+            Elementwise.addRelu(x, y, into: &z, count: count)
+            assertBitwiseEqual(z, expected, "add-relu, count \(count)")
+
+            var inPlace = x
+            inPlace.withUnsafeMutableBufferPointer { buffer in
+                guard let p = buffer.baseAddress else { return }
+                Elementwise.addRelu(p, y, into: p, count: count)
+            }
+            assertBitwiseEqual(inPlace, expected, "in-place add-relu, count \(count)")
+        }
+    }
+
+    func testWorkedExample() {
+        var y = [Float](repeating: 0, count: 4)
+        Elementwise.relu([-1, 0, 2.5, -0.25], &y, count: 4)
+        XCTAssertEqual(y, [0, 0, 2.5, 0])
+    }
+}
