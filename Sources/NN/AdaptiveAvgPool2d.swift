@@ -11,6 +11,7 @@ public final class AdaptiveAvgPool2d: Layer {
 
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
+    public var inputGradientBuffer: InputGradientBuffer { .own(gradInput) }
     private var inputShape: [Int] = []
 
     public init(outputSize: Size2D) {

@@ -23,6 +23,7 @@ public final class BatchNorm2d: Layer {
 
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
+    public var inputGradientBuffer: InputGradientBuffer { .own(gradInput) }
     private var input: Tensor?
     /// The mean and 1/√(var + eps) the last forward normalised with (batch or running statistics).
     private let savedMean: Tensor

@@ -19,7 +19,12 @@ func childOutputShape(_ child: (name: String, layer: Layer), for inputShape: [In
 func enableInPlaceReLUs(_ chain: [(name: String, layer: Layer)]) {
     for index in chain.indices.dropFirst().dropLast() {
         guard let relu = chain[index].layer as? ReLU else { continue }
-        let producer = chain[index - 1].layer
-        relu.inPlace = producer is Conv2d || producer is Linear || producer is BatchNorm2d
+        relu.inPlace = backwardReadsInputOnly(chain[index - 1].layer)
     }
+}
+
+/// True for layers whose backward reads their input (and saved statistics) but not their
+/// output, so the output may be overwritten after forward: Conv2d, Linear, BatchNorm2d.
+func backwardReadsInputOnly(_ layer: Layer) -> Bool {
+    layer is Conv2d || layer is Linear || layer is BatchNorm2d
 }

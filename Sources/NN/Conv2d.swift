@@ -18,6 +18,7 @@ public final class Conv2d: Layer {
 
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
+    public var inputGradientBuffer: InputGradientBuffer { .own(gradInput) }
     private var input: Tensor?
     private var geometry: ConvolutionGeometry?
 

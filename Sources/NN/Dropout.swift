@@ -15,6 +15,7 @@ public final class Dropout: Layer {
 
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
+    public var inputGradientBuffer: InputGradientBuffer { .own(gradInput) }
     /// 0 or 1/(1 − p) per element, from the last training forward.
     private let mask = Tensor(shape: [0])
     private var forwardDropped = false

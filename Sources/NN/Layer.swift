@@ -13,6 +13,17 @@ public final class Parameter {
     public var count: Int { value.count }
 }
 
+/// How a layer's backward hands back the input gradient.
+public enum InputGradientBuffer {
+    /// Written into this tensor, which backward overwrites completely before returning it
+    /// and never reads otherwise: its memory may be shared with other layers' gradients.
+    case own(Tensor)
+    /// The output gradient's own tensor, overwritten in place and returned.
+    case incoming
+    /// Anything else (containers with branches, custom layers): the layer keeps its buffers.
+    case unplanned
+}
+
 /// A network layer with explicit forward and backward passes.
 ///
 /// Layers own their output and input-gradient tensors and overwrite them on every call,
@@ -53,6 +64,10 @@ public protocol Layer: AnyObject {
     /// Dropout): they add no activation memory.
     var allocatesOutput: Bool { get }
 
+    /// Where backward puts the input gradient, so that `GradientBufferPlan` can let layers
+    /// whose gradients are never alive at the same time share memory.
+    var inputGradientBuffer: InputGradientBuffer { get }
+
     /// Called before each training step with this layer's own stream, a pure function of
     /// (seed, step, rank, layer path): dropout draws its mask from it, so a resumed run
     /// replays the same masks. Containers pass `random.split(childName)` to their children.
@@ -67,6 +82,7 @@ extension Layer {
     public func multiplyAccumulates(inputShape: [Int]) -> Int { 0 }
     public func receptiveWindow(inputShape: [Int]) -> (extent: Size2D, stride: Size2D)? { nil }
     public var allocatesOutput: Bool { true }
+    public var inputGradientBuffer: InputGradientBuffer { .unplanned }
     public func beginStep(random: RandomGenerator) {
         for child in children { child.layer.beginStep(random: random.split(child.name)) }
     }

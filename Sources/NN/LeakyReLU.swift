@@ -9,6 +9,7 @@ public final class LeakyReLU: Layer {
     public var needsInputGradient = true
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
+    public var inputGradientBuffer: InputGradientBuffer { .own(gradInput) }
     private var input: Tensor?
 
     public init(negativeSlope: Float = 0.01) {

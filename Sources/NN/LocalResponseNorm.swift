@@ -15,6 +15,7 @@ public final class LocalResponseNorm: Layer {
 
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
+    public var inputGradientBuffer: InputGradientBuffer { .own(gradInput) }
     private var input: Tensor?
     /// s for every element, from forward.
     private let scale = Tensor(shape: [0])

@@ -13,6 +13,7 @@ public final class MaxPool2d: Layer {
 
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
+    public var inputGradientBuffer: InputGradientBuffer { .own(gradInput) }
     private var argmax = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
     private var argmaxCapacity = 1
     private var geometry: PoolingGeometry?

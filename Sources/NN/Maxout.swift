@@ -10,6 +10,7 @@ public final class Maxout: Layer {
 
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
+    public var inputGradientBuffer: InputGradientBuffer { .own(gradInput) }
     /// The winning piece (0..<pieces) of every output element, stored as Float (exact).
     private let winners = Tensor(shape: [0])
     private var inputShape: [Int] = []

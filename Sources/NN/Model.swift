@@ -20,7 +20,11 @@ public final class Model {
                                         message: "produces \(output.dropFirst()) per sample, expected [\(classes)] class scores")
         }
         network.needsInputGradient = false
+        gradientBuffers = GradientBufferPlan.apply(to: network)
     }
+
+    /// The shared memory the layers' input gradients take turns to use.
+    public let gradientBuffers: GradientBufferPlan
 
     public func forward(_ input: Tensor) -> Tensor { network.forward(input) }
     @discardableResult public func backward(_ gradOutput: Tensor) -> Tensor { network.backward(gradOutput) }

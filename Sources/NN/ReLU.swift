@@ -16,6 +16,8 @@ public final class ReLU: Layer {
     /// chain's last layer (whose output gradient may also feed a residual shortcut).
     public internal(set) var inPlace = false
 
+    public var inputGradientBuffer: InputGradientBuffer { inPlace ? .incoming : .own(gradInput) }
+
     public init() {}
 
     public func outputShape(for inputShape: [Int]) throws -> [Int] { inputShape }

@@ -22,13 +22,19 @@ public final class Residual: Layer {
         }
     }
 
-    /// main(x) + shortcut(x), the activation's input (and the block's output without one).
+    /// main(x) + shortcut(x), the activation's input (and the block's output without one),
+    /// when it cannot overwrite the main path's output.
     private let sum = Tensor(shape: [0])
+    /// Adds the shortcut into the main path's output in place (torchvision's `out += identity`)
+    /// when that output is the last main layer's own and its backward does not read it.
+    let sumsInPlace: Bool
     /// The gradient at the sum when the ReLU is fused into the addition.
-    private let gradSum = Tensor(shape: [0])
-    /// A plain ReLU activation runs fused with the addition (one pass, `sum` holds its output).
-    private let fusesReLU: Bool
-    private let gradInput = Tensor(shape: [0])
+    let gradSum = Tensor(shape: [0])
+    /// A plain ReLU activation runs fused with the addition (one pass, the sum holds its output).
+    let fusesReLU: Bool
+    let gradInput = Tensor(shape: [0])
+    /// The tensor the last forward summed into (`sum`, or the main path's output).
+    private var summed: Tensor?
     private var inputShape: [Int] = []
     private let activationIsChild: Bool
 
@@ -38,6 +44,7 @@ public final class Residual: Layer {
         self.shortcut = shortcut
         self.activation = activation
         fusesReLU = activation is ReLU
+        sumsInPlace = main.last.map { backwardReadsInputOnly($0.layer) } ?? false
         activationIsChild = activation.map { !$0.namedParameters().isEmpty || !$0.namedBuffers().isEmpty } ?? false
         children = main + (shortcut.map { [$0] } ?? []) + (activationIsChild ? [("activation", activation!)] : [])
         enableInPlaceReLUs(main)
@@ -71,7 +78,14 @@ public final class Residual: Layer {
         let shortcutOutput = shortcut?.layer.forward(input) ?? input
         precondition(x.shape == shortcutOutput.shape,
                      "Residual: main path gives \(x.shape) but the shortcut gives \(shortcutOutput.shape)")
-        sum.reshape(x.shape)
+        let sum: Tensor
+        if sumsInPlace && x !== input && x !== shortcutOutput {
+            sum = x
+        } else {
+            sum = self.sum
+            sum.reshape(x.shape)
+        }
+        summed = sum
         if fusesReLU {
             Elementwise.addRelu(x.pointer, shortcutOutput.pointer, into: sum.pointer, count: sum.count)
             return sum
@@ -82,6 +96,7 @@ public final class Residual: Layer {
 
     /// The gradient at the sum flows into both paths unchanged; their input gradients add up.
     public func backward(_ gradOutput: Tensor) -> Tensor {
+        guard let sum = summed else { preconditionFailure("Residual.backward before forward") }
         let gradSum: Tensor
         if fusesReLU {
             self.gradSum.reshape(sum.shape)

@@ -7,6 +7,7 @@ public final class Sigmoid: Layer {
     public var needsInputGradient = true
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
+    public var inputGradientBuffer: InputGradientBuffer { .own(gradInput) }
 
     public init() {}
 

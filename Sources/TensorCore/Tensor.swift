@@ -7,19 +7,21 @@
 public final class Tensor {
     public private(set) var shape: [Int]
     public private(set) var count: Int
+    /// Where the values live: memory of this tensor's own, or memory it takes turns to use
+    /// with other tensors (`share(_:)`), or memory someone else owns (`bind(to:)`).
+    private var storage: TensorStorage
+
     /// Allocated capacity in elements; `reshape` within it never reallocates.
-    public private(set) var capacity: Int
-    public private(set) var data: UnsafeMutablePointer<Float>
+    public var capacity: Int { storage.capacity }
+    public var data: UnsafeMutablePointer<Float> { storage.data }
     /// False once the tensor lives inside memory owned by someone else (see `bind(to:)`).
-    public private(set) var ownsStorage = true
+    public var ownsStorage: Bool { storage.ownsMemory }
 
     public init(shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
         self.shape = shape
         self.count = shape.reduce(1, *)
-        self.capacity = Swift.max(count, 1)
-        self.data = .allocate(capacity: capacity)
-        self.data.initialize(repeating: 0, count: capacity)
+        self.storage = TensorStorage(capacity: count)
     }
 
     public convenience init(shape: [Int], values: [Float]) {
@@ -33,18 +35,25 @@ public final class Tensor {
         data.update(repeating: value, count: count)
     }
 
-    deinit { if ownsStorage { data.deallocate() } }
-
     /// Moves this tensor's contents into `storage` (at least `count` elements, owned and kept
     /// alive by the caller) and uses it from now on. Gradient buckets use this so that every
     /// parameter's gradient is written straight into a contiguous all-reduce buffer.
-    public func bind(to storage: UnsafeMutablePointer<Float>) {
-        storage.update(from: data, count: count)
-        if ownsStorage { data.deallocate() }
-        data = storage
-        capacity = count
-        ownsStorage = false
+    public func bind(to external: UnsafeMutablePointer<Float>) {
+        external.update(from: data, count: count)
+        storage = TensorStorage(external: external, capacity: count)
     }
+
+    /// Uses `shared` from now on, memory that other tensors use at other times (input
+    /// gradients whose lifetimes do not overlap, see NN's GradientBufferPlan). The contents
+    /// are not carried over; a growing `reshape` grows the shared memory for all its users.
+    public func share(_ shared: TensorStorage) {
+        precondition(storage.ownsMemory, "a tensor bound to external memory cannot share storage")
+        storage = shared
+        shared.reserve(count)
+    }
+
+    /// True when this tensor uses `shared` (see `share(_:)`).
+    public func isSharing(_ shared: TensorStorage) -> Bool { storage === shared }
 
     public var rank: Int { shape.count }
     public var pointer: UnsafeMutablePointer<Float> { data }
@@ -75,10 +84,7 @@ public final class Tensor {
         let newCount = newShape.reduce(1, *)
         if newCount > capacity {
             precondition(ownsStorage, "cannot grow a tensor bound to external storage (\(shape) → \(newShape))")
-            data.deallocate()
-            capacity = newCount
-            data = .allocate(capacity: capacity)
-            data.initialize(repeating: 0, count: capacity)
+            storage.reserve(newCount)
         }
         shape = newShape
         count = newCount
@@ -96,6 +102,40 @@ public final class Tensor {
         let t = Tensor(shape: shape)
         t.copy(from: self)
         return t
+    }
+}
+
+/// Float memory behind one tensor, or behind several that take turns (`Tensor.share(_:)`).
+public final class TensorStorage {
+    public private(set) var data: UnsafeMutablePointer<Float>
+    public private(set) var capacity: Int
+    /// False for memory someone else allocated and frees (`Tensor.bind(to:)`).
+    public let ownsMemory: Bool
+
+    /// Zero-filled memory for `capacity` elements (at least one, so `data` is always valid).
+    public init(capacity: Int = 0) {
+        self.capacity = Swift.max(capacity, 1)
+        data = .allocate(capacity: self.capacity)
+        data.initialize(repeating: 0, count: self.capacity)
+        ownsMemory = true
+    }
+
+    init(external: UnsafeMutablePointer<Float>, capacity: Int) {
+        data = external
+        self.capacity = capacity
+        ownsMemory = false
+    }
+
+    deinit { if ownsMemory { data.deallocate() } }
+
+    /// Room for at least `count` elements; growing discards the contents (zero-filled anew).
+    public func reserve(_ count: Int) {
+        guard count > capacity else { return }
+        precondition(ownsMemory, "cannot grow memory owned elsewhere (\(capacity) → \(count) elements)")
+        data.deallocate()
+        capacity = count
+        data = .allocate(capacity: count)
+        data.initialize(repeating: 0, count: count)
     }
 }
 

@@ -103,7 +103,8 @@ final class ContainerLayerTests: XCTestCase {
         let block = Residual(main: [("conv", conv)])
         let x = GradientCheck.randomTensor([2, 2, 4, 4], seed: 9)
         let y = block.forward(x).clone()
-        let main = conv.forward(x)
+        // A copy: the block adds the shortcut into the convolution's output in place.
+        let main = conv.forward(x).clone()
         for i in 0..<x.count { XCTAssertEqual(y[i], max(0, main[i] + x[i]), accuracy: 1e-6) }
         let plain = Residual(main: [("conv", conv)], activation: nil)
         let sum = plain.forward(x)

@@ -1,0 +1,78 @@
+import NN
+import TensorCore
+import XCTest
+
+/// Input gradients sharing memory (GradientBufferPlan) must change no value: a planned
+/// network computes bit for bit what the same layers compute with a buffer each.
+final class GradientBufferPlanTests: XCTestCase {
+    override func setUp() {
+        Parallel.threadCount = 2
+    }
+
+    /// Every kind of link the plan handles: a stem with an in-place ReLU, residual blocks with
+    /// an identity shortcut, a downsampling shortcut and a non-fused activation, a Concat (which
+    /// keeps its own buffers) with a chain inside a branch, pooling, Flatten and Linear.
+    func network(seed: UInt64) -> Sequential {
+        let net = Sequential([
+            ("conv1", Conv2d(3, 4, kernelSize: 3, padding: 1, bias: false)), ("bn1", BatchNorm2d(4)), ("relu", ReLU()),
+            ("block1", Residual(main: [("conv1", Conv2d(4, 4, kernelSize: 3, padding: 1, bias: false)),
+                                       ("bn1", BatchNorm2d(4)), ("relu", ReLU()),
+                                       ("conv2", Conv2d(4, 4, kernelSize: 3, padding: 1, bias: false)),
+                                       ("bn2", BatchNorm2d(4))])),
+            ("block2", Residual(main: [("conv1", Conv2d(4, 6, kernelSize: 3, stride: 2, padding: 1, bias: false)),
+                                       ("bn1", BatchNorm2d(6)), ("relu", ReLU()),
+                                       ("conv2", Conv2d(6, 6, kernelSize: 3, padding: 1, bias: false)),
+                                       ("bn2", BatchNorm2d(6))],
+                                shortcut: ("downsample", Sequential(indexed: [
+                                    Conv2d(4, 6, kernelSize: 1, stride: 2, bias: false), BatchNorm2d(6)])))),
+            ("block3", Residual(main: [("conv", Conv2d(6, 6, kernelSize: 1)), ("bn", BatchNorm2d(6))],
+                                activation: LeakyReLU(negativeSlope: 0.1))),
+            ("mixed", Concat([("a", Sequential(indexed: [Conv2d(6, 2, kernelSize: 1), ReLU()])),
+                              ("b", Conv2d(6, 3, kernelSize: 3, padding: 1))])),
+            ("pool", MaxPool2d(kernelSize: 2)),
+            ("avgpool", AdaptiveAvgPool2d(outputSize: 1)), ("flatten", Flatten()), ("fc", Linear(5, 3)),
+        ])
+        net.initializeParameters(seed: seed)
+        return net
+    }
+
+    func testPlannedNetworkComputesBitwiseWhatPrivateBuffersCompute() throws {
+        let planned = try Model(name: "mixed", inputShape: [3, 8, 8], classes: 3, network: network(seed: 5))
+        XCTAssertGreaterThan(planned.gradientBuffers.sharedTensors, 15)
+        let reference = network(seed: 5)
+        reference.needsInputGradient = false
+        for step in 0..<3 {
+            let x = GradientCheck.randomTensor([4, 3, 8, 8], seed: UInt64(20 + step))
+            let gradOutput = GradientCheck.randomTensor([4, 3], seed: UInt64(30 + step))
+            XCTAssertEqual(planned.forward(x).array, reference.forward(x).array, "output, step \(step)")
+            planned.backward(gradOutput)
+            reference.backward(gradOutput)
+            for (p, r) in zip(planned.namedParameters(), reference.namedParameters()) {
+                XCTAssertEqual(p.parameter.gradient.array, r.parameter.gradient.array, "\(p.name), step \(step)")
+            }
+        }
+    }
+
+    /// With the input gradient wanted too, finite differences agree with a planned network.
+    func testPlannedNetworkPassesGradientCheck() {
+        let net = network(seed: 6)
+        GradientBufferPlan.apply(to: net)
+        GradientCheck.check(net, input: GradientCheck.randomTensor([2, 3, 8, 8], seed: 7), step: 2e-3,
+                            tolerance: 5e-2, samples: 30)
+    }
+
+    /// ResNet-20 at batch 4: four slots, each as large as the largest gradient (a 16x32x32
+    /// plane per image), hold every planned gradient (the first convolution computes none).
+    func testResNet20NeedsFourSlots() throws {
+        let model = try ModelZoo.make("resnet20", inputShape: [3, 32, 32], classes: 10)
+        model.initializeParameters(seed: 1)
+        model.forward(GradientCheck.randomTensor([4, 3, 32, 32], seed: 2))
+        model.backward(GradientCheck.randomTensor([4, 10], seed: 3))
+        let plan = model.gradientBuffers
+        XCTAssertEqual(plan.slots.count, 4)
+        // 19 convolutions + 19 batch norms + 2 shortcut pairs + 9 blocks × 2 (sum, input) +
+        // pool, flatten, fc, minus the stem convolution.
+        XCTAssertEqual(plan.sharedTensors, 19 + 19 + 4 + 18 + 3 - 1)
+        XCTAssertEqual(plan.slots.map(\.capacity), Array(repeating: 4 * 16 * 32 * 32, count: 4))
+    }
+}
