@@ -42,6 +42,10 @@ extension Convolution {
     /// Fills `columns` [inChannels·kH·kW, oH·oW] (rows `rowStride` apart) from one image [inChannels, H, W].
     static func im2col(_ g: ConvolutionGeometry, image: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>,
                        rowStride: Int) {
+        if preservesWidth(g) {
+            im2colPreservingWidth(g, image: image, columns: columns, rowStride: rowStride)
+            return
+        }
         let height = g.inHeight, width = g.inWidth
         let outHeight = g.outHeight, outWidth = g.outWidth
         let strideW = g.strideWidth
@@ -69,6 +73,55 @@ extension Convolution {
                             for ow in valid { d[ow] = source[ow * strideW] }
                         }
                         for ow in valid.upperBound..<outWidth { d[ow] = 0 }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+
+    /// Stride 1 with as many output columns as input columns ("same" padding, the 3x3 pad-1
+    /// convolutions of ResNet and VGG): output pixel (oh, ow) of kernel offset (ki, kj) reads
+    /// input pixel (oh + ki·dH − pH, ow + kj·dW − pW), whose linear index is the output's plus
+    /// a constant. A column-matrix row is then one shifted copy of the plane, with the
+    /// positions that fall into the padding zeroed afterwards.
+    @inline(__always)
+    static func preservesWidth(_ g: ConvolutionGeometry) -> Bool {
+        g.strideHeight == 1 && g.strideWidth == 1 && g.outWidth == g.inWidth
+    }
+
+    /// im2col for `preservesWidth` geometries: per row one block copy instead of one copy per
+    /// output row (the per-row work dominated: 9 × channels × oH short copies per image).
+    static func im2colPreservingWidth(_ g: ConvolutionGeometry, image: UnsafePointer<Float>,
+                                      columns: UnsafeMutablePointer<Float>, rowStride: Int) {
+        let height = g.inHeight, width = g.inWidth, planeSize = height * width
+        let outHeight = g.outHeight, pixels = outHeight * width
+        var row = 0
+        for channel in 0..<g.inChannels {
+            let plane = image + channel * planeSize
+            for ki in 0..<g.kernelHeight {
+                let rowOffset = ki * g.dilationHeight - g.padHeight
+                // Output rows whose input row exists.
+                let firstRow = Swift.min(outHeight, Swift.max(0, -rowOffset))
+                let endRow = Swift.max(firstRow, Swift.min(outHeight, height - rowOffset))
+                for kj in 0..<g.kernelWidth {
+                    let columnOffset = kj * g.dilationWidth - g.padWidth
+                    let valid = validColumns(offset: columnOffset, stride: 1, width: width, outWidth: width)
+                    let destination = columns + row * rowStride
+                    destination.update(repeating: 0, count: firstRow * width)
+                    (destination + endRow * width).update(repeating: 0, count: pixels - endRow * width)
+                    if firstRow < endRow {
+                        // Output positions firstRow·W ..< endRow·W read input index position + shift;
+                        // clip the copy to the plane (the clipped ends are padding columns, zeroed below).
+                        let shift = rowOffset * width + columnOffset
+                        let start = Swift.max(firstRow * width, -shift)
+                        let end = Swift.min(endRow * width, planeSize - shift)
+                        if start < end { (destination + start).update(from: plane + start + shift, count: end - start) }
+                        for oh in firstRow..<endRow {
+                            let d = destination + oh * width
+                            for ow in 0..<valid.lowerBound { d[ow] = 0 }
+                            for ow in valid.upperBound..<width { d[ow] = 0 }
+                        }
                     }
                     row += 1
                 }

@@ -192,6 +192,18 @@ final class ConvolutionTests: XCTestCase {
              padHeight: 1, padWidth: 1),
         Case(batch: 5, inChannels: 3, height: 9, width: 9, outChannels: 4, kernelHeight: 3, kernelWidth: 3,
              padHeight: 1, padWidth: 1),
+        // Width-preserving stride-1 geometries (im2col as shifted plane copies): more output rows
+        // than input rows, dilation, a kernel wider than the input, a one-row kernel.
+        Case(batch: 2, inChannels: 3, height: 6, width: 7, outChannels: 4, kernelHeight: 3, kernelWidth: 3,
+             padHeight: 2, padWidth: 1),
+        Case(batch: 2, inChannels: 2, height: 9, width: 10, outChannels: 3, kernelHeight: 3, kernelWidth: 3,
+             padHeight: 2, padWidth: 2, dilationHeight: 2, dilationWidth: 2),
+        Case(batch: 3, inChannels: 2, height: 5, width: 4, outChannels: 3, kernelHeight: 3, kernelWidth: 5,
+             padHeight: 0, padWidth: 2),
+        Case(batch: 1, inChannels: 2, height: 3, width: 2, outChannels: 2, kernelHeight: 1, kernelWidth: 5,
+             padHeight: 0, padWidth: 2),
+        Case(batch: 2, inChannels: 3, height: 16, width: 16, outChannels: 5, kernelHeight: 3, kernelWidth: 3,
+             padHeight: 1, padWidth: 1),
     ]
 
     private func geometry(_ c: Case) throws -> ConvolutionGeometry {
