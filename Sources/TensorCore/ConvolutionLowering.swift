@@ -131,8 +131,13 @@ extension Convolution {
 
     /// Adds `columns` [inChannels·kH·kW, oH·oW] back onto one image [inChannels, H, W]
     /// (the adjoint of im2col); the image must be zeroed (or hold what to add to) first.
-    static func col2im(_ g: ConvolutionGeometry, columns: UnsafePointer<Float>, rowStride: Int,
+    /// `columns` is scratch: entries that map into the padding may be overwritten with zeros.
+    static func col2im(_ g: ConvolutionGeometry, columns: UnsafeMutablePointer<Float>, rowStride: Int,
                        image: UnsafeMutablePointer<Float>) {
+        if preservesWidth(g) {
+            col2imPreservingWidth(g, columns: columns, rowStride: rowStride, image: image)
+            return
+        }
         let height = g.inHeight, width = g.inWidth
         let outHeight = g.outHeight, outWidth = g.outWidth
         let strideW = g.strideWidth
@@ -160,5 +165,57 @@ extension Convolution {
                 }
             }
         }
+    }
+
+    /// col2im for `preservesWidth` geometries, the adjoint of `im2colPreservingWidth`: each
+    /// column-matrix row is added onto the plane as one shifted block. The entries that map
+    /// into the padding would land on a neighbouring row's edge, so they are zeroed in the
+    /// column matrix first (it is scratch): adding +0 leaves every value as it was.
+    static func col2imPreservingWidth(_ g: ConvolutionGeometry, columns: UnsafeMutablePointer<Float>, rowStride: Int,
+                                      image: UnsafeMutablePointer<Float>) {
+        let height = g.inHeight, width = g.inWidth, planeSize = height * width
+        let outHeight = g.outHeight
+        var row = 0
+        for channel in 0..<g.inChannels {
+            let plane = image + channel * planeSize
+            for ki in 0..<g.kernelHeight {
+                let rowOffset = ki * g.dilationHeight - g.padHeight
+                let firstRow = Swift.min(outHeight, Swift.max(0, -rowOffset))
+                let endRow = Swift.max(firstRow, Swift.min(outHeight, height - rowOffset))
+                for kj in 0..<g.kernelWidth {
+                    defer { row += 1 }
+                    guard firstRow < endRow else { continue }
+                    let columnOffset = kj * g.dilationWidth - g.padWidth
+                    let valid = validColumns(offset: columnOffset, stride: 1, width: width, outWidth: width)
+                    let source = columns + row * rowStride
+                    if valid.count < width {
+                        for oh in firstRow..<endRow {
+                            let s = source + oh * width
+                            for ow in 0..<valid.lowerBound { s[ow] = 0 }
+                            for ow in valid.upperBound..<width { s[ow] = 0 }
+                        }
+                    }
+                    let shift = rowOffset * width + columnOffset
+                    let start = Swift.max(firstRow * width, -shift)
+                    let end = Swift.min(endRow * width, planeSize - shift)
+                    if start < end { addRow(from: source + start, to: plane + start + shift, count: end - start) }
+                }
+            }
+        }
+    }
+
+    /// destination[i] += source[i] for i in 0..<count, 16 lanes at a time.
+    @inline(__always)
+    static func addRow(from source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>, count: Int) {
+        let s = UnsafeRawPointer(source), d = UnsafeMutableRawPointer(destination)
+        var i = 0
+        while i + 16 <= count {
+            let offset = i * MemoryLayout<Float>.stride
+            d.storeBytes(of: d.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
+                             + s.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self),
+                         toByteOffset: offset, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count { destination[i] += source[i]; i += 1 }
     }
 }
