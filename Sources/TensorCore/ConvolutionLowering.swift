@@ -90,39 +90,58 @@ extension Convolution {
         g.strideHeight == 1 && g.strideWidth == 1 && g.outWidth == g.inWidth
     }
 
+    /// One kernel offset (ki, kj) of a `preservesWidth` geometry: output positions
+    /// firstRow·W ..< endRow·W have an input row, output columns `valid` an input column,
+    /// and output position q reads input position q + shift. `start ..< end` is the part of
+    /// the valid rows whose shifted position lies inside the plane (the clipped ends are
+    /// padding columns).
+    struct ShiftedPlane {
+        let firstRow: Int, endRow: Int, valid: Range<Int>, shift: Int, start: Int, end: Int
+
+        @inline(__always)
+        init(_ g: ConvolutionGeometry, ki: Int, kj: Int) {
+            let width = g.inWidth, planeSize = g.inHeight * width
+            let rowOffset = ki * g.dilationHeight - g.padHeight
+            let columnOffset = kj * g.dilationWidth - g.padWidth
+            firstRow = Swift.min(g.outHeight, Swift.max(0, -rowOffset))
+            endRow = Swift.max(firstRow, Swift.min(g.outHeight, g.inHeight - rowOffset))
+            valid = validColumns(offset: columnOffset, stride: 1, width: width, outWidth: width)
+            shift = rowOffset * width + columnOffset
+            start = Swift.max(firstRow * width, -shift)
+            end = Swift.min(endRow * width, planeSize - shift)
+        }
+
+        /// Zeroes the padding columns of the valid rows of a column-matrix row.
+        @inline(__always)
+        func zeroPaddingColumns(_ row: UnsafeMutablePointer<Float>, width: Int) {
+            guard valid.count < width else { return }
+            for oh in firstRow..<endRow {
+                let r = row + oh * width
+                for ow in 0..<valid.lowerBound { r[ow] = 0 }
+                for ow in valid.upperBound..<width { r[ow] = 0 }
+            }
+        }
+    }
+
     /// im2col for `preservesWidth` geometries: per row one block copy instead of one copy per
     /// output row (the per-row work dominated: 9 × channels × oH short copies per image).
     static func im2colPreservingWidth(_ g: ConvolutionGeometry, image: UnsafePointer<Float>,
                                       columns: UnsafeMutablePointer<Float>, rowStride: Int) {
-        let height = g.inHeight, width = g.inWidth, planeSize = height * width
-        let outHeight = g.outHeight, pixels = outHeight * width
+        let width = g.inWidth, planeSize = g.inHeight * width, pixels = g.outHeight * width
         var row = 0
         for channel in 0..<g.inChannels {
             let plane = image + channel * planeSize
             for ki in 0..<g.kernelHeight {
-                let rowOffset = ki * g.dilationHeight - g.padHeight
-                // Output rows whose input row exists.
-                let firstRow = Swift.min(outHeight, Swift.max(0, -rowOffset))
-                let endRow = Swift.max(firstRow, Swift.min(outHeight, height - rowOffset))
                 for kj in 0..<g.kernelWidth {
-                    let columnOffset = kj * g.dilationWidth - g.padWidth
-                    let valid = validColumns(offset: columnOffset, stride: 1, width: width, outWidth: width)
+                    let s = ShiftedPlane(g, ki: ki, kj: kj)
                     let destination = columns + row * rowStride
-                    destination.update(repeating: 0, count: firstRow * width)
-                    (destination + endRow * width).update(repeating: 0, count: pixels - endRow * width)
-                    if firstRow < endRow {
-                        // Output positions firstRow·W ..< endRow·W read input index position + shift;
-                        // clip the copy to the plane (the clipped ends are padding columns, zeroed below).
-                        let shift = rowOffset * width + columnOffset
-                        let start = Swift.max(firstRow * width, -shift)
-                        let end = Swift.min(endRow * width, planeSize - shift)
-                        if start < end { (destination + start).update(from: plane + start + shift, count: end - start) }
-                        for oh in firstRow..<endRow {
-                            let d = destination + oh * width
-                            for ow in 0..<valid.lowerBound { d[ow] = 0 }
-                            for ow in valid.upperBound..<width { d[ow] = 0 }
-                        }
+                    // Rows without an input row are all padding.
+                    destination.update(repeating: 0, count: s.firstRow * width)
+                    (destination + s.endRow * width).update(repeating: 0, count: pixels - s.endRow * width)
+                    if s.start < s.end {
+                        (destination + s.start).update(from: plane + s.start + s.shift, count: s.end - s.start)
                     }
+                    s.zeroPaddingColumns(destination, width: width)
                     row += 1
                 }
             }
@@ -173,32 +192,17 @@ extension Convolution {
     /// column matrix first (it is scratch): adding +0 leaves every value as it was.
     static func col2imPreservingWidth(_ g: ConvolutionGeometry, columns: UnsafeMutablePointer<Float>, rowStride: Int,
                                       image: UnsafeMutablePointer<Float>) {
-        let height = g.inHeight, width = g.inWidth, planeSize = height * width
-        let outHeight = g.outHeight
+        let width = g.inWidth, planeSize = g.inHeight * width
         var row = 0
         for channel in 0..<g.inChannels {
             let plane = image + channel * planeSize
             for ki in 0..<g.kernelHeight {
-                let rowOffset = ki * g.dilationHeight - g.padHeight
-                let firstRow = Swift.min(outHeight, Swift.max(0, -rowOffset))
-                let endRow = Swift.max(firstRow, Swift.min(outHeight, height - rowOffset))
                 for kj in 0..<g.kernelWidth {
-                    defer { row += 1 }
-                    guard firstRow < endRow else { continue }
-                    let columnOffset = kj * g.dilationWidth - g.padWidth
-                    let valid = validColumns(offset: columnOffset, stride: 1, width: width, outWidth: width)
+                    let s = ShiftedPlane(g, ki: ki, kj: kj)
                     let source = columns + row * rowStride
-                    if valid.count < width {
-                        for oh in firstRow..<endRow {
-                            let s = source + oh * width
-                            for ow in 0..<valid.lowerBound { s[ow] = 0 }
-                            for ow in valid.upperBound..<width { s[ow] = 0 }
-                        }
-                    }
-                    let shift = rowOffset * width + columnOffset
-                    let start = Swift.max(firstRow * width, -shift)
-                    let end = Swift.min(endRow * width, planeSize - shift)
-                    if start < end { addRow(from: source + start, to: plane + start + shift, count: end - start) }
+                    s.zeroPaddingColumns(source, width: width)
+                    if s.start < s.end { addRow(from: source + s.start, to: plane + s.start + s.shift, count: s.end - s.start) }
+                    row += 1
                 }
             }
         }
