@@ -123,6 +123,10 @@ public enum Convolution {
     /// output = conv(input, weight) + bias
     public static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+        if DirectConvolution.applies(g) {
+            DirectConvolution.forward(g, input: input, weight: weight, bias: bias, output: output)
+            return
+        }
         let l = Lowering(g)
         forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize,
                         ForwardRun(g: g, l: l, input: input, weight: weight, bias: bias, output: output))
@@ -131,6 +135,10 @@ public enum Convolution {
     /// gradInput = ∂loss/∂input (overwritten).
     public static func backwardInput(_ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>,
                                      weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+        if DirectConvolution.applies(g) {
+            DirectConvolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
+            return
+        }
         let l = Lowering(g)
         forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize,
                         InputGradientRun(g: g, l: l, gradOutput: gradOutput, weight: weight, gradInput: gradInput))

@@ -22,75 +22,43 @@ extension GEMM {
     @inline(__always)
     static func multiplyTile(depth kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                              c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, beta: Float) {
-        var c00 = SIMD16<Float>(), c01 = SIMD16<Float>()
-        var c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
-        var c20 = SIMD16<Float>(), c21 = SIMD16<Float>()
-        var c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
-        var c40 = SIMD16<Float>(), c41 = SIMD16<Float>()
-        var c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
-        var c60 = SIMD16<Float>(), c61 = SIMD16<Float>()
-        var c70 = SIMD16<Float>(), c71 = SIMD16<Float>()
+        var tile = RegisterTile()
         var ap = a
         var bp = UnsafeRawPointer(b)
         var p = 0
         // A right-edge tile at most 16 wide only needs the first half of each B row: half
-        // the FMAs (the c·1 accumulators stay zero and are never stored).
+        // the FMAs (the right-half accumulators stay zero and are never stored).
         if columns <= 16 {
             while p < kc {
-                let b0 = bp.load(as: SIMD16<Float>.self)
-                c00.multiplyAdd(SIMD16<Float>(repeating: ap[0]), b0)
-                c10.multiplyAdd(SIMD16<Float>(repeating: ap[1]), b0)
-                c20.multiplyAdd(SIMD16<Float>(repeating: ap[2]), b0)
-                c30.multiplyAdd(SIMD16<Float>(repeating: ap[3]), b0)
-                c40.multiplyAdd(SIMD16<Float>(repeating: ap[4]), b0)
-                c50.multiplyAdd(SIMD16<Float>(repeating: ap[5]), b0)
-                c60.multiplyAdd(SIMD16<Float>(repeating: ap[6]), b0)
-                c70.multiplyAdd(SIMD16<Float>(repeating: ap[7]), b0)
+                tile.multiplyAdd(ap, bp.load(as: SIMD16<Float>.self))
                 ap += 8
                 bp += 128
                 p += 1
             }
         }
         while p < kc {
-            let b0 = bp.load(as: SIMD16<Float>.self)
-            let b1 = bp.load(fromByteOffset: 64, as: SIMD16<Float>.self)
-            var x = SIMD16<Float>(repeating: ap[0])
-            c00.multiplyAdd(x, b0); c01.multiplyAdd(x, b1)
-            x = SIMD16<Float>(repeating: ap[1])
-            c10.multiplyAdd(x, b0); c11.multiplyAdd(x, b1)
-            x = SIMD16<Float>(repeating: ap[2])
-            c20.multiplyAdd(x, b0); c21.multiplyAdd(x, b1)
-            x = SIMD16<Float>(repeating: ap[3])
-            c30.multiplyAdd(x, b0); c31.multiplyAdd(x, b1)
-            x = SIMD16<Float>(repeating: ap[4])
-            c40.multiplyAdd(x, b0); c41.multiplyAdd(x, b1)
-            x = SIMD16<Float>(repeating: ap[5])
-            c50.multiplyAdd(x, b0); c51.multiplyAdd(x, b1)
-            x = SIMD16<Float>(repeating: ap[6])
-            c60.multiplyAdd(x, b0); c61.multiplyAdd(x, b1)
-            x = SIMD16<Float>(repeating: ap[7])
-            c70.multiplyAdd(x, b0); c71.multiplyAdd(x, b1)
+            tile.multiplyAdd(ap, bp.load(as: SIMD16<Float>.self), bp.load(fromByteOffset: 64, as: SIMD16<Float>.self))
             ap += 8
             bp += 128
             p += 1
         }
         if rows == tileRows && columns == tileColumns {
-            storeRow(c, c00, c01, beta)
-            storeRow(c + ldc, c10, c11, beta)
-            storeRow(c + 2 * ldc, c20, c21, beta)
-            storeRow(c + 3 * ldc, c30, c31, beta)
-            storeRow(c + 4 * ldc, c40, c41, beta)
-            storeRow(c + 5 * ldc, c50, c51, beta)
-            storeRow(c + 6 * ldc, c60, c61, beta)
-            storeRow(c + 7 * ldc, c70, c71, beta)
+            storeRow(c, tile.c00, tile.c01, beta)
+            storeRow(c + ldc, tile.c10, tile.c11, beta)
+            storeRow(c + 2 * ldc, tile.c20, tile.c21, beta)
+            storeRow(c + 3 * ldc, tile.c30, tile.c31, beta)
+            storeRow(c + 4 * ldc, tile.c40, tile.c41, beta)
+            storeRow(c + 5 * ldc, tile.c50, tile.c51, beta)
+            storeRow(c + 6 * ldc, tile.c60, tile.c61, beta)
+            storeRow(c + 7 * ldc, tile.c70, tile.c71, beta)
             return
         }
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            tile[0] = c00; tile[1] = c01; tile[2] = c10; tile[3] = c11
-            tile[4] = c20; tile[5] = c21; tile[6] = c30; tile[7] = c31
-            tile[8] = c40; tile[9] = c41; tile[10] = c50; tile[11] = c51
-            tile[12] = c60; tile[13] = c61; tile[14] = c70; tile[15] = c71
-            UnsafeRawPointer(tile.baseAddress!).withMemoryRebound(to: Float.self, capacity: 256) { t in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { t in
+            t[0] = tile.c00; t[1] = tile.c01; t[2] = tile.c10; t[3] = tile.c11
+            t[4] = tile.c20; t[5] = tile.c21; t[6] = tile.c30; t[7] = tile.c31
+            t[8] = tile.c40; t[9] = tile.c41; t[10] = tile.c50; t[11] = tile.c51
+            t[12] = tile.c60; t[13] = tile.c61; t[14] = tile.c70; t[15] = tile.c71
+            UnsafeRawPointer(t.baseAddress!).withMemoryRebound(to: Float.self, capacity: 256) { t in
                 for i in 0..<rows {
                     let row = c + i * ldc
                     let source = t + i * tileColumns
@@ -124,6 +92,54 @@ extension GEMM {
             raw.storeBytes(of: o0, as: SIMD16<Float>.self)
             raw.storeBytes(of: o1, toByteOffset: 64, as: SIMD16<Float>.self)
         }
+    }
+}
+
+/// An 8×32 block of results in sixteen 16-lane accumulators (row i: ci0 | ci1), the
+/// register tile of the GEMM kernel and of the direct convolution. With AVX-512 the tile,
+/// two B vectors and one broadcast take 19 of the 32 zmm registers.
+struct RegisterTile {
+    var c00 = SIMD16<Float>(), c01 = SIMD16<Float>()
+    var c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
+    var c20 = SIMD16<Float>(), c21 = SIMD16<Float>()
+    var c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
+    var c40 = SIMD16<Float>(), c41 = SIMD16<Float>()
+    var c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
+    var c60 = SIMD16<Float>(), c61 = SIMD16<Float>()
+    var c70 = SIMD16<Float>(), c71 = SIMD16<Float>()
+
+    /// Row i += a[i] · (b0 | b1): one k step, 16 FMAs.
+    @inline(__always)
+    mutating func multiplyAdd(_ a: UnsafePointer<Float>, _ b0: SIMD16<Float>, _ b1: SIMD16<Float>) {
+        var x = SIMD16<Float>(repeating: a[0])
+        c00.multiplyAdd(x, b0); c01.multiplyAdd(x, b1)
+        x = SIMD16<Float>(repeating: a[1])
+        c10.multiplyAdd(x, b0); c11.multiplyAdd(x, b1)
+        x = SIMD16<Float>(repeating: a[2])
+        c20.multiplyAdd(x, b0); c21.multiplyAdd(x, b1)
+        x = SIMD16<Float>(repeating: a[3])
+        c30.multiplyAdd(x, b0); c31.multiplyAdd(x, b1)
+        x = SIMD16<Float>(repeating: a[4])
+        c40.multiplyAdd(x, b0); c41.multiplyAdd(x, b1)
+        x = SIMD16<Float>(repeating: a[5])
+        c50.multiplyAdd(x, b0); c51.multiplyAdd(x, b1)
+        x = SIMD16<Float>(repeating: a[6])
+        c60.multiplyAdd(x, b0); c61.multiplyAdd(x, b1)
+        x = SIMD16<Float>(repeating: a[7])
+        c70.multiplyAdd(x, b0); c71.multiplyAdd(x, b1)
+    }
+
+    /// The left half only: row i's first 16 columns += a[i] · b0 (8 FMAs).
+    @inline(__always)
+    mutating func multiplyAdd(_ a: UnsafePointer<Float>, _ b0: SIMD16<Float>) {
+        c00.multiplyAdd(SIMD16<Float>(repeating: a[0]), b0)
+        c10.multiplyAdd(SIMD16<Float>(repeating: a[1]), b0)
+        c20.multiplyAdd(SIMD16<Float>(repeating: a[2]), b0)
+        c30.multiplyAdd(SIMD16<Float>(repeating: a[3]), b0)
+        c40.multiplyAdd(SIMD16<Float>(repeating: a[4]), b0)
+        c50.multiplyAdd(SIMD16<Float>(repeating: a[5]), b0)
+        c60.multiplyAdd(SIMD16<Float>(repeating: a[6]), b0)
+        c70.multiplyAdd(SIMD16<Float>(repeating: a[7]), b0)
     }
 }
 

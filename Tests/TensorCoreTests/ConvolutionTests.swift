@@ -204,6 +204,18 @@ final class ConvolutionTests: XCTestCase {
              padHeight: 0, padWidth: 2),
         Case(batch: 2, inChannels: 3, height: 16, width: 16, outChannels: 5, kernelHeight: 3, kernelWidth: 3,
              padHeight: 1, padWidth: 1),
+    ] + directCases
+
+    /// Geometries DirectConvolution takes (with at least as many images as threads): an odd
+    /// number of 16-pixel row pieces (a last narrow tile), a 5x5 kernel, a one-column kernel,
+    /// two filter panels each way.
+    private static let directCases: [Case] = [
+        Case(batch: 4, inChannels: 8, height: 5, width: 16, outChannels: 16, kernelHeight: 3, kernelWidth: 3,
+             padHeight: 1, padWidth: 1),
+        Case(batch: 4, inChannels: 16, height: 6, width: 32, outChannels: 8, kernelHeight: 5, kernelWidth: 5,
+             padHeight: 2, padWidth: 2),
+        Case(batch: 5, inChannels: 8, height: 3, width: 16, outChannels: 8, kernelHeight: 3, kernelWidth: 1,
+             padHeight: 1, padWidth: 0),
     ]
 
     private func geometry(_ c: Case) throws -> ConvolutionGeometry {
@@ -262,6 +274,37 @@ final class ConvolutionTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// The direct path is taken for `directCases` and gives the same bits whatever the
+    /// thread count (each output is one chain of FMAs in a fixed order).
+    func testDirectConvolutionIsTakenAndThreadIndependent() throws {
+        for c in Self.directCases {
+            let g = try geometry(c)
+            let input = randomValues(g.inputCount, seed: 90), weight = randomValues(g.weightCount, seed: 91)
+            let gradOutput = randomValues(g.outputCount, seed: 92)
+            var reference: (output: [Float], gradInput: [Float])?
+            for threads in 1...4 {
+                withThreadCount(threads) {
+                    XCTAssertTrue(DirectConvolution.applies(g), "\(g) with \(threads) threads")
+                    var output = [Float](repeating: .nan, count: g.outputCount)
+                    Convolution.forward(g, input: input, weight: weight, bias: nil, output: &output)
+                    var gradInput = [Float](repeating: .nan, count: g.inputCount)
+                    Convolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput)
+                    if let reference {
+                        XCTAssertEqual(output.map(\.bitPattern), reference.output.map(\.bitPattern), "\(g) \(threads)")
+                        XCTAssertEqual(gradInput.map(\.bitPattern), reference.gradInput.map(\.bitPattern), "\(g) \(threads)")
+                    } else {
+                        reference = (output, gradInput)
+                    }
+                }
+            }
+        }
+        // Fewer images than threads: the lowered path, which splits each GEMM between threads.
+        let few = try geometry(Case(batch: 1, inChannels: 8, height: 4, width: 16, outChannels: 8,
+                                    kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1))
+        withThreadCount(2) { XCTAssertFalse(DirectConvolution.applies(few)) }
+        withThreadCount(1) { XCTAssertTrue(DirectConvolution.applies(few)) }
     }
 
     func testWeightGradientIsBitwiseReproducible() throws {

@@ -1,0 +1,191 @@
+// Direct convolution for stride-1 "same" convolutions (ResNet's and VGG's 3x3 pad-1 layers):
+// an implicit GEMM whose B operand is read straight from a zero-padded copy of the image.
+//
+// Lowered to im2col + GEMM, one image of a 16-channel 32x32 layer writes a 144×1024 column
+// matrix (590 KB), which the GEMM then copies again into packed panels: two passes over L2
+// for every 4.7 MFLOP, as much time as the arithmetic. Here the register kernel loads each
+// k step's 16 + 16 pixels directly from the padded image — in a padded plane the pixels of
+// one output row for kernel offset (ki, kj) are contiguous, at a constant offset — so
+// nothing is lowered: per image only the padded copy is written.
+//
+// Backward to the input is the same kernel: for a stride-1 same convolution,
+// ∂L/∂x = conv(∂L/∂y padded, W'), W'[c][f][ki][kj] = W[f][c][kH−1−ki][kW−1−kj].
+//
+// Each output element is one FMA chain over (channel, ki, kj) in order, so results do not
+// depend on the thread count (images are split between threads, never a sum).
+
+enum DirectConvolution {
+    /// Stride 1, no dilation or groups, output as large as the input, rows a whole number of
+    /// 16-wide vectors, channels in whole 8-row register tiles, a kernel larger than 1x1.
+    static func applies(_ g: ConvolutionGeometry) -> Bool {
+        g.groups == 1 && g.strideHeight == 1 && g.strideWidth == 1 && g.dilationHeight == 1 && g.dilationWidth == 1
+            && g.outHeight == g.inHeight && g.outWidth == g.inWidth && g.inWidth % 16 == 0
+            && g.kernelHeight * g.kernelWidth > 1 && g.inChannels % 8 == 0 && g.outChannels % 8 == 0
+            && (g.batch >= Parallel.threadCount || Parallel.threadCount == 1)
+    }
+
+    /// The shape of one pass: `channels` input planes of height×width, padded, convolved
+    /// with `filters` filters of channels×kH×kW.
+    struct Pass {
+        let channels: Int, filters: Int, height: Int, width: Int
+        let kernelHeight: Int, kernelWidth: Int, padHeight: Int, padWidth: Int
+
+        var paddedWidth: Int { width + 2 * padWidth }
+        var paddedPlane: Int { (height + 2 * padHeight) * paddedWidth }
+        var paddedCount: Int { channels * paddedPlane }
+        var depth: Int { channels * kernelHeight * kernelWidth }
+        var pixels: Int { height * width }
+    }
+
+    static func forwardPass(_ g: ConvolutionGeometry) -> Pass {
+        Pass(channels: g.inChannels, filters: g.outChannels, height: g.inHeight, width: g.inWidth,
+             kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, padHeight: g.padHeight, padWidth: g.padWidth)
+    }
+
+    /// Backward to the input: the output gradient's planes convolved with W'.
+    static func inputGradientPass(_ g: ConvolutionGeometry) -> Pass {
+        Pass(channels: g.outChannels, filters: g.inChannels, height: g.inHeight, width: g.inWidth,
+             kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
+             padHeight: g.kernelHeight - 1 - g.padHeight, padWidth: g.kernelWidth - 1 - g.padWidth)
+    }
+
+    /// output = conv(input, weight) + bias
+    static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+        let pass = forwardPass(g)
+        Convolution.scratch.withScratch(pass.filters * pass.depth) { packed in
+            packWeights(pass, packed) { f, c, ki, kj in
+                weight[((f * g.inChannels + c) * g.kernelHeight + ki) * g.kernelWidth + kj]
+            }
+            Convolution.forEachImageRun(g, scratchCount: pass.paddedCount,
+                                        Run(pass: pass, packed: packed, input: input, bias: bias, output: output))
+        }
+    }
+
+    /// gradInput = ∂loss/∂input (overwritten).
+    static func backwardInput(_ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                              gradInput: UnsafeMutablePointer<Float>) {
+        let pass = inputGradientPass(g)
+        let kH = g.kernelHeight, kW = g.kernelWidth
+        Convolution.scratch.withScratch(pass.filters * pass.depth) { packed in
+            // Filter c of W' over channel f is filter f's channel c of W, rotated 180°.
+            packWeights(pass, packed) { c, f, ki, kj in
+                weight[((f * g.inChannels + c) * kH + (kH - 1 - ki)) * kW + (kW - 1 - kj)]
+            }
+            Convolution.forEachImageRun(g, scratchCount: pass.paddedCount,
+                                        Run(pass: pass, packed: packed, input: gradOutput, bias: nil, output: gradInput))
+        }
+    }
+
+    /// Packs the filters as the register kernel reads them: 8-filter panels, for each
+    /// (channel, ki, kj) in order the 8 filters' weights side by side.
+    @inline(__always)
+    static func packWeights(_ pass: Pass, _ packed: UnsafeMutablePointer<Float>,
+                            _ weight: (_ filter: Int, _ channel: Int, _ ki: Int, _ kj: Int) -> Float) {
+        var p = packed
+        for panel in 0..<(pass.filters / 8) {
+            for c in 0..<pass.channels {
+                for ki in 0..<pass.kernelHeight {
+                    for kj in 0..<pass.kernelWidth {
+                        for i in 0..<8 { p[i] = weight(panel * 8 + i, c, ki, kj) }
+                        p += 8
+                    }
+                }
+            }
+        }
+    }
+
+    /// One run of images: pad each image into the run's scratch, then sweep the register kernel.
+    struct Run: ImageRunBody {
+        let pass: Pass
+        let packed: UnsafePointer<Float>, input: UnsafePointer<Float>, bias: UnsafePointer<Float>?
+        let output: UnsafeMutablePointer<Float>
+
+        func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch padded: UnsafeMutablePointer<Float>) {
+            let p = pass
+            // The border stays zero: each image only rewrites the interior.
+            padded.update(repeating: 0, count: p.paddedCount)
+            for n in images {
+                let image = input + n * p.channels * p.pixels
+                for c in 0..<p.channels {
+                    let plane = padded + c * p.paddedPlane + p.padHeight * p.paddedWidth + p.padWidth
+                    for h in 0..<p.height {
+                        Convolution.copyRow(from: image + (c * p.height + h) * p.width,
+                                            to: plane + h * p.paddedWidth, count: p.width)
+                    }
+                }
+                let result = output + n * p.filters * p.pixels
+                DirectConvolution.sweep(p, packed: packed, padded: padded, output: result)
+                if let bias {
+                    for f in 0..<p.filters {
+                        let plane = result + f * p.pixels, b = bias[f]
+                        for i in 0..<p.pixels { plane[i] += b }
+                    }
+                }
+            }
+        }
+    }
+
+    /// All tiles of one image: 8 filters × 32 pixels (two 16-pixel row pieces) at a time, a
+    /// last 16-pixel piece alone when the plane holds an odd number of them.
+    static func sweep(_ p: Pass, packed: UnsafePointer<Float>, padded: UnsafePointer<Float>,
+                      output: UnsafeMutablePointer<Float>) {
+        let pieces = p.pixels / 16
+        for panel in 0..<(p.filters / 8) {
+            let a = packed + panel * p.depth * 8
+            let c = output + panel * 8 * p.pixels
+            var piece = 0
+            while piece < pieces {
+                let q0 = piece * 16
+                let base0 = padded + (q0 / p.width) * p.paddedWidth + q0 % p.width
+                if piece + 1 < pieces {
+                    let q1 = q0 + 16
+                    let base1 = padded + (q1 / p.width) * p.paddedWidth + q1 % p.width
+                    tile(p, a: a, base0: base0, base1: base1, wide: true, c: c + q0)
+                    piece += 2
+                } else {
+                    tile(p, a: a, base0: base0, base1: base0, wide: false, c: c + q0)
+                    piece += 1
+                }
+            }
+        }
+    }
+
+    /// c[i][0 ..< 32 or 16] = Σ over (channel, ki, kj) of a's 8 weights × the pixels at
+    /// base0 (and base1) shifted by the kernel offset; c's rows are `pixels` apart.
+    @inline(__always)
+    static func tile(_ p: Pass, a: UnsafePointer<Float>, base0: UnsafePointer<Float>, base1: UnsafePointer<Float>,
+                     wide: Bool, c: UnsafeMutablePointer<Float>) {
+        var tile = RegisterTile()
+        var ap = a
+        let kH = p.kernelHeight, kW = p.kernelWidth, pw = p.paddedWidth, plane = p.paddedPlane
+        for channel in 0..<p.channels {
+            for ki in 0..<kH {
+                let r0 = UnsafeRawPointer(base0 + channel * plane + ki * pw)
+                let r1 = UnsafeRawPointer(base1 + channel * plane + ki * pw)
+                for kj in 0..<kW {
+                    let offset = kj * MemoryLayout<Float>.stride
+                    let b0 = r0.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
+                    if wide {
+                        tile.multiplyAdd(ap, b0, r1.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self))
+                    } else {
+                        tile.multiplyAdd(ap, b0)
+                    }
+                    ap += 8
+                }
+            }
+        }
+        let ldc = p.pixels
+        store(c, tile.c00, tile.c01, wide); store(c + ldc, tile.c10, tile.c11, wide)
+        store(c + 2 * ldc, tile.c20, tile.c21, wide); store(c + 3 * ldc, tile.c30, tile.c31, wide)
+        store(c + 4 * ldc, tile.c40, tile.c41, wide); store(c + 5 * ldc, tile.c50, tile.c51, wide)
+        store(c + 6 * ldc, tile.c60, tile.c61, wide); store(c + 7 * ldc, tile.c70, tile.c71, wide)
+    }
+
+    @inline(__always)
+    static func store(_ row: UnsafeMutablePointer<Float>, _ v0: SIMD16<Float>, _ v1: SIMD16<Float>, _ wide: Bool) {
+        let raw = UnsafeMutableRawPointer(row)
+        raw.storeBytes(of: v0, as: SIMD16<Float>.self)
+        if wide { raw.storeBytes(of: v1, toByteOffset: 64, as: SIMD16<Float>.self) }
+    }
+}
