@@ -153,6 +153,11 @@ public enum Convolution {
     public static func backwardWeight(_ g: ConvolutionGeometry, input: UnsafePointer<Float>,
                                       gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
                                       gradBias: UnsafeMutablePointer<Float>?) {
+        if DirectConvolution.appliesToWeightGradient(g) {
+            DirectConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
+                                             gradBias: gradBias)
+            return
+        }
         let l = Lowering(g)
         let runs = imageRunCount(g)
         let weightCount = g.weightCount, biasCount = g.outChannels

@@ -11,8 +11,13 @@
 // Backward to the input is the same kernel: for a stride-1 same convolution,
 // ∂L/∂x = conv(∂L/∂y padded, W'), W'[c][f][ki][kj] = W[f][c][kH−1−ki][kW−1−kj].
 //
-// Each output element is one FMA chain over (channel, ki, kj) in order, so results do not
-// depend on the thread count (images are split between threads, never a sum).
+// The weight gradient reads the padded image the same way: gradWᵀ[(c, ki, kj)][f] sums, over
+// the pixels, padded pixel × output gradient, with the output gradient transposed per image
+// so that 32 filters are one k step's B row.
+//
+// Forward and input-gradient outputs are each one FMA chain over (channel, ki, kj) in order,
+// so they do not depend on the thread count (images are split between threads, never a
+// sum); weight gradients are summed per run of images, then over runs in a fixed order.
 
 enum DirectConvolution {
     /// Stride 1, no dilation or groups, output as large as the input, rows a whole number of
@@ -77,6 +82,134 @@ enum DirectConvolution {
         }
     }
 
+    /// The weight gradient also needs whole 16-filter halves of a register tile.
+    static func appliesToWeightGradient(_ g: ConvolutionGeometry) -> Bool {
+        applies(g) && g.outChannels % 16 == 0
+    }
+
+    /// gradWeight (and gradBias) = ∂loss/∂weight summed over the batch (overwritten).
+    static func backwardWeight(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                               gradWeight: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>?) {
+        let pass = forwardPass(g)
+        let runs = Convolution.imageRunCount(g)
+        let weightCount = g.weightCount, stride = weightCount + g.outChannels
+        Convolution.scratch.withScratch(runs * stride) { partials in
+            Convolution.forEachImageRun(g, scratchCount: pass.paddedCount + pass.pixels * pass.filters,
+                                        WeightGradientRun(pass: pass, input: input, gradOutput: gradOutput,
+                                                          partials: partials, stride: stride, withBias: gradBias != nil))
+            let total = gradBias == nil ? weightCount : stride
+            Parallel.forEachRange(total, minimumChunk: 1 << 14,
+                                  Convolution.SumWeightGradients(l: Convolution.Lowering(g), partials: partials, runs: runs,
+                                                                 stride: stride, weightCount: weightCount,
+                                                                 gradWeight: gradWeight, gradBias: gradBias))
+        }
+    }
+
+    /// One run's partial [gradWᵀ (depth × filters) | gradBias], summed image by image.
+    struct WeightGradientRun: ImageRunBody {
+        let pass: Pass
+        let input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>
+        let partials: UnsafeMutablePointer<Float>, stride: Int, withBias: Bool
+
+        func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch: UnsafeMutablePointer<Float>) {
+            let p = pass
+            let partial = partials + worker * stride
+            let gradWeightT = partial, gradBias = partial + p.depth * p.filters
+            if images.isEmpty {
+                partial.update(repeating: 0, count: stride)
+                return
+            }
+            let padded = scratch, transposed = scratch + p.paddedCount
+            padded.update(repeating: 0, count: p.paddedCount)
+            for n in images {
+                let first = n == images.lowerBound
+                Run.pad(p, image: input + n * p.channels * p.pixels, into: padded)
+                // transposed[q][f] = gradOutput[n][f][q]
+                let dy = gradOutput + n * p.filters * p.pixels
+                for f in 0..<p.filters {
+                    let plane = dy + f * p.pixels
+                    for q in 0..<p.pixels { transposed[q * p.filters + f] = plane[q] }
+                }
+                DirectConvolution.accumulateWeightGradient(p, padded: padded, transposed: transposed,
+                                                           gradWeightT: gradWeightT, first: first)
+                if withBias {
+                    for f in 0..<p.filters {
+                        let plane = dy + f * p.pixels
+                        var sum: Double = 0
+                        for q in 0..<p.pixels { sum += Double(plane[q]) }
+                        gradBias[f] = first ? Float(sum) : gradBias[f] + Float(sum)
+                    }
+                }
+            }
+        }
+    }
+
+    /// gradWᵀ (+)= Σ over one image's pixels of the 8 padded inputs of a depth panel × the
+    /// transposed output gradient's 32 (or 16) filters.
+    static func accumulateWeightGradient(_ p: Pass, padded: UnsafePointer<Float>, transposed: UnsafePointer<Float>,
+                                         gradWeightT: UnsafeMutablePointer<Float>, first: Bool) {
+        let kernelArea = p.kernelHeight * p.kernelWidth, pw = p.paddedWidth, filters = p.filters
+        for panel in 0..<(p.depth / 8) {
+            // The panel's 8 rows (channel, ki, kj) as offsets into the padded image.
+            var offsets = SIMD8<Int32>()
+            for i in 0..<8 {
+                let row = panel * 8 + i
+                let c = row / kernelArea, ki = (row % kernelArea) / p.kernelWidth, kj = row % p.kernelWidth
+                offsets[i] = Int32(c * p.paddedPlane + ki * pw + kj)
+            }
+            var f0 = 0
+            while f0 < filters {
+                let wide = filters - f0 >= 32
+                var tile = RegisterTile()
+                var bp = UnsafeRawPointer(transposed + f0)
+                let rowStride = filters * MemoryLayout<Float>.stride
+                for oh in 0..<p.height {
+                    let base = padded + oh * pw
+                    let a0 = base + Int(offsets[0]), a1 = base + Int(offsets[1]), a2 = base + Int(offsets[2])
+                    let a3 = base + Int(offsets[3]), a4 = base + Int(offsets[4]), a5 = base + Int(offsets[5])
+                    let a6 = base + Int(offsets[6]), a7 = base + Int(offsets[7])
+                    for ow in 0..<p.width {
+                        let b0 = bp.loadUnaligned(as: SIMD16<Float>.self)
+                        if wide {
+                            tile.multiplyAdd(a0[ow], a1[ow], a2[ow], a3[ow], a4[ow], a5[ow], a6[ow], a7[ow],
+                                             b0, bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
+                        } else {
+                            tile.multiplyAdd(a0[ow], a1[ow], a2[ow], a3[ow], a4[ow], a5[ow], a6[ow], a7[ow], b0)
+                        }
+                        bp += rowStride
+                    }
+                }
+                let c = gradWeightT + panel * 8 * filters + f0
+                accumulate(c, filters, tile.c00, tile.c01, wide, first)
+                accumulate(c + filters, filters, tile.c10, tile.c11, wide, first)
+                accumulate(c + 2 * filters, filters, tile.c20, tile.c21, wide, first)
+                accumulate(c + 3 * filters, filters, tile.c30, tile.c31, wide, first)
+                accumulate(c + 4 * filters, filters, tile.c40, tile.c41, wide, first)
+                accumulate(c + 5 * filters, filters, tile.c50, tile.c51, wide, first)
+                accumulate(c + 6 * filters, filters, tile.c60, tile.c61, wide, first)
+                accumulate(c + 7 * filters, filters, tile.c70, tile.c71, wide, first)
+                f0 += wide ? 32 : 16
+            }
+        }
+    }
+
+    /// row[0 ..< 32 or 16] = (first ? 0 : row) + v0 | v1
+    @inline(__always)
+    static func accumulate(_ row: UnsafeMutablePointer<Float>, _ ldc: Int, _ v0: SIMD16<Float>, _ v1: SIMD16<Float>,
+                           _ wide: Bool, _ first: Bool) {
+        let raw = UnsafeMutableRawPointer(row)
+        if first {
+            raw.storeBytes(of: v0, as: SIMD16<Float>.self)
+            if wide { raw.storeBytes(of: v1, toByteOffset: 64, as: SIMD16<Float>.self) }
+        } else {
+            raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) + v0, as: SIMD16<Float>.self)
+            if wide {
+                raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self) + v1,
+                               toByteOffset: 64, as: SIMD16<Float>.self)
+            }
+        }
+    }
+
     /// Packs the filters as the register kernel reads them: 8-filter panels, for each
     /// (channel, ki, kj) in order the 8 filters' weights side by side.
     @inline(__always)
@@ -101,19 +234,23 @@ enum DirectConvolution {
         let packed: UnsafePointer<Float>, input: UnsafePointer<Float>, bias: UnsafePointer<Float>?
         let output: UnsafeMutablePointer<Float>
 
+        /// Copies an image into the interior of `padded`, whose border is zero.
+        static func pad(_ p: Pass, image: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
+            for c in 0..<p.channels {
+                let plane = padded + c * p.paddedPlane + p.padHeight * p.paddedWidth + p.padWidth
+                for h in 0..<p.height {
+                    Convolution.copyRow(from: image + (c * p.height + h) * p.width, to: plane + h * p.paddedWidth,
+                                        count: p.width)
+                }
+            }
+        }
+
         func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch padded: UnsafeMutablePointer<Float>) {
             let p = pass
             // The border stays zero: each image only rewrites the interior.
             padded.update(repeating: 0, count: p.paddedCount)
             for n in images {
-                let image = input + n * p.channels * p.pixels
-                for c in 0..<p.channels {
-                    let plane = padded + c * p.paddedPlane + p.padHeight * p.paddedWidth + p.padWidth
-                    for h in 0..<p.height {
-                        Convolution.copyRow(from: image + (c * p.height + h) * p.width,
-                                            to: plane + h * p.paddedWidth, count: p.width)
-                    }
-                }
+                Run.pad(p, image: input + n * p.channels * p.pixels, into: padded)
                 let result = output + n * p.filters * p.pixels
                 DirectConvolution.sweep(p, packed: packed, padded: padded, output: result)
                 if let bias {

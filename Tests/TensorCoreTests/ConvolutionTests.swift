@@ -216,6 +216,9 @@ final class ConvolutionTests: XCTestCase {
              padHeight: 2, padWidth: 2),
         Case(batch: 5, inChannels: 8, height: 3, width: 16, outChannels: 8, kernelHeight: 3, kernelWidth: 1,
              padHeight: 1, padWidth: 0),
+        // 48 filters: weight-gradient tiles of 32 and 16 filters.
+        Case(batch: 4, inChannels: 8, height: 4, width: 16, outChannels: 48, kernelHeight: 3, kernelWidth: 3,
+             padHeight: 1, padWidth: 1),
     ]
 
     private func geometry(_ c: Case) throws -> ConvolutionGeometry {
@@ -287,6 +290,7 @@ final class ConvolutionTests: XCTestCase {
             for threads in 1...4 {
                 withThreadCount(threads) {
                     XCTAssertTrue(DirectConvolution.applies(g), "\(g) with \(threads) threads")
+                    XCTAssertEqual(DirectConvolution.appliesToWeightGradient(g), g.outChannels % 16 == 0)
                     var output = [Float](repeating: .nan, count: g.outputCount)
                     Convolution.forward(g, input: input, weight: weight, bias: nil, output: &output)
                     var gradInput = [Float](repeating: .nan, count: g.inputCount)
