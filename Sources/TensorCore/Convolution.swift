@@ -123,7 +123,7 @@ public enum Convolution {
     /// output = conv(input, weight) + bias
     public static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
-        if DirectConvolution.applies(g) {
+        if DirectConvolution.appliesToForward(g) {
             DirectConvolution.forward(g, input: input, weight: weight, bias: bias, output: output)
             return
         }
@@ -135,7 +135,7 @@ public enum Convolution {
     /// gradInput = ∂loss/∂input (overwritten).
     public static func backwardInput(_ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>,
                                      weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
-        if DirectConvolution.applies(g) {
+        if DirectConvolution.appliesToInputGradient(g) {
             DirectConvolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
             return
         }

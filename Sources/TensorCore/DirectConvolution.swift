@@ -20,13 +20,30 @@
 // sum); weight gradients are summed per run of images, then over runs in a fixed order.
 
 enum DirectConvolution {
-    /// Stride 1, no dilation or groups, output as large as the input, rows a whole number of
-    /// 16-wide vectors, channels in whole 8-row register tiles, a kernel larger than 1x1.
-    static func applies(_ g: ConvolutionGeometry) -> Bool {
+    /// Stride 1 with the output as large as the input ("same" padding), no dilation or
+    /// groups, a kernel larger than 1x1, rows a whole number of 8-pixel vectors and planes of
+    /// 16-pixel pieces, and at least as many images as threads (each convolves whole images).
+    static func isSameConvolution(_ g: ConvolutionGeometry) -> Bool {
         g.groups == 1 && g.strideHeight == 1 && g.strideWidth == 1 && g.dilationHeight == 1 && g.dilationWidth == 1
-            && g.outHeight == g.inHeight && g.outWidth == g.inWidth && g.inWidth % 16 == 0
-            && g.kernelHeight * g.kernelWidth > 1 && g.inChannels % 8 == 0 && g.outChannels % 8 == 0
+            && g.outHeight == g.inHeight && g.outWidth == g.inWidth && g.inWidth % 8 == 0
+            && (g.inHeight * g.inWidth) % 16 == 0
+            && g.kernelHeight * g.kernelWidth > 1
             && (g.batch >= Parallel.threadCount || Parallel.threadCount == 1)
+    }
+
+    /// Forward: filters in whole 8-row register tiles.
+    static func appliesToForward(_ g: ConvolutionGeometry) -> Bool {
+        isSameConvolution(g) && g.outChannels % 8 == 0
+    }
+
+    /// Backward to the input: the input channels are the filters of W'.
+    static func appliesToInputGradient(_ g: ConvolutionGeometry) -> Bool {
+        isSameConvolution(g) && g.inChannels % 8 == 0
+    }
+
+    /// Weight gradient: (channel, ki, kj) rows in whole 8-row panels, filters in 16-wide halves.
+    static func appliesToWeightGradient(_ g: ConvolutionGeometry) -> Bool {
+        isSameConvolution(g) && (g.inChannels * g.kernelHeight * g.kernelWidth) % 8 == 0 && g.outChannels % 16 == 0
     }
 
     /// The shape of one pass: `channels` input planes of height×width, padded, convolved
@@ -80,11 +97,6 @@ enum DirectConvolution {
             Convolution.forEachImageRun(g, scratchCount: pass.paddedCount,
                                         Run(pass: pass, packed: packed, input: gradOutput, bias: nil, output: gradInput))
         }
-    }
-
-    /// The weight gradient also needs whole 16-filter halves of a register tile.
-    static func appliesToWeightGradient(_ g: ConvolutionGeometry) -> Bool {
-        applies(g) && g.outChannels % 16 == 0
     }
 
     /// gradWeight (and gradBias) = ∂loss/∂weight summed over the batch (overwritten).
@@ -263,48 +275,65 @@ enum DirectConvolution {
         }
     }
 
-    /// All tiles of one image: 8 filters × 32 pixels (two 16-pixel row pieces) at a time, a
-    /// last 16-pixel piece alone when the plane holds an odd number of them.
+    /// All tiles of one image: 8 filters × 32 pixels (two 16-pixel pieces) at a time, a last
+    /// 16-pixel piece alone when the plane holds an odd number of them. With rows of 16·n
+    /// pixels a piece lies in one row and is one vector load; otherwise (rows of 8, 24, …)
+    /// it is loaded as two 8-pixel halves, each within a row.
     static func sweep(_ p: Pass, packed: UnsafePointer<Float>, padded: UnsafePointer<Float>,
                       output: UnsafeMutablePointer<Float>) {
         let pieces = p.pixels / 16
+        let split = p.width % 16 != 0
+        func address(_ q: Int) -> UnsafeRawPointer { UnsafeRawPointer(padded + (q / p.width) * p.paddedWidth + q % p.width) }
         for panel in 0..<(p.filters / 8) {
             let a = packed + panel * p.depth * 8
             let c = output + panel * 8 * p.pixels
             var piece = 0
             while piece < pieces {
                 let q0 = piece * 16
-                let base0 = padded + (q0 / p.width) * p.paddedWidth + q0 % p.width
-                if piece + 1 < pieces {
-                    let q1 = q0 + 16
-                    let base1 = padded + (q1 / p.width) * p.paddedWidth + q1 % p.width
-                    tile(p, a: a, base0: base0, base1: base1, wide: true, c: c + q0)
-                    piece += 2
-                } else {
-                    tile(p, a: a, base0: base0, base1: base0, wide: false, c: c + q0)
-                    piece += 1
+                let wide = piece + 1 < pieces
+                let q1 = wide ? q0 + 16 : q0
+                let bases = (address(q0), address(q0 + 8), address(q1), address(q1 + 8))
+                switch (wide, split) {
+                case (true, false): tile(p, a: a, bases, wide: true, split: false, c: c + q0)
+                case (true, true): tile(p, a: a, bases, wide: true, split: true, c: c + q0)
+                case (false, false): tile(p, a: a, bases, wide: false, split: false, c: c + q0)
+                case (false, true): tile(p, a: a, bases, wide: false, split: true, c: c + q0)
                 }
+                piece += wide ? 2 : 1
             }
         }
     }
 
-    /// c[i][0 ..< 32 or 16] = Σ over (channel, ki, kj) of a's 8 weights × the pixels at
-    /// base0 (and base1) shifted by the kernel offset; c's rows are `pixels` apart.
+    /// The 16 pixels of a piece: one vector at `low`, or 8 at `low` and 8 at `high`.
     @inline(__always)
-    static func tile(_ p: Pass, a: UnsafePointer<Float>, base0: UnsafePointer<Float>, base1: UnsafePointer<Float>,
-                     wide: Bool, c: UnsafeMutablePointer<Float>) {
+    static func loadPiece(_ low: UnsafeRawPointer, _ high: UnsafeRawPointer, _ offset: Int, split: Bool) -> SIMD16<Float> {
+        if split {
+            return SIMD16(lowHalf: low.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self),
+                          highHalf: high.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self))
+        }
+        return low.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
+    }
+
+    /// c[i][0 ..< 32 or 16] = Σ over (channel, ki, kj) of a's 8 weights × the pieces at
+    /// `bases` (first piece's halves, second piece's halves) shifted by the kernel offset;
+    /// c's rows are `pixels` apart.
+    @inline(__always)
+    static func tile(_ p: Pass, a: UnsafePointer<Float>,
+                     _ bases: (UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer),
+                     wide: Bool, split: Bool, c: UnsafeMutablePointer<Float>) {
         var tile = RegisterTile()
         var ap = a
-        let kH = p.kernelHeight, kW = p.kernelWidth, pw = p.paddedWidth, plane = p.paddedPlane
+        let kH = p.kernelHeight, kW = p.kernelWidth
+        let rowBytes = p.paddedWidth * MemoryLayout<Float>.stride, planeBytes = p.paddedPlane * MemoryLayout<Float>.stride
         for channel in 0..<p.channels {
             for ki in 0..<kH {
-                let r0 = UnsafeRawPointer(base0 + channel * plane + ki * pw)
-                let r1 = UnsafeRawPointer(base1 + channel * plane + ki * pw)
+                let shift = channel * planeBytes + ki * rowBytes
+                let low0 = bases.0 + shift, high0 = bases.1 + shift, low1 = bases.2 + shift, high1 = bases.3 + shift
                 for kj in 0..<kW {
                     let offset = kj * MemoryLayout<Float>.stride
-                    let b0 = r0.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
+                    let b0 = loadPiece(low0, high0, offset, split: split)
                     if wide {
-                        tile.multiplyAdd(ap, b0, r1.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self))
+                        tile.multiplyAdd(ap, b0, loadPiece(low1, high1, offset, split: split))
                     } else {
                         tile.multiplyAdd(ap, b0)
                     }

@@ -216,6 +216,12 @@ final class ConvolutionTests: XCTestCase {
              padHeight: 2, padWidth: 2),
         Case(batch: 5, inChannels: 8, height: 3, width: 16, outChannels: 8, kernelHeight: 3, kernelWidth: 1,
              padHeight: 1, padWidth: 0),
+        // Rows of 8 and 24 pixels: pieces loaded as two 8-pixel halves (ResNet's 8x8 stage);
+        // 2x24 = three pieces, the last one alone.
+        Case(batch: 4, inChannels: 16, height: 8, width: 8, outChannels: 16, kernelHeight: 3, kernelWidth: 3,
+             padHeight: 1, padWidth: 1),
+        Case(batch: 4, inChannels: 8, height: 2, width: 24, outChannels: 8, kernelHeight: 3, kernelWidth: 3,
+             padHeight: 1, padWidth: 1),
         // 48 filters: weight-gradient tiles of 32 and 16 filters.
         Case(batch: 4, inChannels: 8, height: 4, width: 16, outChannels: 48, kernelHeight: 3, kernelWidth: 3,
              padHeight: 1, padWidth: 1),
@@ -289,7 +295,8 @@ final class ConvolutionTests: XCTestCase {
             var reference: (output: [Float], gradInput: [Float])?
             for threads in 1...4 {
                 withThreadCount(threads) {
-                    XCTAssertTrue(DirectConvolution.applies(g), "\(g) with \(threads) threads")
+                    XCTAssertTrue(DirectConvolution.appliesToForward(g), "\(g) with \(threads) threads")
+                    XCTAssertTrue(DirectConvolution.appliesToInputGradient(g), "\(g) with \(threads) threads")
                     XCTAssertEqual(DirectConvolution.appliesToWeightGradient(g), g.outChannels % 16 == 0)
                     var output = [Float](repeating: .nan, count: g.outputCount)
                     Convolution.forward(g, input: input, weight: weight, bias: nil, output: &output)
@@ -307,8 +314,8 @@ final class ConvolutionTests: XCTestCase {
         // Fewer images than threads: the lowered path, which splits each GEMM between threads.
         let few = try geometry(Case(batch: 1, inChannels: 8, height: 4, width: 16, outChannels: 8,
                                     kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1))
-        withThreadCount(2) { XCTAssertFalse(DirectConvolution.applies(few)) }
-        withThreadCount(1) { XCTAssertTrue(DirectConvolution.applies(few)) }
+        withThreadCount(2) { XCTAssertFalse(DirectConvolution.isSameConvolution(few)) }
+        withThreadCount(1) { XCTAssertTrue(DirectConvolution.isSameConvolution(few)) }
     }
 
     func testWeightGradientIsBitwiseReproducible() throws {
