@@ -12,8 +12,8 @@
 // ∂L/∂x = conv(∂L/∂y padded, W'), W'[c][f][ki][kj] = W[f][c][kH−1−ki][kW−1−kj].
 //
 // The weight gradient reads the padded image the same way: gradWᵀ[(c, ki, kj)][f] sums, over
-// the pixels, padded pixel × output gradient, with the output gradient transposed per image
-// so that 32 filters are one k step's B row.
+// the pixels, padded pixel × output gradient, 16 pixels per vector lane, the lanes summed
+// once per run of images.
 //
 // Forward and input-gradient outputs are each one FMA chain over (channel, ki, kj) in order,
 // so they do not depend on the thread count (images are split between threads, never a
@@ -41,9 +41,9 @@ enum DirectConvolution {
         isSameConvolution(g) && g.inChannels % 8 == 0
     }
 
-    /// Weight gradient: (channel, ki, kj) rows in whole 8-row panels, filters in 16-wide halves.
+    /// Weight gradient: filters and (channel, ki, kj) rows in blocks of 4.
     static func appliesToWeightGradient(_ g: ConvolutionGeometry) -> Bool {
-        isSameConvolution(g) && (g.inChannels * g.kernelHeight * g.kernelWidth) % 8 == 0 && g.outChannels % 16 == 0
+        isSameConvolution(g) && (g.inChannels * g.kernelHeight * g.kernelWidth) % 4 == 0 && g.outChannels % 4 == 0
     }
 
     /// The shape of one pass: `channels` input planes of height×width, padded, convolved
@@ -79,7 +79,8 @@ enum DirectConvolution {
             packWeights(pass, packed) { f, c, ki, kj in
                 weight[((f * g.inChannels + c) * g.kernelHeight + ki) * g.kernelWidth + kj]
             }
-            Convolution.forEachImageRun(g, scratchCount: pass.paddedCount,
+            Convolution.forEachImageRun(g, scratchCount: imagesPerGroup(pass) * pass.paddedCount
+                                            + 16 * pass.depth * pass.filters,
                                         Run(pass: pass, packed: packed, input: input, bias: bias, output: output))
         }
     }
@@ -94,7 +95,8 @@ enum DirectConvolution {
             packWeights(pass, packed) { c, f, ki, kj in
                 weight[((f * g.inChannels + c) * kH + (kH - 1 - ki)) * kW + (kW - 1 - kj)]
             }
-            Convolution.forEachImageRun(g, scratchCount: pass.paddedCount,
+            Convolution.forEachImageRun(g, scratchCount: imagesPerGroup(pass) * pass.paddedCount
+                                            + 16 * pass.depth * pass.filters,
                                         Run(pass: pass, packed: packed, input: gradOutput, bias: nil, output: gradInput))
         }
     }
@@ -106,7 +108,8 @@ enum DirectConvolution {
         let runs = Convolution.imageRunCount(g)
         let weightCount = g.weightCount, stride = weightCount + g.outChannels
         Convolution.scratch.withScratch(runs * stride) { partials in
-            Convolution.forEachImageRun(g, scratchCount: pass.paddedCount + pass.pixels * pass.filters,
+            Convolution.forEachImageRun(g, scratchCount: imagesPerGroup(pass) * pass.paddedCount
+                                            + 16 * pass.depth * pass.filters,
                                         WeightGradientRun(pass: pass, input: input, gradOutput: gradOutput,
                                                           partials: partials, stride: stride, withBias: gradBias != nil))
             let total = gradBias == nil ? weightCount : stride
@@ -116,6 +119,10 @@ enum DirectConvolution {
                                                                  gradWeight: gradWeight, gradBias: gradBias))
         }
     }
+
+    /// Images whose pixels one weight-gradient block sweeps in one go: about 1,024 pixels, so
+    /// that loading and storing a block's accumulators stays small next to its multiply-adds.
+    static func imagesPerGroup(_ p: Pass) -> Int { Swift.max(1, 1024 / p.pixels) }
 
     /// One run's partial [gradWᵀ (depth × filters) | gradBias], summed image by image.
     struct WeightGradientRun: ImageRunBody {
@@ -131,93 +138,110 @@ enum DirectConvolution {
                 partial.update(repeating: 0, count: stride)
                 return
             }
-            let padded = scratch, transposed = scratch + p.paddedCount
-            padded.update(repeating: 0, count: p.paddedCount)
-            for n in images {
+            let group = imagesPerGroup(p)
+            let padded = scratch, lanes = scratch + group * p.paddedCount
+            padded.update(repeating: 0, count: group * p.paddedCount)
+            lanes.update(repeating: 0, count: 16 * p.depth * p.filters)
+            var start = images.lowerBound
+            while start < images.upperBound {
+                let count = Swift.min(group, images.upperBound - start)
+                for i in 0..<count {
+                    Run.pad(p, image: input + (start + i) * p.channels * p.pixels, into: padded + i * p.paddedCount)
+                }
+                let dy = gradOutput + start * p.filters * p.pixels
+                if p.width % 16 == 0 {
+                    DirectConvolution.accumulateWeightGradient(p, padded: padded, gradOutput: dy, images: count,
+                                                               lanes: lanes, split: false)
+                } else {
+                    DirectConvolution.accumulateWeightGradient(p, padded: padded, gradOutput: dy, images: count,
+                                                               lanes: lanes, split: true)
+                }
+                start += count
+            }
+            for n in images where withBias {
                 let first = n == images.lowerBound
-                Run.pad(p, image: input + n * p.channels * p.pixels, into: padded)
-                // transposed[q][f] = gradOutput[n][f][q]
                 let dy = gradOutput + n * p.filters * p.pixels
                 for f in 0..<p.filters {
                     let plane = dy + f * p.pixels
-                    for q in 0..<p.pixels { transposed[q * p.filters + f] = plane[q] }
+                    var sum: Double = 0
+                    for q in 0..<p.pixels { sum += Double(plane[q]) }
+                    gradBias[f] = first ? Float(sum) : gradBias[f] + Float(sum)
                 }
-                DirectConvolution.accumulateWeightGradient(p, padded: padded, transposed: transposed,
-                                                           gradWeightT: gradWeightT, first: first)
-                if withBias {
-                    for f in 0..<p.filters {
-                        let plane = dy + f * p.pixels
-                        var sum: Double = 0
-                        for q in 0..<p.pixels { sum += Double(plane[q]) }
-                        gradBias[f] = first ? Float(sum) : gradBias[f] + Float(sum)
-                    }
+            }
+            // gradWᵀ[d][f] = the sum of its 16 lanes (block (f/4, d/4), accumulator (f%4, d%4)).
+            for d in 0..<p.depth {
+                for f in 0..<p.filters {
+                    let block = (f / 4) * (p.depth / 4) + d / 4, accumulator = (f % 4) * 4 + d % 4
+                    let lane = UnsafeRawPointer(lanes + (block * 16 + accumulator) * 16)
+                    gradWeightT[d * p.filters + f] = lane.loadUnaligned(as: SIMD16<Float>.self).sum()
                 }
             }
         }
     }
 
-    /// gradWᵀ (+)= Σ over one image's pixels of the 8 padded inputs of a depth panel × the
-    /// transposed output gradient's 32 (or 16) filters.
-    static func accumulateWeightGradient(_ p: Pass, padded: UnsafePointer<Float>, transposed: UnsafePointer<Float>,
-                                         gradWeightT: UnsafeMutablePointer<Float>, first: Bool) {
-        let kernelArea = p.kernelHeight * p.kernelWidth, pw = p.paddedWidth, filters = p.filters
-        for panel in 0..<(p.depth / 8) {
-            // The panel's 8 rows (channel, ki, kj) as offsets into the padded image.
-            var offsets = SIMD8<Int32>()
-            for i in 0..<8 {
-                let row = panel * 8 + i
-                let c = row / kernelArea, ki = (row % kernelArea) / p.kernelWidth, kj = row % p.kernelWidth
-                offsets[i] = Int32(c * p.paddedPlane + ki * pw + kj)
-            }
-            var f0 = 0
-            while f0 < filters {
-                let wide = filters - f0 >= 32
-                var tile = RegisterTile()
-                var bp = UnsafeRawPointer(transposed + f0)
-                let rowStride = filters * MemoryLayout<Float>.stride
-                for oh in 0..<p.height {
-                    let base = padded + oh * pw
-                    let a0 = base + Int(offsets[0]), a1 = base + Int(offsets[1]), a2 = base + Int(offsets[2])
-                    let a3 = base + Int(offsets[3]), a4 = base + Int(offsets[4]), a5 = base + Int(offsets[5])
-                    let a6 = base + Int(offsets[6]), a7 = base + Int(offsets[7])
-                    for ow in 0..<p.width {
-                        let b0 = bp.loadUnaligned(as: SIMD16<Float>.self)
-                        if wide {
-                            tile.multiplyAdd(a0[ow], a1[ow], a2[ow], a3[ow], a4[ow], a5[ow], a6[ow], a7[ow],
-                                             b0, bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
-                        } else {
-                            tile.multiplyAdd(a0[ow], a1[ow], a2[ow], a3[ow], a4[ow], a5[ow], a6[ow], a7[ow], b0)
-                        }
-                        bp += rowStride
-                    }
-                }
-                let c = gradWeightT + panel * 8 * filters + f0
-                accumulate(c, filters, tile.c00, tile.c01, wide, first)
-                accumulate(c + filters, filters, tile.c10, tile.c11, wide, first)
-                accumulate(c + 2 * filters, filters, tile.c20, tile.c21, wide, first)
-                accumulate(c + 3 * filters, filters, tile.c30, tile.c31, wide, first)
-                accumulate(c + 4 * filters, filters, tile.c40, tile.c41, wide, first)
-                accumulate(c + 5 * filters, filters, tile.c50, tile.c51, wide, first)
-                accumulate(c + 6 * filters, filters, tile.c60, tile.c61, wide, first)
-                accumulate(c + 7 * filters, filters, tile.c70, tile.c71, wide, first)
-                f0 += wide ? 32 : 16
-            }
-        }
-    }
-
-    /// row[0 ..< 32 or 16] = (first ? 0 : row) + v0 | v1
+    /// lanes += the products of padded input rows × output gradients of `images` consecutive
+    /// images (padded `paddedCount` apart), 16 pixels per lane.
+    ///
+    /// Blocks of 4 filters × 4 rows (channel, ki, kj) keep 16 accumulators of 16 lanes: per 16
+    /// pixels 4 + 4 vector loads feed 16 FMAs, and the output gradient is read as it lies (no
+    /// transposition). The accumulators live in `lanes` between images ([block][f%4·4 + d%4]
+    /// [16], blocks ordered filter block-major) and are summed across lanes once per run.
     @inline(__always)
-    static func accumulate(_ row: UnsafeMutablePointer<Float>, _ ldc: Int, _ v0: SIMD16<Float>, _ v1: SIMD16<Float>,
-                           _ wide: Bool, _ first: Bool) {
-        let raw = UnsafeMutableRawPointer(row)
-        if first {
-            raw.storeBytes(of: v0, as: SIMD16<Float>.self)
-            if wide { raw.storeBytes(of: v1, toByteOffset: 64, as: SIMD16<Float>.self) }
-        } else {
-            raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) + v0, as: SIMD16<Float>.self)
-            if wide {
-                raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self) + v1,
-                               toByteOffset: 64, as: SIMD16<Float>.self)
+    static func accumulateWeightGradient(_ p: Pass, padded: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
+                                         images: Int, lanes: UnsafeMutablePointer<Float>, split: Bool) {
+        let pw = p.paddedWidth
+        let floatBytes = MemoryLayout<Float>.stride
+        let pieces = p.pixels / 16, rowBytes = pw * floatBytes, pixelBytes = p.pixels * floatBytes
+        let imageBytes = p.filters * pixelBytes, paddedBytes = p.paddedCount * floatBytes
+        var block = UnsafeMutableRawPointer(lanes)
+        for f0 in Swift.stride(from: 0, to: p.filters, by: 4) {
+            // Row d = (c, ki, kj) of the depth, stepped without divisions.
+            var c = 0, ki = 0, kj = 0
+            func nextOffset() -> Int {
+                let offset = (c * p.paddedPlane + ki * pw + kj) * floatBytes
+                kj += 1
+                if kj == p.kernelWidth { kj = 0; ki += 1 }
+                if ki == p.kernelHeight { ki = 0; c += 1 }
+                return offset
+            }
+            for _ in Swift.stride(from: 0, to: p.depth, by: 4) {
+                let o0 = nextOffset(), o1 = nextOffset(), o2 = nextOffset(), o3 = nextOffset()
+                func load(_ i: Int) -> SIMD16<Float> { block.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) }
+                var a00 = load(0), a01 = load(1), a02 = load(2), a03 = load(3)
+                var a10 = load(4), a11 = load(5), a12 = load(6), a13 = load(7)
+                var a20 = load(8), a21 = load(9), a22 = load(10), a23 = load(11)
+                var a30 = load(12), a31 = load(13), a32 = load(14), a33 = load(15)
+                for image in 0..<images {
+                    let g = UnsafeRawPointer(dy + f0 * p.pixels) + image * imageBytes
+                    let plane = UnsafeRawPointer(padded) + image * paddedBytes
+                    // The current 8-pixel half as (row, column) of the output plane.
+                    var oh = 0, ow = 0
+                    for piece in 0..<pieces {
+                        let low = plane + oh * rowBytes + ow * floatBytes
+                        ow += 8
+                        if ow == p.width { ow = 0; oh += 1 }
+                        let high = plane + oh * rowBytes + ow * floatBytes
+                        ow += 8
+                        if ow == p.width { ow = 0; oh += 1 }
+                        let x0 = loadPiece(low, high, o0, split: split), x1 = loadPiece(low, high, o1, split: split)
+                        let x2 = loadPiece(low, high, o2, split: split), x3 = loadPiece(low, high, o3, split: split)
+                        let q = piece * 16 * floatBytes
+                        var y = g.loadUnaligned(fromByteOffset: q, as: SIMD16<Float>.self)
+                        a00.multiplyAdd(y, x0); a01.multiplyAdd(y, x1); a02.multiplyAdd(y, x2); a03.multiplyAdd(y, x3)
+                        y = g.loadUnaligned(fromByteOffset: pixelBytes + q, as: SIMD16<Float>.self)
+                        a10.multiplyAdd(y, x0); a11.multiplyAdd(y, x1); a12.multiplyAdd(y, x2); a13.multiplyAdd(y, x3)
+                        y = g.loadUnaligned(fromByteOffset: 2 * pixelBytes + q, as: SIMD16<Float>.self)
+                        a20.multiplyAdd(y, x0); a21.multiplyAdd(y, x1); a22.multiplyAdd(y, x2); a23.multiplyAdd(y, x3)
+                        y = g.loadUnaligned(fromByteOffset: 3 * pixelBytes + q, as: SIMD16<Float>.self)
+                        a30.multiplyAdd(y, x0); a31.multiplyAdd(y, x1); a32.multiplyAdd(y, x2); a33.multiplyAdd(y, x3)
+                    }
+                }
+                func store(_ i: Int, _ v: SIMD16<Float>) { block.storeBytes(of: v, toByteOffset: i * 64, as: SIMD16<Float>.self) }
+                store(0, a00); store(1, a01); store(2, a02); store(3, a03)
+                store(4, a10); store(5, a11); store(6, a12); store(7, a13)
+                store(8, a20); store(9, a21); store(10, a22); store(11, a23)
+                store(12, a30); store(13, a31); store(14, a32); store(15, a33)
+                block += 16 * 64
             }
         }
     }

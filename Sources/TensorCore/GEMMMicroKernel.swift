@@ -129,42 +129,6 @@ struct RegisterTile {
         c70.multiplyAdd(x, b0); c71.multiplyAdd(x, b1)
     }
 
-    /// Row i += ai · (b0 | b1), the 8 multipliers given as values (read from 8 places).
-    @inline(__always)
-    mutating func multiplyAdd(_ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ a4: Float, _ a5: Float,
-                              _ a6: Float, _ a7: Float, _ b0: SIMD16<Float>, _ b1: SIMD16<Float>) {
-        var x = SIMD16<Float>(repeating: a0)
-        c00.multiplyAdd(x, b0); c01.multiplyAdd(x, b1)
-        x = SIMD16<Float>(repeating: a1)
-        c10.multiplyAdd(x, b0); c11.multiplyAdd(x, b1)
-        x = SIMD16<Float>(repeating: a2)
-        c20.multiplyAdd(x, b0); c21.multiplyAdd(x, b1)
-        x = SIMD16<Float>(repeating: a3)
-        c30.multiplyAdd(x, b0); c31.multiplyAdd(x, b1)
-        x = SIMD16<Float>(repeating: a4)
-        c40.multiplyAdd(x, b0); c41.multiplyAdd(x, b1)
-        x = SIMD16<Float>(repeating: a5)
-        c50.multiplyAdd(x, b0); c51.multiplyAdd(x, b1)
-        x = SIMD16<Float>(repeating: a6)
-        c60.multiplyAdd(x, b0); c61.multiplyAdd(x, b1)
-        x = SIMD16<Float>(repeating: a7)
-        c70.multiplyAdd(x, b0); c71.multiplyAdd(x, b1)
-    }
-
-    /// The left half only, multipliers as values.
-    @inline(__always)
-    mutating func multiplyAdd(_ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ a4: Float, _ a5: Float,
-                              _ a6: Float, _ a7: Float, _ b0: SIMD16<Float>) {
-        c00.multiplyAdd(SIMD16<Float>(repeating: a0), b0)
-        c10.multiplyAdd(SIMD16<Float>(repeating: a1), b0)
-        c20.multiplyAdd(SIMD16<Float>(repeating: a2), b0)
-        c30.multiplyAdd(SIMD16<Float>(repeating: a3), b0)
-        c40.multiplyAdd(SIMD16<Float>(repeating: a4), b0)
-        c50.multiplyAdd(SIMD16<Float>(repeating: a5), b0)
-        c60.multiplyAdd(SIMD16<Float>(repeating: a6), b0)
-        c70.multiplyAdd(SIMD16<Float>(repeating: a7), b0)
-    }
-
     /// The left half only: row i's first 16 columns += a[i] · b0 (8 FMAs).
     @inline(__always)
     mutating func multiplyAdd(_ a: UnsafePointer<Float>, _ b0: SIMD16<Float>) {
