@@ -27,7 +27,9 @@ public enum InputGradientBuffer {
 /// A network layer with explicit forward and backward passes.
 ///
 /// Layers own their output and input-gradient tensors and overwrite them on every call,
-/// so a warm step allocates nothing. `forward` remembers what `backward` needs;
+/// so a warm step allocates nothing; a `Model` lets the input-gradient tensors of layers
+/// whose gradients are never alive together share memory (`GradientBufferPlan`, see
+/// `inputGradientBuffer`). `forward` remembers what `backward` needs;
 /// `backward` overwrites the gradients of this layer's parameters (no accumulation:
 /// every parameter is used once per forward pass) and returns the gradient of the input.
 public protocol Layer: AnyObject {
