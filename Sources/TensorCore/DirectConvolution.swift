@@ -20,54 +20,69 @@
 // sum); weight gradients are summed per run of images, then over runs in a fixed order.
 
 enum DirectConvolution {
-    /// Stride 1 with the output as large as the input ("same" padding), no dilation or
-    /// groups, a kernel larger than 1x1, rows a whole number of 8-pixel vectors and planes of
-    /// 16-pixel pieces, and at least as many images as threads (each convolves whole images).
-    static func isSameConvolution(_ g: ConvolutionGeometry) -> Bool {
+    /// Stride 1, no dilation or groups, a kernel larger than 1x1, padding at most the kernel
+    /// size − 1 (the input gradient is then a convolution too), and at least as many images as
+    /// threads (each thread convolves whole images).
+    static func isDirectCandidate(_ g: ConvolutionGeometry) -> Bool {
         g.groups == 1 && g.strideHeight == 1 && g.strideWidth == 1 && g.dilationHeight == 1 && g.dilationWidth == 1
-            && g.outHeight == g.inHeight && g.outWidth == g.inWidth && g.inWidth % 8 == 0
-            && (g.inHeight * g.inWidth) % 16 == 0
-            && g.kernelHeight * g.kernelWidth > 1
+            && g.kernelHeight * g.kernelWidth > 1 && g.padHeight < g.kernelHeight && g.padWidth < g.kernelWidth
             && (g.batch >= Parallel.threadCount || Parallel.threadCount == 1)
     }
 
-    /// Forward: filters in whole 8-row register tiles.
+    /// Output planes the 16-pixel pieces tile exactly: rows of 8·n pixels, whole pieces per plane.
+    static func tilesIntoPieces(width: Int, pixels: Int) -> Bool { width % 8 == 0 && pixels % 16 == 0 }
+
+    /// Other planes go row by row, each row's last piece partly filled: worth it for the
+    /// short depths of small networks (LeNet's 25 and 150), not against the blocked SGEMM.
+    static let rowPiecesMaximumDepth = 1024
+
+    static func applies(_ p: Pass) -> Bool {
+        tilesIntoPieces(width: p.outWidth, pixels: p.pixels) || p.depth <= rowPiecesMaximumDepth
+    }
+
     static func appliesToForward(_ g: ConvolutionGeometry) -> Bool {
-        isSameConvolution(g) && g.outChannels % 8 == 0
+        isDirectCandidate(g) && applies(forwardPass(g))
     }
 
-    /// Backward to the input: the input channels are the filters of W'.
     static func appliesToInputGradient(_ g: ConvolutionGeometry) -> Bool {
-        isSameConvolution(g) && g.inChannels % 8 == 0
+        isDirectCandidate(g) && applies(inputGradientPass(g))
     }
 
-    /// Weight gradient: filters and (channel, ki, kj) rows in blocks of 4.
+    /// Weight gradient: whole pieces, filters and (channel, ki, kj) rows in blocks of 4.
     static func appliesToWeightGradient(_ g: ConvolutionGeometry) -> Bool {
-        isSameConvolution(g) && (g.inChannels * g.kernelHeight * g.kernelWidth) % 4 == 0 && g.outChannels % 4 == 0
+        isDirectCandidate(g) && tilesIntoPieces(width: g.outWidth, pixels: g.outHeight * g.outWidth)
+            && (g.inChannels * g.kernelHeight * g.kernelWidth) % 4 == 0 && g.outChannels % 4 == 0
     }
 
     /// The shape of one pass: `channels` input planes of height×width, padded, convolved
-    /// with `filters` filters of channels×kH×kW.
+    /// with `filters` filters of channels×kH×kW into outHeight×outWidth planes.
     struct Pass {
-        let channels: Int, filters: Int, height: Int, width: Int
+        let channels: Int, filters: Int, height: Int, width: Int, outHeight: Int, outWidth: Int
         let kernelHeight: Int, kernelWidth: Int, padHeight: Int, padWidth: Int
 
         var paddedWidth: Int { width + 2 * padWidth }
         var paddedPlane: Int { (height + 2 * padHeight) * paddedWidth }
-        var paddedCount: Int { channels * paddedPlane }
+        /// The padded image plus 16 zeros: a row's last piece may read past the plane's end.
+        var paddedCount: Int { channels * paddedPlane + 16 }
         var depth: Int { channels * kernelHeight * kernelWidth }
-        var pixels: Int { height * width }
+        /// Output pixels per plane.
+        var pixels: Int { outHeight * outWidth }
+        var inputPixels: Int { height * width }
+        /// Filters rounded up to whole 8-row register tiles (the packed weights' rows).
+        var paddedFilters: Int { (filters + 7) / 8 * 8 }
     }
 
     static func forwardPass(_ g: ConvolutionGeometry) -> Pass {
         Pass(channels: g.inChannels, filters: g.outChannels, height: g.inHeight, width: g.inWidth,
+             outHeight: g.outHeight, outWidth: g.outWidth,
              kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, padHeight: g.padHeight, padWidth: g.padWidth)
     }
 
-    /// Backward to the input: the output gradient's planes convolved with W'.
+    /// Backward to the input: the output gradient's planes, padded by kernel − 1 − padding,
+    /// convolved with W' (a full correlation for padding 0).
     static func inputGradientPass(_ g: ConvolutionGeometry) -> Pass {
-        Pass(channels: g.outChannels, filters: g.inChannels, height: g.inHeight, width: g.inWidth,
-             kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
+        Pass(channels: g.outChannels, filters: g.inChannels, height: g.outHeight, width: g.outWidth,
+             outHeight: g.inHeight, outWidth: g.inWidth, kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
              padHeight: g.kernelHeight - 1 - g.padHeight, padWidth: g.kernelWidth - 1 - g.padWidth)
     }
 
@@ -75,12 +90,11 @@ enum DirectConvolution {
     static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
         let pass = forwardPass(g)
-        Convolution.scratch.withScratch(pass.filters * pass.depth) { packed in
+        Convolution.scratch.withScratch(pass.paddedFilters * pass.depth) { packed in
             packWeights(pass, packed) { f, c, ki, kj in
                 weight[((f * g.inChannels + c) * g.kernelHeight + ki) * g.kernelWidth + kj]
             }
-            Convolution.forEachImageRun(g, scratchCount: imagesPerGroup(pass) * pass.paddedCount
-                                            + 16 * pass.depth * pass.filters,
+            Convolution.forEachImageRun(g, scratchCount: pass.paddedCount,
                                         Run(pass: pass, packed: packed, input: input, bias: bias, output: output))
         }
     }
@@ -90,13 +104,12 @@ enum DirectConvolution {
                               gradInput: UnsafeMutablePointer<Float>) {
         let pass = inputGradientPass(g)
         let kH = g.kernelHeight, kW = g.kernelWidth
-        Convolution.scratch.withScratch(pass.filters * pass.depth) { packed in
+        Convolution.scratch.withScratch(pass.paddedFilters * pass.depth) { packed in
             // Filter c of W' over channel f is filter f's channel c of W, rotated 180°.
             packWeights(pass, packed) { c, f, ki, kj in
                 weight[((f * g.inChannels + c) * kH + (kH - 1 - ki)) * kW + (kW - 1 - kj)]
             }
-            Convolution.forEachImageRun(g, scratchCount: imagesPerGroup(pass) * pass.paddedCount
-                                            + 16 * pass.depth * pass.filters,
+            Convolution.forEachImageRun(g, scratchCount: pass.paddedCount,
                                         Run(pass: pass, packed: packed, input: gradOutput, bias: nil, output: gradInput))
         }
     }
@@ -146,10 +159,10 @@ enum DirectConvolution {
             while start < images.upperBound {
                 let count = Swift.min(group, images.upperBound - start)
                 for i in 0..<count {
-                    Run.pad(p, image: input + (start + i) * p.channels * p.pixels, into: padded + i * p.paddedCount)
+                    Run.pad(p, image: input + (start + i) * p.channels * p.inputPixels, into: padded + i * p.paddedCount)
                 }
                 let dy = gradOutput + start * p.filters * p.pixels
-                if p.width % 16 == 0 {
+                if p.outWidth % 16 == 0 {
                     DirectConvolution.accumulateWeightGradient(p, padded: padded, gradOutput: dy, images: count,
                                                                lanes: lanes, split: false)
                 } else {
@@ -219,10 +232,10 @@ enum DirectConvolution {
                     for piece in 0..<pieces {
                         let low = plane + oh * rowBytes + ow * floatBytes
                         ow += 8
-                        if ow == p.width { ow = 0; oh += 1 }
+                        if ow == p.outWidth { ow = 0; oh += 1 }
                         let high = plane + oh * rowBytes + ow * floatBytes
                         ow += 8
-                        if ow == p.width { ow = 0; oh += 1 }
+                        if ow == p.outWidth { ow = 0; oh += 1 }
                         let x0 = loadPiece(low, high, o0, split: split), x1 = loadPiece(low, high, o1, split: split)
                         let x2 = loadPiece(low, high, o2, split: split), x3 = loadPiece(low, high, o3, split: split)
                         let q = piece * 16 * floatBytes
@@ -246,17 +259,19 @@ enum DirectConvolution {
         }
     }
 
-    /// Packs the filters as the register kernel reads them: 8-filter panels, for each
+    /// Packs the filters as the register kernel reads them: 8-filter panels (the last one
+    /// padded with zero filters), for each
     /// (channel, ki, kj) in order the 8 filters' weights side by side.
     @inline(__always)
     static func packWeights(_ pass: Pass, _ packed: UnsafeMutablePointer<Float>,
                             _ weight: (_ filter: Int, _ channel: Int, _ ki: Int, _ kj: Int) -> Float) {
         var p = packed
-        for panel in 0..<(pass.filters / 8) {
+        for panel in 0..<(pass.paddedFilters / 8) {
             for c in 0..<pass.channels {
                 for ki in 0..<pass.kernelHeight {
                     for kj in 0..<pass.kernelWidth {
-                        for i in 0..<8 { p[i] = weight(panel * 8 + i, c, ki, kj) }
+                        // Filters past the last (a partial panel) get zero weights.
+                        for i in 0..<8 { p[i] = panel * 8 + i < pass.filters ? weight(panel * 8 + i, c, ki, kj) : 0 }
                         p += 8
                     }
                 }
@@ -285,10 +300,15 @@ enum DirectConvolution {
             let p = pass
             // The border stays zero: each image only rewrites the interior.
             padded.update(repeating: 0, count: p.paddedCount)
+            let wholePieces = tilesIntoPieces(width: p.outWidth, pixels: p.pixels)
             for n in images {
-                Run.pad(p, image: input + n * p.channels * p.pixels, into: padded)
+                Run.pad(p, image: input + n * p.channels * p.inputPixels, into: padded)
                 let result = output + n * p.filters * p.pixels
-                DirectConvolution.sweep(p, packed: packed, padded: padded, output: result)
+                if wholePieces {
+                    DirectConvolution.sweep(p, packed: packed, padded: padded, output: result)
+                } else {
+                    DirectConvolution.sweepRows(p, packed: packed, padded: padded, output: result)
+                }
                 if let bias {
                     for f in 0..<p.filters {
                         let plane = result + f * p.pixels, b = bias[f]
@@ -306,11 +326,14 @@ enum DirectConvolution {
     static func sweep(_ p: Pass, packed: UnsafePointer<Float>, padded: UnsafePointer<Float>,
                       output: UnsafeMutablePointer<Float>) {
         let pieces = p.pixels / 16
-        let split = p.width % 16 != 0
-        func address(_ q: Int) -> UnsafeRawPointer { UnsafeRawPointer(padded + (q / p.width) * p.paddedWidth + q % p.width) }
-        for panel in 0..<(p.filters / 8) {
+        let split = p.outWidth % 16 != 0
+        func address(_ q: Int) -> UnsafeRawPointer {
+            UnsafeRawPointer(padded + (q / p.outWidth) * p.paddedWidth + q % p.outWidth)
+        }
+        for panel in 0..<(p.paddedFilters / 8) {
             let a = packed + panel * p.depth * 8
             let c = output + panel * 8 * p.pixels
+            let rows = Swift.min(8, p.filters - panel * 8)
             var piece = 0
             while piece < pieces {
                 let q0 = piece * 16
@@ -318,10 +341,10 @@ enum DirectConvolution {
                 let q1 = wide ? q0 + 16 : q0
                 let bases = (address(q0), address(q0 + 8), address(q1), address(q1 + 8))
                 switch (wide, split) {
-                case (true, false): tile(p, a: a, bases, wide: true, split: false, c: c + q0)
-                case (true, true): tile(p, a: a, bases, wide: true, split: true, c: c + q0)
-                case (false, false): tile(p, a: a, bases, wide: false, split: false, c: c + q0)
-                case (false, true): tile(p, a: a, bases, wide: false, split: true, c: c + q0)
+                case (true, false): tile(p, a: a, bases, wide: true, split: false, rows: rows, c: c + q0)
+                case (true, true): tile(p, a: a, bases, wide: true, split: true, rows: rows, c: c + q0)
+                case (false, false): tile(p, a: a, bases, wide: false, split: false, rows: rows, c: c + q0)
+                case (false, true): tile(p, a: a, bases, wide: false, split: true, rows: rows, c: c + q0)
                 }
                 piece += wide ? 2 : 1
             }
@@ -338,13 +361,32 @@ enum DirectConvolution {
         return low.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
     }
 
-    /// c[i][0 ..< 32 or 16] = Σ over (channel, ki, kj) of a's 8 weights × the pieces at
-    /// `bases` (first piece's halves, second piece's halves) shifted by the kernel offset;
-    /// c's rows are `pixels` apart.
+    /// c[i][0 ..< 32 or 16] for i < rows = `accumulate`'s tile; c's rows are `pixels` apart.
     @inline(__always)
     static func tile(_ p: Pass, a: UnsafePointer<Float>,
                      _ bases: (UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer),
-                     wide: Bool, split: Bool, c: UnsafeMutablePointer<Float>) {
+                     wide: Bool, split: Bool, rows: Int, c: UnsafeMutablePointer<Float>) {
+        let tile = accumulate(p, a: a, bases, wide: wide, split: split)
+        let ldc = p.pixels
+        if rows == 8 {
+            store(c, tile.c00, tile.c01, wide); store(c + ldc, tile.c10, tile.c11, wide)
+            store(c + 2 * ldc, tile.c20, tile.c21, wide); store(c + 3 * ldc, tile.c30, tile.c31, wide)
+            store(c + 4 * ldc, tile.c40, tile.c41, wide); store(c + 5 * ldc, tile.c50, tile.c51, wide)
+            store(c + 6 * ldc, tile.c60, tile.c61, wide); store(c + 7 * ldc, tile.c70, tile.c71, wide)
+            return
+        }
+        for i in 0..<rows {
+            let (v0, v1) = tile.row(i)
+            store(c + i * ldc, v0, v1, wide)
+        }
+    }
+
+    /// Σ over (channel, ki, kj) of a's 8 weights × the pieces at `bases` (first piece's
+    /// halves, second piece's halves) shifted by the kernel offset.
+    @inline(__always)
+    static func accumulate(_ p: Pass, a: UnsafePointer<Float>,
+                           _ bases: (UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer),
+                           wide: Bool, split: Bool) -> RegisterTile {
         var tile = RegisterTile()
         var ap = a
         let kH = p.kernelHeight, kW = p.kernelWidth
@@ -365,11 +407,7 @@ enum DirectConvolution {
                 }
             }
         }
-        let ldc = p.pixels
-        store(c, tile.c00, tile.c01, wide); store(c + ldc, tile.c10, tile.c11, wide)
-        store(c + 2 * ldc, tile.c20, tile.c21, wide); store(c + 3 * ldc, tile.c30, tile.c31, wide)
-        store(c + 4 * ldc, tile.c40, tile.c41, wide); store(c + 5 * ldc, tile.c50, tile.c51, wide)
-        store(c + 6 * ldc, tile.c60, tile.c61, wide); store(c + 7 * ldc, tile.c70, tile.c71, wide)
+        return tile
     }
 
     @inline(__always)

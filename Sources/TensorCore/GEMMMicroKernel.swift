@@ -129,6 +129,20 @@ struct RegisterTile {
         c70.multiplyAdd(x, b0); c71.multiplyAdd(x, b1)
     }
 
+    /// Row i (0 ..< 8) as its two halves.
+    func row(_ i: Int) -> (SIMD16<Float>, SIMD16<Float>) {
+        switch i {
+        case 0: return (c00, c01)
+        case 1: return (c10, c11)
+        case 2: return (c20, c21)
+        case 3: return (c30, c31)
+        case 4: return (c40, c41)
+        case 5: return (c50, c51)
+        case 6: return (c60, c61)
+        default: return (c70, c71)
+        }
+    }
+
     /// The left half only: row i's first 16 columns += a[i] · b0 (8 FMAs).
     @inline(__always)
     mutating func multiplyAdd(_ a: UnsafePointer<Float>, _ b0: SIMD16<Float>) {

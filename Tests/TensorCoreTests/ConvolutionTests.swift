@@ -208,7 +208,20 @@ final class ConvolutionTests: XCTestCase {
         // 20 images of 64 pixels: a group of 16 images swept together, then the rest.
         Case(batch: 20, inChannels: 4, height: 8, width: 8, outChannels: 4, kernelHeight: 3, kernelWidth: 3,
              padHeight: 1, padWidth: 1),
-    ] + directCases
+    ] + directCases + rowPieceCases
+
+    /// Stride-1 geometries whose output rows 16-pixel pieces do not tile: swept row by row
+    /// (forward and input gradient). LeNet-5's two convolutions (6 filters: a partial
+    /// register tile; a 5x5 valid convolution whose input gradient is a full correlation
+    /// over a 4-padded 10x10 plane), a 3x3 valid one, a 3x3 same one on 12x12.
+    private static let rowPieceCases: [Case] = [
+        Case(batch: 4, inChannels: 1, height: 28, width: 28, outChannels: 6, kernelHeight: 5, kernelWidth: 5,
+             padHeight: 2, padWidth: 2),
+        Case(batch: 4, inChannels: 6, height: 14, width: 14, outChannels: 16, kernelHeight: 5, kernelWidth: 5),
+        Case(batch: 3, inChannels: 5, height: 7, width: 9, outChannels: 3, kernelHeight: 3, kernelWidth: 3),
+        Case(batch: 4, inChannels: 9, height: 12, width: 12, outChannels: 10, kernelHeight: 3, kernelWidth: 3,
+             padHeight: 1, padWidth: 1),
+    ]
 
     /// Geometries DirectConvolution takes (with at least as many images as threads): an odd
     /// number of 16-pixel row pieces (a last narrow tile), a 5x5 kernel, a one-column kernel,
@@ -315,11 +328,18 @@ final class ConvolutionTests: XCTestCase {
                 }
             }
         }
+        for c in Self.rowPieceCases {
+            let g = try geometry(c)
+            withThreadCount(2) {
+                XCTAssertTrue(DirectConvolution.appliesToForward(g), "\(g)")
+                XCTAssertTrue(DirectConvolution.appliesToInputGradient(g), "\(g)")
+            }
+        }
         // Fewer images than threads: the lowered path, which splits each GEMM between threads.
         let few = try geometry(Case(batch: 1, inChannels: 8, height: 4, width: 16, outChannels: 8,
                                     kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1))
-        withThreadCount(2) { XCTAssertFalse(DirectConvolution.isSameConvolution(few)) }
-        withThreadCount(1) { XCTAssertTrue(DirectConvolution.isSameConvolution(few)) }
+        withThreadCount(2) { XCTAssertFalse(DirectConvolution.isDirectCandidate(few)) }
+        withThreadCount(1) { XCTAssertTrue(DirectConvolution.isDirectCandidate(few)) }
     }
 
     func testWeightGradientIsBitwiseReproducible() throws {
