@@ -33,11 +33,14 @@ enum DirectConvolution {
     static func tilesIntoPieces(width: Int, pixels: Int) -> Bool { width % 8 == 0 && pixels % 16 == 0 }
 
     /// Other planes go row by row, each row's last piece partly filled: worth it for the
-    /// short depths of small networks (LeNet's 25 and 150), not against the blocked SGEMM.
+    /// short depths of small networks (LeNet's 25 and 150), not against the blocked SGEMM,
+    /// and for rows of at least 8 pixels (half a piece; a 1x1 output would use 1 lane of 16).
     static let rowPiecesMaximumDepth = 1024
+    static let rowPiecesMinimumWidth = 8
 
     static func applies(_ p: Pass) -> Bool {
-        tilesIntoPieces(width: p.outWidth, pixels: p.pixels) || p.depth <= rowPiecesMaximumDepth
+        tilesIntoPieces(width: p.outWidth, pixels: p.pixels)
+            || (p.depth <= rowPiecesMaximumDepth && p.outWidth >= rowPiecesMinimumWidth)
     }
 
     static func appliesToForward(_ g: ConvolutionGeometry) -> Bool {
@@ -48,10 +51,14 @@ enum DirectConvolution {
         isDirectCandidate(g) && applies(inputGradientPass(g))
     }
 
-    /// Weight gradient: whole pieces, filters and (channel, ki, kj) rows in blocks of 4.
     static func appliesToWeightGradient(_ g: ConvolutionGeometry) -> Bool {
-        isDirectCandidate(g) && tilesIntoPieces(width: g.outWidth, pixels: g.outHeight * g.outWidth)
-            && (g.inChannels * g.kernelHeight * g.kernelWidth) % 4 == 0 && g.outChannels % 4 == 0
+        isDirectCandidate(g) && applies(forwardPass(g))
+    }
+
+    /// The weight gradient's piece-tiled path also needs filters and (channel, ki, kj) rows in
+    /// whole blocks of 4; other passes go row by row (`accumulateWeightGradientRows`).
+    static func weightGradientTilesIntoPieces(_ p: Pass) -> Bool {
+        tilesIntoPieces(width: p.outWidth, pixels: p.pixels) && p.depth % 4 == 0 && p.filters % 4 == 0
     }
 
     /// The shape of one pass: `channels` input planes of height×width, padded, convolved
@@ -70,6 +77,11 @@ enum DirectConvolution {
         var inputPixels: Int { height * width }
         /// Filters rounded up to whole 8-row register tiles (the packed weights' rows).
         var paddedFilters: Int { (filters + 7) / 8 * 8 }
+        /// Weight-gradient blocks: filters and depth rounded up to multiples of 4, 16 lanes
+        /// for each (filter, row) pair.
+        var blockedFilters: Int { (filters + 3) / 4 * 4 }
+        var blockedDepth: Int { (depth + 3) / 4 * 4 }
+        var laneCount: Int { 16 * blockedDepth * blockedFilters }
     }
 
     static func forwardPass(_ g: ConvolutionGeometry) -> Pass {
@@ -121,8 +133,7 @@ enum DirectConvolution {
         let runs = Convolution.imageRunCount(g)
         let weightCount = g.weightCount, stride = weightCount + g.outChannels
         Convolution.scratch.withScratch(runs * stride) { partials in
-            Convolution.forEachImageRun(g, scratchCount: imagesPerGroup(pass) * pass.paddedCount
-                                            + 16 * pass.depth * pass.filters,
+            Convolution.forEachImageRun(g, scratchCount: imagesPerGroup(pass) * pass.paddedCount + pass.laneCount,
                                         WeightGradientRun(pass: pass, input: input, gradOutput: gradOutput,
                                                           partials: partials, stride: stride, withBias: gradBias != nil))
             let total = gradBias == nil ? weightCount : stride
@@ -154,7 +165,8 @@ enum DirectConvolution {
             let group = imagesPerGroup(p)
             let padded = scratch, lanes = scratch + group * p.paddedCount
             padded.update(repeating: 0, count: group * p.paddedCount)
-            lanes.update(repeating: 0, count: 16 * p.depth * p.filters)
+            lanes.update(repeating: 0, count: p.laneCount)
+            let tiled = weightGradientTilesIntoPieces(p)
             var start = images.lowerBound
             while start < images.upperBound {
                 let count = Swift.min(group, images.upperBound - start)
@@ -162,7 +174,10 @@ enum DirectConvolution {
                     Run.pad(p, image: input + (start + i) * p.channels * p.inputPixels, into: padded + i * p.paddedCount)
                 }
                 let dy = gradOutput + start * p.filters * p.pixels
-                if p.outWidth % 16 == 0 {
+                if !tiled {
+                    DirectConvolution.accumulateWeightGradientRows(p, padded: padded, gradOutput: dy, images: count,
+                                                                   lanes: lanes)
+                } else if p.outWidth % 16 == 0 {
                     DirectConvolution.accumulateWeightGradient(p, padded: padded, gradOutput: dy, images: count,
                                                                lanes: lanes, split: false)
                 } else {
@@ -184,7 +199,7 @@ enum DirectConvolution {
             // gradWᵀ[d][f] = the sum of its 16 lanes (block (f/4, d/4), accumulator (f%4, d%4)).
             for d in 0..<p.depth {
                 for f in 0..<p.filters {
-                    let block = (f / 4) * (p.depth / 4) + d / 4, accumulator = (f % 4) * 4 + d % 4
+                    let block = (f / 4) * (p.blockedDepth / 4) + d / 4, accumulator = (f % 4) * 4 + d % 4
                     let lane = UnsafeRawPointer(lanes + (block * 16 + accumulator) * 16)
                     gradWeightT[d * p.filters + f] = lane.loadUnaligned(as: SIMD16<Float>.self).sum()
                 }

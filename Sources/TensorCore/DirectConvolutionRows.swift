@@ -1,5 +1,6 @@
 // Direct convolution for output planes that 16-pixel pieces do not tile (rows not 8·n pixels
-// wide: LeNet's 28x28 and 10x10 outputs, the 14x14 input gradient of its second layer).
+// wide: LeNet's 28x28 and 10x10 outputs, the 14x14 input gradient of its second layer), and
+// weight gradients whose filter or depth counts are not multiples of 4.
 // The plane is swept row by row; a row's last piece is only partly used. Its lanes past the
 // row's end read the next row (or the zeros after the padded image) and are never stored.
 
@@ -46,5 +47,90 @@ extension DirectConvolution {
             return
         }
         for j in 0..<count { destination[j] = v[j] }
+    }
+
+    /// The weight gradient's `accumulateWeightGradient` for any output plane and any filter and
+    /// depth counts: row by row, 16 pixels per lane, the lanes of a row's last piece past
+    /// its end masked to zero on the input side. Blocks past the last filter or depth row
+    /// repeat the last one; their lanes are never summed.
+    static func accumulateWeightGradientRows(_ p: Pass, padded: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
+                                             images: Int, lanes: UnsafeMutablePointer<Float>) {
+        let pw = p.paddedWidth, outWidth = p.outWidth, pixels = p.pixels
+        let perRow = (outWidth + 15) / 16, lastValid = outWidth - (perRow - 1) * 16
+        var laneIndex = SIMD16<Int32>()
+        for j in 0..<16 { laneIndex[j] = Int32(j) }
+        let outside = laneIndex .>= Int32(lastValid)
+        /// The output gradient's 16 values at `source`, zero past a row's end: a row's last
+        /// piece is masked (the next row's values, even infinite ones, must not reach the sums),
+        /// and at a plane's last row read lane by lane (16 lanes could run past the batch's end).
+        @inline(__always)
+        func gradients(_ source: UnsafePointer<Float>, lastPiece: Bool, lastRow: Bool) -> SIMD16<Float> {
+            if !lastPiece { return UnsafeRawPointer(source).loadUnaligned(as: SIMD16<Float>.self) }
+            if !lastRow {
+                return UnsafeRawPointer(source).loadUnaligned(as: SIMD16<Float>.self).replacing(with: 0, where: outside)
+            }
+            var v = SIMD16<Float>()
+            for j in 0..<lastValid { v[j] = source[j] }
+            return v
+        }
+        var block = UnsafeMutableRawPointer(lanes)
+        for f0 in Swift.stride(from: 0, to: p.blockedFilters, by: 4) {
+            let last = p.filters - 1
+            let f1 = Swift.min(f0 + 1, last), f2 = Swift.min(f0 + 2, last), f3 = Swift.min(f0 + 3, last)
+            var c = 0, ki = 0, kj = 0, previous = 0
+            /// Row d = (c, ki, kj) as an offset into the padded image, stepped without divisions;
+            /// rows past the depth repeat the last one.
+            func nextOffset(_ d: Int) -> Int {
+                guard d < p.depth else { return previous }
+                previous = c * p.paddedPlane + ki * pw + kj
+                kj += 1
+                if kj == p.kernelWidth { kj = 0; ki += 1 }
+                if ki == p.kernelHeight { ki = 0; c += 1 }
+                return previous
+            }
+            for d0 in Swift.stride(from: 0, to: p.blockedDepth, by: 4) {
+                let o0 = nextOffset(d0), o1 = nextOffset(d0 + 1), o2 = nextOffset(d0 + 2), o3 = nextOffset(d0 + 3)
+                func load(_ i: Int) -> SIMD16<Float> { block.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) }
+                var a00 = load(0), a01 = load(1), a02 = load(2), a03 = load(3)
+                var a10 = load(4), a11 = load(5), a12 = load(6), a13 = load(7)
+                var a20 = load(8), a21 = load(9), a22 = load(10), a23 = load(11)
+                var a30 = load(12), a31 = load(13), a32 = load(14), a33 = load(15)
+                for image in 0..<images {
+                    let plane = padded + image * p.paddedCount
+                    let g = dy + image * p.filters * pixels
+                    let g0 = g + Swift.min(f0, last) * pixels, g1 = g + f1 * pixels, g2 = g + f2 * pixels, g3 = g + f3 * pixels
+                    for oh in 0..<p.outHeight {
+                        let row = plane + oh * pw, rowStart = oh * outWidth
+                        for piece in 0..<perRow {
+                            let ow = piece * 16
+                            let x = row + ow
+                            func input(_ o: Int) -> SIMD16<Float> { UnsafeRawPointer(x + o).loadUnaligned(as: SIMD16<Float>.self) }
+                            var x0 = input(o0), x1 = input(o1), x2 = input(o2), x3 = input(o3)
+                            let lastPiece = piece == perRow - 1 && lastValid < 16
+                            if lastPiece {
+                                x0.replace(with: 0, where: outside); x1.replace(with: 0, where: outside)
+                                x2.replace(with: 0, where: outside); x3.replace(with: 0, where: outside)
+                            }
+                            let lastRow = oh == p.outHeight - 1
+                            let q = rowStart + ow
+                            var y = gradients(g0 + q, lastPiece: lastPiece, lastRow: lastRow)
+                            a00.multiplyAdd(y, x0); a01.multiplyAdd(y, x1); a02.multiplyAdd(y, x2); a03.multiplyAdd(y, x3)
+                            y = gradients(g1 + q, lastPiece: lastPiece, lastRow: lastRow)
+                            a10.multiplyAdd(y, x0); a11.multiplyAdd(y, x1); a12.multiplyAdd(y, x2); a13.multiplyAdd(y, x3)
+                            y = gradients(g2 + q, lastPiece: lastPiece, lastRow: lastRow)
+                            a20.multiplyAdd(y, x0); a21.multiplyAdd(y, x1); a22.multiplyAdd(y, x2); a23.multiplyAdd(y, x3)
+                            y = gradients(g3 + q, lastPiece: lastPiece, lastRow: lastRow)
+                            a30.multiplyAdd(y, x0); a31.multiplyAdd(y, x1); a32.multiplyAdd(y, x2); a33.multiplyAdd(y, x3)
+                        }
+                    }
+                }
+                func store(_ i: Int, _ v: SIMD16<Float>) { block.storeBytes(of: v, toByteOffset: i * 64, as: SIMD16<Float>.self) }
+                store(0, a00); store(1, a01); store(2, a02); store(3, a03)
+                store(4, a10); store(5, a11); store(6, a12); store(7, a13)
+                store(8, a20); store(9, a21); store(10, a22); store(11, a23)
+                store(12, a30); store(13, a31); store(14, a32); store(15, a33)
+                block += 16 * 64
+            }
+        }
     }
 }

@@ -210,15 +210,16 @@ final class ConvolutionTests: XCTestCase {
              padHeight: 1, padWidth: 1),
     ] + directCases + rowPieceCases
 
-    /// Stride-1 geometries whose output rows 16-pixel pieces do not tile: swept row by row
-    /// (forward and input gradient). LeNet-5's two convolutions (6 filters: a partial
-    /// register tile; a 5x5 valid convolution whose input gradient is a full correlation
-    /// over a 4-padded 10x10 plane), a 3x3 valid one, a 3x3 same one on 12x12.
+    /// Stride-1 geometries whose output rows 16-pixel pieces do not tile: swept row by row,
+    /// all three passes. LeNet-5's two convolutions (6 filters: a partial register tile and
+    /// a partial weight-gradient block; a 5x5 valid convolution whose input gradient is a
+    /// full correlation over a 4-padded 10x10 plane, 150 depth rows), a 3x3 valid one with
+    /// rows of 8, a 3x3 same one on 12x12.
     private static let rowPieceCases: [Case] = [
         Case(batch: 4, inChannels: 1, height: 28, width: 28, outChannels: 6, kernelHeight: 5, kernelWidth: 5,
              padHeight: 2, padWidth: 2),
         Case(batch: 4, inChannels: 6, height: 14, width: 14, outChannels: 16, kernelHeight: 5, kernelWidth: 5),
-        Case(batch: 3, inChannels: 5, height: 7, width: 9, outChannels: 3, kernelHeight: 3, kernelWidth: 3),
+        Case(batch: 3, inChannels: 5, height: 7, width: 10, outChannels: 3, kernelHeight: 3, kernelWidth: 3),
         Case(batch: 4, inChannels: 9, height: 12, width: 12, outChannels: 10, kernelHeight: 3, kernelWidth: 3,
              padHeight: 1, padWidth: 1),
     ]
@@ -333,7 +334,16 @@ final class ConvolutionTests: XCTestCase {
             withThreadCount(2) {
                 XCTAssertTrue(DirectConvolution.appliesToForward(g), "\(g)")
                 XCTAssertTrue(DirectConvolution.appliesToInputGradient(g), "\(g)")
+                XCTAssertTrue(DirectConvolution.appliesToWeightGradient(g), "\(g)")
             }
+        }
+        // LeNet-5's third convolution (5x5 over 5x5: a 1x1 output) stays a GEMM over many
+        // images side by side: row pieces would use one lane of 16.
+        let pointOutput = try geometry(Case(batch: 4, inChannels: 16, height: 5, width: 5, outChannels: 120,
+                                            kernelHeight: 5, kernelWidth: 5))
+        withThreadCount(2) {
+            XCTAssertFalse(DirectConvolution.appliesToForward(pointOutput))
+            XCTAssertFalse(DirectConvolution.appliesToWeightGradient(pointOutput))
         }
         // Fewer images than threads: the lowered path, which splits each GEMM between threads.
         let few = try geometry(Case(batch: 1, inChannels: 8, height: 4, width: 16, outChannels: 8,
