@@ -234,11 +234,7 @@ enum DirectConvolution {
             }
             for _ in Swift.stride(from: 0, to: p.depth, by: 4) {
                 let o0 = nextOffset(), o1 = nextOffset(), o2 = nextOffset(), o3 = nextOffset()
-                func load(_ i: Int) -> SIMD16<Float> { block.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) }
-                var a00 = load(0), a01 = load(1), a02 = load(2), a03 = load(3)
-                var a10 = load(4), a11 = load(5), a12 = load(6), a13 = load(7)
-                var a20 = load(8), a21 = load(9), a22 = load(10), a23 = load(11)
-                var a30 = load(12), a31 = load(13), a32 = load(14), a33 = load(15)
+                var sums = LaneBlock(loading: block)
                 for image in 0..<images {
                     let g = UnsafeRawPointer(dy + f0 * p.pixels) + image * imageBytes
                     let plane = UnsafeRawPointer(padded) + image * paddedBytes
@@ -254,21 +250,12 @@ enum DirectConvolution {
                         let x0 = loadPiece(low, high, o0, split: split), x1 = loadPiece(low, high, o1, split: split)
                         let x2 = loadPiece(low, high, o2, split: split), x3 = loadPiece(low, high, o3, split: split)
                         let q = piece * 16 * floatBytes
-                        var y = g.loadUnaligned(fromByteOffset: q, as: SIMD16<Float>.self)
-                        a00.multiplyAdd(y, x0); a01.multiplyAdd(y, x1); a02.multiplyAdd(y, x2); a03.multiplyAdd(y, x3)
-                        y = g.loadUnaligned(fromByteOffset: pixelBytes + q, as: SIMD16<Float>.self)
-                        a10.multiplyAdd(y, x0); a11.multiplyAdd(y, x1); a12.multiplyAdd(y, x2); a13.multiplyAdd(y, x3)
-                        y = g.loadUnaligned(fromByteOffset: 2 * pixelBytes + q, as: SIMD16<Float>.self)
-                        a20.multiplyAdd(y, x0); a21.multiplyAdd(y, x1); a22.multiplyAdd(y, x2); a23.multiplyAdd(y, x3)
-                        y = g.loadUnaligned(fromByteOffset: 3 * pixelBytes + q, as: SIMD16<Float>.self)
-                        a30.multiplyAdd(y, x0); a31.multiplyAdd(y, x1); a32.multiplyAdd(y, x2); a33.multiplyAdd(y, x3)
+                        sums.multiplyAdd(x0, x1, x2, x3) { f in
+                            g.loadUnaligned(fromByteOffset: f * pixelBytes + q, as: SIMD16<Float>.self)
+                        }
                     }
                 }
-                func store(_ i: Int, _ v: SIMD16<Float>) { block.storeBytes(of: v, toByteOffset: i * 64, as: SIMD16<Float>.self) }
-                store(0, a00); store(1, a01); store(2, a02); store(3, a03)
-                store(4, a10); store(5, a11); store(6, a12); store(7, a13)
-                store(8, a20); store(9, a21); store(10, a22); store(11, a23)
-                store(12, a30); store(13, a31); store(14, a32); store(15, a33)
+                sums.store(to: block)
                 block += 16 * 64
             }
         }
@@ -355,12 +342,15 @@ enum DirectConvolution {
                 let wide = piece + 1 < pieces
                 let q1 = wide ? q0 + 16 : q0
                 let bases = (address(q0), address(q0 + 8), address(q1), address(q1 + 8))
+                // Each combination gets its own copy of the loop (the flags are constants there).
+                let tile: RegisterTile
                 switch (wide, split) {
-                case (true, false): tile(p, a: a, bases, wide: true, split: false, rows: rows, c: c + q0)
-                case (true, true): tile(p, a: a, bases, wide: true, split: true, rows: rows, c: c + q0)
-                case (false, false): tile(p, a: a, bases, wide: false, split: false, rows: rows, c: c + q0)
-                case (false, true): tile(p, a: a, bases, wide: false, split: true, rows: rows, c: c + q0)
+                case (true, false): tile = accumulate(p, a: a, bases, wide: true, split: false)
+                case (true, true): tile = accumulate(p, a: a, bases, wide: true, split: true)
+                case (false, false): tile = accumulate(p, a: a, bases, wide: false, split: false)
+                case (false, true): tile = accumulate(p, a: a, bases, wide: false, split: true)
                 }
+                store(tile, rows: rows, wide: wide, c: c + q0, ldc: p.pixels)
                 piece += wide ? 2 : 1
             }
         }
@@ -376,13 +366,9 @@ enum DirectConvolution {
         return low.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
     }
 
-    /// c[i][0 ..< 32 or 16] for i < rows = `accumulate`'s tile; c's rows are `pixels` apart.
+    /// c[i][0 ..< 32 or 16] = the tile's row i, for i < rows; c's rows are `ldc` apart.
     @inline(__always)
-    static func tile(_ p: Pass, a: UnsafePointer<Float>,
-                     _ bases: (UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer),
-                     wide: Bool, split: Bool, rows: Int, c: UnsafeMutablePointer<Float>) {
-        let tile = accumulate(p, a: a, bases, wide: wide, split: split)
-        let ldc = p.pixels
+    static func store(_ tile: RegisterTile, rows: Int, wide: Bool, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if rows == 8 {
             store(c, tile.c00, tile.c01, wide); store(c + ldc, tile.c10, tile.c11, wide)
             store(c + 2 * ldc, tile.c20, tile.c21, wide); store(c + 3 * ldc, tile.c30, tile.c31, wide)

@@ -90,15 +90,11 @@ extension DirectConvolution {
             }
             for d0 in Swift.stride(from: 0, to: p.blockedDepth, by: 4) {
                 let o0 = nextOffset(d0), o1 = nextOffset(d0 + 1), o2 = nextOffset(d0 + 2), o3 = nextOffset(d0 + 3)
-                func load(_ i: Int) -> SIMD16<Float> { block.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) }
-                var a00 = load(0), a01 = load(1), a02 = load(2), a03 = load(3)
-                var a10 = load(4), a11 = load(5), a12 = load(6), a13 = load(7)
-                var a20 = load(8), a21 = load(9), a22 = load(10), a23 = load(11)
-                var a30 = load(12), a31 = load(13), a32 = load(14), a33 = load(15)
+                var sums = LaneBlock(loading: block)
                 for image in 0..<images {
                     let plane = padded + image * p.paddedCount
                     let g = dy + image * p.filters * pixels
-                    let g0 = g + Swift.min(f0, last) * pixels, g1 = g + f1 * pixels, g2 = g + f2 * pixels, g3 = g + f3 * pixels
+                    let rows = (g + Swift.min(f0, last) * pixels, g + f1 * pixels, g + f2 * pixels, g + f3 * pixels)
                     for oh in 0..<p.outHeight {
                         let row = plane + oh * pw, rowStart = oh * outWidth
                         for piece in 0..<perRow {
@@ -113,22 +109,14 @@ extension DirectConvolution {
                             }
                             let lastRow = oh == p.outHeight - 1
                             let q = rowStart + ow
-                            var y = gradients(g0 + q, lastPiece: lastPiece, lastRow: lastRow)
-                            a00.multiplyAdd(y, x0); a01.multiplyAdd(y, x1); a02.multiplyAdd(y, x2); a03.multiplyAdd(y, x3)
-                            y = gradients(g1 + q, lastPiece: lastPiece, lastRow: lastRow)
-                            a10.multiplyAdd(y, x0); a11.multiplyAdd(y, x1); a12.multiplyAdd(y, x2); a13.multiplyAdd(y, x3)
-                            y = gradients(g2 + q, lastPiece: lastPiece, lastRow: lastRow)
-                            a20.multiplyAdd(y, x0); a21.multiplyAdd(y, x1); a22.multiplyAdd(y, x2); a23.multiplyAdd(y, x3)
-                            y = gradients(g3 + q, lastPiece: lastPiece, lastRow: lastRow)
-                            a30.multiplyAdd(y, x0); a31.multiplyAdd(y, x1); a32.multiplyAdd(y, x2); a33.multiplyAdd(y, x3)
+                            sums.multiplyAdd(x0, x1, x2, x3) { f in
+                                let gradientRow = f == 0 ? rows.0 : f == 1 ? rows.1 : f == 2 ? rows.2 : rows.3
+                                return gradients(gradientRow + q, lastPiece: lastPiece, lastRow: lastRow)
+                            }
                         }
                     }
                 }
-                func store(_ i: Int, _ v: SIMD16<Float>) { block.storeBytes(of: v, toByteOffset: i * 64, as: SIMD16<Float>.self) }
-                store(0, a00); store(1, a01); store(2, a02); store(3, a03)
-                store(4, a10); store(5, a11); store(6, a12); store(7, a13)
-                store(8, a20); store(9, a21); store(10, a22); store(11, a23)
-                store(12, a30); store(13, a31); store(14, a32); store(15, a33)
+                sums.store(to: block)
                 block += 16 * 64
             }
         }

@@ -157,6 +157,49 @@ struct RegisterTile {
     }
 }
 
+/// The direct weight gradient's block: 4 filters × 4 (channel, ki, kj) rows of 16-lane
+/// accumulators (16 pixels per lane), kept in memory between calls.
+struct LaneBlock {
+    var a00: SIMD16<Float>, a01: SIMD16<Float>, a02: SIMD16<Float>, a03: SIMD16<Float>
+    var a10: SIMD16<Float>, a11: SIMD16<Float>, a12: SIMD16<Float>, a13: SIMD16<Float>
+    var a20: SIMD16<Float>, a21: SIMD16<Float>, a22: SIMD16<Float>, a23: SIMD16<Float>
+    var a30: SIMD16<Float>, a31: SIMD16<Float>, a32: SIMD16<Float>, a33: SIMD16<Float>
+
+    /// The 16 accumulators stored at `memory`, filter-major (a_fr at (4f + r) · 64 bytes).
+    @inline(__always)
+    init(loading memory: UnsafeRawPointer) {
+        func load(_ i: Int) -> SIMD16<Float> { memory.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) }
+        a00 = load(0); a01 = load(1); a02 = load(2); a03 = load(3)
+        a10 = load(4); a11 = load(5); a12 = load(6); a13 = load(7)
+        a20 = load(8); a21 = load(9); a22 = load(10); a23 = load(11)
+        a30 = load(12); a31 = load(13); a32 = load(14); a33 = load(15)
+    }
+
+    @inline(__always)
+    func store(to memory: UnsafeMutableRawPointer) {
+        func store(_ i: Int, _ v: SIMD16<Float>) { memory.storeBytes(of: v, toByteOffset: i * 64, as: SIMD16<Float>.self) }
+        store(0, a00); store(1, a01); store(2, a02); store(3, a03)
+        store(4, a10); store(5, a11); store(6, a12); store(7, a13)
+        store(8, a20); store(9, a21); store(10, a22); store(11, a23)
+        store(12, a30); store(13, a31); store(14, a32); store(15, a33)
+    }
+
+    /// a_fr += y_f · x_r for 16 pixels: filter f's output gradient, row r's inputs. The four
+    /// y are produced on demand (one live at a time: 16 + 4 + 1 registers).
+    @inline(__always)
+    mutating func multiplyAdd(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ x2: SIMD16<Float>, _ x3: SIMD16<Float>,
+                              gradients y: (Int) -> SIMD16<Float>) {
+        var g = y(0)
+        a00.multiplyAdd(g, x0); a01.multiplyAdd(g, x1); a02.multiplyAdd(g, x2); a03.multiplyAdd(g, x3)
+        g = y(1)
+        a10.multiplyAdd(g, x0); a11.multiplyAdd(g, x1); a12.multiplyAdd(g, x2); a13.multiplyAdd(g, x3)
+        g = y(2)
+        a20.multiplyAdd(g, x0); a21.multiplyAdd(g, x1); a22.multiplyAdd(g, x2); a23.multiplyAdd(g, x3)
+        g = y(3)
+        a30.multiplyAdd(g, x0); a31.multiplyAdd(g, x1); a32.multiplyAdd(g, x2); a33.multiplyAdd(g, x3)
+    }
+}
+
 extension SIMD16 where Scalar == Float {
     /// self += x · y, fused where the target has FMA. Baseline x86-64 (CNN_DIST_CPU=portable)
     /// has no FMA instruction, and a fused `addProduct` there becomes one `fmaf` libm call
