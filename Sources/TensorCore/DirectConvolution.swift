@@ -52,8 +52,15 @@ enum DirectConvolution {
     }
 
     static func appliesToWeightGradient(_ g: ConvolutionGeometry) -> Bool {
-        isDirectCandidate(g) && applies(forwardPass(g))
+        guard isDirectCandidate(g) else { return false }
+        let p = forwardPass(g)
+        return applies(p) && p.laneCount <= maximumLaneCount
     }
+
+    /// The weight gradient's 16 lanes per (filter, depth row) live in every scratch buffer of
+    /// the pool (threads + 1 of them): ResNet-20's largest layer needs 0.6 M floats, VGG-16's
+    /// 56x56 layers would need 9.4 M (38 MB each) and stay on the GEMM path.
+    static let maximumLaneCount = 4 << 20
 
     /// The weight gradient's piece-tiled path also needs filters and (channel, ki, kj) rows in
     /// whole blocks of 4; other passes go row by row (`accumulateWeightGradientRows`).

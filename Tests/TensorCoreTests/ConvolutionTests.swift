@@ -345,6 +345,14 @@ final class ConvolutionTests: XCTestCase {
             XCTAssertFalse(DirectConvolution.appliesToForward(pointOutput))
             XCTAssertFalse(DirectConvolution.appliesToWeightGradient(pointOutput))
         }
+        // VGG-16's 56x56 layers: direct forward and input gradient, but the weight gradient's
+        // lanes (16 per filter and depth row, 9.4 M floats) would be too large a scratch.
+        let vgg = try geometry(Case(batch: 2, inChannels: 256, height: 56, width: 56, outChannels: 256,
+                                    kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1))
+        withThreadCount(2) {
+            XCTAssertTrue(DirectConvolution.appliesToForward(vgg))
+            XCTAssertFalse(DirectConvolution.appliesToWeightGradient(vgg))
+        }
         // Fewer images than threads: the lowered path, which splits each GEMM between threads.
         let few = try geometry(Case(batch: 1, inChannels: 8, height: 4, width: 16, outChannels: 8,
                                     kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1))
