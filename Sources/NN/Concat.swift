@@ -58,9 +58,13 @@ public final class Concat: Layer {
                          "Concat: branch outputs \(branchOutputs.map(\.shape)) disagree beyond the channels")
             channels += out.shape[1]
         }
-        var shape = firstShape
-        shape[1] = channels
-        output.reshape(shape)
+        // Rebuilding the shape array every step would allocate (copy-on-write of firstShape).
+        if output.shape.count != firstShape.count || output.shape[0] != batch || output.shape[1] != channels
+            || output.shape[2...] != firstShape[2...] {
+            var shape = firstShape
+            shape[1] = channels
+            output.reshape(shape)
+        }
         var offset = 0
         for out in branchOutputs {
             // Branch b's [N, C_b, ...] block goes to channels offset ..< offset + C_b of every image.
