@@ -147,7 +147,7 @@ public enum Convolution {
     /// gradWeight (and gradBias) = ∂loss/∂weight summed over the batch (overwritten).
     ///
     /// The GEMM computes the transposed gradient, gradWᵀ [depth × filters] per group: the
-    /// column matrix is then op(A) (tall, packed in whole 6-row panels) and the short
+    /// column matrix is then op(A) (tall, packed in whole 8-row panels) and the short
     /// output-gradient rows are op(B) (16 filters fill one register tile exactly), instead of
     /// a few-row A against a transposed column matrix. A final pass transposes into gradWeight.
     public static func backwardWeight(_ g: ConvolutionGeometry, input: UnsafePointer<Float>,
@@ -159,18 +159,28 @@ public enum Convolution {
             return
         }
         let l = Lowering(g)
+        sumWeightGradientsOverRuns(g, runScratch: l.columnsSize + l.resultsSize, gradWeight: gradWeight,
+                                   gradBias: gradBias) { partials, stride in
+            WeightGradientRun(g: g, l: l, input: input, gradOutput: gradOutput, partials: partials, stride: stride,
+                              withBias: gradBias != nil)
+        }
+    }
+
+    /// Runs the body `makeRun(partials, stride)` once per run of images; run w writes its partial
+    /// [gradWᵀ (per group depth × filters) | gradBias] at partials + w·stride. The partials are
+    /// then summed in run order (reproducible bits) and transposed into gradWeight and gradBias.
+    @inline(__always)
+    static func sumWeightGradientsOverRuns<Body: ImageRunBody>(
+        _ g: ConvolutionGeometry, runScratch: Int, gradWeight: UnsafeMutablePointer<Float>,
+        gradBias: UnsafeMutablePointer<Float>?, _ makeRun: (UnsafeMutablePointer<Float>, Int) -> Body
+    ) {
         let runs = imageRunCount(g)
-        let weightCount = g.weightCount, biasCount = g.outChannels
-        let runScratch = l.columnsSize + l.resultsSize
-        // One partial [transposed weight | bias] per run, then a fixed-order sum: reproducible bits.
-        let stride = weightCount + biasCount
+        let weightCount = g.weightCount, stride = weightCount + g.outChannels
         scratch.withScratch(runs * stride) { partials in
-            forEachImageRun(g, scratchCount: runScratch,
-                            WeightGradientRun(g: g, l: l, input: input, gradOutput: gradOutput, partials: partials,
-                                              stride: stride, withBias: gradBias != nil))
+            forEachImageRun(g, scratchCount: runScratch, makeRun(partials, stride))
             let total = gradBias == nil ? weightCount : stride
             Parallel.forEachRange(total, minimumChunk: 1 << 14,
-                                  SumWeightGradients(l: l, partials: partials, runs: runs, stride: stride,
+                                  SumWeightGradients(l: Lowering(g), partials: partials, runs: runs, stride: stride,
                                                      weightCount: weightCount, gradWeight: gradWeight, gradBias: gradBias))
         }
     }

@@ -123,28 +123,37 @@ extension Convolution {
         }
     }
 
+    /// Calls `body(planeOffset, shift, row)` for every column-matrix row (channel, ki, kj) of a
+    /// `preservesWidth` geometry, in row order: the channel's plane offset in the image and the
+    /// kernel offset's shifted-plane geometry.
+    @inline(__always)
+    static func forEachShiftedRow(_ g: ConvolutionGeometry, _ body: (Int, ShiftedPlane, Int) -> Void) {
+        let planeSize = g.inHeight * g.inWidth
+        var row = 0
+        for channel in 0..<g.inChannels {
+            for ki in 0..<g.kernelHeight {
+                for kj in 0..<g.kernelWidth {
+                    body(channel * planeSize, ShiftedPlane(g, ki: ki, kj: kj), row)
+                    row += 1
+                }
+            }
+        }
+    }
+
     /// im2col for `preservesWidth` geometries: per row one block copy instead of one copy per
     /// output row (the per-row work dominated: 9 × channels × oH short copies per image).
     static func im2colPreservingWidth(_ g: ConvolutionGeometry, image: UnsafePointer<Float>,
                                       columns: UnsafeMutablePointer<Float>, rowStride: Int) {
-        let width = g.inWidth, planeSize = g.inHeight * width, pixels = g.outHeight * width
-        var row = 0
-        for channel in 0..<g.inChannels {
-            let plane = image + channel * planeSize
-            for ki in 0..<g.kernelHeight {
-                for kj in 0..<g.kernelWidth {
-                    let s = ShiftedPlane(g, ki: ki, kj: kj)
-                    let destination = columns + row * rowStride
-                    // Rows without an input row are all padding.
-                    destination.update(repeating: 0, count: s.firstRow * width)
-                    (destination + s.endRow * width).update(repeating: 0, count: pixels - s.endRow * width)
-                    if s.start < s.end {
-                        (destination + s.start).update(from: plane + s.start + s.shift, count: s.end - s.start)
-                    }
-                    s.zeroPaddingColumns(destination, width: width)
-                    row += 1
-                }
+        let width = g.inWidth, pixels = g.outHeight * width
+        forEachShiftedRow(g) { planeOffset, s, row in
+            let plane = image + planeOffset, destination = columns + row * rowStride
+            // Rows without an input row are all padding.
+            destination.update(repeating: 0, count: s.firstRow * width)
+            (destination + s.endRow * width).update(repeating: 0, count: pixels - s.endRow * width)
+            if s.start < s.end {
+                (destination + s.start).update(from: plane + s.start + s.shift, count: s.end - s.start)
             }
+            s.zeroPaddingColumns(destination, width: width)
         }
     }
 
@@ -192,19 +201,10 @@ extension Convolution {
     /// column matrix first (it is scratch): adding +0 leaves every value as it was.
     static func col2imPreservingWidth(_ g: ConvolutionGeometry, columns: UnsafeMutablePointer<Float>, rowStride: Int,
                                       image: UnsafeMutablePointer<Float>) {
-        let width = g.inWidth, planeSize = g.inHeight * width
-        var row = 0
-        for channel in 0..<g.inChannels {
-            let plane = image + channel * planeSize
-            for ki in 0..<g.kernelHeight {
-                for kj in 0..<g.kernelWidth {
-                    let s = ShiftedPlane(g, ki: ki, kj: kj)
-                    let source = columns + row * rowStride
-                    s.zeroPaddingColumns(source, width: width)
-                    if s.start < s.end { addRow(from: source + s.start, to: plane + s.start + s.shift, count: s.end - s.start) }
-                    row += 1
-                }
-            }
+        forEachShiftedRow(g) { planeOffset, s, row in
+            let plane = image + planeOffset, source = columns + row * rowStride
+            s.zeroPaddingColumns(source, width: g.inWidth)
+            if s.start < s.end { addRow(from: source + s.start, to: plane + s.start + s.shift, count: s.end - s.start) }
         }
     }
 

@@ -137,17 +137,10 @@ enum DirectConvolution {
     static func backwardWeight(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
                                gradWeight: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>?) {
         let pass = forwardPass(g)
-        let runs = Convolution.imageRunCount(g)
-        let weightCount = g.weightCount, stride = weightCount + g.outChannels
-        Convolution.scratch.withScratch(runs * stride) { partials in
-            Convolution.forEachImageRun(g, scratchCount: imagesPerGroup(pass) * pass.paddedCount + pass.laneCount,
-                                        WeightGradientRun(pass: pass, input: input, gradOutput: gradOutput,
-                                                          partials: partials, stride: stride, withBias: gradBias != nil))
-            let total = gradBias == nil ? weightCount : stride
-            Parallel.forEachRange(total, minimumChunk: 1 << 14,
-                                  Convolution.SumWeightGradients(l: Convolution.Lowering(g), partials: partials, runs: runs,
-                                                                 stride: stride, weightCount: weightCount,
-                                                                 gradWeight: gradWeight, gradBias: gradBias))
+        Convolution.sumWeightGradientsOverRuns(g, runScratch: imagesPerGroup(pass) * pass.paddedCount + pass.laneCount,
+                                               gradWeight: gradWeight, gradBias: gradBias) { partials, stride in
+            WeightGradientRun(pass: pass, input: input, gradOutput: gradOutput, partials: partials, stride: stride,
+                              withBias: gradBias != nil)
         }
     }
 

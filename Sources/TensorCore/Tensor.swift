@@ -52,9 +52,6 @@ public final class Tensor {
         shared.reserve(count)
     }
 
-    /// True when this tensor uses `shared` (see `share(_:)`).
-    public func isSharing(_ shared: TensorStorage) -> Bool { storage === shared }
-
     public var rank: Int { shape.count }
     public var pointer: UnsafeMutablePointer<Float> { data }
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
