@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole test suite (installs prerequisites if missing). The suite builds in release
 # mode: the training and multi-rank tests run real kernels, which debug builds make ~50x
-# slower. -enable-testing lets kernel tests reach internal tuning knobs.
+# slower. -enable-testing lets kernel tests reach internal tuning knobs. The style gate
+# (launch/lint.sh) runs first: it takes two seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 launch/prerequisites.sh
+launch/lint.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 swift build -c release --build-tests -Xswiftc -enable-testing
 swift test -c release --skip-build -Xswiftc -enable-testing "$@"

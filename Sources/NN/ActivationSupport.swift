@@ -1,9 +1,10 @@
+import TensorCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import TensorCore
 
 /// Runs an element-wise layer's body over 0..<count in large parallel chunks, allocating
 /// nothing (see `ParallelBody`).

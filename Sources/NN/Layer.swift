@@ -1,18 +1,5 @@
 import TensorCore
 
-/// A trainable tensor: its value and the gradient backward last wrote for it.
-public final class Parameter {
-    public let value: Tensor
-    public let gradient: Tensor
-
-    public init(shape: [Int]) {
-        value = Tensor(shape: shape)
-        gradient = Tensor(shape: shape)
-    }
-
-    public var count: Int { value.count }
-}
-
 /// How a layer's backward hands back the input gradient.
 public enum InputGradientBuffer {
     /// Written into this tensor, which backward overwrites completely before returning it

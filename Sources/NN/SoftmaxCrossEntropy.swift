@@ -51,3 +51,12 @@ public final class SoftmaxCrossEntropy {
         return Result(lossSum: lossSum, correct: correct, count: batch)
     }
 }
+
+/// A classification loss the trainer can use: results as cross-entropy reports them, and the
+/// gradient with respect to the logits that `forward` leaves in `gradient`.
+public protocol ClassificationLoss: AnyObject {
+    var gradient: Tensor { get }
+    func forward(logits: Tensor, labels: [Int32], gradientScale: Float?) -> SoftmaxCrossEntropy.Result
+}
+
+extension SoftmaxCrossEntropy: ClassificationLoss {}

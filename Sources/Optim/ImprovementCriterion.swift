@@ -1,10 +1,10 @@
 /// Whether a monitored metric should be minimized or maximized.
-public enum MetricMode: String, Equatable, Sendable {
+public enum MetricMode: String, CaseIterable, Equatable, Sendable {
     case min, max
 }
 
 /// How `threshold` is applied: relative to the best value, or as an absolute margin.
-public enum ThresholdMode: String, Equatable, Sendable {
+public enum ThresholdMode: String, CaseIterable, Equatable, Sendable {
     case rel, abs
 }
 

@@ -1,4 +1,3 @@
-import NN
 import TensorCore
 
 /// Stochastic gradient descent with torch.optim.SGD's exact update, in Float32 as torch does:

@@ -1,5 +1,5 @@
 /// What a schedule's counter counts.
-public enum ScheduleUnit: String, Equatable, Sendable {
+public enum ScheduleUnit: String, CaseIterable, Equatable, Sendable {
     case epoch, step
 }
 

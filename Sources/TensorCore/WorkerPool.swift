@@ -1,4 +1,5 @@
 import CAtomics
+
 #if canImport(Glibc)
 import Glibc
 #endif

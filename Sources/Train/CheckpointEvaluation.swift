@@ -1,5 +1,8 @@
+import Checkpoint
+import Configuration
 import Distributed
 import Foundation
+import Reports
 import TensorCore
 
 /// `cnn-dist evaluate`: a checkpoint's model on its validation split — loss, top-1, top-5,
@@ -43,10 +46,10 @@ public struct CheckpointEvaluation {
         overrides.dataPath = dataPath
         try config.apply(overrides, knownModels: Catalog.models)
 
-        try Datasets.checkAvailable(config.data)
-        let (train, validation) = try Datasets.load(config.data, seed: config.training.seed)
+        try DatasetLoader.checkAvailable(config.data)
+        let (train, validation) = try DatasetLoader.load(config.data, seed: config.training.seed)
         // The trainer's validation batches: its normalisation, and its centre crop where training crops.
-        let batches = try Datasets.batchMakers(config.data, train: train, validation: validation,
+        let batches = try DatasetLoader.batchMakers(config.data, train: train, validation: validation,
                                                seed: config.training.seed).validation
         let model = try ModelFactory.make(config.model, inputShape: batches.imageShape,
                                           classes: config.model.classes ?? validation.classes)
@@ -107,26 +110,74 @@ public struct CheckpointEvaluation {
     }
 
     /// One JSON object: the figures, `per_class` and `confusion_matrix` (rows: true class).
-    public var json: String {
-        let r = result
-        func string(_ text: String) -> String {
-            // Paths stay readable: "/tmp/x", not "\/tmp\/x".
-            let encoded = try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes])
-            return String(decoding: encoded ?? Data("\"\"".utf8), as: UTF8.self)
+    public var json: String { JSONLines.encode(Report(self)) + "\n" }
+
+    /// The JSON form of an evaluation.
+    struct Report: Encodable {
+        struct ClassRow: Encodable {
+            var `class`: Int
+            var images: Int
+            var correct: Int
+            var accuracy: Double
+
+            func encode(to encoder: Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(`class`, forKey: .class)
+                try c.encode(images, forKey: .images)
+                try c.encode(correct, forKey: .correct)
+                try c.encodeNumber(accuracy, forKey: .accuracy)
+            }
+
+            enum CodingKeys: String, CodingKey { case `class`, images, correct, accuracy }
         }
-        let counts = r.classCounts, accuracies = r.perClassAccuracy
-        let perClass = (0..<r.classes).map { c in
-            "{\"class\":\(c),\"images\":\(Int(counts[c])),\"correct\":\(Int(r.confusion?[c * r.classes + c] ?? 0)),"
-                + "\"accuracy\":\(jsonNumber(accuracies[c]))}"
+
+        var checkpoint: String
+        var model: String
+        var dataset: String
+        var step: Int?
+        var classes: Int
+        var images: Int
+        var loss: Double
+        var top1Accuracy: Double
+        var top5Accuracy: Double
+        var perClass: [ClassRow]
+        var confusionMatrix: [[Int]]
+
+        init(_ evaluation: CheckpointEvaluation) {
+            let r = evaluation.result
+            (checkpoint, model, dataset, step) = (evaluation.checkpoint, evaluation.model, evaluation.dataset,
+                                                  evaluation.step)
+            (classes, images, loss) = (r.classes, Int(r.count), r.meanLoss)
+            (top1Accuracy, top5Accuracy) = (r.accuracy, r.top5Accuracy)
+            let counts = r.classCounts, accuracies = r.perClassAccuracy
+            let confusion = (0..<r.classes).map { row in
+                (0..<r.classes).map { Int(r.confusion?[row * r.classes + $0] ?? 0) }
+            }
+            perClass = (0..<r.classes).map { c in
+                ClassRow(class: c, images: Int(counts[c]), correct: confusion[c][c], accuracy: accuracies[c])
+            }
+            confusionMatrix = confusion
         }
-        let matrix = (0..<r.classes).map { row in
-            "[" + (0..<r.classes).map { String(Int(r.confusion?[row * r.classes + $0] ?? 0)) }.joined(separator: ",") + "]"
+
+        enum CodingKeys: String, CodingKey {
+            case checkpoint, model, dataset, step, classes, images, loss, top1Accuracy = "top1_accuracy"
+            case top5Accuracy = "top5_accuracy", perClass = "per_class", confusionMatrix = "confusion_matrix"
         }
-        return "{\"checkpoint\":\(string(checkpoint)),\"model\":\(string(model)),\"dataset\":\(string(dataset)),"
-            + "\"step\":\(step.map(String.init) ?? "null"),\"classes\":\(r.classes),\"images\":\(Int(r.count)),"
-            + "\"loss\":\(jsonNumber(r.meanLoss)),\"top1_accuracy\":\(jsonNumber(r.accuracy)),"
-            + "\"top5_accuracy\":\(jsonNumber(r.top5Accuracy)),\"per_class\":[\(perClass.joined(separator: ","))],"
-            + "\"confusion_matrix\":[\(matrix.joined(separator: ","))]}\n"
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(checkpoint, forKey: .checkpoint)
+            try c.encode(model, forKey: .model)
+            try c.encode(dataset, forKey: .dataset)
+            try c.encode(step, forKey: .step)  // null when the checkpoint records none
+            try c.encode(classes, forKey: .classes)
+            try c.encode(images, forKey: .images)
+            try c.encodeNumber(loss, forKey: .loss)
+            try c.encodeNumber(top1Accuracy, forKey: .top1Accuracy)
+            try c.encodeNumber(top5Accuracy, forKey: .top5Accuracy)
+            try c.encode(perClass, forKey: .perClass)
+            try c.encode(confusionMatrix, forKey: .confusionMatrix)
+        }
     }
 
     private func pad(_ text: String, _ width: Int) -> String {

@@ -1,3 +1,4 @@
+import Configuration
 import NN
 
 /// Builds a `Model` from `model.layers`, inferring each layer's input channels or features

@@ -1,3 +1,4 @@
+import Dispatch
 import Distributed
 import NN
 import TensorCore
@@ -15,7 +16,7 @@ import TensorCore
 /// gradients: per-step facts every rank must agree on (a stop request, a non-finite loss,
 /// the step's loss and accuracy sums) travel with the gradients, summed over ranks, at no
 /// extra collective.
-final class GradientBuckets {
+public final class GradientBuckets {
     enum Control: Int, CaseIterable {
         case stopRequested = 0
         case nonFiniteLoss = 1
@@ -39,9 +40,9 @@ final class GradientBuckets {
     private let bucketOfParameter: [Int]
     private let communicator: Communicator
     /// Seconds the last step spent blocked in `finishStep` waiting for all-reduces.
-    private(set) var lastWaitSeconds = 0.0
+    public private(set) var lastWaitSeconds = 0.0
 
-    init(parameters: [Parameter], capacityBytes: Int, communicator: Communicator) {
+    public init(parameters: [Parameter], capacityBytes: Int, communicator: Communicator) {
         self.communicator = communicator
         let capacity = max(1, capacityBytes / MemoryLayout<Float>.stride)
         var assignment = [Int](repeating: 0, count: parameters.count)
@@ -80,11 +81,11 @@ final class GradientBuckets {
         for bucket in buckets { bucket.storage.deallocate() }
     }
 
-    var bucketCount: Int { buckets.count }
+    public var bucketCount: Int { buckets.count }
 
     /// Hooks into `model`'s top-level layers so each bucket's all-reduce starts as soon as
     /// backward has finished the layers whose parameters fill it.
-    func attach(to model: Model) {
+    public func attach(to model: Model) {
         guard let network = model.network as? Sequential else { return }
         let parameters = model.namedParameters().map(\.parameter)
         let owners = network.children.map { child in
@@ -93,17 +94,31 @@ final class GradientBuckets {
         network.afterChildBackward = { [unowned self] in markReady(owners[$0]) }
     }
 
-    /// Sets this rank's control value for the step; call before backward.
-    func setControl(_ control: Control, _ value: Float) {
+    /// This rank's controls for the step; call before backward.
+    public func send(_ controls: StepControls) {
+        setControl(.stopRequested, controls.stopRequested ? 1 : 0)
+        setControl(.nonFiniteLoss, controls.nonFiniteLoss ? 1 : 0)
+        setControl(.lossSum, Float(controls.lossSum))
+        setControl(.correct, Float(controls.correct))
+        setControl(.count, Float(controls.count))
+    }
+
+    /// After `finishStep`: the controls summed over all ranks.
+    public var summedControls: StepControls {
+        StepControls(stopRequested: controlSum(.stopRequested) > 0, nonFiniteLoss: controlSum(.nonFiniteLoss) > 0,
+                     lossSum: Double(controlSum(.lossSum)), correct: Double(controlSum(.correct)),
+                     count: Double(controlSum(.count)))
+    }
+
+    private func setControl(_ control: Control, _ value: Float) {
         buckets[0].storage[buckets[0].gradientCount + control.rawValue] = value
     }
 
-    /// After `finishStep`: the control value summed over all ranks.
-    func controlSum(_ control: Control) -> Float {
+    private func controlSum(_ control: Control) -> Float {
         buckets[0].storage[buckets[0].gradientCount + control.rawValue]
     }
 
-    func beginStep() {
+    public func beginStep() {
         for control in Control.allCases { setControl(control, 0) }
         for index in buckets.indices {
             buckets[index].remaining = buckets[index].parameterCount
@@ -128,7 +143,7 @@ final class GradientBuckets {
     }
 
     /// Completes every bucket's all-reduce and turns the sums into averages over ranks.
-    func finishStep() {
+    public func finishStep() {
         guard communicator.worldSize > 1 else { return }
         let waitStart = DispatchTime.now().uptimeNanoseconds
         // Buckets start in index order, so any not started yet (a parameter unused in
@@ -140,5 +155,3 @@ final class GradientBuckets {
         for bucket in buckets { Elementwise.scale(bucket.storage, by: scale, count: bucket.gradientCount) }
     }
 }
-
-import Dispatch

@@ -1,3 +1,5 @@
+import Checkpoint
+import Configuration
 import Optim
 
 /// The coordinator's learning-rate and stopping policy: the configured schedule (closed
@@ -17,25 +19,25 @@ final class LearningRateController {
 
     init(config: TrainConfig, stepsPerEpoch: Int) throws {
         let s = config.lrSchedule
-        let unit: ScheduleUnit = s.unit == "step" ? .step : .epoch
+        let unit = s.unit
         let runLength = unit == .step ? config.training.epochs * stepsPerEpoch : config.training.epochs
         let warmup = LinearWarmup(steps: s.warmupSteps, startFactor: s.warmupStartFactor)
-        let mode: MetricMode = config.validation.resolvedMode == "max" ? .max : .min
+        let mode = config.validation.resolvedMode
         switch s.name {
-        case "plateau":
+        case .plateau:
             let options = PlateauOptions(mode: mode, factor: s.factor, patience: s.patience, threshold: s.threshold,
-                                         thresholdMode: s.thresholdMode == "abs" ? .abs : .rel, cooldown: s.cooldown,
+                                         thresholdMode: s.thresholdMode, cooldown: s.cooldown,
                                          minimumRate: s.minLR, eps: s.eps)
             spec = ScheduleSpec(plateau: options, warmup: warmup)
             plateau = try ReduceLROnPlateau(options: options, learningRate: config.optimizer.lr)
-        default:
+        case .constant, .step, .multistep, .exponential, .cosine:
             let schedule: LearningRateSchedule
             switch s.name {
-            case "step": schedule = .step(stepSize: s.stepSize, gamma: s.gamma)
-            case "multistep": schedule = .multiStep(milestones: s.milestones, gamma: s.gamma)
-            case "exponential": schedule = .exponential(gamma: s.gamma)
-            case "cosine": schedule = .cosine(period: s.tMax ?? max(1, runLength), minimum: s.etaMin)
-            default: schedule = .constant
+            case .step: schedule = .step(stepSize: s.stepSize, gamma: s.gamma)
+            case .multistep: schedule = .multiStep(milestones: s.milestones, gamma: s.gamma)
+            case .exponential: schedule = .exponential(gamma: s.gamma)
+            case .cosine: schedule = .cosine(period: s.tMax ?? max(1, runLength), minimum: s.etaMin)
+            case .constant, .plateau: schedule = .constant
             }
             spec = ScheduleSpec(schedule, unit: unit, warmup: warmup)
         }

@@ -1,5 +1,5 @@
-import Distributed
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,19 +51,15 @@ public final class Logger: @unchecked Sendable {
     /// Prints nothing.
     public static var silent: Logger { Logger(level: .error, isTerminal: false) { _, _ in } }
 
-    /// This process's standard output (info, debug) and standard error (warnings, errors).
-    public static func standard(level: Level = .info) -> Logger {
-        Logger(level: level, isTerminal: standardOutputIsTerminal) { level, text in
+    /// This process's standard output (info, debug) and standard error (warnings, errors);
+    /// `isTerminal`: standard output is an interactive terminal (the caller knows: a rank started by
+    /// mpirun has a pseudo-terminal that is not one).
+    public static func standard(level: Level = .info, isTerminal: Bool = false) -> Logger {
+        Logger(level: level, isTerminal: isTerminal) { level, text in
             let stream = level <= .warning ? stderr : stdout
             fputs(text, stream)
             fflush(stream)
         }
-    }
-
-    /// Standard output is an interactive terminal: a tty, not `TERM=dumb`, and not a rank started by
-    /// mpirun or srun (Open MPI hands ranks a pseudo-terminal even when mpirun's own output is a log file).
-    public static var standardOutputIsTerminal: Bool {
-        isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb" && !MPICommunicator.launchedByMPI
     }
 
     public func shows(_ level: Level) -> Bool { level <= self.level }

@@ -1,3 +1,4 @@
+import Configuration
 import NN
 
 /// The model a config describes: its custom `layers` if given, else the zoo model `name`.

@@ -4,10 +4,10 @@ import TensorCore
 
 /// Keeps model replicas identical across ranks: the initial broadcast from rank 0 and
 /// the periodic check that every rank still holds the same parameters.
-enum ReplicaSynchronization {
+public enum ReplicaSynchronization {
     /// Every parameter and buffer of `model` as its rank 0 value (DDP's initial broadcast),
     /// so replicas start identical whatever their seeds.
-    static func broadcastFromCoordinator(_ model: Model, communicator: Communicator) {
+    public static func broadcastFromCoordinator(_ model: Model, communicator: Communicator) {
         guard communicator.worldSize > 1 else { return }
         for tensor in model.namedParameters().map(\.parameter.value) + model.namedBuffers().map(\.tensor) {
             communicator.broadcast(tensor.buffer, root: 0)
@@ -16,7 +16,7 @@ enum ReplicaSynchronization {
 
     /// A 32-bit FNV-1a hash of a tensor's bits: exact as a Double, so it travels through
     /// the Double collectives without loss.
-    static func checksum(_ tensor: Tensor) -> Double {
+    public static func checksum(_ tensor: Tensor) -> Double {
         var hash: UInt32 = 2_166_136_261
         let words = UnsafeRawPointer(tensor.pointer).assumingMemoryBound(to: UInt32.self)
         for i in 0..<tensor.count {
@@ -27,7 +27,7 @@ enum ReplicaSynchronization {
 
     /// Compares every tensor's checksum with rank 0's; on a mismatch every rank throws the
     /// same error, naming the first differing tensor and the ranks that hold another value.
-    static func verify(_ model: Model, communicator: Communicator, step: Int) throws {
+    public static func verify(_ model: Model, communicator: Communicator, step: Int) throws {
         guard communicator.worldSize > 1 else { return }
         let named = model.namedParameters().map { ($0.name, $0.parameter.value) }
             + model.namedBuffers().map { ($0.name, $0.tensor) }

@@ -1,5 +1,7 @@
+import Checkpoint
 import Foundation
 import NN
+import Reports
 
 /// The run directory: `config.yaml` as resolved, `metrics.jsonl` (one JSON object per epoch)
 /// and `steps.jsonl` (one per recorded step).
@@ -37,14 +39,14 @@ final class RunDirectory {
     /// epoch appears once; a run resumed into a new directory starts the file.
     func resumeMetrics(atStep step: Int) throws { try resumeRecords("metrics.jsonl", atStep: step) }
 
-    func appendMetrics(_ metrics: EpochMetrics) throws { try append(metrics.jsonLine, to: "metrics.jsonl") }
+    func appendMetrics(_ metrics: EpochMetrics) throws { try append(JSONLines.encode(metrics), to: "metrics.jsonl") }
 
     /// steps.jsonl, the per-step stream: started empty, or on a resume cut after the resumed step as metrics.jsonl is.
     func startSteps(resumedAtStep step: Int?) throws {
         if let step { try resumeRecords("steps.jsonl", atStep: step) } else { try startRecords("steps.jsonl") }
     }
 
-    func appendSteps(_ line: String) throws { try append(line, to: "steps.jsonl") }
+    func appendSteps(_ record: StepRecord) throws { try append(JSONLines.encode(record), to: "steps.jsonl") }
 
     private func startRecords(_ name: String) throws {
         let file = (path as NSString).appendingPathComponent(name)

@@ -1,4 +1,5 @@
 import Foundation
+import Reports
 
 /// What one optimizer step measured, summed over all ranks.
 struct StepSample {
@@ -19,21 +20,6 @@ struct StepSample {
     var allReduceWaitSeconds: Double
     /// Wall-clock seconds since the run started (earlier sessions included).
     var time: Double
-}
-
-/// One line of steps.jsonl: a training step, or a step-level validation.
-struct StepRecord {
-    var step: Int
-    /// Fractional epochs done: 2.5 is half-way through the third epoch.
-    var epoch: Double
-    var fields: [(key: String, value: Double)]
-    var time: Double
-
-    var jsonLine: String {
-        "{\"step\":\(step),\"epoch\":\(jsonNumber(epoch))"
-            + fields.map { ",\"\($0.key)\":\(jsonNumber($0.value))" }.joined()
-            + ",\"time\":\(jsonNumber(time))}"
-    }
 }
 
 /// Per-step output of a run (rank 0): console progress — a live line on a terminal, plain
@@ -86,22 +72,24 @@ final class StepReporter {
             let rate = imagesSinceRecord / max(now.timeIntervalSince(recordStart), 1e-9)
             recordStart = now
             imagesSinceRecord = 0
-            let record = StepRecord(step: sample.step, epoch: epochFraction(sample), fields: [
-                ("lr", sample.learningRate), ("loss", sample.count > 0 ? sample.lossSum / sample.count : .nan),
-                ("accuracy", sample.count > 0 ? sample.correct / sample.count : .nan), ("images_per_sec", rate),
-                ("allreduce_wait_seconds", sample.allReduceWaitSeconds)], time: sample.time)
-            try runDirectory?.appendSteps(record.jsonLine)
+            let record = StepRecord.training(
+                step: sample.step, epoch: epochFraction(sample), learningRate: sample.learningRate,
+                loss: sample.count > 0 ? sample.lossSum / sample.count : .nan,
+                accuracy: sample.count > 0 ? sample.correct / sample.count : .nan, imagesPerSecond: rate,
+                allReduceWaitSeconds: sample.allReduceWaitSeconds, time: sample.time)
+            try runDirectory?.appendSteps(record)
         }
     }
 
     /// A step-level validation: logged, and recorded in steps.jsonl.
     func validated(step: Int, epoch: Int, batchInEpoch: Int, result: Evaluation, time: Double) throws {
         logger.info(String(format: "  step %d  val loss %.4f acc %.2f%%", step, result.meanLoss, 100 * result.accuracy))
-        var fields: [(key: String, value: Double)] = [("val_loss", result.meanLoss), ("val_accuracy", result.accuracy)]
-        if result.classes >= 5 { fields.append(("val_top5_accuracy", result.top5Accuracy)) }
-        let record = StepRecord(step: step, epoch: Double(epoch) + Double(batchInEpoch) / Double(max(stepsPerEpoch, 1)),
-                                fields: fields, time: time)
-        if recordEvery > 0 { try runDirectory?.appendSteps(record.jsonLine) }
+        var record = StepRecord(step: step, epoch: Double(epoch) + Double(batchInEpoch) / Double(max(stepsPerEpoch, 1)),
+                                time: time)
+        record.validationLoss = result.meanLoss
+        record.validationAccuracy = result.accuracy
+        record.validationTop5 = result.classes >= 5 ? result.top5Accuracy : nil
+        if recordEvery > 0 { try runDirectory?.appendSteps(record) }
     }
 
     private func epochFraction(_ sample: StepSample) -> Double {

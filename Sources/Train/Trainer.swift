@@ -1,8 +1,11 @@
-import Data
+import Checkpoint
+import Configuration
+import Datasets
 import Distributed
 import Foundation
 import NN
 import Optim
+import Reports
 import TensorCore
 
 /// How a run starts: fresh, from a checkpoint (exactly where it left off), or with weights
@@ -49,26 +52,29 @@ public final class Trainer {
     /// Where the run stands; restored from a checkpoint on resume.
     public private(set) var progress: TrainingProgress
     private var resumedAtStep: Int?
-    /// Testing only: global steps (1-based) whose loss this rank reports as NaN, to exercise
-    /// `training.on_nonfinite` without a diverging run.
-    var nonFiniteLossSteps: Set<Int> = []
+    let loss: ClassificationLoss
 
     /// Messages at every level as lines to `log`, for tests and library use.
     public convenience init(config: TrainConfig, communicator: Communicator = SingleProcessCommunicator(),
-                            options: StartOptions = StartOptions(), log: @escaping (String) -> Void) throws {
-        try self.init(config: config, communicator: communicator, options: options, logger: Logger(level: .info, lines: log))
+                            options: StartOptions = StartOptions(), loss: ClassificationLoss = SoftmaxCrossEntropy(),
+                            log: @escaping (String) -> Void) throws {
+        try self.init(config: config, communicator: communicator, options: options, loss: loss,
+                      logger: Logger(level: .info, lines: log))
     }
 
+    /// `loss`: softmax cross-entropy (the default), or another classification loss.
     public init(config: TrainConfig, communicator: Communicator = SingleProcessCommunicator(),
-                options: StartOptions = StartOptions(), logger: Logger = .standard()) throws {
+                options: StartOptions = StartOptions(), loss: ClassificationLoss = SoftmaxCrossEntropy(),
+                logger: Logger = .standard()) throws {
         self.config = config
+        self.loss = loss
         self.communicator = communicator
         let logger = communicator.isCoordinator ? logger : .silent
         self.logger = logger
         self.log = { logger.info($0) }
 
         // A data set this build cannot load fails first, before the run directory is touched.
-        try Datasets.checkAvailable(config.data)
+        try DatasetLoader.checkAvailable(config.data)
         // The run directory is checked next: an unwritable one fails before any work is done,
         // and a fresh run never writes over another run's checkpoints.
         if communicator.isCoordinator {
@@ -83,8 +89,8 @@ public final class Trainer {
             checkpoints = nil
         }
 
-        (train, validation) = try Datasets.load(config.data, seed: config.training.seed)
-        let makers = try Datasets.batchMakers(config.data, train: train, validation: validation, seed: config.training.seed)
+        (train, validation) = try DatasetLoader.load(config.data, seed: config.training.seed)
+        let makers = try DatasetLoader.batchMakers(config.data, train: train, validation: validation, seed: config.training.seed)
         let classes = config.model.classes ?? train.classes
         model = try ModelFactory.make(config.model, inputShape: makers.train.imageShape, classes: classes)
         model.initializeParameters(seed: config.training.seed)
@@ -211,7 +217,6 @@ public final class Trainer {
             return history
         }
         defer { trainBatches.stop() }
-        let loss = SoftmaxCrossEntropy()
         while progress.epoch < config.training.epochs {
             model.setTraining(true)
             trainBatches.start(epoch: progress.epoch, batch: progress.batchInEpoch)
@@ -219,41 +224,12 @@ public final class Trainer {
             var imagesThisSession = 0
             reporter.epochStarted()
             while progress.batchInEpoch < trainSampler.batchesPerEpoch {
-                optimizer.learningRate = schedule.learningRate(progress)
-                let batch = trainBatches.next()
-                let (input, labels) = (batch.input, batch.labels)
-                buckets.beginStep()
-                model.beginStep(seed: config.training.seed, step: progress.globalStep, rank: communicator.rank)
-                var result = loss.forward(logits: model.forward(input), labels: labels)
-                if nonFiniteLossSteps.contains(progress.globalStep + 1) { result.lossSum = .nan }
-                buckets.setControl(.stopRequested, StopSignals.isRequested ? 1 : 0)
-                buckets.setControl(.nonFiniteLoss, result.lossSum.isFinite ? 0 : 1)
-                buckets.setControl(.lossSum, result.lossSum.isFinite ? Float(result.lossSum) : 0)
-                buckets.setControl(.correct, Float(result.correct))
-                buckets.setControl(.count, Float(result.count))
-                model.backward(loss.gradient)
-                buckets.finishStep()
-                bufferBroadcast.synchronize()
-                // Every rank sees the same sums, so every rank takes the same decision.
-                if buckets.controlSum(.nonFiniteLoss) > 0 {
-                    guard config.training.onNonFinite == "skip" else {
-                        throw TrainError.nonFiniteLoss(epoch: progress.epoch + 1, step: progress.globalStep + 1,
-                                                       value: result.lossSum.isFinite ? nil : result.lossSum / Double(max(result.count, 1)))
-                    }
-                    logger.warning("step \(progress.globalStep + 1): non-finite loss on some rank; step skipped (training.on_nonfinite: skip)")
-                } else {
-                    optimizer.step()
-                    // A skipped step's batch stays out of the epoch's training loss and accuracy.
-                    progress.epochLossSum += Double(buckets.controlSum(.lossSum))
-                    progress.epochCorrect += Double(buckets.controlSum(.correct))
-                    progress.epochCount += Double(buckets.controlSum(.count))
-                }
-                progress.globalStep += 1
-                progress.batchInEpoch += 1
-                imagesThisSession += Int(buckets.controlSum(.count))
-                try reportStep(elapsed: elapsed())
+                let step = trainStep(trainBatches.next())
+                try account(step)
+                imagesThisSession += Int(step.global.count)
+                try reportStep(step, elapsed: elapsed())
                 try afterStep(elapsed: elapsed())
-                if buckets.controlSum(.stopRequested) > 0 {
+                if step.global.stopRequested {
                     log("stop requested (SIGTERM/SIGINT): saving at step \(progress.globalStep)")
                     try finish(.signalled, elapsed: elapsed())
                     return history
@@ -266,7 +242,7 @@ public final class Trainer {
             let trainSeconds = Date().timeIntervalSince(epochStart)
             try ReplicaSynchronization.verify(model, communicator: communicator, step: progress.globalStep)
             let validated = evaluate()
-            let metric = config.validation.monitor == "val_accuracy" ? validated.accuracy : validated.meanLoss
+            let metric = config.validation.monitor == .validationAccuracy ? validated.accuracy : validated.meanLoss
             let decision = try coordinate(metric: metric)
             var metrics = EpochMetrics(
                 epoch: progress.epoch + 1, step: progress.globalStep, learningRate: optimizer.learningRate,
@@ -277,12 +253,12 @@ public final class Trainer {
             metrics.validationTop5 = validation.classes >= 5 ? validated.top5Accuracy : nil
             metrics.resumedAtStep = resumedAtStep
             resumedAtStep = nil
-            metrics.learningRateDrop = decision.drop
+            metrics.learningRateDrop = decision.drop.map { LearningRateDrop(old: $0.old, new: $0.new) }
             history.append(metrics)
             log(metrics.logLine(epochs: config.training.epochs))
             if let drop = decision.drop {
                 log(String(format: "plateau: epoch %d %@ %.6g did not improve; learning rate %.6g → %.6g",
-                           progress.epoch + 1, config.validation.monitor, metric, drop.old, drop.new))
+                           progress.epoch + 1, config.validation.monitor.rawValue, metric, drop.old, drop.new))
             }
             try runDirectory?.appendMetrics(metrics)
             progress.epoch += 1
@@ -299,13 +275,49 @@ public final class Trainer {
                 if let bytes, decision.improved { try checkpoints?.saveBest(bytes) }
             }
             if decision.stop {
-                log("early stopping: \(config.validation.monitor) has not improved for \(config.earlyStopping.patience ?? 0) epoch(s)")
+                log("early stopping: \(config.validation.monitor.rawValue) has not improved for \(config.earlyStopping.patience ?? 0) epoch(s)")
                 try finish(.earlyStopped, elapsed: elapsed(), save: false)
                 return history
             }
         }
         try finish(.completed, elapsed: elapsed(), save: false)
         return history
+    }
+
+    /// One optimizer step: forward, loss, backward (each gradient bucket's all-reduce starts as
+    /// backward fills it), wait for the averaged gradients, update. Every rank updates or skips alike.
+    func trainStep(_ batch: Batch) -> StepResult {
+        optimizer.learningRate = schedule.learningRate(progress)
+        buckets.beginStep()
+        model.beginStep(seed: config.training.seed, step: progress.globalStep, rank: communicator.rank)
+        let local = loss.forward(logits: model.forward(batch.input), labels: batch.labels, gradientScale: nil)
+        buckets.send(StepControls(local: local, stopRequested: StopSignals.isRequested))
+        model.backward(loss.gradient)
+        buckets.finishStep()
+        bufferBroadcast.synchronize()
+        let step = StepResult(local: local, global: buckets.summedControls)
+        if step.updated { optimizer.step() }
+        return step
+    }
+
+    /// Counts a step into the run's progress; a non-finite loss stops the run or skips the step
+    /// (`training.on_nonfinite`), decided from the sums every rank sees.
+    private func account(_ step: StepResult) throws {
+        if step.updated {
+            // A skipped step's batch stays out of the epoch's training loss and accuracy.
+            progress.epochLossSum += step.global.lossSum
+            progress.epochCorrect += step.global.correct
+            progress.epochCount += step.global.count
+        } else {
+            guard config.training.onNonFinite == .skip else {
+                throw TrainError.nonFiniteLoss(epoch: progress.epoch + 1, step: progress.globalStep + 1,
+                                               value: step.local.lossSum.isFinite ? nil
+                                                   : step.local.lossSum / Double(max(step.local.count, 1)))
+            }
+            logger.warning("step \(progress.globalStep + 1): non-finite loss on some rank; step skipped (training.on_nonfinite: skip)")
+        }
+        progress.globalStep += 1
+        progress.batchInEpoch += 1
     }
 
     /// Step-level checkpoints and validation.
@@ -327,12 +339,12 @@ public final class Trainer {
     }
 
     /// Progress output and the steps.jsonl record of the step just taken (figures summed over ranks).
-    private func reportStep(elapsed: Double) throws {
-        let skipped = buckets.controlSum(.nonFiniteLoss) > 0
+    private func reportStep(_ step: StepResult, elapsed: Double) throws {
+        let skipped = !step.updated
         try reporter.stepFinished(StepSample(
             step: progress.globalStep, epoch: progress.epoch, batchInEpoch: progress.batchInEpoch,
-            learningRate: optimizer.learningRate, lossSum: skipped ? 0 : Double(buckets.controlSum(.lossSum)),
-            correct: skipped ? 0 : Double(buckets.controlSum(.correct)), count: skipped ? 0 : Double(buckets.controlSum(.count)),
+            learningRate: optimizer.learningRate, lossSum: skipped ? 0 : step.global.lossSum,
+            correct: skipped ? 0 : step.global.correct, count: skipped ? 0 : step.global.count,
             epochLoss: progress.epochLossSum / max(progress.epochCount, 1),
             epochAccuracy: progress.epochCorrect / max(progress.epochCount, 1),
             allReduceWaitSeconds: buckets.lastWaitSeconds, time: elapsed))
@@ -356,18 +368,19 @@ public final class Trainer {
 
     /// The checkpoint's bytes (rank 0 only; nil elsewhere). Refuses non-finite weights, so a
     /// diverging run never replaces good checkpoints with NaN ones.
-    private func checkpointBytes(elapsed: Double) throws -> Foundation.Data? {
+    private func checkpointBytes(elapsed: Double) throws -> Data? {
         guard communicator.isCoordinator else { return nil }
         for (name, parameter) in model.namedParameters() where !Reduction.allFinite(parameter.value.pointer, count: parameter.count) {
             throw TrainError.nonFiniteWeights(tensor: name, step: progress.globalStep)
         }
         progress.schedulerState = schedule.state
         progress.elapsedSeconds = elapsed
-        return CheckpointFile.encode(model: model, optimizer: optimizer, progress: progress, config: config,
+        return CheckpointFile.encode(model: model, optimizer: optimizer, progress: progress,
+                                     configYAML: config.resolvedYAML(), seed: config.training.seed,
                                      worldSize: communicator.worldSize)
     }
 
-    private func saveCheckpoint(_ bytes: Foundation.Data) throws {
+    private func saveCheckpoint(_ bytes: Data) throws {
         guard let checkpoints else { return }
         let path = try checkpoints.save(bytes, step: progress.globalStep)
         log("checkpoint: \(path)")

@@ -1,5 +1,7 @@
+import Configuration
 import Distributed
 import Foundation
+import Reports
 import TensorCore
 
 /// Chooses how a run is spread over ranks and starts it:
@@ -73,7 +75,7 @@ public enum TrainingLauncher {
 
     /// A failing rank takes the whole job down (MPI_Abort), naming itself, so no rank is
     /// left waiting in a collective.
-    static func runOrAbort<T>(_ communicator: Communicator, _ body: () throws -> T) -> T {
+    public static func runOrAbort<T>(_ communicator: Communicator, _ body: () throws -> T) -> T {
         do {
             return try body()
         } catch {

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Benchmarks
 import CAllocationCounter
+import Configuration
 import Foundation
 import Train
 
@@ -67,19 +69,14 @@ struct BenchPipeline: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            var overrides = ConfigOverrides()
-            (overrides.dataPath, overrides.batchSize, overrides.threads, overrides.prefetch) = (dataPath, batchSize, threads, prefetch)
-            let trainConfig = try TrainConfig.load(file: config, overrides: overrides, knownModels: Catalog.models)
-            let counter = TrainingBenchmark.AllocationCounter(count: { allocation_count() },
-                                                               allocate: { allocation_counter_probe(Int32($0)) })
-            if let line = try PipelineBenchmark.launch(config: trainConfig, steps: steps, warmup: warmup,
-                                                       allocationCounter: allocation_counter_active() != 0 ? counter : nil) {
-                print(line)
-            }
-        } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode.failure
+        var overrides = ConfigOverrides()
+        (overrides.dataPath, overrides.batchSize, overrides.threads, overrides.prefetch) = (dataPath, batchSize, threads, prefetch)
+        let trainConfig = try TrainConfig.load(file: config, overrides: overrides, knownModels: Catalog.models)
+        let counter = TrainingBenchmark.AllocationCounter(count: { allocation_count() },
+                                                           allocate: { allocation_counter_probe(Int32($0)) })
+        if let line = try PipelineBenchmark.launch(config: trainConfig, steps: steps, warmup: warmup,
+                                                   allocationCounter: allocation_counter_active() != 0 ? counter : nil) {
+            print(line)
         }
     }
 }

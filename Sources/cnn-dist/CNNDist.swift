@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,17 +11,27 @@ struct CNNDist: ParsableCommand {
         commandName: "cnn-dist",
         abstract: "Data-parallel CNN training on CPUs, single-node or under mpirun.",
         subcommands: [TrainCommand.self, EvaluateCommand.self, PlotCommand.self, SummaryCommand.self, CheckpointCommand.self,
-                      DataCommand.self, BenchCommand.self],
+                      DataCommand.self, BenchCommand.self, ConfigCommand.self],
         defaultSubcommand: TrainCommand.self)
 
     static func main() {
         // Line-buffered output: progress shows up promptly in mpirun logs and pipes.
         setvbuf(stdout, nil, _IOLBF, 0)
+        var command: ParsableCommand
         do {
-            var command = try parseAsRoot(argumentsWithBareResume(Array(CommandLine.arguments.dropFirst())))
-            try command.run()
+            command = try parseAsRoot(argumentsWithBareResume(Array(CommandLine.arguments.dropFirst())))
         } catch {
+            exit(withError: error)  // usage, --help, --version: ArgumentParser's own output
+        }
+        do {
+            try command.run()
+        } catch let error as ExitCode {
             exit(withError: error)
+        } catch {
+            // Our errors say what and where: print them plainly instead of a Swift dump, naming the
+            // rank under a launcher (a rank exiting before MPI starts also ends the job).
+            FileHandle.standardError.write(Data("\(ProcessOutput.rankPrefix)error: \(error)\n".utf8))
+            Glibc.exit((error as? CommandFailure)?.status ?? 1)
         }
     }
 

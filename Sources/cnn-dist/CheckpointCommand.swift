@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoint
 import Foundation
 import Train
 
@@ -16,8 +17,7 @@ struct CheckpointCommand: ParsableCommand {
             do {
                 print(try CheckpointReport.inspect(path: path), terminator: "")
             } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode(2)
+                throw CommandFailure(status: 2, message: "\(error)")
             }
         }
     }
@@ -32,8 +32,7 @@ struct CheckpointCommand: ParsableCommand {
             if status == 0 {
                 print(message)
             } else {
-                FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-                throw ExitCode(status)
+                throw CommandFailure(status: status, message: message)
             }
         }
     }
@@ -55,16 +54,11 @@ struct CheckpointCommand: ParsableCommand {
         }
 
         func run() throws {
-            do {
-                let built = try Catalog.makeModel(model, inputShape: try input.map(InputShapeOption.parse), classes: classes)
-                let written = try InitialWeights.write(built, seed: seed, to: output)
-                let shape = built.inputShape.map(String.init).joined(separator: "x")
-                print("\(output): \(built.name) for \(shape) and \(built.classes) classes, seed \(seed): "
-                    + "\(written.tensors) tensors, \(written.values) values")
-            } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode.failure
-            }
+            let built = try Catalog.makeModel(model, inputShape: try input.map(InputShapeOption.parse), classes: classes)
+            let written = try InitialWeights.write(built, seed: seed, to: output)
+            let shape = built.inputShape.map(String.init).joined(separator: "x")
+            print("\(output): \(built.name) for \(shape) and \(built.classes) classes, seed \(seed): "
+                + "\(written.tensors) tensors, \(written.values) values")
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Data
+import Checkpoint
+import Datasets
 import Foundation
 import Train
 
@@ -18,13 +19,8 @@ struct DataCommand: ParsableCommand {
 
         /// Creates the output directory, runs `write` and prints its summary, or the error (exit status 1).
         func write(_ body: () throws -> String) throws {
-            do {
-                try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-                print(try body())
-            } catch {
-                FileHandle.standardError.write(Foundation.Data("error: \(error)\n".utf8))
-                throw ExitCode.failure
-            }
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            print(try body())
         }
     }
 
@@ -52,7 +48,7 @@ struct DataCommand: ParsableCommand {
                 let testImages = SyntheticShapes.makeColor(count: test, seed: seed, stream: "test")
                 try AtomicFile.write(CIFAR10.encode(testImages), to: output + "/" + CIFAR10.testFile)
                 let names = SyntheticShapes.classNames.joined(separator: "\n") + "\n"
-                try AtomicFile.write(Foundation.Data(names.utf8), to: output + "/batches.meta.txt")
+                try AtomicFile.write(Data(names.utf8), to: output + "/batches.meta.txt")
                 return "wrote \(train) training and \(test) test images (3x32x32, 10 classes) to \(output)"
             }
         }

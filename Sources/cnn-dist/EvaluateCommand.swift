@@ -27,13 +27,8 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            guard let evaluation = try CheckpointEvaluation.launch(checkpoint: checkpoint, configPath: config, dataPath: dataPath,
-                                                                   batchSize: batchSize, threads: threads) else { return }
-            print(format == "json" ? evaluation.json : evaluation.table, terminator: "")
-        } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode.failure
-        }
+        guard let evaluation = try CheckpointEvaluation.launch(checkpoint: checkpoint, configPath: config, dataPath: dataPath,
+                                                               batchSize: batchSize, threads: threads) else { return }
+        print(format == "json" ? evaluation.json : evaluation.table, terminator: "")
     }
 }

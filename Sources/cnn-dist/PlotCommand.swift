@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Reports
 import Train
 
 struct PlotCommand: ParsableCommand {
@@ -15,14 +16,9 @@ struct PlotCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output SVG file (default: RUN_DIR/metrics.svg).") var output: String?
 
     func run() throws {
-        do {
-            let plot = try MetricsPlot(runDirectory: runDirectory)
-            let path = try plot.write(to: output)
-            print("\(path): \(plot.epochs.count) epoch(s)" + (plot.steps.isEmpty ? "" : ", \(plot.steps.count) step record(s)")
-                + ", \(plot.markers.count) marker(s)")
-        } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode.failure
-        }
+        let plot = try MetricsPlot(runDirectory: runDirectory)
+        let path = try plot.write(to: output)
+        print("\(path): \(plot.epochs.count) epoch(s)" + (plot.steps.isEmpty ? "" : ", \(plot.steps.count) step record(s)")
+            + ", \(plot.markers.count) marker(s)")
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Configuration
 import Foundation
 import NN
+import Reports
 import Train
 
 struct SummaryCommand: ParsableCommand {
@@ -33,28 +35,23 @@ struct SummaryCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            let shape = try input.map(InputShapeOption.parse)
-            let built: Model
-            if let config {
-                let trainConfig = try TrainConfig.load(file: config, knownModels: Catalog.models)
-                let shapes = Catalog.shapes(for: trainConfig)
-                // The config's model: a zoo name or its own layers.
-                built = try ModelFactory.make(trainConfig.model, inputShape: shape ?? shapes.inputShape,
-                                              classes: classes ?? shapes.classes)
-            } else {
-                built = try Catalog.makeModel(model!, inputShape: shape, classes: classes)
-            }
-            let summary = try ModelSummary(model: built)
-            let printer = SummaryPrinter(summary: summary, classes: built.classes)
-            switch format {
-            case .table: print(printer.table(), terminator: "")
-            case .markdown: print(printer.markdown(), terminator: "")
-            case .json: print(printer.json())
-            }
-        } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode.failure
+        let shape = try input.map(InputShapeOption.parse)
+        let built: Model
+        if let config {
+            let trainConfig = try TrainConfig.load(file: config, knownModels: Catalog.models)
+            let shapes = Catalog.shapes(for: trainConfig)
+            // The config's model: a zoo name or its own layers.
+            built = try ModelFactory.make(trainConfig.model, inputShape: shape ?? shapes.inputShape,
+                                          classes: classes ?? shapes.classes)
+        } else {
+            built = try Catalog.makeModel(model!, inputShape: shape, classes: classes)
+        }
+        let summary = try ModelSummary(model: built)
+        let printer = SummaryPrinter(summary: summary, classes: built.classes)
+        switch format {
+        case .table: print(printer.table(), terminator: "")
+        case .markdown: print(printer.markdown(), terminator: "")
+        case .json: print(printer.json())
         }
     }
 }
@@ -209,36 +206,7 @@ struct SummaryPrinter {
     }
 
     func json() -> String {
-        func pair(_ size: Size2D?) -> Any { size.map { [$0.height, $0.width] } ?? NSNull() }
-        let b = ModelSummary.bytesPerValue
-        let rows: [[String: Any]] = summary.rows.map { row in
-            [
-                "name": row.name, "path": row.path, "kind": row.kind, "input_shape": row.inputShape,
-                "output_shape": row.outputShape, "window_extent": pair(row.windowExtent), "window_stride": pair(row.windowStride),
-                "padding": pair(row.padding),
-                "activations": row.activations, "activation_bytes": row.activationBytes,
-                "allocates_output": row.allocatesOutput, "weights": row.weights, "biases": row.biases,
-                "parameters": row.parameters, "macs": row.multiplyAccumulates,
-                "receptive_field": pair(row.receptiveField), "jump": pair(row.jump),
-                "tiles_input": row.uncovered == nil, "uncovered": pair(row.uncovered),
-                "uncovered_input": pair(row.uncoveredInput),
-            ]
-        }
-        let s = summary
-        let document: [String: Any] = [
-            "model": s.name, "input_shape": s.inputShape, "classes": classes, "bytes_per_value": b,
-            "rows": rows,
-            "totals": [
-                "parameters": s.parameters, "weights": s.weights, "biases": s.biases, "macs": s.multiplyAccumulates,
-                "input_activations": s.inputActivations,
-                "forward_activations": s.forwardActivations, "forward_activation_bytes": s.forwardActivations * b,
-                "training_activations": s.trainingActivations, "training_activation_bytes": s.trainingActivations * b,
-                "fixed_training_values": s.fixedTrainingValues, "fixed_training_bytes": s.fixedTrainingValues * b,
-            ] as [String: Any],
-            "notes": notes + footnotes,
-        ]
-        let data = try! JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+        JSONLines.document(SummaryDocument(summary: summary, classes: classes, notes: notes + footnotes))
     }
 
     // Number formatting, independent of the locale.
@@ -276,5 +244,79 @@ struct SummaryPrinter {
 
     static func padRight(_ text: String, _ width: Int) -> String {
         text + String(repeating: " ", count: max(0, width - text.count))
+    }
+}
+
+/// `summary --format json`: the model, one entry per layer, the totals and the notes.
+struct SummaryDocument: Encodable {
+    /// [height, width], or null.
+    struct Pair: Encodable {
+        var size: Size2D?
+
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.singleValueContainer()
+            if let size { try container.encode([size.height, size.width]) } else { try container.encodeNil() }
+        }
+    }
+
+    struct Row: Encodable {
+        var name, path, kind: String
+        var inputShape, outputShape: [Int]
+        var windowExtent, windowStride, padding, receptiveField, jump, uncovered, uncoveredInput: Pair
+        var activations, activationBytes, weights, biases, parameters, macs: Int
+        var allocatesOutput, tilesInput: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case name, path, kind, inputShape = "input_shape", outputShape = "output_shape"
+            case windowExtent = "window_extent"
+            case windowStride = "window_stride", padding, receptiveField = "receptive_field", jump, uncovered
+            case uncoveredInput = "uncovered_input", activations, activationBytes = "activation_bytes", weights, biases
+            case parameters, macs, allocatesOutput = "allocates_output", tilesInput = "tiles_input"
+        }
+    }
+
+    struct Totals: Encodable {
+        var parameters, weights, biases, macs, inputActivations, forwardActivations, forwardActivationBytes: Int
+        var trainingActivations, trainingActivationBytes, fixedTrainingValues, fixedTrainingBytes: Int
+
+        enum CodingKeys: String, CodingKey {
+            case parameters, weights, biases, macs, inputActivations = "input_activations"
+            case forwardActivations = "forward_activations", forwardActivationBytes = "forward_activation_bytes"
+            case trainingActivations = "training_activations", trainingActivationBytes = "training_activation_bytes"
+            case fixedTrainingValues = "fixed_training_values", fixedTrainingBytes = "fixed_training_bytes"
+        }
+    }
+
+    var model: String
+    var inputShape: [Int]
+    var classes: Int
+    var bytesPerValue: Int
+    var rows: [Row]
+    var totals: Totals
+    var notes: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case model, inputShape = "input_shape", classes, bytesPerValue = "bytes_per_value", rows, totals, notes
+    }
+
+    init(summary s: ModelSummary, classes: Int, notes: [String]) {
+        let b = ModelSummary.bytesPerValue
+        (model, inputShape, self.classes, bytesPerValue, self.notes) = (s.name, s.inputShape, classes, b, notes)
+        rows = s.rows.map { row in
+            Row(name: row.name, path: row.path, kind: row.kind, inputShape: row.inputShape,
+                outputShape: row.outputShape,
+                windowExtent: Pair(size: row.windowExtent), windowStride: Pair(size: row.windowStride),
+                padding: Pair(size: row.padding), receptiveField: Pair(size: row.receptiveField),
+                jump: Pair(size: row.jump),
+                uncovered: Pair(size: row.uncovered), uncoveredInput: Pair(size: row.uncoveredInput),
+                activations: row.activations, activationBytes: row.activationBytes, weights: row.weights,
+                biases: row.biases, parameters: row.parameters, macs: row.multiplyAccumulates,
+                allocatesOutput: row.allocatesOutput, tilesInput: row.uncovered == nil)
+        }
+        totals = Totals(parameters: s.parameters, weights: s.weights, biases: s.biases, macs: s.multiplyAccumulates,
+                        inputActivations: s.inputActivations, forwardActivations: s.forwardActivations,
+                        forwardActivationBytes: s.forwardActivations * b, trainingActivations: s.trainingActivations,
+                        trainingActivationBytes: s.trainingActivations * b, fixedTrainingValues: s.fixedTrainingValues,
+                        fixedTrainingBytes: s.fixedTrainingValues * b)
     }
 }

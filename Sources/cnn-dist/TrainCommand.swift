@@ -1,6 +1,7 @@
 import ArgumentParser
-import Foundation
+import Configuration
 import Distributed
+import Foundation
 import Train
 
 struct TrainCommand: ParsableCommand {
@@ -30,6 +31,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Model from the zoo (model.name).") var model: String?
     @Option(name: .long, help: "Dataset name (data.dataset).") var dataset: String?
     @Option(name: .long, help: "Training batches made ahead on a background queue (data.prefetch; 0: none).") var prefetch: Int?
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set any config key (repeatable): --set optimizer.lr=0.1; `cnn-dist config keys` lists them.", valueName: "key=value"))
+    var settings: [String] = []
     @Flag(name: .long, help: "Print nothing but errors (same as --log-level error).") var quiet = false
     @Option(name: .customLong("log-level"), help: ArgumentHelp("error, warning, info or debug (debug adds each step's all-reduce wait).", valueName: "level"))
     var logLevel: String = "info"
@@ -44,7 +47,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let logger = Logger.standard(level: quiet ? .error : Logger.Level(name: logLevel) ?? .info)
+        let logger = Logger.standard(level: quiet ? .error : Logger.Level(name: logLevel) ?? .info,
+                                     isTerminal: ProcessOutput.isInteractiveTerminal)
         do {
             var overrides = ConfigOverrides()
             overrides.epochs = epochs
@@ -59,17 +63,14 @@ struct TrainCommand: ParsableCommand {
             overrides.model = model
             overrides.dataset = dataset
             overrides.prefetch = prefetch
+            overrides.settings = settings
             let trainConfig = try TrainConfig.load(file: config, overrides: overrides, knownModels: Catalog.models)
             let options = StartOptions(resume: resume.map { $0 == TrainCommand.latest ? .latest : .path($0) },
                                        initFrom: initFrom)
             try TrainingLauncher.run(config: trainConfig, workers: workers, options: options, logger: logger)
         } catch {
-            logger.endLiveLine()
-            // Our errors say what and where; print them plainly instead of a Swift dump, naming
-            // the rank under a launcher (a rank exiting before MPI starts also ends the job).
-            let rank = MPICommunicator.launchedByMPI ? MPICommunicator.launcherRank.map { "[rank \($0)] " } ?? "" : ""
-            FileHandle.standardError.write(Data("\(rank)error: \(error)\n".utf8))
-            throw ExitCode.failure
+            logger.endLiveLine()  // the error starts a line of its own
+            throw error
         }
     }
 }

@@ -1,6 +1,7 @@
-import Distributed
 import Foundation
 import XCTest
+
+@testable import Distributed
 
 /// Collectives of the in-process communicator on odd sizes, at 2 and 4 ranks.
 final class InProcessCollectiveTests: XCTestCase {

@@ -1,6 +1,7 @@
-import NN
-import TensorCore
 import XCTest
+
+@testable import NN
+@testable import TensorCore
 
 /// Checks that a warm layer overwrites the same output and input-gradient tensors on every
 /// step instead of allocating new ones.

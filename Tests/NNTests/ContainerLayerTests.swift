@@ -1,6 +1,7 @@
-import NN
-import TensorCore
 import XCTest
+
+@testable import NN
+@testable import TensorCore
 
 final class ContainerLayerTests: XCTestCase {
     override func setUp() {

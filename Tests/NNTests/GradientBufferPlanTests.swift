@@ -1,6 +1,7 @@
-import NN
-import TensorCore
 import XCTest
+
+@testable import NN
+@testable import TensorCore
 
 /// Input gradients sharing memory (GradientBufferPlan) must change no value: a planned
 /// network computes bit for bit what the same layers compute with a buffer each.

@@ -1,6 +1,7 @@
-import NN
-import TensorCore
 import XCTest
+
+@testable import NN
+@testable import TensorCore
 
 /// Finite-difference gradient checking for layers.
 ///

@@ -1,6 +1,7 @@
-import NN
-import TensorCore
 import XCTest
+
+@testable import NN
+@testable import TensorCore
 
 final class ModelAndLossTests: XCTestCase {
     func testLeNet5MatchesThePyTorchReference() throws {

@@ -1,6 +1,7 @@
-import NN
-import TensorCore
 import XCTest
+
+@testable import NN
+@testable import TensorCore
 
 final class ModelSummaryTests: XCTestCase {
     func summary(_ layers: [Layer], input: [Int]) throws -> ModelSummary {

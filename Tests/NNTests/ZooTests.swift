@@ -1,7 +1,8 @@
-import NN
-import Optim
-import TensorCore
 import XCTest
+
+@testable import NN
+@testable import Optim
+@testable import TensorCore
 
 /// The model zoo against torchvision (and ../shared/peers/models.py for lenet5 and the CIFAR
 /// ResNets): parameter counts, state-dict sizes and names, stage shapes (shape inference only,

@@ -1,5 +1,6 @@
-import Optim
 import XCTest
+
+@testable import Optim
 
 /// Closed-form schedules and warm-up against learning rates printed by PyTorch 2.15
 /// (torch.optim.lr_scheduler stepped epoch by epoch, i.e. its recursive form, which agrees

@@ -1,5 +1,6 @@
-import Optim
 import XCTest
+
+@testable import Optim
 
 /// ReduceLROnPlateau against torch 2.15. Each row is the state after step(metric):
 /// (lr, best, num_bad_epochs, cooldown_counter, last_epoch), printed by

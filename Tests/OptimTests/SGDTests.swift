@@ -1,7 +1,7 @@
-import NN
-import Optim
-import TensorCore
 import XCTest
+
+@testable import Optim
+@testable import TensorCore
 
 /// SGD against values computed by hand from torch.optim.SGD's update rule, for a
 /// single parameter p₀ = 1 with a constant gradient of 0.5 given at every step.

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import TensorCore
 
 final class ConvolutionTests: XCTestCase {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import TensorCore
 
 /// The ReLU kernels against their scalar definitions, out of place and in place (the layers

@@ -1,7 +1,8 @@
 import Dispatch
 import Foundation
-@testable import TensorCore
 import XCTest
+
+@testable import TensorCore
 
 /// The worker pool behind `Parallel`: every index runs exactly once, on any thread count,
 /// with callers from several threads at once (in-process ranks) and nested regions.

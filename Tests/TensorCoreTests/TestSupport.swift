@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import TensorCore
 
 /// Random floats in [-1, 1) from a fixed seed.

@@ -1,7 +1,10 @@
 import Foundation
 import TestSupport
-import Train
+import TrainingFixtures
 import XCTest
+
+@testable import Checkpoint
+@testable import Train
 
 /// Rank 0's decisions in a real run: learning-rate schedules, plateau drops (logged and in
 /// metrics.jsonl), early stopping and the best checkpoint, identical on every rank.
@@ -14,11 +17,11 @@ final class CoordinatorTests: XCTestCase {
     func testPlateauDropsOnFourRanks() throws {
         let directory = ProcessRunner.temporaryDirectory("plateau")
         var config = TrainingFixtures.smallSynthetic(runDirectory: directory, epochs: 4)
-        config.lrSchedule.name = "plateau"
+        config.lrSchedule.name = .plateau
         config.lrSchedule.patience = 0
         // Only a fall of more than 100 in validation loss counts: every epoch after the
         // first is a bad one, so each drops the rate, down to min_lr.
-        config.lrSchedule.thresholdMode = "abs"
+        config.lrSchedule.thresholdMode = .abs
         config.lrSchedule.threshold = 100
         config.lrSchedule.minLR = 0.001
         var lines: [String] = []
@@ -50,7 +53,7 @@ final class CoordinatorTests: XCTestCase {
     func testEarlyStoppingKeepsTheBestCheckpoint() throws {
         let directory = ProcessRunner.temporaryDirectory("early-stop")
         var config = TrainingFixtures.smallSynthetic(runDirectory: directory, epochs: 10)
-        config.validation.monitor = "val_accuracy"
+        config.validation.monitor = .validationAccuracy
         config.earlyStopping.patience = 2
         config.earlyStopping.threshold = 2  // accuracy cannot rise by 2: only epoch 1 improves
         var lines: [String] = []
@@ -68,7 +71,7 @@ final class CoordinatorTests: XCTestCase {
     func testMultiStepScheduleWithWarmupAndStepValidation() throws {
         let directory = ProcessRunner.temporaryDirectory("multistep")
         var config = TrainingFixtures.smallSynthetic(runDirectory: directory, epochs: 3)
-        config.lrSchedule.name = "multistep"
+        config.lrSchedule.name = .multistep
         config.lrSchedule.milestones = [2]
         config.lrSchedule.warmupSteps = 5
         config.lrSchedule.warmupStartFactor = 0.2

@@ -1,9 +1,12 @@
-import Data
 import Foundation
-import NN
 import TestSupport
-import Train
+import TrainingFixtures
 import XCTest
+
+@testable import Configuration
+@testable import Datasets
+@testable import NN
+@testable import Train
 
 /// data.label_mode, data.augment and data.prefetch: parsing, errors, round trip, and what
 /// they do to the model and the run.
@@ -28,19 +31,21 @@ final class DataConfigTests: XCTestCase {
             lighting: 0.1
           prefetch: 4
         """)
-        XCTAssertEqual(config.data.labelMode, "coarse")
+        XCTAssertEqual(config.data.labelMode, .coarse)
         XCTAssertEqual(config.data.augment, AugmentSection(randomCrop: RandomCrop(size: 32, padding: 4), horizontalFlip: true,
                                                            lighting: 0.1))
         XCTAssertEqual(config.data.prefetch, 4)
-        XCTAssertEqual(try parse(config.resolvedYAML()), config)
+        XCTAssertEqual(try parse(config.resolvedYAML()), config.resolved())
         let defaults = TrainConfig()
         XCTAssertEqual(defaults.data.augment, AugmentSection())
         XCTAssertEqual(defaults.data.prefetch, 2)
-        XCTAssertEqual(defaults.data.labelMode, "fine")
+        XCTAssertEqual(defaults.data.labelMode, .fine)
         XCTAssertTrue(defaults.resolvedYAML().contains("""
-          label_mode: "fine"
+          label_mode: fine
           augment:
-            random_crop: null
+            random_crop:
+              size: null
+              padding: 0
             horizontal_flip: false
             lighting: 0.0
           prefetch: 2
@@ -105,7 +110,7 @@ final class DataConfigTests: XCTestCase {
     func testCIFAR100ClassesAndCropShapeFlowIntoTheModel() throws {
         let data = try cifar100Directory()
         for model in ["lenet5", "resnet20"] {
-            for (mode, classes) in [("fine", 100), ("coarse", 20)] {
+            for (mode, classes) in [(CIFAR100.LabelMode.fine, 100), (.coarse, 20)] {
                 for crop in [nil, RandomCrop(size: 28)] as [RandomCrop?] {
                     var config = TrainConfig()
                     config.model.name = model
@@ -132,7 +137,7 @@ final class DataConfigTests: XCTestCase {
         var config = TrainConfig()
         config.data.dataset = "cifar100"
         config.data.path = try cifar100Directory()
-        config.data.labelMode = "coarse"
+        config.data.labelMode = .coarse
         config.data.augment = AugmentSection(randomCrop: RandomCrop(size: 32, padding: 4), horizontalFlip: true, lighting: 0.1)
         config.training.batchSize = 16
         config.training.epochs = 2

@@ -1,10 +1,12 @@
-import Data
-import Distributed
 import Foundation
-import NN
 import TestSupport
-@testable import Train
+import TrainingFixtures
 import XCTest
+
+@testable import Datasets
+@testable import Distributed
+@testable import NN
+@testable import Train
 
 /// `cnn-dist evaluate` and the Evaluator the trainer shares with it.
 final class EvaluationTests: XCTestCase {
@@ -127,21 +129,4 @@ final class EvaluationTests: XCTestCase {
         }
     }
 
-    func testCommandLine() throws {
-        let directory = ProcessRunner.temporaryDirectory("evaluate-cli")
-        try TrainingLauncher.run(config: TrainingFixtures.smallSynthetic(runDirectory: directory), log: { _ in })
-        let binary = ProcessRunner.product("cnn-dist")
-        let json = try ProcessRunner.run(binary, ["evaluate", "--checkpoint", directory + "/checkpoints/step-000000010.safetensors",
-                                                  "--format", "json"], timeout: 120)
-        XCTAssertEqual(json.status, 0, json.error)
-        let parsed = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
-        XCTAssertEqual(parsed?["images"] as? Int, 256)
-        let table = try ProcessRunner.run(binary, ["evaluate", "--checkpoint", directory + "/checkpoints/step-000000010.safetensors"],
-                                          timeout: 120)
-        XCTAssertEqual(table.status, 0, table.error)
-        XCTAssertTrue(table.output.contains("top-1 "), table.output)
-        let missing = try ProcessRunner.run(binary, ["evaluate", "--checkpoint", directory + "/nothing.safetensors"], timeout: 60)
-        XCTAssertEqual(missing.status, 1)
-        XCTAssertEqual(missing.error, "error: \(directory)/nothing.safetensors: cannot be read (missing or no permission)\n")
-    }
 }

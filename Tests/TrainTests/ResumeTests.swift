@@ -1,8 +1,12 @@
-import Data
 import Foundation
 import TestSupport
-import Train
+import TrainingFixtures
 import XCTest
+
+@testable import Checkpoint
+@testable import Configuration
+@testable import Datasets
+@testable import Train
 
 /// Resuming continues a run exactly: same world size → bitwise-identical parameters to a
 /// run never interrupted, whether it stopped at a step limit, by SIGTERM, or because a

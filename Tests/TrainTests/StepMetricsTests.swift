@@ -1,7 +1,10 @@
 import Foundation
 import TestSupport
-import Train
+import TrainingFixtures
 import XCTest
+
+@testable import Configuration
+@testable import Train
 
 /// steps.jsonl: a record every `metrics.every_steps` steps, step-level validations, and the
 /// cut after the resumed step on a resume.

@@ -1,6 +1,7 @@
 // Run under mpirun by DistributedTests: checks MPI collectives on odd sizes and several
 // buckets in flight, prints "collectives ok ranks=N" on rank 0, exits 1 on any mismatch.
 import Distributed
+
 #if canImport(Glibc)
 import Glibc
 #endif

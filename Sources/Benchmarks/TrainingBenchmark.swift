@@ -1,0 +1,161 @@
+import Distributed
+import Foundation
+import NN
+import Optim
+import Reports
+import TensorCore
+import Train
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Training throughput on random data, timing exactly what ../shared/peers/train_throughput.py
+/// and ddp_throughput.py time: forward, cross-entropy, backward, gradient all-reduce (with
+/// several ranks) and SGD (momentum 0.9, weight decay 5e-4).
+public enum TrainingBenchmark {
+    public struct Result: Encodable, Sendable {
+        public var model: String
+        public var globalBatch: Int
+        public var ranks: Int
+        public var threads: Int
+        public var steps: Int
+        public var imagesPerSecond: Double
+        /// Share of step time spent blocked on gradient all-reduce (0 for one rank).
+        public var allReduceWaitFraction: Double
+        public var peakRSSMebibytes: Double
+        /// What this rank must hold at least: parameters, gradients, SGD momentum and the
+        /// activations backward keeps (every materialised layer output and the input) for its batch.
+        public var memoryLowerBoundMebibytes: Double
+        /// Heap allocations (malloc & co., all threads) per timed step; nil when not counted.
+        public var allocationsPerStep: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case model, globalBatch = "batch", ranks, threads, steps, imagesPerSecond = "images_per_sec"
+            case allReduceWaitFraction = "allreduce_wait_fraction", peakRSSMebibytes = "peak_rss_mib"
+            case memoryLowerBoundMebibytes = "memory_lower_bound_mib", allocationsPerStep = "allocations_per_step"
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(model, forKey: .model)
+            try c.encode(globalBatch, forKey: .globalBatch)
+            try c.encode(ranks, forKey: .ranks)
+            try c.encode(threads, forKey: .threads)
+            try c.encode(steps, forKey: .steps)
+            try c.encodeNumber(rounded(imagesPerSecond, places: 1), forKey: .imagesPerSecond)
+            try c.encodeNumber(rounded(allReduceWaitFraction, places: 4), forKey: .allReduceWaitFraction)
+            try c.encodeNumber(rounded(peakRSSMebibytes, places: 1), forKey: .peakRSSMebibytes)
+            try c.encodeNumber(rounded(memoryLowerBoundMebibytes, places: 1), forKey: .memoryLowerBoundMebibytes)
+            try c.encode(allocationsPerStep.map { rounded($0, places: 2) }, forKey: .allocationsPerStep)
+        }
+
+        public var jsonLine: String { JSONLines.encode(self) }
+    }
+
+    /// Hooks into the executable's counting allocator (Sources/CAllocationCounter), which only
+    /// the cnn-dist executable links.
+    public struct AllocationCounter {
+        /// Allocation calls so far in this process.
+        public var count: () -> UInt64
+        /// Makes this many heap allocations (a debug load that shows the counter counts).
+        public var allocate: (Int) -> Void
+
+        public init(count: @escaping () -> UInt64, allocate: @escaping (Int) -> Void) {
+            self.count = count
+            self.allocate = allocate
+        }
+    }
+
+    /// Parameters + gradients + momentum + activations for `batch` images, in MiB (4-byte values).
+    public static func memoryLowerBound(_ model: Model, batch: Int) throws -> Double {
+        let summary = try ModelSummary(model: model)
+        let values = summary.fixedTrainingValues + summary.forwardActivations * batch
+        return Double(values * ModelSummary.bytesPerValue) / Double(1 << 20)
+    }
+
+    /// Runs the benchmark as this process's launcher set it up (MPI ranks under mpirun,
+    /// else one process); returns the JSON line on rank 0, nil on the other ranks.
+    public static func launch(model: String, globalBatch: Int, threads: Int, steps: Int, warmup: Int,
+                              allocationCounter: AllocationCounter? = nil, extraAllocationsPerStep: Int = 0) throws -> String? {
+        let communicator: Communicator = MPICommunicator.launchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
+        Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: threads, ranksOnNode: communicator.localSize)
+        let result = TrainingLauncher.runOrAbort(communicator) {
+            try run(model: model, globalBatch: globalBatch, steps: steps, warmup: warmup, communicator: communicator,
+                    allocationCounter: allocationCounter, extraAllocationsPerStep: extraAllocationsPerStep)
+        }
+        communicator.finish()
+        return communicator.isCoordinator ? result.jsonLine : nil
+    }
+
+    public static func run(model name: String, globalBatch: Int, steps: Int, warmup: Int,
+                           communicator: Communicator, allocationCounter: AllocationCounter? = nil,
+                           extraAllocationsPerStep: Int = 0) throws -> Result {
+        guard globalBatch % communicator.worldSize == 0 else {
+            throw TrainError.batchNotDivisible(batch: globalBatch, ranks: communicator.worldSize)
+        }
+        let batch = globalBatch / communicator.worldSize
+        let model = try ModelZoo.make(name, inputShape: ModelZoo.defaultInputShape(name), classes: 10)
+        let trainer = StepTrainer(model: model, communicator: communicator)
+        var random = RandomGenerator(seed: UInt64(communicator.rank)).split("benchmark")
+        let input = Tensor(shape: [batch] + model.inputShape)
+        for i in 0..<input.count { input[i] = random.normal() }
+        let labels = (0..<batch).map { _ in Int32(random.nextInt(below: 10)) }
+        var waited = 0.0
+        func step() {
+            waited += trainer.step(input, labels: labels)
+            if extraAllocationsPerStep > 0 { allocationCounter?.allocate(extraAllocationsPerStep) }
+        }
+        for _ in 0..<warmup { step() }
+        communicator.barrier()
+        waited = 0
+        // Counted around the timed steps only (the barriers and clock reads allocate nothing).
+        let allocationsBefore = allocationCounter?.count()
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { step() }
+        let allocationsAfter = allocationCounter?.count()
+        communicator.barrier()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        var allocationsPerStep: Double?
+        if let allocationsBefore, let allocationsAfter, steps > 0 {
+            allocationsPerStep = Double(allocationsAfter - allocationsBefore) / Double(steps)
+        }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Result(model: name, globalBatch: globalBatch, ranks: communicator.worldSize, threads: Parallel.threadCount,
+                      steps: steps, imagesPerSecond: Double(globalBatch * steps) / seconds,
+                      allReduceWaitFraction: waited / seconds, peakRSSMebibytes: Double(usage.ru_maxrss) / 1024,
+                      memoryLowerBoundMebibytes: try memoryLowerBound(model, batch: batch),
+                      allocationsPerStep: allocationsPerStep)
+    }
+}
+
+/// The benchmarks' training step: forward, cross-entropy, backward, gradient all-reduce
+/// (overlapped, in buckets) and SGD with momentum 0.9 and weight decay 5e-4, on a model whose
+/// replicas start from rank 0's seeded initial weights.
+final class StepTrainer {
+    let model: Model
+    let optimizer: SGD
+    let buckets: GradientBuckets
+    let loss = SoftmaxCrossEntropy()
+
+    init(model: Model, communicator: Communicator) {
+        self.model = model
+        model.initializeParameters(seed: 0)
+        ReplicaSynchronization.broadcastFromCoordinator(model, communicator: communicator)
+        let parameters = model.namedParameters()
+        optimizer = SGD(parameters: parameters, options: SGD.Options(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4))
+        buckets = GradientBuckets(parameters: parameters.map(\.parameter), capacityBytes: 25 << 20, communicator: communicator)
+        buckets.attach(to: model)
+    }
+
+    /// One training step; returns the seconds spent blocked on the all-reduce.
+    func step(_ input: Tensor, labels: [Int32]) -> Double {
+        buckets.beginStep()
+        loss.forward(logits: model.forward(input), labels: labels)
+        model.backward(loss.gradient)
+        buckets.finishStep()
+        optimizer.step()
+        return buckets.lastWaitSeconds
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// The `checkpoints/` directory of a run: `step-NNNNNNNNN.safetensors` files (the last
+/// `keepLast` kept), `best.safetensors` for the monitored metric, and `latest`, a one-line
+/// pointer to the newest file. Every write is atomic (temporary file, fsync, rename, fsync
+/// of the directory), so a crash leaves the previous checkpoint and pointer intact.
+public final class CheckpointStore {
+    public let directory: String
+    public let keepLast: Int
+
+    public init(runDirectory: String, keepLast: Int) throws {
+        directory = (runDirectory as NSString).appendingPathComponent("checkpoints")
+        self.keepLast = keepLast
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw CheckpointError.writeFailed(path: directory, reason: "cannot be created (\(error.localizedDescription))")
+        }
+    }
+
+    public static func fileName(step: Int) -> String {
+        let digits = String(step)
+        return "step-" + String(repeating: "0", count: max(0, 9 - digits.count)) + digits + ".safetensors"
+    }
+
+    /// Writes a checkpoint for `step`, points `latest` at it, and prunes older ones.
+    @discardableResult
+    public func save(_ bytes: Data, step: Int) throws -> String {
+        let name = CheckpointStore.fileName(step: step)
+        let path = (directory as NSString).appendingPathComponent(name)
+        try AtomicFile.write(bytes, to: path)
+        try AtomicFile.write(Data((name + "\n").utf8), to: (directory as NSString).appendingPathComponent("latest"))
+        prune(keeping: name)
+        return path
+    }
+
+    public func saveBest(_ bytes: Data) throws {
+        try AtomicFile.write(bytes, to: (directory as NSString).appendingPathComponent("best.safetensors"))
+    }
+
+    private func prune(keeping newest: String) {
+        let steps = stepFiles()
+        guard steps.count > keepLast else { return }
+        for name in steps.dropLast(keepLast) where name != newest {
+            try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
+        }
+    }
+
+    /// Step checkpoint names, oldest first.
+    public func stepFiles() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasPrefix("step-") && $0.hasSuffix(".safetensors") }.sorted()
+    }
+
+    /// The checkpoint `latest` points at.
+    public static func latest(inRunDirectory runDirectory: String) throws -> String {
+        let directory = (runDirectory as NSString).appendingPathComponent("checkpoints")
+        let pointer = (directory as NSString).appendingPathComponent("latest")
+        guard let text = try? String(contentsOfFile: pointer, encoding: .utf8) else {
+            throw CheckpointError.unreadable(path: pointer)
+        }
+        let name = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty, !name.contains("/") else {
+            throw CheckpointError.malformed(path: pointer, reason: "does not name a checkpoint file")
+        }
+        return (directory as NSString).appendingPathComponent(name)
+    }
+
+    /// True when the run directory already holds a run's checkpoints.
+    public static func hasCheckpoints(runDirectory: String) -> Bool {
+        let directory = (runDirectory as NSString).appendingPathComponent("checkpoints")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.contains { $0 == "latest" || $0.hasSuffix(".safetensors") }
+    }
+}

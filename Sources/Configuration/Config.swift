@@ -1,0 +1,184 @@
+import Datasets
+import Optim
+
+/// The whole configuration of a training run. Every key is optional; `TrainConfig()` is
+/// the built-in default (LeNet-5 on the synthetic data set), identical to configs/default.yaml.
+public struct TrainConfig: Equatable, Sendable {
+    public var model = ModelSection()
+    public var data = DataSection()
+    public var training = TrainingSection()
+    public var optimizer = OptimizerSection()
+    public var lrSchedule = ScheduleSection()
+    public var distributed = DistributedSection()
+    public var validation = ValidationSection()
+    public var checkpoint = CheckpointSection()
+    public var earlyStopping = EarlyStoppingSection()
+    public var metrics = MetricsSection()
+    /// Directory for config.yaml, metrics.jsonl and the model's weights.
+    public var runDirectory = "runs/default"
+    /// Steps between plain progress lines (output not a terminal); 0: no progress output, epoch lines only.
+    public var logEvery = 50
+
+    public init() {}
+}
+
+public struct ModelSection: Equatable, Sendable {
+    /// A zoo model, or any name for a custom architecture given in `layers`.
+    public var name = "lenet5"
+    /// Output classes; nil takes the data set's.
+    public var classes: Int?
+    /// A custom architecture; nil builds the zoo model `name`.
+    public var layers: [LayerSpec]?
+}
+
+/// Per-channel normalisation (`data.normalize.mean` / `.std`).
+public struct NormalizeSection: Equatable, Sendable {
+    public var mean: [Double]
+    public var std: [Double]
+
+    public init(mean: [Double], std: [Double]) {
+        self.mean = mean
+        self.std = std
+    }
+}
+
+public struct DataSection: Equatable, Sendable {
+    public var dataset = "synthetic"
+    /// Data set directory (MNIST); relative paths are taken from the working directory.
+    public var path: String?
+    public var trainSamples = 12_000
+    public var validationSamples = 2_000
+    /// MNIST with only the t10k files: the first `trainSplit` images train, the rest validate.
+    public var trainSplit = 8_000
+    /// `data.normalize.mean` and `.std`; nil: the data set's documented default.
+    public var normalizeMean: [Double]?
+    public var normalizeStd: [Double]?
+    public var shuffle = true
+    /// CIFAR-100: train on the "fine" (100) or "coarse" (20) labels.
+    public var labelMode = CIFAR100.LabelMode.fine
+    /// Training augmentation (validation is never augmented).
+    public var augment = AugmentSection()
+    /// Training batches made ahead on a background queue; 0: each made when the step needs it.
+    public var prefetch = 2
+}
+
+public struct AugmentSection: Equatable, Sendable {
+    /// Random crop of `randomCropSize` after zero padding by `randomCropPadding` (no size: none).
+    public var randomCropSize: Int?
+    public var randomCropPadding = 0
+    public var horizontalFlip = false
+    /// PCA lighting jitter's alpha std (0: off).
+    public var lighting = 0.0
+
+    public init(randomCrop: RandomCrop? = nil, horizontalFlip: Bool = false, lighting: Double = 0) {
+        randomCropSize = randomCrop?.size
+        randomCropPadding = randomCrop?.padding ?? 0
+        self.horizontalFlip = horizontalFlip
+        self.lighting = lighting
+    }
+}
+
+
+public struct TrainingSection: Equatable, Sendable {
+    public var epochs = 10
+    /// The global batch, split evenly over ranks.
+    public var batchSize = 64
+    public var seed: UInt64 = 1
+    /// Compute threads per rank; 0 shares the node's cores among its ranks.
+    public var threads = 0
+    /// Stop after this many optimizer steps in all (saving a checkpoint); nil: train all epochs.
+    public var maxSteps: Int?
+    /// What a non-finite training loss does: stop the run, or skip the step.
+    public var onNonFinite = NonFiniteLossAction.stop
+}
+
+public struct OptimizerSection: Equatable, Sendable {
+    public var name = OptimizerName.sgd
+    public var lr = 0.05
+    public var momentum = 0.9
+    public var dampening = 0.0
+    public var nesterov = false
+    public var weightDecay = 0.0005
+}
+
+public struct ScheduleSection: Equatable, Sendable {
+    public var name = ScheduleName.constant
+    /// What step_size, milestones and t_max count: epochs or optimizer steps.
+    public var unit = ScheduleUnit.epoch
+    public var stepSize = 30
+    public var gamma = 0.1
+    public var milestones: [Int] = []
+    /// Cosine period; nil: the whole run (epochs, or epochs × steps per epoch).
+    public var tMax: Int?
+    public var etaMin = 0.0
+    /// Linear warm-up over this many optimizer steps, from warmup_start_factor · lr to lr.
+    public var warmupSteps = 0
+    public var warmupStartFactor = 1.0 / 3.0
+    // ReduceLROnPlateau, on validation.monitor:
+    public var factor = 0.1
+    public var patience = 10
+    public var threshold = 1e-4
+    public var thresholdMode = ThresholdMode.rel
+    public var cooldown = 0
+    public var minLR = 0.0
+    public var eps = 1e-8
+}
+
+public struct ValidationSection: Equatable, Sendable {
+    /// Also validate every N steps (logged); 0: at epoch ends only.
+    public var everySteps = 0
+    /// The metric plateau drops, early stopping and best.safetensors follow: val_loss or val_accuracy.
+    public var monitor = MonitoredMetric.validationLoss
+    /// nil: min for val_loss, max for val_accuracy.
+    public var mode: MetricMode?
+
+    public var resolvedMode: MetricMode { mode ?? (monitor == .validationAccuracy ? .max : .min) }
+}
+
+public struct CheckpointSection: Equatable, Sendable {
+    /// Save at the end of every N epochs (0: not by epoch).
+    public var everyEpochs = 1
+    /// Save every N optimizer steps (0: not by step).
+    public var everySteps = 0
+    /// Step checkpoints kept (older ones are deleted; best.safetensors is kept apart).
+    public var keepLast = 3
+}
+
+public struct EarlyStoppingSection: Equatable, Sendable {
+    /// Stop after this many epochs without improvement of validation.monitor; nil: never.
+    public var patience: Int?
+    public var threshold = 0.0
+}
+
+public struct MetricsSection: Equatable, Sendable {
+    /// Steps between records in steps.jsonl; 0: no step stream.
+    public var everySteps = 10
+}
+
+public struct DistributedSection: Equatable, Sendable {
+    /// Gradient bucket size for the overlapped all-reduce, in MiB (DDP's bucket_cap_mb).
+    public var bucketMegabytes = 25.0
+    /// Steps between replica consistency checks (also at every epoch end); 0: epoch ends only.
+    public var checkEvery = 100
+}
+
+extension DataSection {
+    /// Both of `data.normalize`'s lists, when the config gives them.
+    public var normalize: NormalizeSection? {
+        get { normalizeMean.flatMap { mean in normalizeStd.map { NormalizeSection(mean: mean, std: $0) } } }
+        set {
+            normalizeMean = newValue?.mean
+            normalizeStd = newValue?.std
+        }
+    }
+}
+
+extension AugmentSection {
+    public var randomCrop: RandomCrop? {
+        get { randomCropSize.map { RandomCrop(size: $0, padding: randomCropPadding) } }
+        set {
+            randomCropSize = newValue?.size
+            randomCropPadding = newValue?.padding ?? 0
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Datasets
+import Foundation
+import Optim
+import Yams
+
+/// Every key a config may hold, one declaration each: path, type (from the field), rule,
+/// meaning. The default is what `TrainConfig()` holds. Order is the resolved config.yaml's order.
+public enum ConfigSchema {
+    static let positiveInteger = ValueRule<Int>.atLeast(1, "a positive integer")
+    static let countOrZero = ValueRule<Int>.atLeast(0, "0 or more")
+    static let rateOrZero = ValueRule<Double>.atLeast(0, "0 or more")
+    static let unitInterval = ValueRule<Double>.within(0, 1, lowerOpen: true)
+
+    public static let keys: [ConfigKey] = [
+        .key("model.name", \.model.name,
+             "model from the zoo, or any name for a custom architecture (`custom` when `layers` is given without one)"),
+        .key("model.classes", \.model.classes, .atLeast(2, "at least 2"), "output classes; null: the data set's"),
+        .custom("model.layers", typeName: "list of layers or null",
+                "a custom architecture instead of a zoo model (see Custom architectures)",
+                read: { config in
+                    guard let layers = config.model.layers else { return Node("null", Tag(.null), .plain) }
+                    return Node(layers.compactMap { try? Yams.compose(yaml: $0.flowYAML) ?? nil }, Tag(.seq), .block)
+                },
+                store: { config, node, source in
+                    config.model.layers = ConfigNodes.isNull(node)
+                        ? nil : try LayerSpecDecoder(source: source).layers(node, path: "model.layers")
+                }),
+        .key("data.dataset", \.data.dataset,
+             "one of \(DatasetFacts.names.joined(separator: ", ")); the model's input shape and classes follow from it"),
+        .key("data.path", \.data.path, "data set directory (required for files-based data sets), relative to the working directory"),
+        .key("data.train_samples", \.data.trainSamples, positiveInteger, "synthetic: training images generated"),
+        .key("data.validation_samples", \.data.validationSamples, positiveInteger, "synthetic: validation images generated"),
+        .key("data.train_split", \.data.trainSplit, positiveInteger,
+             "MNIST with only the t10k files: the first N train, the rest validate"),
+        .key("data.normalize.mean", \.data.normalizeMean,
+             "per-channel mean subtracted from pixels in [0, 1] (with `std`); null: the data set's"),
+        .key("data.normalize.std", \.data.normalizeStd,
+             ValueRule(requirement: "be positive (it divides)", summary: "each > 0") { $0.allSatisfy { $0 > 0 } },
+             "per-channel std the pixels are divided by (with `mean`); null: the data set's"),
+        .key("data.shuffle", \.data.shuffle, "reshuffle the training set every epoch (a pure function of seed and epoch)"),
+        .key("data.label_mode", \.data.labelMode, "CIFAR-100: the 100 fine or the 20 coarse labels"),
+        .key("data.augment.random_crop.size", \.data.augment.randomCropSize, positiveInteger,
+             "random S×S crop after padding (validation takes the centre crop); null: none"),
+        .key("data.augment.random_crop.padding", \.data.augment.randomCropPadding, countOrZero,
+             "zero padding on each side before the random crop"),
+        .key("data.augment.horizontal_flip", \.data.augment.horizontalFlip,
+             "flip each training image left–right with probability 0.5"),
+        .key("data.augment.lighting", \.data.augment.lighting,
+             .atLeast(0, "0 (off) or a positive alpha std such as 0.1"),
+             "AlexNet's PCA lighting jitter: alpha std (RGB data sets); 0: off"),
+        .key("data.prefetch", \.data.prefetch, .atLeast(0, "0 (no prefetching) or more"),
+             "training batches made ahead on a background queue; 0: on the training thread"),
+        .key("training.epochs", \.training.epochs, positiveInteger, "epochs to train"),
+        .key("training.batch_size", \.training.batchSize, positiveInteger, "the global batch, split evenly over ranks"),
+        .key("training.seed", \.training.seed, "seeds initialisation, shuffling, augmentation and synthetic data"),
+        .key("training.threads", \.training.threads, .atLeast(0, "0 (automatic) or more"),
+             "compute threads per rank; 0: the node's cores shared among its ranks"),
+        .key("training.max_steps", \.training.maxSteps, .atLeast(0, "0 or more"),
+             "stop after this many optimizer steps in all, saving a checkpoint; null: train all epochs"),
+        .key("training.on_nonfinite", \.training.onNonFinite,
+             "a NaN/Inf training loss on any rank: stop with an error, or skip the step on all ranks"),
+        .key("optimizer.name", \.optimizer.name, "SGD with torch.optim.SGD's exact update"),
+        .key("optimizer.lr", \.optimizer.lr, .above(0, "positive"), "base learning rate"),
+        .key("optimizer.momentum", \.optimizer.momentum, rateOrZero, "momentum factor"),
+        .key("optimizer.dampening", \.optimizer.dampening, .within(0, 1), "dampening for momentum"),
+        .key("optimizer.nesterov", \.optimizer.nesterov, "Nesterov momentum (needs momentum > 0, dampening 0)"),
+        .key("optimizer.weight_decay", \.optimizer.weightDecay, rateOrZero, "L2 penalty added to the gradient"),
+        .key("lr_schedule.name", \.lrSchedule.name, "learning-rate schedule (plateau: ReduceLROnPlateau)"),
+        .key("lr_schedule.step_size", \.lrSchedule.stepSize, positiveInteger, "step: units between drops (StepLR)"),
+        .key("lr_schedule.gamma", \.lrSchedule.gamma, unitInterval,
+             "step, multistep: factor per drop; exponential: factor per unit"),
+        .key("lr_schedule.unit", \.lrSchedule.unit, "what step_size, milestones and t_max count"),
+        .key("lr_schedule.milestones", \.lrSchedule.milestones,
+             ValueRule(requirement: "be increasing positive integers", summary: "increasing, each ≥ 1") { milestones in
+                 zip(milestones, milestones.dropFirst()).allSatisfy { $0 < $1 } && milestones.allSatisfy { $0 >= 1 }
+             },
+             "multistep: counts at which the rate is multiplied by gamma"),
+        .key("lr_schedule.t_max", \.lrSchedule.tMax, positiveInteger, "cosine: period; null: the whole run"),
+        .key("lr_schedule.eta_min", \.lrSchedule.etaMin, rateOrZero, "cosine: minimum rate"),
+        .key("lr_schedule.warmup_steps", \.lrSchedule.warmupSteps, countOrZero,
+             "linear warm-up over this many optimizer steps, for any schedule"),
+        .key("lr_schedule.warmup_start_factor", \.lrSchedule.warmupStartFactor, unitInterval, "warm-up factor at step 0"),
+        .key("lr_schedule.factor", \.lrSchedule.factor, .within(0, 1, lowerOpen: true, upperOpen: true),
+             "plateau: new rate = rate × factor"),
+        .key("lr_schedule.patience", \.lrSchedule.patience, countOrZero, "plateau: bad epochs tolerated before a drop"),
+        .key("lr_schedule.threshold", \.lrSchedule.threshold, rateOrZero,
+             "plateau: how much better than the best a metric must be to count"),
+        .key("lr_schedule.threshold_mode", \.lrSchedule.thresholdMode, "plateau: threshold relative to the best, or absolute"),
+        .key("lr_schedule.cooldown", \.lrSchedule.cooldown, countOrZero, "plateau: epochs after a drop not counted as bad"),
+        .key("lr_schedule.min_lr", \.lrSchedule.minLR, rateOrZero, "plateau: lower bound of drops"),
+        .key("lr_schedule.eps", \.lrSchedule.eps, rateOrZero, "plateau: a drop smaller than this is skipped"),
+        .key("validation.every_steps", \.validation.everySteps, countOrZero,
+             "also validate every N optimizer steps (steps.jsonl); 0: epoch ends only"),
+        .key("validation.monitor", \.validation.monitor, "metric for plateau drops, early stopping and best.safetensors"),
+        .key("validation.mode", \.validation.mode, "null: min for val_loss, max for val_accuracy"),
+        .key("checkpoint.every_epochs", \.checkpoint.everyEpochs, countOrZero,
+             "save at the end of every N epochs; 0: not by epoch"),
+        .key("checkpoint.every_steps", \.checkpoint.everySteps, countOrZero, "also save every N optimizer steps; 0: not by step"),
+        .key("checkpoint.keep_last", \.checkpoint.keepLast, .atLeast(1, "at least 1"),
+             "step checkpoints kept (best.safetensors apart)"),
+        .key("early_stopping.patience", \.earlyStopping.patience, countOrZero,
+             "stop after this many epochs without improvement of validation.monitor; null: never"),
+        .key("early_stopping.threshold", \.earlyStopping.threshold, rateOrZero, "absolute margin an improvement must exceed"),
+        .key("distributed.bucket_mb", \.distributed.bucketMegabytes, .above(0, "positive"),
+             "gradient bucket size for the overlapped all-reduce, MiB (DDP's bucket_cap_mb)"),
+        .key("distributed.check_every", \.distributed.checkEvery, countOrZero,
+             "steps between replica checksum comparisons (also at epoch ends); 0: epoch ends only"),
+        .key("metrics.every_steps", \.metrics.everySteps, countOrZero, "a steps.jsonl record every N optimizer steps; 0: none"),
+        .key("run_dir", \.runDirectory, ValueRule(requirement: "not be empty", summary: "non-empty") { !$0.isEmpty },
+             "where config.yaml, metrics.jsonl, model.safetensors and checkpoints/ go"),
+        .key("log_every", \.logEvery, countOrZero, "steps between plain progress lines off a terminal; 0: epoch lines only"),
+    ]
+
+    /// The key at `path`, if there is one.
+    public static func key(_ path: String) -> ConfigKey? { keys.first { $0.path == path } }
+
+    /// Paths that hold keys below them ("data", "data.augment", "data.augment.random_crop").
+    static let sections: Set<String> = Set(keys.flatMap { key -> [String] in
+        let parts = key.path.split(separator: ".")
+        return (1..<max(parts.count, 1)).map { parts.prefix($0).joined(separator: ".") }
+    })
+
+    /// The key table as Markdown (the README's copy is checked against it).
+    public static func markdownTable() -> String {
+        func cell(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
+        var lines = ["| key | type | default | allowed | meaning |", "|---|---|---|---|---|"]
+        for key in keys {
+            lines.append("| `\(key.path)` | \(cell(key.typeName)) | `\(cell(key.defaultText))` | \(cell(key.allowed)) | \(cell(key.meaning)) |")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The key table as aligned plain text, for a terminal.
+    public static func plainTable() -> String {
+        let width = keys.map(\.path.count).max() ?? 0
+        return keys.map { key in
+            key.path.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + key.defaultText
+                + (key.allowed.isEmpty ? "" : "  (\(key.allowed))") + "\n" + String(repeating: " ", count: width + 2)
+                + key.meaning
+        }.joined(separator: "\n") + "\n"
+    }
+}
