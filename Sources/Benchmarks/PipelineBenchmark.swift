@@ -59,9 +59,11 @@ public enum PipelineBenchmark {
     public static func launch(config: TrainConfig, steps: Int, warmup: Int,
                               allocationCounter: TrainingBenchmark.AllocationCounter? = nil) throws -> String? {
         let communicator: Communicator = MPICommunicator.launchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
-        Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: config.training.threads, ranksOnNode: communicator.localSize)
+        Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: config.training.threads,
+                                                               ranksOnNode: communicator.localSize)
         let result = TrainingLauncher.runOrAbort(communicator) {
-            try run(config: config, steps: steps, warmup: warmup, communicator: communicator, allocationCounter: allocationCounter)
+            try run(config: config, steps: steps, warmup: warmup, communicator: communicator,
+                    allocationCounter: allocationCounter)
         }
         communicator.finish()
         return communicator.isCoordinator ? result.jsonLine : nil
@@ -71,25 +73,16 @@ public enum PipelineBenchmark {
                            allocationCounter: TrainingBenchmark.AllocationCounter? = nil) throws -> Result {
         try DatasetLoader.checkAvailable(config.data)
         let (train, validation) = try DatasetLoader.load(config.data, seed: config.training.seed)
-        let maker = try DatasetLoader.batchMakers(config.data, train: train, validation: validation, seed: config.training.seed).train
-        let model = try ModelFactory.make(config.model, inputShape: maker.imageShape, classes: config.model.classes ?? train.classes)
+        let maker = try DatasetLoader.batchMakers(config.data, train: train, validation: validation,
+                                                  seed: config.training.seed).train
+        let model = try ModelFactory.make(config.model, inputShape: maker.imageShape,
+                                          classes: config.model.classes ?? train.classes)
         let trainer = StepTrainer(model: model, communicator: communicator)
         let sampler = try BatchSampler(sampleCount: train.count, globalBatchSize: config.training.batchSize,
                                        rank: communicator.rank, worldSize: communicator.worldSize,
                                        shuffle: config.data.shuffle, seed: config.training.seed, dropLast: true)
         // Step s trains on batch s mod B of epoch s / B, as training would.
         let perEpoch = sampler.batchesPerEpoch
-        /// Seconds and allocations of `body` (the allocations between the barriers, which allocate nothing).
-        func timed(_ body: () -> Void) -> (seconds: Double, allocations: UInt64) {
-            communicator.barrier()
-            let start = DispatchTime.now().uptimeNanoseconds
-            let before = allocationCounter?.count() ?? 0
-            body()
-            let after = allocationCounter?.count() ?? 0
-            communicator.barrier()
-            return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, after - before)
-        }
-
         // Pre-made: every batch of the timed steps, made before any clock starts.
         let batches = (0..<steps).map { step -> (Tensor, [Int32]) in
             let input = Tensor(shape: [0])
@@ -98,13 +91,7 @@ public enum PipelineBenchmark {
             maker.make(sampler.indices(epoch: epoch, batch: batch), epoch: epoch, into: input, labels: &labels)
             return (input, labels)
         }
-        // What making a batch costs once warm: the timed steps' batches again, into one tensor.
-        let (input, indices) = (Tensor(shape: [0]), (0..<steps).map { sampler.indices(epoch: 0, batch: $0 % perEpoch) })
-        var labels: [Int32] = []
-        maker.make(indices[0], epoch: 0, into: input, labels: &labels)
-        let makeStart = DispatchTime.now().uptimeNanoseconds
-        for batch in indices { maker.make(batch, epoch: 0, into: input, labels: &labels) }
-        let batchMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - makeStart) / 1e6 / Double(steps)
+        let batchMilliseconds = batchMakeMilliseconds(maker, sampler: sampler, steps: steps)
         // Through the pipeline: the prefetcher starts where a stretch of steps starts, as
         // training starts it at an epoch's (or a resume's) first batch, and restarts at epoch ends.
         let prefetcher = BatchPrefetcher(maker: maker, sampler: sampler, depth: config.data.prefetch)
@@ -123,28 +110,60 @@ public enum PipelineBenchmark {
             for step in steps { _ = trainer.step(batches[step - warmup].0, labels: batches[step - warmup].1) }
         }
         pipelineSteps(0..<warmup)
-        // Rounds of up to 10 steps each way, in alternating order, so that a change in the
-        // machine's load during the run falls on both alike.
-        var pipeline = (seconds: 0.0, allocations: UInt64(0)), premade = pipeline
-        func add(_ total: inout (seconds: Double, allocations: UInt64), _ part: (seconds: Double, allocations: UInt64)) {
-            total = (total.seconds + part.seconds, total.allocations + part.allocations)
-        }
-        for (round, first) in stride(from: warmup, to: warmup + steps, by: 10).enumerated() {
-            let stretch = first..<min(first + 10, warmup + steps)
-            if round % 2 == 0 {
-                add(&premade, timed { premadeSteps(stretch) })
-                add(&pipeline, timed { pipelineSteps(stretch) })
-            } else {
-                add(&pipeline, timed { pipelineSteps(stretch) })
-                add(&premade, timed { premadeSteps(stretch) })
-            }
-        }
+        let (pipeline, premade) = interleaved(warmup..<(warmup + steps), pipelineSteps, premadeSteps,
+                                              communicator: communicator, allocationCounter: allocationCounter)
         let counted = allocationCounter != nil
         let images = Double(config.training.batchSize * steps)
-        return Result(model: model.name, globalBatch: config.training.batchSize, ranks: communicator.worldSize, steps: steps,
+        return Result(model: model.name, globalBatch: config.training.batchSize, ranks: communicator.worldSize,
+                      steps: steps,
                       prefetch: config.data.prefetch, pipelineImagesPerSecond: images / pipeline.seconds,
                       premadeImagesPerSecond: images / premade.seconds, batchMilliseconds: batchMilliseconds,
                       pipelineAllocationsPerStep: counted ? Double(pipeline.allocations) / Double(steps) : nil,
                       premadeAllocationsPerStep: counted ? Double(premade.allocations) / Double(steps) : nil)
+    }
+
+    /// Milliseconds to make one batch once warm: the timed steps' batches again, into one tensor.
+    static func batchMakeMilliseconds(_ maker: BatchMaker, sampler: BatchSampler, steps: Int) -> Double {
+        let input = Tensor(shape: [0])
+        let indices = (0..<steps).map { sampler.indices(epoch: 0, batch: $0 % sampler.batchesPerEpoch) }
+        var labels: [Int32] = []
+        maker.make(indices[0], epoch: 0, into: input, labels: &labels)
+        let start = DispatchTime.now().uptimeNanoseconds
+        for batch in indices { maker.make(batch, epoch: 0, into: input, labels: &labels) }
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(steps)
+    }
+
+    typealias Cost = (seconds: Double, allocations: UInt64)
+
+    /// `steps` run both ways in rounds of up to 10 steps, in alternating order, so that a change in
+    /// the machine's load during the run falls on both alike; the total cost of each way.
+    static func interleaved(_ steps: Range<Int>, _ first: (Range<Int>) -> Void, _ second: (Range<Int>) -> Void,
+                            communicator: Communicator, allocationCounter: TrainingBenchmark.AllocationCounter?)
+        -> (first: Cost, second: Cost) {
+        /// Seconds and allocations of `body` (the allocations between the barriers, which allocate nothing).
+        func timed(_ body: () -> Void) -> Cost {
+            communicator.barrier()
+            let start = DispatchTime.now().uptimeNanoseconds
+            let before = allocationCounter?.count() ?? 0
+            body()
+            let after = allocationCounter?.count() ?? 0
+            communicator.barrier()
+            return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, after - before)
+        }
+        func add(_ total: inout Cost, _ part: Cost) {
+            total = (total.seconds + part.seconds, total.allocations + part.allocations)
+        }
+        var a: Cost = (0, 0), b: Cost = (0, 0)
+        for (round, start) in stride(from: steps.lowerBound, to: steps.upperBound, by: 10).enumerated() {
+            let stretch = start..<min(start + 10, steps.upperBound)
+            if round % 2 == 0 {
+                add(&b, timed { second(stretch) })
+                add(&a, timed { first(stretch) })
+            } else {
+                add(&a, timed { first(stretch) })
+                add(&b, timed { second(stretch) })
+            }
+        }
+        return (a, b)
     }
 }

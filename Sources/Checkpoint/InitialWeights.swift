@@ -30,7 +30,7 @@ public enum InitialWeights {
     /// (checksum mismatch) and a message.
     public static func verify(_ file: SafeTensors.File, path: String) -> (status: Int32, message: String)? {
         guard file.metadata["written_by"] == writer, let expected = file.metadata["tensor_sha256"] else { return nil }
-        let actual = CheckpointFile(file: file, path: path).tensorDigest()
+        let actual = CheckpointFile.tensorDigest(file)
         guard actual == expected else {
             return (1, "\(CheckpointError.checksumMismatch(path: path, expected: expected, actual: actual))")
         }

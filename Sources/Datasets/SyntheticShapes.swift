@@ -82,7 +82,15 @@ public enum SyntheticShapes {
 
     static func draw(_ label: Int, size: Int, random: inout RandomGenerator,
                      distance: UnsafeMutablePointer<Float>, into image: UnsafeMutablePointer<Float>) {
-        let extent = Float(size), plane = size * size
+        let strokes = strokes(label, size: size, random: &random)
+        signedDistance(to: strokes, size: size, into: distance)
+        shade(distance: distance, size: size, random: &random, into: image)
+    }
+
+    /// The class's template placed with a random scale, offset, rotation and thickness, plus
+    /// clutter strokes; in pixels.
+    static func strokes(_ label: Int, size: Int, random: inout RandomGenerator) -> [Stroke] {
+        let extent = Float(size)
         let scale = random.uniform(0.22, 0.36) * extent            // half-size in pixels
         let centerX = extent / 2 + random.uniform(-0.14, 0.14) * extent
         let centerY = extent / 2 + random.uniform(-0.14, 0.14) * extent
@@ -114,7 +122,12 @@ public enum SyntheticShapes {
             strokes.append(Stroke(ax: x, ay: y, bx: x + length * Foundation.cos(direction),
                                   by: y + length * Foundation.sin(direction), halfWidth: thickness / 2))
         }
+        return strokes
+    }
 
+    /// Signed distance of every pixel to the nearest stroke edge (+∞ far from all strokes).
+    static func signedDistance(to strokes: [Stroke], size: Int, into distance: UnsafeMutablePointer<Float>) {
+        let plane = size * size
         // Signed distance to the nearest stroke edge, visiting only each stroke's bounding box.
         // The per-pixel loops use while loops and plain comparisons rather than ranges and
         // min/max, which debug builds do not inline: 20k images stay well under a second there.
@@ -148,6 +161,13 @@ public enum SyntheticShapes {
                 y += 1
             }
         }
+    }
+
+    /// The image: anti-aliased coverage of the strokes over a background that evens out the mean
+    /// intensity, with noise.
+    static func shade(distance: UnsafeMutablePointer<Float>, size: Int, random: inout RandomGenerator,
+                      into image: UnsafeMutablePointer<Float>) {
+        let plane = size * size
         // Coverage with a one-pixel anti-aliased edge.
         var ink: Float = 0
         for i in 0..<plane {

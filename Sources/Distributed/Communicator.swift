@@ -1,3 +1,5 @@
+import Foundation
+
 /// How ranks of a data-parallel job talk: collectives over flat buffers.
 ///
 /// The trainer sees only this protocol; single-process, in-process (threads) and MPI
@@ -68,5 +70,22 @@ extension Communicator {
 
     public func broadcast(_ values: inout [Double], root: Int) {
         values.withUnsafeMutableBufferPointer { broadcast($0, root: root) }
+    }
+}
+
+extension Communicator {
+    /// Rank `root`'s string map on every rank (a record in its flat encoding): its length, then
+    /// its JSON bytes, one byte per Double (a few hundred bytes, once per run).
+    public func broadcast(_ entries: inout [String: String], root: Int) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let bytes = rank == root ? [UInt8]((try? encoder.encode(entries)) ?? Data()) : []
+        var length = [Double(bytes.count)]
+        broadcast(&length, root: root)
+        var payload = rank == root ? bytes.map(Double.init) : [Double](repeating: 0, count: Int(length[0]))
+        broadcast(&payload, root: root)
+        if rank != root {
+            entries = (try? JSONDecoder().decode([String: String].self, from: Data(payload.map { UInt8($0) }))) ?? [:]
+        }
     }
 }

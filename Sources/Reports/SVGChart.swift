@@ -81,68 +81,79 @@ public struct SVGChart {
 
         """
         for (index, panel) in panels.enumerated() {
-            let y0 = SVGChart.top + Double(index) * (SVGChart.panelHeight + SVGChart.gap)
-            let values = panel.series.flatMap { $0.points.map(\.y) }.filter { $0.isFinite && (!panel.logScale || $0 > 0) }
-            let yTicks: [Double], yDomain: (Double, Double)
-            if panel.logScale {
-                let logs = values.map { log10($0) }
-                let low = floor(logs.min() ?? -3), high = ceil(logs.max() ?? 0)
-                yDomain = (low, high > low ? high : low + 1)
-                yTicks = stride(from: yDomain.0, through: yDomain.1, by: 1).map { $0 }
-            } else {
-                let range = SVGChart.range(values, includeZero: false)
-                yTicks = SVGChart.ticks(range)
-                yDomain = (min(range.low, yTicks.first ?? range.low), max(range.high, yTicks.last ?? range.high))
-            }
-            func py(_ value: Double) -> Double {
-                let v = panel.logScale ? log10(value) : value
-                return y0 + SVGChart.panelHeight - (v - yDomain.0) / max(yDomain.1 - yDomain.0, 1e-12) * SVGChart.panelHeight
-            }
-            out += "<g class=\"panel\" id=\"panel-\(index)\">\n"
-            out += "<text class=\"panel-title\" x=\"\(f(SVGChart.left))\" y=\"\(f(y0 - 8))\" font-size=\"13\" font-weight=\"bold\">\(escape(panel.title))</text>\n"
-            out += "<rect x=\"\(f(SVGChart.left))\" y=\"\(f(y0))\" width=\"\(f(plotWidth))\" height=\"\(f(SVGChart.panelHeight))\" fill=\"none\" stroke=\"#444\"/>\n"
-            out += "<g class=\"y-axis\">\n"
-            for tick in yTicks {
-                let y = py(panel.logScale ? pow(10, tick) : tick)
-                out += "<line x1=\"\(f(SVGChart.left))\" y1=\"\(f(y))\" x2=\"\(f(SVGChart.left + plotWidth))\" y2=\"\(f(y))\" stroke=\"#ddd\"/>"
-                out += "<text x=\"\(f(SVGChart.left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">"
-                out += "\(escape(panel.logScale ? SVGChart.label(pow(10, tick)) : SVGChart.label(tick)))</text>\n"
-            }
-            out += "</g>\n<g class=\"x-axis\">\n"
-            for tick in xTicks {
-                let x = px(tick), bottom = y0 + SVGChart.panelHeight
-                out += "<line x1=\"\(f(x))\" y1=\"\(f(y0))\" x2=\"\(f(x))\" y2=\"\(f(bottom))\" stroke=\"#eee\"/>"
-                out += "<text x=\"\(f(x))\" y=\"\(f(bottom + 15))\" text-anchor=\"middle\">\(escape(SVGChart.label(tick)))</text>\n"
-            }
-            out += "<text x=\"\(f(SVGChart.left + plotWidth / 2))\" y=\"\(f(y0 + SVGChart.panelHeight + 32))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-            out += "</g>\n"
-            for marker in markers {
-                let x = px(marker.x)
-                out += "<line class=\"marker \(marker.kind)\" data-x=\"\(marker.x)\" x1=\"\(f(x))\" y1=\"\(f(y0))\" x2=\"\(f(x))\" "
-                    + "y2=\"\(f(y0 + SVGChart.panelHeight))\" stroke=\"\(marker.color)\" stroke-dasharray=\"5,3\"/>\n"
-                if index == 0 {
-                    out += "<text class=\"marker-label \(marker.kind)\" x=\"\(f(x + 3))\" y=\"\(f(y0 + 12))\" fill=\"\(marker.color)\" "
-                        + "font-size=\"10\" transform=\"rotate(90 \(f(x + 3)) \(f(y0 + 12)))\">\(escape(marker.label))</text>\n"
-                }
-            }
-            let ordered = panel.series.filter(\.faint) + panel.series.filter { !$0.faint }
-            for series in ordered {
-                let points = series.points.filter { $0.x.isFinite && $0.y.isFinite && (!panel.logScale || $0.y > 0) }
-                let coordinates = points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-                let style = series.faint ? "stroke-width=\"1\" stroke-opacity=\"0.35\"" : "stroke-width=\"2\""
-                out += "<polyline class=\"series\" data-series=\"\(escape(series.name))\" fill=\"none\" stroke=\"\(series.color)\" "
-                    + "\(style) points=\"\(coordinates)\"/>\n"
-            }
-            out += "<g class=\"legend\">\n"
-            for (row, series) in panel.series.enumerated() {
-                let x = SVGChart.left + plotWidth + 14, y = y0 + 14 + Double(row) * 18
-                out += "<line x1=\"\(f(x))\" y1=\"\(f(y - 4))\" x2=\"\(f(x + 22))\" y2=\"\(f(y - 4))\" stroke=\"\(series.color)\" "
-                    + "stroke-width=\"\(series.faint ? 1 : 2)\"\(series.faint ? " stroke-opacity=\"0.35\"" : "")/>"
-                out += "<text x=\"\(f(x + 28))\" y=\"\(f(y))\">\(escape(series.label))</text>\n"
-            }
-            out += "</g>\n</g>\n"
+            out += self.panel(index, panel, xTicks: xTicks, px: px)
         }
         return out + "</svg>\n"
+    }
+
+    /// A panel's y ticks and the domain they span (powers of ten on a log scale).
+    static func yScale(_ panel: Panel) -> (ticks: [Double], domain: (Double, Double)) {
+        let values = panel.series.flatMap { $0.points.map(\.y) }.filter { $0.isFinite && (!panel.logScale || $0 > 0) }
+        if panel.logScale {
+            let logs = values.map { log10($0) }
+            let low = floor(logs.min() ?? -3), high = ceil(logs.max() ?? 0)
+            let domain = (low, high > low ? high : low + 1)
+            return (stride(from: domain.0, through: domain.1, by: 1).map { $0 }, domain)
+        }
+        let range = SVGChart.range(values, includeZero: false)
+        let ticks = SVGChart.ticks(range)
+        return (ticks, (min(range.low, ticks.first ?? range.low), max(range.high, ticks.last ?? range.high)))
+    }
+
+    /// One panel: frame, axes with ticks, markers (labelled in the first panel), series, legend.
+    private func panel(_ index: Int, _ panel: Panel, xTicks: [Double], px: (Double) -> Double) -> String {
+        let plotWidth = SVGChart.width - SVGChart.left - SVGChart.right
+        var out = ""
+        let y0 = SVGChart.top + Double(index) * (SVGChart.panelHeight + SVGChart.gap)
+        let (yTicks, yDomain) = SVGChart.yScale(panel)
+        func py(_ value: Double) -> Double {
+            let v = panel.logScale ? log10(value) : value
+            return y0 + SVGChart.panelHeight - (v - yDomain.0) / max(yDomain.1 - yDomain.0, 1e-12) * SVGChart.panelHeight
+        }
+        out += "<g class=\"panel\" id=\"panel-\(index)\">\n"
+        out += "<text class=\"panel-title\" x=\"\(f(SVGChart.left))\" y=\"\(f(y0 - 8))\" font-size=\"13\" font-weight=\"bold\">\(escape(panel.title))</text>\n"
+        out += "<rect x=\"\(f(SVGChart.left))\" y=\"\(f(y0))\" width=\"\(f(plotWidth))\" height=\"\(f(SVGChart.panelHeight))\" fill=\"none\" stroke=\"#444\"/>\n"
+        out += "<g class=\"y-axis\">\n"
+        for tick in yTicks {
+            let y = py(panel.logScale ? pow(10, tick) : tick)
+            out += "<line x1=\"\(f(SVGChart.left))\" y1=\"\(f(y))\" x2=\"\(f(SVGChart.left + plotWidth))\" y2=\"\(f(y))\" stroke=\"#ddd\"/>"
+            out += "<text x=\"\(f(SVGChart.left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">"
+            out += "\(escape(panel.logScale ? SVGChart.label(pow(10, tick)) : SVGChart.label(tick)))</text>\n"
+        }
+        out += "</g>\n<g class=\"x-axis\">\n"
+        for tick in xTicks {
+            let x = px(tick), bottom = y0 + SVGChart.panelHeight
+            out += "<line x1=\"\(f(x))\" y1=\"\(f(y0))\" x2=\"\(f(x))\" y2=\"\(f(bottom))\" stroke=\"#eee\"/>"
+            out += "<text x=\"\(f(x))\" y=\"\(f(bottom + 15))\" text-anchor=\"middle\">\(escape(SVGChart.label(tick)))</text>\n"
+        }
+        out += "<text x=\"\(f(SVGChart.left + plotWidth / 2))\" y=\"\(f(y0 + SVGChart.panelHeight + 32))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        out += "</g>\n"
+        for marker in markers {
+            let x = px(marker.x)
+            out += "<line class=\"marker \(marker.kind)\" data-x=\"\(marker.x)\" x1=\"\(f(x))\" y1=\"\(f(y0))\" x2=\"\(f(x))\" "
+                + "y2=\"\(f(y0 + SVGChart.panelHeight))\" stroke=\"\(marker.color)\" stroke-dasharray=\"5,3\"/>\n"
+            if index == 0 {
+                out += "<text class=\"marker-label \(marker.kind)\" x=\"\(f(x + 3))\" y=\"\(f(y0 + 12))\" fill=\"\(marker.color)\" "
+                    + "font-size=\"10\" transform=\"rotate(90 \(f(x + 3)) \(f(y0 + 12)))\">\(escape(marker.label))</text>\n"
+            }
+        }
+        let ordered = panel.series.filter(\.faint) + panel.series.filter { !$0.faint }
+        for series in ordered {
+            let points = series.points.filter { $0.x.isFinite && $0.y.isFinite && (!panel.logScale || $0.y > 0) }
+            let coordinates = points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
+            let style = series.faint ? "stroke-width=\"1\" stroke-opacity=\"0.35\"" : "stroke-width=\"2\""
+            out += "<polyline class=\"series\" data-series=\"\(escape(series.name))\" fill=\"none\" stroke=\"\(series.color)\" "
+                + "\(style) points=\"\(coordinates)\"/>\n"
+        }
+        out += "<g class=\"legend\">\n"
+        for (row, series) in panel.series.enumerated() {
+            let x = SVGChart.left + plotWidth + 14, y = y0 + 14 + Double(row) * 18
+            out += "<line x1=\"\(f(x))\" y1=\"\(f(y - 4))\" x2=\"\(f(x + 22))\" y2=\"\(f(y - 4))\" stroke=\"\(series.color)\" "
+                + "stroke-width=\"\(series.faint ? 1 : 2)\"\(series.faint ? " stroke-opacity=\"0.35\"" : "")/>"
+            out += "<text x=\"\(f(x + 28))\" y=\"\(f(y))\">\(escape(series.label))</text>\n"
+        }
+        out += "</g>\n</g>\n"
+        return out
     }
 
     private func f(_ value: Double) -> String { String(format: "%.1f", value) }

@@ -49,123 +49,96 @@ enum CustomModelBuilder {
     }
 
     static func make(_ spec: LayerSpec, input: [Int], path: String, classes: Int, isFinalLinear: Bool) throws -> Layer {
-        func fail(_ message: String) -> ConfigError { failure(spec, path, message) }
-        func number(_ key: String) throws -> Double? {
-            switch spec.arguments[key] {
-            case nil: return nil
-            case .number(let value)?: return value
-            case let other?: throw fail("'\(key)' must be a number, got \(other)")
-            }
-        }
-        func integer(_ key: String) throws -> Int? {
-            guard let value = try number(key) else { return nil }
-            guard value == value.rounded(), value >= 0, value < 1e9 else { throw fail("'\(key)' must be a whole number ≥ 0, got \(value)") }
-            return Int(value)
-        }
-        func required(_ key: String) throws -> Int {
-            guard let value = try integer(key) else { throw fail("needs '\(key)'") }
-            guard value > 0 else { throw fail("'\(key)' must be positive, got \(value)") }
-            return value
-        }
-        func size(_ key: String) throws -> Size2D? {
-            switch spec.arguments[key] {
-            case nil: return nil
-            case .pair(let h, let w)?: return Size2D(h, w)
-            default: return try integer(key).map { Size2D($0) }
-            }
-        }
-        func flag(_ key: String, default value: Bool) throws -> Bool {
-            switch spec.arguments[key] {
-            case nil: return value
-            case .flag(let flag)?: return flag
-            case let other?: throw fail("'\(key)' must be true or false, got \(other)")
-            }
-        }
-        func float(_ key: String, default value: Float) throws -> Float { try number(key).map(Float.init) ?? value }
-        func channels(_ what: String) throws -> Int {
-            guard input.count == 4 else { throw fail("expects a 4-D input [N, C, H, W], got \(input) (\(what))") }
-            return input[1]
-        }
-        func checkGiven(_ actual: Int, _ unit: String) throws {
-            if let given = try integer("in"), given != actual { throw fail("expects \(given) input \(unit), got \(actual)") }
-        }
+        let args = LayerArguments(spec: spec, path: path, input: input)
+        func fail(_ message: String) -> ConfigError { args.fail(message) }
 
         switch spec.kind {
         case "conv2d":
-            let inChannels = try channels("conv2d")
-            try checkGiven(inChannels, "channels")
-            let groups = try integer("groups") ?? 1
-            let out = try required("out")
+            let inChannels = try args.channels("conv2d")
+            try args.checkGiven(inChannels, "channels")
+            let groups = try args.integer("groups") ?? 1
+            let out = try args.required("out")
             guard groups > 0, inChannels % groups == 0, out % groups == 0 else {
                 throw fail("channels \(inChannels) → \(out) do not divide into \(groups) groups")
             }
-            guard let kernel = try size("kernel") else { throw fail("needs 'kernel'") }
-            return Conv2d(inChannels, out, kernelSize: kernel, stride: try size("stride") ?? 1, padding: try size("padding") ?? 0,
-                          dilation: try size("dilation") ?? 1, groups: groups, bias: try flag("bias", default: true))
+            guard let kernel = try args.size("kernel") else { throw fail("needs 'kernel'") }
+            return Conv2d(inChannels, out, kernelSize: kernel, stride: try args.size("stride") ?? 1,
+                          padding: try args.size("padding") ?? 0, dilation: try args.size("dilation") ?? 1, groups: groups,
+                          bias: try args.flag("bias", default: true))
         case "linear":
             guard input.count == 2 else { throw fail("expects a 2-D input [N, features], got \(input) (add flatten before it)") }
-            try checkGiven(input[1], "features")
-            let out = isFinalLinear && spec.arguments["out"] == nil ? classes : try required("out")
-            return Linear(input[1], out, bias: try flag("bias", default: true))
+            try args.checkGiven(input[1], "features")
+            let out = isFinalLinear && spec.arguments["out"] == nil ? classes : try args.required("out")
+            return Linear(input[1], out, bias: try args.flag("bias", default: true))
         case "maxpool2d":
-            guard let kernel = try size("kernel") else { throw fail("needs 'kernel'") }
-            return MaxPool2d(kernelSize: kernel, stride: try size("stride"), padding: try size("padding") ?? 0,
-                             ceilMode: try flag("ceil_mode", default: false))
+            guard let kernel = try args.size("kernel") else { throw fail("needs 'kernel'") }
+            return MaxPool2d(kernelSize: kernel, stride: try args.size("stride"), padding: try args.size("padding") ?? 0,
+                             ceilMode: try args.flag("ceil_mode", default: false))
         case "avgpool2d":
-            guard let kernel = try size("kernel") else { throw fail("needs 'kernel'") }
-            return AvgPool2d(kernelSize: kernel, stride: try size("stride"), padding: try size("padding") ?? 0,
-                             ceilMode: try flag("ceil_mode", default: false),
-                             countIncludePad: try flag("count_include_pad", default: true))
+            guard let kernel = try args.size("kernel") else { throw fail("needs 'kernel'") }
+            return AvgPool2d(kernelSize: kernel, stride: try args.size("stride"), padding: try args.size("padding") ?? 0,
+                             ceilMode: try args.flag("ceil_mode", default: false),
+                             countIncludePad: try args.flag("count_include_pad", default: true))
         case "adaptiveavgpool2d":
-            return AdaptiveAvgPool2d(outputSize: try size("output") ?? 1)
+            return AdaptiveAvgPool2d(outputSize: try args.size("output") ?? 1)
         case "batchnorm2d":
-            return BatchNorm2d(try channels("batchnorm2d"), eps: try float("eps", default: 1e-5),
-                               momentum: try float("momentum", default: 0.1))
+            return BatchNorm2d(try args.channels("batchnorm2d"), eps: try args.float("eps", default: 1e-5),
+                               momentum: try args.float("momentum", default: 0.1))
         case "dropout":
-            let p = try float("p", default: 0.5)
+            let p = try args.float("p", default: 0.5)
             guard (0..<1).contains(p) else { throw fail("'p' must be in [0, 1), got \(p)") }
             return Dropout(p: p)
         case "localresponsenorm":
-            return LocalResponseNorm(size: try required("size"), alpha: try float("alpha", default: 1e-4),
-                                     beta: try float("beta", default: 0.75), k: try float("k", default: 1))
+            return LocalResponseNorm(size: try args.required("size"), alpha: try args.float("alpha", default: 1e-4),
+                                     beta: try args.float("beta", default: 0.75), k: try args.float("k", default: 1))
         case "relu": return ReLU()
-        case "leakyrelu": return LeakyReLU(negativeSlope: try float("negative_slope", default: 0.01))
-        case "elu": return ELU(alpha: try float("alpha", default: 1))
+        case "leakyrelu": return LeakyReLU(negativeSlope: try args.float("negative_slope", default: 0.01))
+        case "elu": return ELU(alpha: try args.float("alpha", default: 1))
         case "sigmoid": return Sigmoid()
         case "tanh": return Tanh()
-        case "maxout": return Maxout(pieces: try required("pieces"))
+        case "maxout": return Maxout(pieces: try args.required("pieces"))
         case "flatten": return Flatten()
-        case "residual":
-            guard !spec.layers.isEmpty else { throw fail("needs 'layers' (the main path)") }
-            var mainShape = input, shortcutShape = input
-            let main = try chain(spec.layers, shape: &mainShape, prefix: path + ".", classes: classes)
-            var shortcut: (name: String, layer: Layer)?
-            if let specs = spec.shortcut {
-                shortcut = ("shortcut", Sequential(try chain(specs, shape: &shortcutShape, prefix: path + ".shortcut.", classes: classes)))
-            }
-            guard mainShape == shortcutShape else {
-                throw fail("main path gives \(Array(mainShape.dropFirst())) but the "
-                    + (spec.shortcut == nil ? "identity shortcut passes \(Array(input.dropFirst())); add a projection shortcut"
-                                            : "shortcut gives \(Array(shortcutShape.dropFirst()))"))
-            }
-            let activation: Layer?
-            switch spec.arguments["activation"] {
-            case nil, .word("relu")?: activation = ReLU()
-            case .word("none")?: activation = nil
-            case let other?: throw fail("'activation' must be relu or none, got \(other)")
-            }
-            return Residual(main: main, shortcut: shortcut, activation: activation)
-        case "concat":
-            guard !spec.branches.isEmpty else { throw fail("needs 'branches'") }
-            var branches: [(name: String, layer: Layer)] = []
-            for (index, branch) in spec.branches.enumerated() {
-                var branchShape = input
-                let name = "branch\(index + 1)"
-                branches.append((name, Sequential(try chain(branch, shape: &branchShape, prefix: "\(path).\(name).", classes: classes))))
-            }
-            return Concat(branches)
+        case "residual": return try makeResidual(spec, input: input, path: path, classes: classes)
+        case "concat": return try makeConcat(spec, input: input, path: path, classes: classes)
         default:
             throw fail("unknown layer kind")
         }
+    }
+
+    /// `residual`: the main path, an optional projection shortcut, the activation after the sum.
+    static func makeResidual(_ spec: LayerSpec, input: [Int], path: String, classes: Int) throws -> Layer {
+        func fail(_ message: String) -> ConfigError { failure(spec, path, message) }
+        guard !spec.layers.isEmpty else { throw fail("needs 'layers' (the main path)") }
+        var mainShape = input, shortcutShape = input
+        let main = try chain(spec.layers, shape: &mainShape, prefix: path + ".", classes: classes)
+        var shortcut: (name: String, layer: Layer)?
+        if let specs = spec.shortcut {
+            shortcut = ("shortcut", Sequential(try chain(specs, shape: &shortcutShape, prefix: path + ".shortcut.", classes: classes)))
+        }
+        guard mainShape == shortcutShape else {
+            throw fail("main path gives \(Array(mainShape.dropFirst())) but the "
+                + (spec.shortcut == nil ? "identity shortcut passes \(Array(input.dropFirst())); add a projection shortcut"
+                                        : "shortcut gives \(Array(shortcutShape.dropFirst()))"))
+        }
+        let activation: Layer?
+        switch spec.arguments["activation"] {
+        case nil, .word("relu")?: activation = ReLU()
+        case .word("none")?: activation = nil
+        case let other?: throw fail("'activation' must be relu or none, got \(other)")
+        }
+        return Residual(main: main, shortcut: shortcut, activation: activation)
+    }
+
+    /// `concat`: parallel branches over the same input, joined along the channels.
+    static func makeConcat(_ spec: LayerSpec, input: [Int], path: String, classes: Int) throws -> Layer {
+        func fail(_ message: String) -> ConfigError { failure(spec, path, message) }
+        guard !spec.branches.isEmpty else { throw fail("needs 'branches'") }
+        var branches: [(name: String, layer: Layer)] = []
+        for (index, branch) in spec.branches.enumerated() {
+            var branchShape = input
+            let name = "branch\(index + 1)"
+            branches.append((name, Sequential(try chain(branch, shape: &branchShape, prefix: "\(path).\(name).", classes: classes))))
+        }
+        return Concat(branches)
     }
 }

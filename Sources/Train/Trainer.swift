@@ -75,22 +75,12 @@ public final class Trainer {
 
         // A data set this build cannot load fails first, before the run directory is touched.
         try DatasetLoader.checkAvailable(config.data)
-        // The run directory is checked next: an unwritable one fails before any work is done,
-        // and a fresh run never writes over another run's checkpoints.
-        if communicator.isCoordinator {
-            if options.resume == nil && CheckpointStore.hasCheckpoints(runDirectory: config.runDirectory) {
-                throw TrainError.runDirectory(path: config.runDirectory, reason: "already holds a run's checkpoints; "
-                    + "continue it with --resume, or choose another --run-dir")
-            }
-            runDirectory = try RunDirectory(path: config.runDirectory)
-            checkpoints = try CheckpointStore(runDirectory: config.runDirectory, keepLast: config.checkpoint.keepLast)
-        } else {
-            runDirectory = nil
-            checkpoints = nil
-        }
+        (runDirectory, checkpoints) = communicator.isCoordinator
+            ? try Trainer.openRunDirectory(config, resuming: options.resume != nil) : (nil, nil)
 
         (train, validation) = try DatasetLoader.load(config.data, seed: config.training.seed)
-        let makers = try DatasetLoader.batchMakers(config.data, train: train, validation: validation, seed: config.training.seed)
+        let makers = try DatasetLoader.batchMakers(config.data, train: train, validation: validation,
+                                                   seed: config.training.seed)
         let classes = config.model.classes ?? train.classes
         model = try ModelFactory.make(config.model, inputShape: makers.train.imageShape, classes: classes)
         model.initializeParameters(seed: config.training.seed)
@@ -123,9 +113,29 @@ public final class Trainer {
             if let resume = options.resume { try restore(resume) }
         }
         try synchronizeStart()
+        try startRunFiles()
+    }
 
+    /// The run directory (checked before any work: an unwritable one fails first, and a fresh run
+    /// never writes over another run's checkpoints) and its checkpoint store.
+    private static func openRunDirectory(_ config: TrainConfig, resuming: Bool) throws
+        -> (RunDirectory, CheckpointStore) {
+        if !resuming && CheckpointStore.hasCheckpoints(runDirectory: config.runDirectory) {
+            throw TrainError.runDirectory(path: config.runDirectory, reason: "already holds a run's checkpoints; "
+                + "continue it with --resume, or choose another --run-dir")
+        }
+        return (try RunDirectory(path: config.runDirectory),
+                try CheckpointStore(runDirectory: config.runDirectory, keepLast: config.checkpoint.keepLast))
+    }
+
+    /// config.yaml, and metrics.jsonl / steps.jsonl started afresh or cut after the resumed step.
+    private func startRunFiles() throws {
         try runDirectory?.writeConfig(config.resolvedYAML())
-        if let resumedAtStep { try runDirectory?.resumeMetrics(atStep: resumedAtStep) } else { try runDirectory?.startMetrics() }
+        if let resumedAtStep {
+            try runDirectory?.resumeMetrics(atStep: resumedAtStep)
+        } else {
+            try runDirectory?.startMetrics()
+        }
         if config.metrics.everySteps > 0 { try runDirectory?.startSteps(resumedAtStep: resumedAtStep) }
     }
 
@@ -145,20 +155,21 @@ public final class Trainer {
         case .path(let given): path = given
         }
         let checkpoint = try CheckpointFile.load(path: path)
+        let saved = checkpoint.info
         let shape = model.inputShape.map(String.init).joined(separator: "x")
-        guard checkpoint.metadata["model"] == model.name, checkpoint.metadata["input_shape"] == shape,
-              checkpoint.metadata["classes"] == String(model.classes) else {
-            throw CheckpointError.incompatible(path: path, reason: "it holds model \(checkpoint.metadata["model"] ?? "?") "
-                + "for input \(checkpoint.metadata["input_shape"] ?? "?") and \(checkpoint.metadata["classes"] ?? "?") classes; "
-                + "this run builds \(model.name) for \(shape) and \(model.classes) classes")
+        guard saved.model == model.name, saved.inputShape == shape, saved.classes == model.classes else {
+            throw CheckpointError.incompatible(
+                path: path, reason: "it holds model \(saved.model) for input \(saved.inputShape) and \(saved.classes) "
+                    + "classes; this run builds \(model.name) for \(shape) and \(model.classes) classes")
         }
         try ModelStateLoader.loadWeights(checkpoint.file, path: path, into: model)
         ModelStateLoader.loadMomentum(checkpoint.file, into: optimizer)
-        progress = try checkpoint.progress()
+        progress = saved.progress
         try schedule.restore(progress.schedulerState, source: path)
-        if let saved = checkpoint.metadata["world_size"], saved != String(communicator.worldSize) {
-            logger.warning("note: checkpoint was written by \(saved) rank(s), resuming on \(communicator.worldSize): same global batch "
-                + "and data order, gradient sums in another order (results match to rounding, not bit for bit)")
+        if saved.worldSize != communicator.worldSize {
+            logger.warning("note: checkpoint was written by \(saved.worldSize) rank(s), resuming on "
+                + "\(communicator.worldSize): same global batch and data order, gradient sums in another order "
+                + "(results match to rounding, not bit for bit)")
         }
         resumedAtStep = progress.globalStep
         log("resumed from \(path) at epoch \(progress.epoch + 1), step \(progress.globalStep)")
@@ -168,21 +179,15 @@ public final class Trainer {
     private func synchronizeStart() throws {
         guard communicator.worldSize > 1 else { return }
         ReplicaSynchronization.broadcastFromCoordinator(model, communicator: communicator)
-        var numbers = [Double(progress.epoch), Double(progress.batchInEpoch), Double(progress.globalStep),
-                       progress.learningRate, progress.epochLossSum, progress.epochCorrect, progress.epochCount,
-                       progress.elapsedSeconds, optimizer.momentumBuffers.contains { $0 != nil } ? 1 : 0,
-                       resumedAtStep == nil ? -1 : Double(resumedAtStep!)]
-        communicator.broadcast(&numbers, root: 0)
-        progress.epoch = Int(numbers[0])
-        progress.batchInEpoch = Int(numbers[1])
-        progress.globalStep = Int(numbers[2])
-        progress.learningRate = numbers[3]
-        progress.epochLossSum = numbers[4]
-        progress.epochCorrect = numbers[5]
-        progress.epochCount = numbers[6]
-        progress.elapsedSeconds = numbers[7]
-        resumedAtStep = numbers[9] < 0 ? nil : Int(numbers[9])
-        if numbers[8] > 0 {
+        // The progress record travels in its checkpoint encoding, so its fields are declared once.
+        var entries = try MetadataCoder.encode(progress)
+        communicator.broadcast(&entries, root: 0)
+        progress = try MetadataCoder.decode(TrainingProgress.self, from: entries)
+        let hasMomentum = optimizer.momentumBuffers.contains { $0 != nil }
+        var flags: [Double] = [hasMomentum ? 1 : 0, resumedAtStep.map(Double.init) ?? -1]
+        communicator.broadcast(&flags, root: 0)
+        resumedAtStep = flags[1] < 0 ? nil : Int(flags[1])
+        if flags[0] > 0 {
             if !communicator.isCoordinator {
                 optimizer.setMomentumBuffers(optimizer.parameters.map { Tensor(shape: $0.parameter.value.shape) })
             }
@@ -208,80 +213,98 @@ public final class Trainer {
             + "\(validation.count) validation, global batch \(config.training.batchSize), "
             + "\(communicator.worldSize) rank(s) (\(communicator.backendName)) × \(Parallel.threadCount) thread(s), "
             + "\(buckets.bucketCount) gradient bucket(s)")
+        (sessionStart, elapsedBefore) = (Date(), progress.elapsedSeconds)
         var history: [EpochMetrics] = []
-        // Wall time of the whole run, earlier sessions included (checkpoints record it).
-        let sessionStart = Date(), elapsedBefore = progress.elapsedSeconds
-        func elapsed() -> Double { elapsedBefore + Date().timeIntervalSince(sessionStart) }
         if config.training.maxSteps == progress.globalStep {
-            try finish(.maxSteps, elapsed: elapsed())
+            try finish(.maxSteps)
             return history
         }
         defer { trainBatches.stop() }
         while progress.epoch < config.training.epochs {
-            model.setTraining(true)
-            trainBatches.start(epoch: progress.epoch, batch: progress.batchInEpoch)
             let epochStart = Date()
-            var imagesThisSession = 0
-            reporter.epochStarted()
-            while progress.batchInEpoch < trainSampler.batchesPerEpoch {
-                let step = trainStep(trainBatches.next())
-                try account(step)
-                imagesThisSession += Int(step.global.count)
-                try reportStep(step, elapsed: elapsed())
-                try afterStep(elapsed: elapsed())
-                if step.global.stopRequested {
-                    log("stop requested (SIGTERM/SIGINT): saving at step \(progress.globalStep)")
-                    try finish(.signalled, elapsed: elapsed())
-                    return history
-                }
-                if let maxSteps = config.training.maxSteps, progress.globalStep >= maxSteps {
-                    try finish(.maxSteps, elapsed: elapsed())
-                    return history
-                }
+            let (images, stopped) = try trainEpoch()
+            if let stopped {
+                try finish(stopped)
+                return history
             }
-            let trainSeconds = Date().timeIntervalSince(epochStart)
-            try ReplicaSynchronization.verify(model, communicator: communicator, step: progress.globalStep)
-            let validated = evaluate()
-            let metric = config.validation.monitor == .validationAccuracy ? validated.accuracy : validated.meanLoss
-            let decision = try coordinate(metric: metric)
-            var metrics = EpochMetrics(
-                epoch: progress.epoch + 1, step: progress.globalStep, learningRate: optimizer.learningRate,
-                trainLoss: progress.epochLossSum / max(progress.epochCount, 1),
-                trainAccuracy: progress.epochCorrect / max(progress.epochCount, 1),
-                validationLoss: validated.meanLoss, validationAccuracy: validated.accuracy,
-                imagesPerSecond: Double(imagesThisSession) / max(trainSeconds, 1e-9), time: elapsed())
-            metrics.validationTop5 = validation.classes >= 5 ? validated.top5Accuracy : nil
-            metrics.resumedAtStep = resumedAtStep
-            resumedAtStep = nil
-            metrics.learningRateDrop = decision.drop.map { LearningRateDrop(old: $0.old, new: $0.new) }
+            let (metrics, earlyStop) = try endEpoch(images: images, seconds: Date().timeIntervalSince(epochStart))
             history.append(metrics)
-            log(metrics.logLine(epochs: config.training.epochs))
-            if let drop = decision.drop {
-                log(String(format: "plateau: epoch %d %@ %.6g did not improve; learning rate %.6g → %.6g",
-                           progress.epoch + 1, config.validation.monitor.rawValue, metric, drop.old, drop.new))
-            }
-            try runDirectory?.appendMetrics(metrics)
-            progress.epoch += 1
-            progress.batchInEpoch = 0
-            progress.epochLossSum = 0
-            progress.epochCorrect = 0
-            progress.epochCount = 0
-            let save = config.checkpoint.everyEpochs > 0 && progress.epoch % config.checkpoint.everyEpochs == 0
-            if save || decision.improved || decision.stop || progress.epoch == config.training.epochs {
-                let bytes = try checkpointBytes(elapsed: elapsed())
-                if let bytes, save || decision.stop || progress.epoch == config.training.epochs {
-                    try saveCheckpoint(bytes)
-                }
-                if let bytes, decision.improved { try checkpoints?.saveBest(bytes) }
-            }
-            if decision.stop {
-                log("early stopping: \(config.validation.monitor.rawValue) has not improved for \(config.earlyStopping.patience ?? 0) epoch(s)")
-                try finish(.earlyStopped, elapsed: elapsed(), save: false)
+            if earlyStop {
+                log("early stopping: \(config.validation.monitor.rawValue) has not improved for "
+                    + "\(config.earlyStopping.patience ?? 0) epoch(s)")
+                try finish(.earlyStopped, save: false)
                 return history
             }
         }
-        try finish(.completed, elapsed: elapsed(), save: false)
+        try finish(.completed, save: false)
         return history
+    }
+
+    /// Wall time of the whole run, earlier sessions included (checkpoints record it).
+    private var sessionStart = Date()
+    private var elapsedBefore = 0.0
+    private func elapsed() -> Double { elapsedBefore + Date().timeIntervalSince(sessionStart) }
+
+    /// The rest of the epoch in progress, step by step; the images trained on, and why it stopped
+    /// early (a stop signal, max_steps), if it did.
+    private func trainEpoch() throws -> (images: Int, stopped: Outcome?) {
+        model.setTraining(true)
+        trainBatches.start(epoch: progress.epoch, batch: progress.batchInEpoch)
+        reporter.epochStarted()
+        var images = 0
+        while progress.batchInEpoch < trainSampler.batchesPerEpoch {
+            let step = trainStep(trainBatches.next())
+            try account(step)
+            images += Int(step.global.count)
+            try reportStep(step, elapsed: elapsed())
+            try afterStep(elapsed: elapsed())
+            if step.global.stopRequested {
+                log("stop requested (SIGTERM/SIGINT): saving at step \(progress.globalStep)")
+                return (images, .signalled)
+            }
+            if let maxSteps = config.training.maxSteps, progress.globalStep >= maxSteps { return (images, .maxSteps) }
+        }
+        return (images, nil)
+    }
+
+    /// An epoch's end: replica check, validation, the coordinator's decisions, the epoch's record and
+    /// log line, checkpoints. Returns the record and whether early stopping ends the run.
+    private func endEpoch(images: Int, seconds: Double) throws -> (EpochMetrics, earlyStop: Bool) {
+        try ReplicaSynchronization.verify(model, communicator: communicator, step: progress.globalStep)
+        let validated = evaluate()
+        let metric = config.validation.monitor == .validationAccuracy ? validated.accuracy : validated.meanLoss
+        let decision = try coordinate(metric: metric)
+        var metrics = EpochMetrics(
+            epoch: progress.epoch + 1, step: progress.globalStep, learningRate: optimizer.learningRate,
+            trainLoss: progress.epochLossSum / max(progress.epochCount, 1),
+            trainAccuracy: progress.epochCorrect / max(progress.epochCount, 1),
+            validationLoss: validated.meanLoss, validationAccuracy: validated.accuracy,
+            imagesPerSecond: Double(images) / max(seconds, 1e-9), time: elapsed())
+        metrics.validationTop5 = validation.classes >= 5 ? validated.top5Accuracy : nil
+        metrics.resumedAtStep = resumedAtStep
+        resumedAtStep = nil
+        metrics.learningRateDrop = decision.drop.map { LearningRateDrop(old: $0.old, new: $0.new) }
+        log(metrics.logLine(epochs: config.training.epochs))
+        if let drop = decision.drop {
+            log(String(format: "plateau: epoch %d %@ %.6g did not improve; learning rate %.6g → %.6g",
+                       progress.epoch + 1, config.validation.monitor.rawValue, metric, drop.old, drop.new))
+        }
+        try runDirectory?.appendMetrics(metrics)
+        progress.epoch += 1
+        progress.batchInEpoch = 0
+        (progress.epochLossSum, progress.epochCorrect, progress.epochCount) = (0, 0, 0)
+        try saveAtEpochEnd(decision)
+        return (metrics, decision.stop)
+    }
+
+    /// The epoch's checkpoint (every_epochs, the last epoch, an early stop) and best.safetensors.
+    private func saveAtEpochEnd(_ decision: LearningRateController.Decision) throws {
+        let last = progress.epoch == config.training.epochs
+        let save = config.checkpoint.everyEpochs > 0 && progress.epoch % config.checkpoint.everyEpochs == 0
+        guard save || decision.improved || decision.stop || last,
+              let bytes = try checkpointBytes(elapsed: elapsed()) else { return }
+        if save || decision.stop || last { try saveCheckpoint(bytes) }
+        if decision.improved { try checkpoints?.saveBest(bytes) }
     }
 
     /// One optimizer step: forward, loss, backward (each gradient bucket's all-reduce starts as
@@ -314,7 +337,8 @@ public final class Trainer {
                                                value: step.local.lossSum.isFinite ? nil
                                                    : step.local.lossSum / Double(max(step.local.count, 1)))
             }
-            logger.warning("step \(progress.globalStep + 1): non-finite loss on some rank; step skipped (training.on_nonfinite: skip)")
+            logger.warning("step \(progress.globalStep + 1): non-finite loss on some rank; step skipped "
+                + "(training.on_nonfinite: skip)")
         }
         progress.globalStep += 1
         progress.batchInEpoch += 1
@@ -370,12 +394,13 @@ public final class Trainer {
     /// diverging run never replaces good checkpoints with NaN ones.
     private func checkpointBytes(elapsed: Double) throws -> Data? {
         guard communicator.isCoordinator else { return nil }
-        for (name, parameter) in model.namedParameters() where !Reduction.allFinite(parameter.value.pointer, count: parameter.count) {
+        for (name, parameter) in model.namedParameters()
+        where !Reduction.allFinite(parameter.value.pointer, count: parameter.count) {
             throw TrainError.nonFiniteWeights(tensor: name, step: progress.globalStep)
         }
         progress.schedulerState = schedule.state
         progress.elapsedSeconds = elapsed
-        return CheckpointFile.encode(model: model, optimizer: optimizer, progress: progress,
+        return try CheckpointFile.encode(model: model, optimizer: optimizer, progress: progress,
                                      configYAML: config.resolvedYAML(), seed: config.training.seed,
                                      worldSize: communicator.worldSize)
     }
@@ -386,9 +411,9 @@ public final class Trainer {
         log("checkpoint: \(path)")
     }
 
-    private func finish(_ outcome: Outcome, elapsed: Double, save: Bool = true) throws {
+    private func finish(_ outcome: Outcome, save: Bool = true) throws {
         self.outcome = outcome
-        if save, let bytes = try checkpointBytes(elapsed: elapsed) { try saveCheckpoint(bytes) }
+        if save, let bytes = try checkpointBytes(elapsed: elapsed()) { try saveCheckpoint(bytes) }
         if communicator.worldSize > 1 {
             try ReplicaSynchronization.verify(model, communicator: communicator, step: progress.globalStep)
             log("replicas verified identical on all \(communicator.worldSize) ranks at step \(progress.globalStep)")

@@ -1,0 +1,67 @@
+/// A training checkpoint's `__metadata__` as one value: what the file is, the model and run it
+/// belongs to, the checksum of its tensors and where the run stands. Stored flat (safetensors
+/// metadata is a map of strings) under the names the README's table lists.
+public struct CheckpointMetadata: Codable, Equatable, Sendable {
+    public static let formatName = "cnn-dist-checkpoint"
+    public static let formatVersion = "1"
+
+    public var format = Self.formatName
+    public var formatVersion = Self.formatVersion
+    public var model: String
+    /// One image, "CxHxW".
+    public var inputShape: String
+    public var classes: Int
+    /// The run's resolved config (YAML).
+    public var config: String
+    public var seed: UInt64
+    /// Ranks that wrote the checkpoint.
+    public var worldSize: Int
+    /// SHA-256 of all tensor data in file order.
+    public var tensorSHA256: String
+    public var progress: TrainingProgress
+
+    public init(model: String, inputShape: [Int], classes: Int, config: String, seed: UInt64, worldSize: Int,
+                tensorSHA256: String, progress: TrainingProgress) {
+        self.model = model
+        self.inputShape = inputShape.map(String.init).joined(separator: "x")
+        self.classes = classes
+        self.config = config
+        self.seed = seed
+        self.worldSize = worldSize
+        self.tensorSHA256 = tensorSHA256
+        self.progress = progress
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, formatVersion = "format_version", model, inputShape = "input_shape", classes, config, seed
+        case worldSize = "world_size", tensorSHA256 = "tensor_sha256"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        format = try c.decode(String.self, forKey: .format)
+        formatVersion = try c.decode(String.self, forKey: .formatVersion)
+        model = try c.decode(String.self, forKey: .model)
+        inputShape = try c.decode(String.self, forKey: .inputShape)
+        classes = try c.decode(Int.self, forKey: .classes)
+        config = try c.decode(String.self, forKey: .config)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        worldSize = try c.decode(Int.self, forKey: .worldSize)
+        tensorSHA256 = try c.decode(String.self, forKey: .tensorSHA256)
+        progress = try TrainingProgress(from: decoder)  // its entries sit beside these
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(format, forKey: .format)
+        try c.encode(formatVersion, forKey: .formatVersion)
+        try c.encode(model, forKey: .model)
+        try c.encode(inputShape, forKey: .inputShape)
+        try c.encode(classes, forKey: .classes)
+        try c.encode(config, forKey: .config)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(worldSize, forKey: .worldSize)
+        try c.encode(tensorSHA256, forKey: .tensorSHA256)
+        try progress.encode(to: encoder)
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import XCTest
+
+@testable import Checkpoint
+
+/// The checkpoint metadata as one Codable value: the flat string map it is stored as, files
+/// written before it existed, and the errors a damaged map gives.
+final class CheckpointMetadataTests: XCTestCase {
+    /// What a checkpoint of the previous format held, written by hand-built code (a LeNet-5 run at step 3).
+    let previousFormat: [String: String] = [
+        "format": "cnn-dist-checkpoint", "format_version": "1", "model": "lenet5", "input_shape": "1x28x28",
+        "classes": "10", "config": "model:\n  name: \"lenet5\"\n", "seed": "5", "world_size": "1",
+        "tensor_sha256": String(repeating: "ab", count: 32), "epoch": "0", "batch_in_epoch": "3", "global_step": "3",
+        "learning_rate": "0.05", "epoch_loss_sum": "441.4796142578125", "epoch_correct": "25.0", "epoch_count": "192.0",
+        "elapsed_seconds": "0.4071", "best_metric": "0.25", "scheduler.best.best": "0.25",
+        "scheduler.best.epochs_without_improvement": "0",
+    ]
+
+    func testPreviousFormatReadsAndWritesBackTheSameEntries() throws {
+        let metadata = try MetadataCoder.decode(CheckpointMetadata.self, from: previousFormat)
+        XCTAssertEqual(metadata.model, "lenet5")
+        XCTAssertEqual(metadata.inputShape, "1x28x28")
+        XCTAssertEqual(metadata.seed, 5)
+        XCTAssertEqual(metadata.progress.globalStep, 3)
+        XCTAssertEqual(metadata.progress.epochLossSum, 441.4796142578125)
+        XCTAssertEqual(metadata.progress.bestMetric, 0.25)
+        XCTAssertEqual(metadata.progress.schedulerState, ["best.best": "0.25", "best.epochs_without_improvement": "0"])
+        XCTAssertEqual(try MetadataCoder.encode(metadata), previousFormat)
+    }
+
+    func testNumbersRoundTripBitForBit() throws {
+        var progress = TrainingProgress(learningRate: 0.1 + 0.2)
+        progress.epochLossSum = .pi * 1e-300
+        progress.elapsedSeconds = 1e23
+        progress.epochCount = 192
+        let entries = try MetadataCoder.encode(progress)
+        XCTAssertEqual(entries["epoch_count"], "192.0")
+        XCTAssertNil(entries["best_metric"])
+        XCTAssertEqual(try MetadataCoder.decode(TrainingProgress.self, from: entries), progress)
+    }
+
+    func testDamagedEntriesNameTheKey() {
+        var missing = previousFormat
+        missing["global_step"] = nil
+        XCTAssertThrowsError(try MetadataCoder.decode(CheckpointMetadata.self, from: missing)) {
+            guard case DecodingError.keyNotFound(let key, _) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(key.stringValue, "global_step")
+        }
+        var garbled = previousFormat
+        garbled["learning_rate"] = "fast"
+        XCTAssertThrowsError(try MetadataCoder.decode(CheckpointMetadata.self, from: garbled)) {
+            guard case DecodingError.dataCorrupted(let context) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(context.codingPath.first?.stringValue, "learning_rate")
+        }
+    }
+}
