@@ -85,6 +85,8 @@ let package = Package(
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Datasets", "CZlib", "TrainingFixtures", "Yams"], swiftSettings: common),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "NN", "Optim", "TensorCore", "TestSupport"],
                     swiftSettings: common),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Distributed", "CMPI", "CZlib"],
+                    swiftSettings: common),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Checkpoint"], swiftSettings: common),
         .testTarget(name: "TrainTests",
                     dependencies: ["Train", "Benchmarks", "Reports", "Configuration", "Checkpoint", "NN", "Optim", "Datasets",

@@ -75,8 +75,9 @@ public enum PipelineBenchmark {
         let (train, validation) = try DatasetLoader.load(config.data, seed: config.training.seed)
         let maker = try DatasetLoader.batchMakers(config.data, train: train, validation: validation,
                                                   seed: config.training.seed).train
-        let model = try ModelFactory.make(config.model, inputShape: maker.imageShape,
-                                          classes: config.model.classes ?? train.classes)
+        let classes = config.model.classes ?? train.classes
+        try DatasetLoader.checkLabels(train, split: "training", classes: classes)
+        let model = try ModelFactory.make(config.model, inputShape: maker.imageShape, classes: classes)
         let trainer = StepTrainer(model: model, communicator: communicator)
         let sampler = try BatchSampler(sampleCount: train.count, globalBatchSize: config.training.batchSize,
                                        rank: communicator.rank, worldSize: communicator.worldSize,

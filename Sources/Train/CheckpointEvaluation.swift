@@ -25,14 +25,12 @@ public struct CheckpointEvaluation {
         var step: Int?
         if file.metadata["format"] == CheckpointFile.formatName {
             let checkpoint = try CheckpointFile.verified(file, path: path)
-            step = checkpoint.metadata["global_step"].flatMap { Int($0) }
+            step = checkpoint.info.progress.globalStep
             if let configPath {
                 config = try TrainConfig.load(file: configPath, knownModels: Catalog.models, dataPathGiven: dataPath != nil)
             } else {
-                guard let yaml = checkpoint.metadata["config"] else {
-                    throw CheckpointError.malformed(path: path, reason: "metadata lacks 'config'; pass --config FILE")
-                }
-                config = try TrainConfig.parse(yaml: yaml, source: "\(path) (metadata 'config')", knownModels: Catalog.models)
+                config = try TrainConfig.parse(yaml: checkpoint.info.config, source: "\(path) (metadata 'config')",
+                                               knownModels: Catalog.models)
             }
         } else {
             guard let configPath else {
@@ -51,8 +49,9 @@ public struct CheckpointEvaluation {
         // The trainer's validation batches: its normalisation, and its centre crop where training crops.
         let batches = try DatasetLoader.batchMakers(config.data, train: train, validation: validation,
                                                seed: config.training.seed).validation
-        let model = try ModelFactory.make(config.model, inputShape: batches.imageShape,
-                                          classes: config.model.classes ?? validation.classes)
+        let classes = config.model.classes ?? validation.classes
+        try DatasetLoader.checkLabels(validation, split: "validation", classes: classes)
+        let model = try ModelFactory.make(config.model, inputShape: batches.imageShape, classes: classes)
         try ModelStateLoader.loadWeights(file, path: path, into: model)
         // Any batch gives the same figures (to rounding); make it divide over the ranks.
         let ranks = communicator.worldSize

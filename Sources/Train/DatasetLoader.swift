@@ -47,6 +47,15 @@ public enum DatasetLoader {
         }
     }
 
+    /// Every label must name one of the model's `classes` outputs: a smaller head than the data set's
+    /// would index past the logits.
+    public static func checkLabels(_ images: LabeledImages, split: String, classes: Int) throws {
+        guard let record = images.labels.firstIndex(where: { $0 < 0 || Int($0) >= classes }) else { return }
+        throw TrainError.labelOutOfRange(dataset: images.name, split: split, record: record,
+                                         label: Int(images.labels[record]), classes: classes,
+                                         datasetClasses: max(images.classes, Int(images.labels.max() ?? 0) + 1))
+    }
+
     /// The config's normalisation, or the dataset's documented default.
     public static func normalization(_ section: DataSection, channels: Int) throws -> Normalization {
         if let mean = section.normalize?.mean, let std = section.normalize?.std {

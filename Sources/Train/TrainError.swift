@@ -10,6 +10,7 @@ public enum TrainError: Error, CustomStringConvertible {
     case nonFiniteWeights(tensor: String, step: Int)
     case replicaDivergence(tensor: String, ranks: [Int], step: Int)
     case batchNotDivisible(batch: Int, ranks: Int)
+    case labelOutOfRange(dataset: String, split: String, record: Int, label: Int, classes: Int, datasetClasses: Int)
 
     public var description: String {
         switch self {
@@ -34,6 +35,10 @@ public enum TrainError: Error, CustomStringConvertible {
             return "replicas diverged at step \(step): '\(tensor)' on rank(s) \(ranks.map(String.init).joined(separator: ", "))"
                 + " differs from rank 0's"
                 + " (non-deterministic kernel or corrupted memory); stopping"
+        case .labelOutOfRange(let dataset, let split, let record, let label, let classes, let datasetClasses):
+            return "\(dataset) \(split) record \(record) has label \(label), outside the model's \(classes) classes "
+                + "(model.classes): set model.classes to at least \(datasetClasses), "
+                + "or leave it unset to take the data set's"
         case .batchNotDivisible(let batch, let ranks):
             return "global batch \(batch) does not divide over \(ranks) ranks: choose training.batch_size as a multiple of \(ranks)"
         }

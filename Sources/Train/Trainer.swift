@@ -82,6 +82,8 @@ public final class Trainer {
         let makers = try DatasetLoader.batchMakers(config.data, train: train, validation: validation,
                                                    seed: config.training.seed)
         let classes = config.model.classes ?? train.classes
+        try DatasetLoader.checkLabels(train, split: "training", classes: classes)
+        try DatasetLoader.checkLabels(validation, split: "validation", classes: classes)
         model = try ModelFactory.make(config.model, inputShape: makers.train.imageShape, classes: classes)
         model.initializeParameters(seed: config.training.seed)
         optimizer = SGD(parameters: model.namedParameters(), options: SGD.Options(

@@ -19,16 +19,19 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "YAML config to rebuild model and data from instead of the checkpoint's.") var config: String?
     @Option(name: .customLong("batch-size"), help: "Global evaluation batch (default: training.batch_size).") var batchSize: Int?
     @Option(name: .long, help: "Compute threads per rank (0 = automatic).") var threads: Int?
-    @Option(name: .long, help: "table or json.") var format = "table"
+    @Option(name: .long, help: "table or json.") var format = Format.table
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
 
     func validate() throws {
-        guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json, got '\(format)'") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
     }
 
     func run() throws {
         guard let evaluation = try CheckpointEvaluation.launch(checkpoint: checkpoint, configPath: config, dataPath: dataPath,
                                                                batchSize: batchSize, threads: threads) else { return }
-        print(format == "json" ? evaluation.json : evaluation.table, terminator: "")
+        print(format == .json ? evaluation.json : evaluation.table, terminator: "")
     }
 }

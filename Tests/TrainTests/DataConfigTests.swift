@@ -19,6 +19,30 @@ final class DataConfigTests: XCTestCase {
         XCTAssertThrowsError(try parse(yaml), line: line) { XCTAssertEqual("\($0)", expected, line: line) }
     }
 
+    /// A head smaller than the data set's classes is refused before training (it used to index past
+    /// the logits: garbage accuracy with classes 9, a heap corruption with 5 or 2).
+    func testLabelsOutsideTheModelsClassesAreAnError() throws {
+        for classes in [2, 5, 9] {
+            let directory = ProcessRunner.temporaryDirectory("labels-\(classes)")
+            var config = TrainingFixtures.smallSynthetic(runDirectory: directory)
+            config.model.classes = classes
+            XCTAssertThrowsError(try Trainer(config: config, log: { _ in })) { error in
+                let text = "\(error)"
+                XCTAssertTrue(text.hasPrefix("synthetic training record "), text)
+                XCTAssertTrue(text.contains(", outside the model's \(classes) classes (model.classes): "
+                    + "set model.classes to at least 10, or leave it unset"), text)
+                guard case TrainError.labelOutOfRange(_, _, let record, let label, _, _) = error else {
+                    return XCTFail(text)
+                }
+                XCTAssertGreaterThanOrEqual(label, classes)
+                XCTAssertTrue(text.contains("record \(record) has label \(label)"), text)
+            }
+        }
+        var config = TrainingFixtures.smallSynthetic(runDirectory: ProcessRunner.temporaryDirectory("labels-10"))
+        config.model.classes = 12  // a larger head is fine (unused outputs), as in torch
+        XCTAssertNoThrow(try Trainer(config: config, log: { _ in }))
+    }
+
     func testAugmentKeysParseAndRoundTrip() throws {
         let config = try parse("""
         data:
