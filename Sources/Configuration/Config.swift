@@ -14,8 +14,9 @@ public struct TrainConfig: Equatable, Sendable {
     public var checkpoint = CheckpointSection()
     public var earlyStopping = EarlyStoppingSection()
     public var metrics = MetricsSection()
-    /// Directory for config.yaml, metrics.jsonl and the model's weights.
-    public var runDirectory = "runs/default"
+    /// Directory for config.yaml, metrics.jsonl and the model's weights; nil: a new
+    /// `runs/<config name>/version_N` for each fresh run.
+    public var runDirectory: String?
     /// Steps between plain progress lines (output not a terminal); 0: no progress output, epoch lines only.
     public var logEvery = 50
 

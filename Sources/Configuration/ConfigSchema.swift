@@ -107,7 +107,8 @@ public enum ConfigSchema {
              "steps between replica checksum comparisons (also at epoch ends); 0: epoch ends only"),
         .key("metrics.every_steps", \.metrics.everySteps, countOrZero, "a steps.jsonl record every N optimizer steps; 0: none"),
         .key("run_dir", \.runDirectory, ValueRule(requirement: "not be empty", summary: "non-empty") { !$0.isEmpty },
-             "where config.yaml, metrics.jsonl, model.safetensors and checkpoints/ go"),
+             "where config.yaml, metrics.jsonl, model.safetensors and checkpoints/ go; null: a new "
+                 + "runs/<config name>/version_N for each fresh run (a bare --resume takes the newest)"),
         .key("log_every", \.logEvery, countOrZero, "steps between plain progress lines off a terminal; 0: epoch lines only"),
     ]
 

@@ -20,10 +20,13 @@ public struct StartOptions: Equatable, Sendable {
     public var resume: Resume?
     /// Weights only (parameters and buffers), checked strictly against the model.
     public var initFrom: String?
+    /// Where a config without `run_dir` runs: `runs/<runName>/version_N` (the config file's stem).
+    public var runName: String
 
-    public init(resume: Resume? = nil, initFrom: String? = nil) {
+    public init(resume: Resume? = nil, initFrom: String? = nil, runName: String = "default") {
         self.resume = resume
         self.initFrom = initFrom
+        self.runName = runName
     }
 }
 
@@ -31,7 +34,8 @@ public struct StartOptions: Equatable, Sendable {
 /// → SGD; per epoch validation, coordinator decisions (learning rate, stop), a log line, a
 /// metrics record and a checkpoint. Rank 0 is the coordinator and the only writer.
 public final class Trainer {
-    public let config: TrainConfig
+    /// The run's config; on rank 0 with the run directory it chose where the config named none.
+    public private(set) var config: TrainConfig
     public let communicator: Communicator
     public let model: Model
     let optimizer: SGD
@@ -75,8 +79,12 @@ public final class Trainer {
 
         // A data set this build cannot load fails first, before the run directory is touched.
         try DatasetLoader.checkAvailable(config.data)
-        (runDirectory, checkpoints) = communicator.isCoordinator
-            ? try Trainer.openRunDirectory(config, resuming: options.resume != nil) : (nil, nil)
+        if communicator.isCoordinator {
+            self.config.runDirectory = try Trainer.chooseRunDirectory(config, options)
+            (runDirectory, checkpoints) = try Trainer.openRunDirectory(self.config, resuming: options.resume != nil)
+        } else {
+            (runDirectory, checkpoints) = (nil, nil)
+        }
 
         (train, validation) = try DatasetLoader.load(config.data, seed: config.training.seed)
         let makers = try DatasetLoader.batchMakers(config.data, train: train, validation: validation,
@@ -118,16 +126,25 @@ public final class Trainer {
         try startRunFiles()
     }
 
+    /// The config's `run_dir`, or else a new `runs/<name>/version_N` (a bare `--resume`: the newest
+    /// version with checkpoints).
+    private static func chooseRunDirectory(_ config: TrainConfig, _ options: StartOptions) throws -> String {
+        if let directory = config.runDirectory { return directory }
+        let base = RunFolders.base(name: options.runName)
+        return options.resume == .latest ? try RunFolders.latest(base: base) : try RunFolders.fresh(base: base)
+    }
+
     /// The run directory (checked before any work: an unwritable one fails first, and a fresh run
     /// never writes over another run's checkpoints) and its checkpoint store.
     private static func openRunDirectory(_ config: TrainConfig, resuming: Bool) throws
         -> (RunDirectory, CheckpointStore) {
-        if !resuming && CheckpointStore.hasCheckpoints(runDirectory: config.runDirectory) {
-            throw TrainError.runDirectory(path: config.runDirectory, reason: "already holds a run's checkpoints; "
-                + "continue it with --resume, or choose another --run-dir")
+        let path = config.runDirectory ?? RunFolders.root
+        if !resuming && CheckpointStore.hasCheckpoints(runDirectory: path) {
+            throw TrainError.runDirectory(path: path, reason: "already holds a run's checkpoints; "
+                + "continue it with --resume, or choose another --run-dir (or none: each run gets a new folder)")
         }
-        return (try RunDirectory(path: config.runDirectory),
-                try CheckpointStore(runDirectory: config.runDirectory, keepLast: config.checkpoint.keepLast))
+        return (try RunDirectory(path: path),
+                try CheckpointStore(runDirectory: path, keepLast: config.checkpoint.keepLast))
     }
 
     /// config.yaml, and metrics.jsonl / steps.jsonl started afresh or cut after the resumed step.
@@ -153,7 +170,7 @@ public final class Trainer {
     private func restore(_ resume: StartOptions.Resume) throws {
         let path: String
         switch resume {
-        case .latest: path = try CheckpointStore.latest(inRunDirectory: config.runDirectory)
+        case .latest: path = try CheckpointStore.latest(inRunDirectory: runDirectory?.path ?? RunFolders.root)
         case .path(let given): path = given
         }
         let checkpoint = try CheckpointFile.load(path: path)
@@ -215,6 +232,7 @@ public final class Trainer {
             + "\(validation.count) validation, global batch \(config.training.batchSize), "
             + "\(communicator.worldSize) rank(s) (\(communicator.backendName)) × \(Parallel.threadCount) thread(s), "
             + "\(buckets.bucketCount) gradient bucket(s)")
+        if let runDirectory { log("run directory: \(runDirectory.path)") }
         (sessionStart, elapsedBefore) = (Date(), progress.elapsedSeconds)
         var history: [EpochMetrics] = []
         if config.training.maxSteps == progress.globalStep {

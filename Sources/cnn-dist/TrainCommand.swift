@@ -17,7 +17,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("data"), help: "Dataset directory (data.path).") var dataPath: String?
     @Option(name: .long, help: "Random seed.") var seed: UInt64?
     @Option(name: .long, help: "Compute threads per rank (0 = automatic).") var threads: Int?
-    @Option(name: .customLong("run-dir"), help: "Run directory for config.yaml and metrics.jsonl.") var runDir: String?
+    @Option(name: .customLong("run-dir"), help: "Run directory, exactly (default: a new runs/<config name>/version_N).")
+    var runDir: String?
     @Option(name: .long, help: "Without mpirun: run N data-parallel ranks as threads of this process.")
     var workers: Int?
     @Option(name: .long, help: ArgumentHelp("Continue a run exactly: `--resume` takes the run directory's latest checkpoint, `--resume PATH` a given one.", valueName: "path"))
@@ -65,8 +66,11 @@ struct TrainCommand: ParsableCommand {
             overrides.prefetch = prefetch
             overrides.settings = settings
             let trainConfig = try TrainConfig.load(file: config, overrides: overrides, knownModels: Catalog.models)
+            // Runs of a config without run_dir go to runs/<its file name>/version_N.
+            let runName = config.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension }
+                ?? "default"
             let options = StartOptions(resume: resume.map { $0 == TrainCommand.latest ? .latest : .path($0) },
-                                       initFrom: initFrom)
+                                       initFrom: initFrom, runName: runName)
             try TrainingLauncher.run(config: trainConfig, workers: workers, options: options, logger: logger)
         } catch {
             logger.endLiveLine()  // the error starts a line of its own

@@ -177,7 +177,7 @@ final class ResumeTests: XCTestCase {
         let before = try finalDigest(directory)
         XCTAssertThrowsError(try TrainingLauncher.run(config: config(directory), log: { _ in })) {
             XCTAssertEqual("\($0)", "run directory \(directory): already holds a run's checkpoints; "
-                + "continue it with --resume, or choose another --run-dir")
+                + "continue it with --resume, or choose another --run-dir (or none: each run gets a new folder)")
         }
         XCTAssertEqual(try finalDigest(directory), before)
         XCTAssertThrowsError(try TrainingLauncher.run(config: config(ProcessRunner.temporaryDirectory("empty")),
@@ -192,18 +192,19 @@ final class ResumeTests: XCTestCase {
         first.training.maxSteps = 2
         try TrainingLauncher.run(config: first, log: { _ in })
         var other = config(directory)
-        other.model.classes = 5
+        // A larger head: fewer classes than the labels is refused before any checkpoint is read.
+        other.model.classes = 12
         let path = directory + "/checkpoints/step-000000002.safetensors"
         XCTAssertThrowsError(try TrainingLauncher.run(config: other, options: StartOptions(resume: .path(path)), log: { _ in })) {
             XCTAssertEqual("\($0)", "\(path): does not fit this run: it holds model lenet5 for input 1x28x28 and 10 classes; "
-                + "this run builds lenet5 for 1x28x28 and 5 classes")
+                + "this run builds lenet5 for 1x28x28 and 12 classes")
         }
         // --init-from checks strictly and lists every mismatch, as load_state_dict(strict=True).
         let fresh = ProcessRunner.temporaryDirectory("init-from")
         XCTAssertThrowsError(try TrainingLauncher.run(config: { var c = other; c.runDirectory = fresh; return c }(),
                                                       options: StartOptions(initFrom: path), log: { _ in })) {
             XCTAssertEqual("\($0)", "\(path): does not fit this run: its tensors do not match model lenet5: "
-                + "wrong shape: fc2.weight (file [10, 84], model [5, 84]), fc2.bias (file [10], model [5])")
+                + "wrong shape: fc2.weight (file [10, 84], model [12, 84]), fc2.bias (file [10], model [12])")
         }
         let partial = directory + "/partial.safetensors"
         let file = try SafeTensors.read(path: path)
