@@ -11,10 +11,12 @@ extension Convolution {
     /// Output columns ow whose input column ow·stride + offset lies in 0..<width.
     @inline(__always)
     static func validColumns(offset: Int, stride: Int, width: Int, outWidth: Int) -> Range<Int> {
-        let low = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+        // An offset wholly in the left padding (low past the row) or the right (high ≤ low)
+        // leaves no valid column: an empty range inside 0...outWidth, never a reversed one.
+        let low = Swift.min(outWidth, offset >= 0 ? 0 : (-offset + stride - 1) / stride)
         let last = width - 1 - offset
         let high = last < 0 ? 0 : Swift.min(outWidth, last / stride + 1)
-        return Swift.min(low, high)..<Swift.max(low, high)
+        return low..<Swift.max(low, high)
     }
 
     /// Copies `count` floats between non-overlapping buffers with inline 8-wide moves: im2col

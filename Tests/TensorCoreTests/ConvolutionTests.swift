@@ -380,3 +380,66 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 }
+
+/// Every small geometry torch accepts, against the naive reference: kernels up to 11 over inputs
+/// of side 1–7 (a ResNet stem over a 1x1 or 2x2 input), where a kernel offset can fall wholly in
+/// the padding on one side (such geometries wrote past the column matrix before).
+final class SmallGeometrySweepTests: XCTestCase {
+    /// Input side 1–12, kernel 1–11, stride 1–4, padding 0–5, dilation 1–2 (issue 11's sweep), with
+    /// 2→3 channels, and 8→16 on 8- and 12-pixel sides, where the direct kernels take stride-1 layers.
+    func testEverySmallGeometryMatchesTheReference() throws {
+        var checked = 0, seed: UInt64 = 9_000
+        for side in 1...12 {
+            for kernel in 1...11 {
+                for stride in 1...4 {
+                    for padding in 0...5 {
+                        for dilation in 1...2 {
+                            // torch: the dilated kernel must fit the padded input (an output of at least one pixel).
+                            guard side + 2 * padding >= dilation * (kernel - 1) + 1 else { continue }
+                            let channels = [(2, 3)] + ([8, 12].contains(side) && stride == 1 ? [(8, 16)] : [])
+                            for (inChannels, outChannels) in channels {
+                                let g = try ConvolutionGeometry(
+                                    batch: 2, inChannels: inChannels, inHeight: side, inWidth: side,
+                                    outChannels: outChannels, kernelHeight: kernel, kernelWidth: kernel,
+                                    strideHeight: stride, strideWidth: stride, padHeight: padding, padWidth: padding,
+                                    dilationHeight: dilation, dilationWidth: dilation, groups: 1)
+                                seed += 4
+                                try check(g, seed: seed)
+                                checked += 1
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(checked, 4_614)  // every geometry of the ranges that torch accepts
+    }
+
+    private func check(_ g: ConvolutionGeometry, seed: UInt64) throws {
+        let input = randomValues(g.inputCount, seed: seed), weight = randomValues(g.weightCount, seed: seed + 1)
+        let gradOutput = randomValues(g.outputCount, seed: seed + 2)
+        var expected = [Float](repeating: 0, count: g.outputCount)
+        Convolution.naiveForward(g, input: input, weight: weight, bias: nil, output: &expected)
+        var expectedGradInput = [Float](repeating: 0, count: g.inputCount)
+        Convolution.naiveBackwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &expectedGradInput)
+        var expectedGradWeight = [Float](repeating: 0, count: g.weightCount)
+        var expectedGradBias = [Float](repeating: 0, count: g.outChannels)
+        Convolution.naiveBackwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: &expectedGradWeight,
+                                        gradBias: &expectedGradBias)
+        for threads in [1, 2] {
+            withThreadCount(threads) {
+                var output = [Float](repeating: .nan, count: g.outputCount)
+                Convolution.forward(g, input: input, weight: weight, bias: nil, output: &output)
+                assertClose(output, expected, "forward \(g) threads \(threads)")
+                var gradInput = [Float](repeating: .nan, count: g.inputCount)
+                Convolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput)
+                assertClose(gradInput, expectedGradInput, "backwardInput \(g) threads \(threads)")
+                var gradWeight = [Float](repeating: .nan, count: g.weightCount)
+                var gradBias = [Float](repeating: .nan, count: g.outChannels)
+                Convolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: &gradWeight,
+                                           gradBias: &gradBias)
+                assertClose(gradWeight, expectedGradWeight, "backwardWeight \(g) threads \(threads)")
+            }
+        }
+    }
+}
