@@ -60,12 +60,16 @@ final class RunDirectory {
         let file = (path as NSString).appendingPathComponent(name)
         guard let existing = try? String(contentsOfFile: file, encoding: .utf8) else { return try startRecords(name) }
         let kept = existing.split(separator: "\n").filter { line in
-            guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let recordStep = record["step"] as? Int else { return false }
-            return recordStep <= step
+            guard let record = try? JSONLines.decode(RecordStep.self, from: line) else { return false }
+            return record.step <= step
         }
         let text = kept.map { $0 + "\n" }.joined()
         if text != existing { try AtomicFile.write(Data(text.utf8), to: file) }
+    }
+
+    /// The one field both record kinds share, all a resume needs to cut them.
+    private struct RecordStep: Decodable {
+        var step: Int
     }
 
     private func append(_ record: String, to name: String) throws {
