@@ -75,6 +75,9 @@ public struct CheckpointFile {
             let key = context.codingPath.first?.stringValue ?? "?"
             throw CheckpointError.malformed(path: path, reason: "metadata '\(key)' is missing or not a number")
         }
+        if let problem = info.problems.first {
+            throw CheckpointError.malformed(path: path, reason: "metadata \(problem)")
+        }
         return CheckpointFile(file: file, path: path, info: info)
     }
 

@@ -65,3 +65,30 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
         try progress.encode(to: encoder)
     }
 }
+
+extension CheckpointMetadata {
+    /// Values no run writes (an edited or damaged file), each as "'key' …": a resume must not index
+    /// with them or trap on them.
+    public var problems: [String] {
+        var found: [String] = []
+        func require(_ condition: Bool, _ key: String, _ message: @autoclosure () -> String) {
+            if !condition { found.append("'\(key)' \(message())") }
+        }
+        let p = progress
+        require(formatVersion == Self.formatVersion, "format_version",
+                "is \(formatVersion); this build reads version \(Self.formatVersion)")
+        require(classes >= 1, "classes", "must be at least 1, got \(classes)")
+        require(worldSize >= 1, "world_size", "must be at least 1, got \(worldSize)")
+        // Bounds far above any real run keep later arithmetic (epochs × steps) from overflowing.
+        require((0...1 << 31).contains(p.epoch), "epoch", "must lie in 0...2^31, got \(p.epoch)")
+        require((0...1 << 40).contains(p.batchInEpoch), "batch_in_epoch", "must lie in 0...2^40, got \(p.batchInEpoch)")
+        require((0...1 << 50).contains(p.globalStep), "global_step", "must lie in 0...2^50, got \(p.globalStep)")
+        require(p.learningRate.isFinite && p.learningRate > 0, "learning_rate",
+                "must be a positive number, got \(p.learningRate)")
+        for (key, value) in [("epoch_loss_sum", p.epochLossSum), ("epoch_correct", p.epochCorrect),
+                             ("epoch_count", p.epochCount), ("elapsed_seconds", p.elapsedSeconds)] {
+            require(value.isFinite && value >= 0, key, "must be a finite number ≥ 0, got \(value)")
+        }
+        return found
+    }
+}

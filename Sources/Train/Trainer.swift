@@ -183,6 +183,11 @@ public final class Trainer {
         }
         try ModelStateLoader.loadWeights(checkpoint.file, path: path, into: model)
         ModelStateLoader.loadMomentum(checkpoint.file, into: optimizer)
+        guard saved.progress.batchInEpoch <= trainSampler.batchesPerEpoch else {
+            throw CheckpointError.incompatible(
+                path: path, reason: "it stopped at batch \(saved.progress.batchInEpoch) of an epoch, and this run's "
+                    + "epochs have \(trainSampler.batchesPerEpoch) batches (another batch size or data set?)")
+        }
         progress = saved.progress
         try schedule.restore(progress.schedulerState, source: path)
         if saved.worldSize != communicator.worldSize {

@@ -7,7 +7,7 @@ import XCTest
 /// written before it existed, and the errors a damaged map gives.
 final class CheckpointMetadataTests: XCTestCase {
     /// What a checkpoint of the previous format held, written by hand-built code (a LeNet-5 run at step 3).
-    let previousFormat: [String: String] = [
+    static let previousFormat: [String: String] = [
         "format": "cnn-dist-checkpoint", "format_version": "1", "model": "lenet5", "input_shape": "1x28x28",
         "classes": "10", "config": "model:\n  name: \"lenet5\"\n", "seed": "5", "world_size": "1",
         "tensor_sha256": String(repeating: "ab", count: 32), "epoch": "0", "batch_in_epoch": "3", "global_step": "3",
@@ -17,7 +17,7 @@ final class CheckpointMetadataTests: XCTestCase {
     ]
 
     func testPreviousFormatReadsAndWritesBackTheSameEntries() throws {
-        let metadata = try MetadataCoder.decode(CheckpointMetadata.self, from: previousFormat)
+        let metadata = try MetadataCoder.decode(CheckpointMetadata.self, from: Self.previousFormat)
         XCTAssertEqual(metadata.model, "lenet5")
         XCTAssertEqual(metadata.inputShape, "1x28x28")
         XCTAssertEqual(metadata.seed, 5)
@@ -25,7 +25,7 @@ final class CheckpointMetadataTests: XCTestCase {
         XCTAssertEqual(metadata.progress.epochLossSum, 441.4796142578125)
         XCTAssertEqual(metadata.progress.bestMetric, 0.25)
         XCTAssertEqual(metadata.progress.schedulerState, ["best.best": "0.25", "best.epochs_without_improvement": "0"])
-        XCTAssertEqual(try MetadataCoder.encode(metadata), previousFormat)
+        XCTAssertEqual(try MetadataCoder.encode(metadata), Self.previousFormat)
     }
 
     func testNumbersRoundTripBitForBit() throws {
@@ -40,17 +40,39 @@ final class CheckpointMetadataTests: XCTestCase {
     }
 
     func testDamagedEntriesNameTheKey() {
-        var missing = previousFormat
+        var missing = Self.previousFormat
         missing["global_step"] = nil
         XCTAssertThrowsError(try MetadataCoder.decode(CheckpointMetadata.self, from: missing)) {
             guard case DecodingError.keyNotFound(let key, _) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(key.stringValue, "global_step")
         }
-        var garbled = previousFormat
+        var garbled = Self.previousFormat
         garbled["learning_rate"] = "fast"
         XCTAssertThrowsError(try MetadataCoder.decode(CheckpointMetadata.self, from: garbled)) {
             guard case DecodingError.dataCorrupted(let context) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(context.codingPath.first?.stringValue, "learning_rate")
+        }
+    }
+}
+
+/// Metadata no run writes is refused with the key named, before a resume can use it.
+final class CheckpointMetadataRangeTests: XCTestCase {
+    func testImpossibleValuesAreNamed() throws {
+        let valid = try MetadataCoder.decode(CheckpointMetadata.self, from: CheckpointMetadataTests.previousFormat)
+        XCTAssertEqual(valid.problems, [])
+        let edits: [(String, String, String)] = [
+            ("batch_in_epoch", "-3", "'batch_in_epoch' must lie in 0...2^40, got -3"),
+            ("global_step", "9223372036854775807", "'global_step' must lie in 0...2^50, got 9223372036854775807"),
+            ("world_size", "0", "'world_size' must be at least 1, got 0"),
+            ("epoch", "4611686018427387904", "'epoch' must lie in 0...2^31, got 4611686018427387904"),
+            ("format_version", "99", "'format_version' is 99; this build reads version 1"),
+            ("learning_rate", "nan", "'learning_rate' must be a positive number, got nan"),
+            ("elapsed_seconds", "-inf", "'elapsed_seconds' must be a finite number ≥ 0, got -inf"),
+        ]
+        for (key, value, expected) in edits {
+            var entries = CheckpointMetadataTests.previousFormat
+            entries[key] = value
+            XCTAssertEqual(try MetadataCoder.decode(CheckpointMetadata.self, from: entries).problems, [expected], key)
         }
     }
 }

@@ -186,6 +186,22 @@ final class ResumeTests: XCTestCase {
         }
     }
 
+    /// A checkpoint mid-epoch at batch 8 of 10 cannot continue in epochs of 2 batches (a larger
+    /// batch size): refused, naming both, instead of indexing past the epoch.
+    func testResumeRefusesABatchPositionPastTheEpoch() throws {
+        let directory = ProcessRunner.temporaryDirectory("batch-position")
+        var first = config(directory)
+        first.training.maxSteps = 8
+        try TrainingLauncher.run(config: first, log: { _ in })
+        var larger = config(directory)
+        larger.training.batchSize = 256
+        let resume = StartOptions(resume: .latest)
+        XCTAssertThrowsError(try TrainingLauncher.run(config: larger, options: resume, log: { _ in })) {
+            XCTAssertTrue("\($0)".hasSuffix("does not fit this run: it stopped at batch 8 of an epoch, and this run's "
+                + "epochs have 2 batches (another batch size or data set?)"), "\($0)")
+        }
+    }
+
     func testResumeRefusesACheckpointOfAnotherModel() throws {
         let directory = ProcessRunner.temporaryDirectory("other-model")
         var first = config(directory)
