@@ -70,7 +70,7 @@ public enum SafeTensors {
         withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
         out.append(json)
         // Float32 is little-endian on every platform Swift supports here.
-        for tensor in tensors { out.append(UnsafeRawBufferPointer(tensor.data).bindMemory(to: UInt8.self)) }
+        for tensor in tensors { out.append(contentsOf: UnsafeRawBufferPointer(tensor.data)) }
         return out
     }
 
@@ -185,7 +185,8 @@ struct Header {
         do {
             return try JSONDecoder().decode(Object.self, from: bytes).header
         } catch DecodingError.typeMismatch(_, let context), DecodingError.keyNotFound(_, let context),
-                DecodingError.valueNotFound(_, let context) {
+                DecodingError.valueNotFound(_, let context), DecodingError.dataCorrupted(let context)
+                where !context.codingPath.isEmpty {
             guard let name = context.codingPath.first?.stringValue else { throw fail("header is not a JSON object") }
             if name == metadataKey { throw fail("\(metadataKey) is not a map of strings") }
             throw fail("tensor '\(name)' has no valid dtype, shape and data_offsets")

@@ -1,20 +1,31 @@
 import Foundation
 import Yams
 
-/// What a key allows beyond its type: a minimum, a range. `requirement` completes "must …"
-/// in errors ("be a positive integer", "lie in (0, 1]") and `summary` fills the key table.
+/// What a key allows beyond its type: a minimum, a range, a ceiling. `failure` gives what completes
+/// "must …" in errors ("be a positive integer", "lie in (0, 1]") for a value it refuses, nil for one
+/// it allows; `summary` fills the key table.
 public struct ValueRule<Value>: @unchecked Sendable {
-    public let requirement: String
     public let summary: String
-    let allows: (Value) -> Bool
+    let failure: (Value) -> String?
 
-    public init(requirement: String, summary: String, allows: @escaping (Value) -> Bool) {
-        self.requirement = requirement
+    public init(summary: String, failure: @escaping (Value) -> String?) {
         self.summary = summary
-        self.allows = allows
+        self.failure = failure
     }
 
-    public static var any: ValueRule { ValueRule(requirement: "", summary: "") { _ in true } }
+    /// A rule from one condition and the requirement its message states.
+    public init(requirement: String, summary: String, allows: @escaping (Value) -> Bool) {
+        self.init(summary: summary) { allows($0) ? nil : requirement }
+    }
+
+    public static var any: ValueRule { ValueRule(summary: "") { _ in nil } }
+
+    /// Both rules: the first one's message where it fails, else the second's.
+    public func and(_ other: ValueRule) -> ValueRule {
+        ValueRule(summary: [summary, other.summary].filter { !$0.isEmpty }.joined(separator: ", ")) {
+            failure($0) ?? other.failure($0)
+        }
+    }
 }
 
 extension ValueRule where Value: Comparable {
@@ -26,6 +37,14 @@ extension ValueRule where Value: Comparable {
     /// `value > minimum` ("positive").
     public static func above(_ minimum: Value, _ wording: String) -> ValueRule {
         ValueRule(requirement: "be " + wording, summary: "> \(bound(minimum))") { $0 > minimum }
+    }
+
+    /// `value ≤ maximum`: a ceiling far above any real run that keeps sizes and step counts from
+    /// overflowing or allocating without end; `why` says what it guards.
+    public static func atMost(_ maximum: Value, _ why: String) -> ValueRule {
+        ValueRule(requirement: "be at most \(bound(maximum)) (\(why))", summary: "≤ \(bound(maximum))") {
+            $0 <= maximum
+        }
     }
 
     /// A bound as people write it: 1 rather than 1.0.
@@ -71,10 +90,13 @@ public struct ConfigKey: @unchecked Sendable {
         return ConfigKey(
             path: path, typeName: Value.typeName, allowed: allowed, meaning: meaning,
             read: { $0[keyPath: field].yamlNode },
-            store: { config, node, _ in config[keyPath: field] = try Value.decode(node) },
+            // `key: null` (or `key:` with nothing) leaves the default, as an absent key does.
+            store: { config, node, _ in
+                if !ConfigNodes.isNull(node) { config[keyPath: field] = try Value.decode(node) }
+            },
             violation: { config in
                 let value = config[keyPath: field]
-                return rule.allows(value) ? nil : "must \(rule.requirement), got \(value)"
+                return rule.failure(value).map { "must \($0), got \(value)" }
             })
     }
 
@@ -87,8 +109,8 @@ public struct ConfigKey: @unchecked Sendable {
             read: { $0[keyPath: field].yamlNode },
             store: { config, node, _ in config[keyPath: field] = try Value?.decode(node) },
             violation: { config in
-                guard let value = config[keyPath: field], !rule.allows(value) else { return nil }
-                return "must \(rule.requirement), got \(value)"
+                guard let value = config[keyPath: field] else { return nil }
+                return rule.failure(value).map { "must \($0), got \(value)" }
             })
     }
 

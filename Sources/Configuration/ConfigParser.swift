@@ -41,7 +41,8 @@ extension TrainConfig {
         var parser = ConfigParser(source: source)
         var config = TrainConfig()
         parser.read(document, path: "", into: &config)
-        if ConfigParser.node(at: "model.layers", in: document) != nil && ConfigParser.node(at: "model.name", in: document) == nil {
+        let layers = ConfigParser.node(at: "model.layers", in: document)
+        if let layers, !ConfigNodes.isNull(layers), ConfigParser.node(at: "model.name", in: document) == nil {
             config.model.name = "custom"
         }
         let validator = ConfigValidator(source: source, document: document)
@@ -80,11 +81,18 @@ struct ConfigParser {
                 continue
             }
             let keyPath = path.isEmpty ? name : path + "." + name
-            if let key = ConfigSchema.key(keyPath) {
+            if name.contains(".") {
+                // A dotted name ("optimizer.lr: 0.2") would be a second way to write a key, and
+                // silently clash with the nested one: keys are nested mappings only.
+                problems.append(ConfigError(source: source, line: keyNode.mark?.line,
+                                            message: ConfigParser.unknownKeyMessage(name, in: path)
+                                                + "; write nested keys as mappings (optimizer: {lr: 0.2})"))
+            } else if let key = ConfigSchema.key(keyPath) {
                 do {
                     try key.store(&config, value, source)
                 } catch let mismatch as ConfigValueMismatch {
-                    problems.append(ConfigError(source: source, line: value.mark?.line ?? keyNode.mark?.line, keyPath: keyPath,
+                    let line = mismatch.line ?? value.mark?.line ?? keyNode.mark?.line
+                    problems.append(ConfigError(source: source, line: line, keyPath: keyPath,
                                                 message: "'\(keyPath)' \(mismatch.message)"))
                 } catch var error as ConfigError {
                     error.keyPath = error.keyPath ?? keyPath

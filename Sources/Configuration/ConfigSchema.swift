@@ -10,16 +10,25 @@ public enum ConfigSchema {
     static let countOrZero = ValueRule<Int>.atLeast(0, "0 or more")
     static let rateOrZero = ValueRule<Double>.atLeast(0, "0 or more")
     static let unitInterval = ValueRule<Double>.within(0, 1, lowerOpen: true)
+    // Ceilings far above any real run: past them sizes overflow, allocations never end, or Int
+    // conversions trap.
+    static let imageCount = positiveInteger.and(.atMost(10_000_000, "images held in memory"))
+    static let stepCount = ValueRule<Int>.atMost(1_000_000_000_000, "optimizer steps")
 
     public static let keys: [ConfigKey] = [
         .key("model.name", \.model.name,
              "model from the zoo, or any name for a custom architecture (`custom` when `layers` is given without one)"),
-        .key("model.classes", \.model.classes, .atLeast(2, "at least 2"), "output classes; null: the data set's"),
+        .key("model.classes", \.model.classes,
+             .atLeast(2, "at least 2").and(.atMost(1_000_000, "a classifier's outputs")),
+             "output classes; null: the data set's"),
         .custom("model.layers", typeName: "list of layers or null",
                 "a custom architecture instead of a zoo model (see Custom architectures)",
                 read: { config in
                     guard let layers = config.model.layers else { return Node("null", Tag(.null), .plain) }
-                    return Node(layers.compactMap { try? Yams.compose(yaml: $0.flowYAML) ?? nil }, Tag(.seq), .block)
+                    // A layer whose text did not compose would be written as a string, which reads back as
+                    // an error rather than as a model without that layer.
+                    return Node(layers.map { (try? Yams.compose(yaml: $0.flowYAML)) ?? Node($0.flowYAML) },
+                                Tag(.seq), .block)
                 },
                 store: { config, node, source in
                     config.model.layers = ConfigNodes.isNull(node)
@@ -28,9 +37,9 @@ public enum ConfigSchema {
         .key("data.dataset", \.data.dataset,
              "one of \(DatasetFacts.names.joined(separator: ", ")); the model's input shape and classes follow from it"),
         .key("data.path", \.data.path, "data set directory (required for files-based data sets), relative to the working directory"),
-        .key("data.train_samples", \.data.trainSamples, positiveInteger, "synthetic: training images generated"),
-        .key("data.validation_samples", \.data.validationSamples, positiveInteger, "synthetic: validation images generated"),
-        .key("data.train_split", \.data.trainSplit, positiveInteger,
+        .key("data.train_samples", \.data.trainSamples, imageCount, "synthetic: training images generated"),
+        .key("data.validation_samples", \.data.validationSamples, imageCount, "synthetic: validation images generated"),
+        .key("data.train_split", \.data.trainSplit, imageCount,
              "MNIST with only the t10k files: the first N train, the rest validate"),
         .key("data.normalize.mean", \.data.normalizeMean,
              "per-channel mean subtracted from pixels in [0, 1] (with `std`); null: the data set's"),
@@ -41,21 +50,26 @@ public enum ConfigSchema {
         .key("data.label_mode", \.data.labelMode, "CIFAR-100: the 100 fine or the 20 coarse labels"),
         .key("data.augment.random_crop.size", \.data.augment.randomCropSize, positiveInteger,
              "random S×S crop after padding (validation takes the centre crop); null: none"),
-        .key("data.augment.random_crop.padding", \.data.augment.randomCropPadding, countOrZero,
+        .key("data.augment.random_crop.padding", \.data.augment.randomCropPadding,
+             countOrZero.and(.atMost(10_000, "pixels of padding")),
              "zero padding on each side before the random crop"),
         .key("data.augment.horizontal_flip", \.data.augment.horizontalFlip,
              "flip each training image left–right with probability 0.5"),
         .key("data.augment.lighting", \.data.augment.lighting,
              .atLeast(0, "0 (off) or a positive alpha std such as 0.1"),
              "AlexNet's PCA lighting jitter: alpha std (RGB data sets); 0: off"),
-        .key("data.prefetch", \.data.prefetch, .atLeast(0, "0 (no prefetching) or more"),
+        .key("data.prefetch", \.data.prefetch,
+             .atLeast(0, "0 (no prefetching) or more").and(.atMost(64, "batches held in memory")),
              "training batches made ahead on a background queue; 0: on the training thread"),
-        .key("training.epochs", \.training.epochs, positiveInteger, "epochs to train"),
-        .key("training.batch_size", \.training.batchSize, positiveInteger, "the global batch, split evenly over ranks"),
+        .key("training.epochs", \.training.epochs, positiveInteger.and(.atMost(1_000_000, "epochs")),
+             "epochs to train"),
+        .key("training.batch_size", \.training.batchSize, positiveInteger.and(.atMost(1_000_000, "images per step")),
+             "the global batch, split evenly over ranks"),
         .key("training.seed", \.training.seed, "seeds initialisation, shuffling, augmentation and synthetic data"),
-        .key("training.threads", \.training.threads, .atLeast(0, "0 (automatic) or more"),
+        .key("training.threads", \.training.threads,
+             .atLeast(0, "0 (automatic) or more").and(.atMost(4_096, "threads per rank")),
              "compute threads per rank; 0: the node's cores shared among its ranks"),
-        .key("training.max_steps", \.training.maxSteps, .atLeast(0, "0 or more"),
+        .key("training.max_steps", \.training.maxSteps, countOrZero.and(stepCount),
              "stop after this many optimizer steps in all, saving a checkpoint; null: train all epochs"),
         .key("training.on_nonfinite", \.training.onNonFinite,
              "a NaN/Inf training loss on any rank: stop with an error, or skip the step on all ranks"),
@@ -66,7 +80,8 @@ public enum ConfigSchema {
         .key("optimizer.nesterov", \.optimizer.nesterov, "Nesterov momentum (needs momentum > 0, dampening 0)"),
         .key("optimizer.weight_decay", \.optimizer.weightDecay, rateOrZero, "L2 penalty added to the gradient"),
         .key("lr_schedule.name", \.lrSchedule.name, "learning-rate schedule (plateau: ReduceLROnPlateau)"),
-        .key("lr_schedule.step_size", \.lrSchedule.stepSize, positiveInteger, "step: units between drops (StepLR)"),
+        .key("lr_schedule.step_size", \.lrSchedule.stepSize, positiveInteger.and(stepCount),
+             "step: units between drops (StepLR)"),
         .key("lr_schedule.gamma", \.lrSchedule.gamma, unitInterval,
              "step, multistep: factor per drop; exponential: factor per unit"),
         .key("lr_schedule.unit", \.lrSchedule.unit, "what step_size, milestones and t_max count"),
@@ -75,9 +90,10 @@ public enum ConfigSchema {
                  zip(milestones, milestones.dropFirst()).allSatisfy { $0 < $1 } && milestones.allSatisfy { $0 >= 1 }
              },
              "multistep: counts at which the rate is multiplied by gamma"),
-        .key("lr_schedule.t_max", \.lrSchedule.tMax, positiveInteger, "cosine: period; null: the whole run"),
+        .key("lr_schedule.t_max", \.lrSchedule.tMax, positiveInteger.and(stepCount),
+             "cosine: period; null: the whole run"),
         .key("lr_schedule.eta_min", \.lrSchedule.etaMin, rateOrZero, "cosine: minimum rate"),
-        .key("lr_schedule.warmup_steps", \.lrSchedule.warmupSteps, countOrZero,
+        .key("lr_schedule.warmup_steps", \.lrSchedule.warmupSteps, countOrZero.and(stepCount),
              "linear warm-up over this many optimizer steps, for any schedule"),
         .key("lr_schedule.warmup_start_factor", \.lrSchedule.warmupStartFactor, unitInterval, "warm-up factor at step 0"),
         .key("lr_schedule.factor", \.lrSchedule.factor, .within(0, 1, lowerOpen: true, upperOpen: true),
@@ -101,7 +117,8 @@ public enum ConfigSchema {
         .key("early_stopping.patience", \.earlyStopping.patience, countOrZero,
              "stop after this many epochs without improvement of validation.monitor; null: never"),
         .key("early_stopping.threshold", \.earlyStopping.threshold, rateOrZero, "absolute margin an improvement must exceed"),
-        .key("distributed.bucket_mb", \.distributed.bucketMegabytes, .above(0, "positive"),
+        .key("distributed.bucket_mb", \.distributed.bucketMegabytes,
+             .above(0, "positive").and(.atMost(100_000, "MiB in one all-reduce buffer")),
              "gradient bucket size for the overlapped all-reduce, MiB (DDP's bucket_cap_mb)"),
         .key("distributed.check_every", \.distributed.checkEvery, countOrZero,
              "steps between replica checksum comparisons (also at epoch ends); 0: epoch ends only"),

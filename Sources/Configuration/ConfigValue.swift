@@ -15,12 +15,17 @@ public protocol ConfigValue: Equatable, Sendable {
 /// A node that does not hold a value of the key's type; the parser adds the key and line.
 public struct ConfigValueMismatch: Error {
     public var message: String
+    /// The line of the offending node when it is not the value's own (an item of a list).
+    public var line: Int?
 
     init(expected: String, got node: Node) {
         message = "must be \(expected), got \(ConfigNodes.kind(of: node))"
     }
 
-    init(message: String) { self.message = message }
+    init(message: String, line: Int? = nil) {
+        self.message = message
+        self.line = line
+    }
 }
 
 /// A choice among named cases (`lr_schedule.name: cosine`): the allowed values and the
@@ -136,7 +141,9 @@ extension Array: ConfigValue where Element: ConfigValue {
             do {
                 return try Element.decode(item)
             } catch is ConfigValueMismatch {
-                throw ConfigValueMismatch(message: "must be a list of \(Element.typeName)s, got \(ConfigNodes.kind(of: item)) in it")
+                let found = ConfigNodes.kind(of: item)
+                throw ConfigValueMismatch(message: "must be a list of \(Element.typeName)s, got \(found) in it",
+                                          line: item.mark?.line)
             }
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// Reads `model.layers` from YAML, each layer with its line for errors.
@@ -92,7 +93,10 @@ extension LayerSpec {
             case .number(let value): return "\(key): \(number(value))"
             case .pair(let a, let b): return "\(key): [\(a), \(b)]"
             case .flag(let flag): return "\(key): \(flag)"
-            case .word(let word): return "\(key): \"\(word)\""
+            case .word(let word):
+                let escaped = word.replacingOccurrences(of: "\\", with: "\\\\")
+                    .replacingOccurrences(of: "\"", with: "\\\"")
+                return "\(key): \"\(escaped)\""
             }
         }
         if kind == "residual" { parts.append("layers: " + list(layers)) }

@@ -75,17 +75,22 @@ extension Communicator {
 
 extension Communicator {
     /// Rank `root`'s string map on every rank (a record in its flat encoding): its length, then
-    /// its JSON bytes, one byte per Double (a few hundred bytes, once per run).
-    public func broadcast(_ entries: inout [String: String], root: Int) {
+    /// its JSON bytes, one byte per Double (a few hundred bytes, once per run). A map that does
+    /// not encode or decode fails on every rank alike (length −1), so no rank waits for another.
+    public func broadcast(_ entries: inout [String: String], root: Int) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let bytes = rank == root ? [UInt8]((try? encoder.encode(entries)) ?? Data()) : []
-        var length = [Double(bytes.count)]
+        let bytes = rank == root ? (try? encoder.encode(entries)).map { [UInt8]($0) } : []
+        var length = [bytes.map { Double($0.count) } ?? -1]
         broadcast(&length, root: root)
-        var payload = rank == root ? bytes.map(Double.init) : [Double](repeating: 0, count: Int(length[0]))
+        guard length[0] >= 0 else { throw DistributedError.undecodableBroadcast(root: root) }
+        var payload = rank == root ? (bytes ?? []).map(Double.init) : [Double](repeating: 0, count: Int(length[0]))
         broadcast(&payload, root: root)
-        if rank != root {
-            entries = (try? JSONDecoder().decode([String: String].self, from: Data(payload.map { UInt8($0) }))) ?? [:]
+        guard rank != root else { return }
+        let received = Data(payload.map { UInt8($0) })
+        guard let decoded = try? JSONDecoder().decode([String: String].self, from: received) else {
+            throw DistributedError.undecodableBroadcast(root: root)
         }
+        entries = decoded
     }
 }

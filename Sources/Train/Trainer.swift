@@ -131,7 +131,17 @@ public final class Trainer {
     private static func chooseRunDirectory(_ config: TrainConfig, _ options: StartOptions) throws -> String {
         if let directory = config.runDirectory { return directory }
         let base = RunFolders.base(name: options.runName)
-        return options.resume == .latest ? try RunFolders.latest(base: base) : try RunFolders.fresh(base: base)
+        switch options.resume {
+        case .latest?: return try RunFolders.latest(base: base)
+        case .path(let path)?:
+            // A checkpoint of a run folder (<run>/checkpoints/step-….safetensors) continues that run there.
+            let folder = (path as NSString).deletingLastPathComponent
+            if (folder as NSString).lastPathComponent == "checkpoints" {
+                return (folder as NSString).deletingLastPathComponent
+            }
+            return try RunFolders.fresh(base: base)
+        case nil: return try RunFolders.fresh(base: base)
+        }
     }
 
     /// The run directory (checked before any work: an unwritable one fails first, and a fresh run
@@ -205,7 +215,7 @@ public final class Trainer {
         ReplicaSynchronization.broadcastFromCoordinator(model, communicator: communicator)
         // The progress record travels in its checkpoint encoding, so its fields are declared once.
         var entries = try MetadataCoder.encode(progress)
-        communicator.broadcast(&entries, root: 0)
+        try communicator.broadcast(&entries, root: 0)
         progress = try MetadataCoder.decode(TrainingProgress.self, from: entries)
         let hasMomentum = optimizer.momentumBuffers.contains { $0 != nil }
         var flags: [Double] = [hasMomentum ? 1 : 0, resumedAtStep.map(Double.init) ?? -1]

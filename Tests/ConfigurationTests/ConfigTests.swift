@@ -265,4 +265,29 @@ final class ConfigSchemaTests: XCTestCase {
             """)
         }
     }
+
+    /// An empty or null value is the default, as an absent key (the parser before the schema did so).
+    func testNullValuesKeepTheDefault() throws {
+        let yaml = "training:\n  epochs:\noptimizer:\n  lr: ~\nmodel:\n  name: null\n  layers: null\n"
+        let config = try TrainConfig.parse(yaml: yaml, source: "x.yaml", knownModels: ["lenet5"])
+        XCTAssertEqual(config, TrainConfig())
+    }
+
+    /// A dotted name is not a second spelling of a nested key.
+    func testDottedNamesAreUnknownKeys() {
+        XCTAssertThrowsError(try TrainConfig.parse(yaml: "optimizer:\n  lr: 0.1\noptimizer.lr: 0.2\n", source: "x.yaml",
+                                                   knownModels: ["lenet5"])) {
+            XCTAssertEqual("\($0)", "x.yaml:3: unknown key 'optimizer.lr' (did you mean 'optimizer'?); "
+                + "write nested keys as mappings (optimizer: {lr: 0.2})")
+        }
+    }
+
+    /// A bad item of a list is reported at its own line.
+    func testListItemErrorsNameTheItemsLine() {
+        let yaml = "lr_schedule:\n  milestones:\n    - 10\n    - x\n"
+        XCTAssertThrowsError(try TrainConfig.parse(yaml: yaml, source: "x.yaml", knownModels: ["lenet5"])) {
+            XCTAssertEqual("\($0)",
+                           "x.yaml:4: 'lr_schedule.milestones' must be a list of integers, got string \"x\" in it")
+        }
+    }
 }

@@ -36,6 +36,11 @@ final class RunFoldersTests: XCTestCase {
             XCTAssertEqual(resumed.progress.globalStep, 2)
             let written = try String(contentsOfFile: "runs/tiny/version_1/config.yaml", encoding: .utf8)
             XCTAssertTrue(written.contains("run_dir: \"runs/tiny/version_1\""), written)
+            // A checkpoint path continues the run that wrote it, in its folder.
+            let path = "runs/tiny/version_0/checkpoints/step-000000002.safetensors"
+            let continued = try Trainer(config: config, options: StartOptions(resume: .path(path), runName: "tiny"),
+                                        log: { _ in })
+            XCTAssertEqual(continued.config.runDirectory, "runs/tiny/version_0")
             XCTAssertThrowsError(try RunFolders.latest(base: "runs/other")) {
                 XCTAssertEqual("\($0)", "run directory runs/other: holds no run with checkpoints to resume; "
                     + "pass --resume PATH (a checkpoint) or --run-dir DIR (the run's folder)")
