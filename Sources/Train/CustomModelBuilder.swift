@@ -61,9 +61,10 @@ enum CustomModelBuilder {
             guard groups > 0, inChannels % groups == 0, out % groups == 0 else {
                 throw fail("channels \(inChannels) → \(out) do not divide into \(groups) groups")
             }
-            guard let kernel = try args.size("kernel") else { throw fail("needs 'kernel'") }
-            return Conv2d(inChannels, out, kernelSize: kernel, stride: try args.size("stride") ?? 1,
-                          padding: try args.size("padding") ?? 0, dilation: try args.size("dilation") ?? 1, groups: groups,
+            guard let kernel = try args.positiveSize("kernel") else { throw fail("needs 'kernel'") }
+            return Conv2d(inChannels, out, kernelSize: kernel, stride: try args.positiveSize("stride") ?? 1,
+                          padding: try args.size("padding") ?? 0, dilation: try args.positiveSize("dilation") ?? 1,
+                          groups: groups,
                           bias: try args.flag("bias", default: true))
         case "linear":
             guard input.count == 2 else { throw fail("expects a 2-D input [N, features], got \(input) (add flatten before it)") }
@@ -71,18 +72,18 @@ enum CustomModelBuilder {
             let out = isFinalLinear && spec.arguments["out"] == nil ? classes : try args.required("out")
             return Linear(input[1], out, bias: try args.flag("bias", default: true))
         case "maxpool2d":
-            guard let kernel = try args.size("kernel") else { throw fail("needs 'kernel'") }
-            return MaxPool2d(kernelSize: kernel, stride: try args.size("stride"), padding: try args.size("padding") ?? 0,
+            guard let kernel = try args.positiveSize("kernel") else { throw fail("needs 'kernel'") }
+            return MaxPool2d(kernelSize: kernel, stride: try args.positiveSize("stride"), padding: try args.size("padding") ?? 0,
                              ceilMode: try args.flag("ceil_mode", default: false))
         case "avgpool2d":
-            guard let kernel = try args.size("kernel") else { throw fail("needs 'kernel'") }
-            return AvgPool2d(kernelSize: kernel, stride: try args.size("stride"), padding: try args.size("padding") ?? 0,
+            guard let kernel = try args.positiveSize("kernel") else { throw fail("needs 'kernel'") }
+            return AvgPool2d(kernelSize: kernel, stride: try args.positiveSize("stride"), padding: try args.size("padding") ?? 0,
                              ceilMode: try args.flag("ceil_mode", default: false),
                              countIncludePad: try args.flag("count_include_pad", default: true))
         case "adaptiveavgpool2d":
-            return AdaptiveAvgPool2d(outputSize: try args.size("output") ?? 1)
+            return AdaptiveAvgPool2d(outputSize: try args.positiveSize("output") ?? 1)
         case "batchnorm2d":
-            return BatchNorm2d(try args.channels("batchnorm2d"), eps: try args.float("eps", default: 1e-5),
+            return BatchNorm2d(try args.channels("batchnorm2d"), eps: try args.positiveFloat("eps", default: 1e-5),
                                momentum: try args.float("momentum", default: 0.1))
         case "dropout":
             let p = try args.float("p", default: 0.5)

@@ -26,10 +26,29 @@ struct LayerArguments {
         return Int(value)
     }
 
+    /// A count that must be given: positive, and at most a million (channels, features, pieces),
+    /// past which one layer's weights would not fit in memory.
     func required(_ key: String) throws -> Int {
         guard let value = try integer(key) else { throw fail("needs '\(key)'") }
         guard value > 0 else { throw fail("'\(key)' must be positive, got \(value)") }
+        guard value <= 1_000_000 else { throw fail("'\(key)' must be at most 1000000, got \(value)") }
         return value
+    }
+
+    /// A kernel, stride, dilation or output size: each side at least 1 (torch refuses 0).
+    func positiveSize(_ key: String) throws -> Size2D? {
+        guard let size = try size(key) else { return nil }
+        guard size.height >= 1, size.width >= 1 else {
+            throw fail("'\(key)' must be at least 1 on each side, got \(size.height)x\(size.width)")
+        }
+        return size
+    }
+
+    /// A number that must be positive where given (BatchNorm's eps divides by its root).
+    func positiveFloat(_ key: String, default value: Float) throws -> Float {
+        let number = try float(key, default: value)
+        guard number > 0, number.isFinite else { throw fail("'\(key)' must be a positive number, got \(number)") }
+        return number
     }
 
     func float(_ key: String, default value: Float) throws -> Float { try number(key).map(Float.init) ?? value }

@@ -71,6 +71,23 @@ final class CustomModelTests: XCTestCase {
         XCTAssertEqual(try parse(config.resolvedYAML()), config.resolved())
     }
 
+    /// Values torch refuses, and sizes that would exhaust memory, are config errors at the layer's
+    /// line (a zero output size or a negative eps gave NaN at step 1 before).
+    func testImpossibleLayerArgumentsAreErrors() {
+        let cases = [
+            ("adaptiveavgpool2d: {output: 0}", "'output' must be at least 1 on each side, got 0x0"),
+            ("batchnorm2d: {eps: -1}", "'eps' must be a positive number, got -1.0"),
+            ("conv2d: {out: 100000000, kernel: 3}", "'out' must be at most 1000000, got 100000000"),
+            ("conv2d: {out: 8, kernel: 0}", "'kernel' must be at least 1 on each side, got 0x0"),
+            ("maxpool2d: {kernel: 2, stride: [1, 0]}", "'stride' must be at least 1 on each side, got 1x0"),
+        ]
+        for (layer, message) in cases {
+            let kind = String(layer.prefix { $0 != ":" })
+            assertError("    - conv2d: {out: 4, kernel: 3}\n    - \(layer)\n",
+                        "x.yaml:4: layer 1 (\(kind)): \(message)")
+        }
+    }
+
     func assertError(_ layers: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
         let yaml = "model:\n  layers:\n" + layers
         XCTAssertThrowsError(try {
