@@ -71,13 +71,9 @@ public enum PipelineBenchmark {
 
     public static func run(config: TrainConfig, steps: Int, warmup: Int, communicator: Communicator,
                            allocationCounter: TrainingBenchmark.AllocationCounter? = nil) throws -> Result {
-        try DatasetLoader.checkAvailable(config.data)
-        let (train, validation) = try DatasetLoader.load(config.data, seed: config.training.seed)
-        let maker = try DatasetLoader.batchMakers(config.data, train: train, validation: validation,
-                                                  seed: config.training.seed).train
-        let classes = config.model.classes ?? train.classes
-        try DatasetLoader.checkLabels(train, split: "training", classes: classes)
-        let model = try ModelFactory.make(config.model, inputShape: maker.imageShape, classes: classes)
+        let data = try RunData(config)
+        let (train, maker) = (data.train, data.makers.train)
+        let model = try data.makeModel(config.model)
         let trainer = StepTrainer(model: model, communicator: communicator)
         let sampler = try BatchSampler(sampleCount: train.count, globalBatchSize: config.training.batchSize,
                                        rank: communicator.rank, worldSize: communicator.worldSize,

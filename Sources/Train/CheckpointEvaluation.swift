@@ -44,14 +44,10 @@ public struct CheckpointEvaluation {
         overrides.dataPath = dataPath
         try config.apply(overrides, knownModels: Catalog.models)
 
-        try DatasetLoader.checkAvailable(config.data)
-        let (train, validation) = try DatasetLoader.load(config.data, seed: config.training.seed)
+        let data = try RunData(config)
         // The trainer's validation batches: its normalisation, and its centre crop where training crops.
-        let batches = try DatasetLoader.batchMakers(config.data, train: train, validation: validation,
-                                               seed: config.training.seed).validation
-        let classes = config.model.classes ?? validation.classes
-        try DatasetLoader.checkLabels(validation, split: "validation", classes: classes)
-        let model = try ModelFactory.make(config.model, inputShape: batches.imageShape, classes: classes)
+        let (validation, batches) = (data.validation, data.makers.validation)
+        let model = try data.makeModel(config.model)
         try ModelStateLoader.loadWeights(file, path: path, into: model)
         // Any batch gives the same figures (to rounding); make it divide over the ranks.
         let ranks = communicator.worldSize

@@ -86,13 +86,10 @@ public final class Trainer {
             (runDirectory, checkpoints) = (nil, nil)
         }
 
-        (train, validation) = try DatasetLoader.load(config.data, seed: config.training.seed)
-        let makers = try DatasetLoader.batchMakers(config.data, train: train, validation: validation,
-                                                   seed: config.training.seed)
-        let classes = config.model.classes ?? train.classes
-        try DatasetLoader.checkLabels(train, split: "training", classes: classes)
-        try DatasetLoader.checkLabels(validation, split: "validation", classes: classes)
-        model = try ModelFactory.make(config.model, inputShape: makers.train.imageShape, classes: classes)
+        let data = try RunData(config)
+        (train, validation) = (data.train, data.validation)
+        let makers = data.makers
+        model = try data.makeModel(config.model)
         model.initializeParameters(seed: config.training.seed)
         optimizer = SGD(parameters: model.namedParameters(), options: SGD.Options(
             learningRate: config.optimizer.lr, momentum: config.optimizer.momentum,

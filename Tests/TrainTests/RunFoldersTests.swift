@@ -13,7 +13,7 @@ final class RunFoldersTests: XCTestCase {
         let previous = FileManager.default.currentDirectoryPath
         let scratch = ProcessRunner.temporaryDirectory("run-folders")
         XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(scratch))
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
         try body()
     }
 
