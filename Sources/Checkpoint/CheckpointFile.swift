@@ -28,7 +28,9 @@ public struct CheckpointFile {
         let info = CheckpointMetadata(model: model.name, inputShape: model.inputShape, classes: model.classes,
                                       config: configYAML, seed: seed, worldSize: worldSize,
                                       tensorSHA256: digest(tensors), progress: progress)
-        return SafeTensors.encode(tensors: tensors, metadata: try MetadataCoder.encode(info))
+        var entries = try MetadataCoder.encode(info)
+        entries[metadataChecksumKey] = metadataDigest(entries)
+        return SafeTensors.encode(tensors: tensors, metadata: entries)
     }
 
     /// A model's parameters then buffers under their PyTorch names: what every weights file
@@ -38,6 +40,22 @@ public struct CheckpointFile {
             (name, parameter.value.shape, UnsafeBufferPointer(parameter.value.buffer))
         }
             + model.namedBuffers().map { ($0.name, $0.tensor.shape, UnsafeBufferPointer($0.tensor.buffer)) }
+    }
+
+    /// The metadata entry that covers all the others, so that an edited training state (a step,
+    /// a learning rate) fails `verify` as edited tensors do. Files written before it have none.
+    public static let metadataChecksumKey = "metadata_sha256"
+
+    /// SHA-256 of the metadata entries but `metadata_sha256`, in key order, each key and value
+    /// followed by a zero byte.
+    public static func metadataDigest(_ entries: [String: String]) -> String {
+        var digest = TensorDigest()
+        for key in entries.keys.sorted() where key != metadataChecksumKey {
+            for text in [key, entries[key] ?? ""] {
+                (Array(text.utf8) + [0]).withUnsafeBytes { digest.update($0) }
+            }
+        }
+        return digest.hex()
     }
 
     /// SHA-256 of the tensors' bytes in order, as `tensor_sha256` records it.
@@ -64,6 +82,9 @@ public struct CheckpointFile {
         let actual = tensorDigest(file)
         guard actual == expected else {
             throw CheckpointError.checksumMismatch(path: path, expected: expected, actual: actual)
+        }
+        if let recorded = file.metadata[metadataChecksumKey], recorded != metadataDigest(file.metadata) {
+            throw CheckpointError.metadataChecksumMismatch(path: path)
         }
         let info: CheckpointMetadata
         do {

@@ -32,7 +32,10 @@ public enum CheckpointReport {
             let checkpoint = try CheckpointFile.verified(file, path: path)
             return (0, "\(path): ok (\(checkpoint.file.tensors.count) tensors, sha256 \(checkpoint.metadata["tensor_sha256"] ?? ""))")
         } catch let error as CheckpointError {
-            if case .checksumMismatch = error { return (1, "\(error)") }
+            switch error {
+            case .checksumMismatch, .metadataChecksumMismatch: return (1, "\(error)")
+            default: break
+            }
             return (2, "\(error)")
         } catch {
             return (2, "\(path): \(error)")

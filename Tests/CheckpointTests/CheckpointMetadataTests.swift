@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 
 @testable import Checkpoint
+@testable import NN
+@testable import Optim
 
 /// The checkpoint metadata as one Codable value: the flat string map it is stored as, files
 /// written before it existed, and the errors a damaged map gives.
@@ -74,5 +76,37 @@ final class CheckpointMetadataRangeTests: XCTestCase {
             entries[key] = value
             XCTAssertEqual(try MetadataCoder.decode(CheckpointMetadata.self, from: entries).problems, [expected], key)
         }
+    }
+}
+
+/// metadata_sha256: an edited training state fails verification as edited tensors do; files
+/// written before the entry existed still verify.
+final class MetadataChecksumTests: XCTestCase {
+    func checkpoint() throws -> SafeTensors.File {
+        let model = try ModelZoo.make("lenet5", inputShape: [1, 28, 28], classes: 10)
+        model.initializeParameters(seed: 3)
+        let optimizer = SGD(parameters: model.namedParameters(), options: SGD.Options(learningRate: 0.05))
+        var progress = TrainingProgress(learningRate: 0.05)
+        progress.globalStep = 12
+        let bytes = try CheckpointFile.encode(model: model, optimizer: optimizer, progress: progress,
+                                              configYAML: "model: {name: lenet5}\n", seed: 3, worldSize: 1)
+        return try SafeTensors.decode(bytes, source: "c.safetensors")
+    }
+
+    func testEditedMetadataIsAChecksumMismatch() throws {
+        var file = try checkpoint()
+        XCTAssertEqual(file.metadata[CheckpointFile.metadataChecksumKey]?.count, 64)
+        XCTAssertNoThrow(try CheckpointFile.verified(file, path: "c.safetensors"))
+        for (key, value) in [("global_step", "13"), ("learning_rate", "0.5"), ("config", "model: {name: alexnet}\n")] {
+            var edited = file
+            edited.metadata[key] = value
+            XCTAssertThrowsError(try CheckpointFile.verified(edited, path: "c.safetensors"), key) {
+                XCTAssertEqual("\($0)", "c.safetensors: checksum mismatch: the metadata (training state, config) "
+                    + "does not hash to its metadata_sha256 (edited or corrupted file); use an older checkpoint")
+            }
+        }
+        // A file of the previous format has no metadata checksum, and still verifies.
+        file.metadata[CheckpointFile.metadataChecksumKey] = nil
+        XCTAssertEqual(try CheckpointFile.verified(file, path: "c.safetensors").info.progress.globalStep, 12)
     }
 }
