@@ -110,6 +110,4 @@ public struct CheckpointFile {
     }
 
     public func tensorDigest() -> String { CheckpointFile.tensorDigest(file) }
-
-    public func progress() -> TrainingProgress { info.progress }
 }

@@ -6,9 +6,6 @@ import NN
 public enum Catalog {
     public static var models: [String] { ModelZoo.names }
 
-}
-
-extension Catalog {
     /// What `model` is built for when only its name is given: the zoo's default input shape,
     /// and the classes of the first data set of that shape (1000 for ImageNet's 3x224x224).
     public static func defaults(model: String) -> (inputShape: [Int], classes: Int) {

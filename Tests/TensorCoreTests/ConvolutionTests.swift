@@ -259,39 +259,13 @@ final class ConvolutionTests: XCTestCase {
         for (index, c) in cases.enumerated() {
             let g = try geometry(c)
             seed += 10
-            let input = randomValues(g.inputCount, seed: seed)
-            let weight = randomValues(g.weightCount, seed: seed + 1)
-            let bias = randomValues(g.outChannels, seed: seed + 2)
-            let gradOutput = randomValues(g.outputCount, seed: seed + 3)
-
-            var expectedOutput = [Float](repeating: 0, count: g.outputCount)
-            Convolution.naiveForward(g, input: input, weight: weight, bias: bias, output: &expectedOutput)
-            var expectedGradInput = [Float](repeating: 0, count: g.inputCount)
-            Convolution.naiveBackwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &expectedGradInput)
-            var expectedGradWeight = [Float](repeating: 0, count: g.weightCount)
-            var expectedGradBias = [Float](repeating: 0, count: g.outChannels)
-            Convolution.naiveBackwardWeight(g, input: input, gradOutput: gradOutput,
-                                            gradWeight: &expectedGradWeight, gradBias: &expectedGradBias)
-
+            let reference = ReferenceConvolution(g, seed: seed)
             for threads in 1...4 {
                 withThreadCount(threads) {
                     withTinyGEMMThreshold {
                         let label = "case \(index) \(g) threads \(threads)"
-                        // NaN-filled outputs: every element must be overwritten.
-                        var output = [Float](repeating: .nan, count: g.outputCount)
-                        Convolution.forward(g, input: input, weight: weight, bias: bias, output: &output)
-                        assertClose(output, expectedOutput, "forward \(label)")
-
-                        var gradInput = [Float](repeating: .nan, count: g.inputCount)
-                        Convolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput)
-                        assertClose(gradInput, expectedGradInput, "backwardInput \(label)")
-
-                        var gradWeight = [Float](repeating: .nan, count: g.weightCount)
-                        var gradBias = [Float](repeating: .nan, count: g.outChannels)
-                        Convolution.backwardWeight(g, input: input, gradOutput: gradOutput,
-                                                   gradWeight: &gradWeight, gradBias: &gradBias)
-                        assertClose(gradWeight, expectedGradWeight, "backwardWeight \(label)")
-                        assertClose(gradBias, expectedGradBias, "backwardBias \(label)")
+                        let gradWeight = reference.assertFastPathsMatch(label)
+                        let (input, gradOutput) = (reference.input, reference.gradOutput)
 
                         // Without a bias gradient the weight gradient is unchanged.
                         var weightOnly = [Float](repeating: .nan, count: g.weightCount)
@@ -404,7 +378,12 @@ final class SmallGeometrySweepTests: XCTestCase {
                                     strideHeight: stride, strideWidth: stride, padHeight: padding, padWidth: padding,
                                     dilationHeight: dilation, dilationWidth: dilation, groups: 1)
                                 seed += 4
-                                try check(g, seed: seed)
+                                let reference = ReferenceConvolution(g, seed: seed, withBias: false)
+                                for threads in [1, 2] {
+                                    withThreadCount(threads) {
+                                        reference.assertFastPathsMatch("\(g) threads \(threads)")
+                                    }
+                                }
                                 checked += 1
                             }
                         }
@@ -413,33 +392,5 @@ final class SmallGeometrySweepTests: XCTestCase {
             }
         }
         XCTAssertEqual(checked, 4_614)  // every geometry of the ranges that torch accepts
-    }
-
-    private func check(_ g: ConvolutionGeometry, seed: UInt64) throws {
-        let input = randomValues(g.inputCount, seed: seed), weight = randomValues(g.weightCount, seed: seed + 1)
-        let gradOutput = randomValues(g.outputCount, seed: seed + 2)
-        var expected = [Float](repeating: 0, count: g.outputCount)
-        Convolution.naiveForward(g, input: input, weight: weight, bias: nil, output: &expected)
-        var expectedGradInput = [Float](repeating: 0, count: g.inputCount)
-        Convolution.naiveBackwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &expectedGradInput)
-        var expectedGradWeight = [Float](repeating: 0, count: g.weightCount)
-        var expectedGradBias = [Float](repeating: 0, count: g.outChannels)
-        Convolution.naiveBackwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: &expectedGradWeight,
-                                        gradBias: &expectedGradBias)
-        for threads in [1, 2] {
-            withThreadCount(threads) {
-                var output = [Float](repeating: .nan, count: g.outputCount)
-                Convolution.forward(g, input: input, weight: weight, bias: nil, output: &output)
-                assertClose(output, expected, "forward \(g) threads \(threads)")
-                var gradInput = [Float](repeating: .nan, count: g.inputCount)
-                Convolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput)
-                assertClose(gradInput, expectedGradInput, "backwardInput \(g) threads \(threads)")
-                var gradWeight = [Float](repeating: .nan, count: g.weightCount)
-                var gradBias = [Float](repeating: .nan, count: g.outChannels)
-                Convolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: &gradWeight,
-                                           gradBias: &gradBias)
-                assertClose(gradWeight, expectedGradWeight, "backwardWeight \(g) threads \(threads)")
-            }
-        }
     }
 }

@@ -1,0 +1,48 @@
+import XCTest
+
+@testable import TensorCore
+
+/// Random operands for a convolution geometry and what the naive reference computes from them;
+/// `assertFastPathsMatch` runs the fast kernels on NaN-filled outputs (every element must be
+/// overwritten) and compares.
+struct ReferenceConvolution {
+    let g: ConvolutionGeometry
+    let input: [Float], weight: [Float], bias: [Float]?, gradOutput: [Float]
+    let output: [Float], gradInput: [Float], gradWeight: [Float], gradBias: [Float]
+
+    init(_ g: ConvolutionGeometry, seed: UInt64, withBias: Bool = true) {
+        self.g = g
+        input = randomValues(g.inputCount, seed: seed)
+        weight = randomValues(g.weightCount, seed: seed + 1)
+        bias = withBias ? randomValues(g.outChannels, seed: seed + 2) : nil
+        gradOutput = randomValues(g.outputCount, seed: seed + 3)
+        var output = [Float](repeating: 0, count: g.outputCount)
+        Convolution.naiveForward(g, input: input, weight: weight, bias: bias, output: &output)
+        var gradInput = [Float](repeating: 0, count: g.inputCount)
+        Convolution.naiveBackwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput)
+        var gradWeight = [Float](repeating: 0, count: g.weightCount)
+        var gradBias = [Float](repeating: 0, count: g.outChannels)
+        Convolution.naiveBackwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: &gradWeight,
+                                        gradBias: &gradBias)
+        (self.output, self.gradInput, self.gradWeight, self.gradBias) = (output, gradInput, gradWeight, gradBias)
+    }
+
+    /// Forward, input gradient, weight and bias gradients of the fast kernels against the reference;
+    /// returns the fast weight gradient.
+    @discardableResult
+    func assertFastPathsMatch(_ label: String) -> [Float] {
+        var output = [Float](repeating: .nan, count: g.outputCount)
+        Convolution.forward(g, input: input, weight: weight, bias: bias, output: &output)
+        assertClose(output, self.output, "forward \(label)")
+        var gradInput = [Float](repeating: .nan, count: g.inputCount)
+        Convolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput)
+        assertClose(gradInput, self.gradInput, "backwardInput \(label)")
+        var gradWeight = [Float](repeating: .nan, count: g.weightCount)
+        var gradBias = [Float](repeating: .nan, count: g.outChannels)
+        Convolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: &gradWeight,
+                                   gradBias: &gradBias)
+        assertClose(gradWeight, self.gradWeight, "backwardWeight \(label)")
+        assertClose(gradBias, self.gradBias, "backwardBias \(label)")
+        return gradWeight
+    }
+}
