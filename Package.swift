@@ -33,6 +33,12 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // Image codecs: libjpeg-turbo's TurboJPEG API and libspng (Debian libturbojpeg0-dev, libspng-dev).
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CSPNG", path: "Sources/CSPNG", pkgConfig: "spng", providers: [.apt(["libspng-dev"])]),
+        // libpng, the tests' independent PNG encoder (Debian libpng-dev).
+        .systemLibrary(name: "CPNG", path: "Tests/Support/CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         // Counting malloc & co.; linked only into the cnn-dist executable (bench train's
@@ -43,7 +49,7 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CAtomics"], swiftSettings: common + kernelFlags),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: common + kernelFlags),
         .target(name: "Optim", dependencies: ["TensorCore"], swiftSettings: common + kernelFlags),
-        .target(name: "Datasets", dependencies: ["TensorCore", "CZlib"], swiftSettings: common + kernelFlags),
+        .target(name: "Datasets", dependencies: ["TensorCore", "CZlib", "CTurboJPEG", "CSPNG"], swiftSettings: common + kernelFlags),
         .target(name: "Distributed", dependencies: ["CMPI"], swiftSettings: common),
         .target(name: "Configuration", dependencies: ["Datasets", "Optim", "Yams"], swiftSettings: common),
         .target(name: "Checkpoint",
@@ -80,7 +86,9 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: common),
         .testTarget(name: "NNTests", dependencies: ["NN", "Optim", "TensorCore"], swiftSettings: common),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "TensorCore"], swiftSettings: common),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorCore", "CZlib"], swiftSettings: common),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorCore", "CZlib", "CTurboJPEG", "CPNG"],
+                    exclude: ["Fixtures"],
+                    swiftSettings: common),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], swiftSettings: common),
         .testTarget(name: "ConfigurationTests",
                     dependencies: ["Configuration", "Datasets", "CZlib", "TestSupport", "TrainingFixtures", "Yams"],

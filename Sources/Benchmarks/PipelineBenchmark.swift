@@ -72,33 +72,32 @@ public enum PipelineBenchmark {
     public static func run(config: TrainConfig, steps: Int, warmup: Int, communicator: Communicator,
                            allocationCounter: TrainingBenchmark.AllocationCounter? = nil) throws -> Result {
         let data = try RunData(config)
-        let (train, maker) = (data.train, data.makers.train)
+        let maker = data.makers.train
         let model = try data.makeModel(config.model)
         let trainer = StepTrainer(model: model, communicator: communicator)
-        let sampler = try BatchSampler(sampleCount: train.count, globalBatchSize: config.training.batchSize,
+        let sampler = try BatchSampler(sampleCount: data.trainCount, globalBatchSize: config.training.batchSize,
                                        rank: communicator.rank, worldSize: communicator.worldSize,
                                        shuffle: config.data.shuffle, seed: config.training.seed, dropLast: true)
         // Step s trains on batch s mod B of epoch s / B, as training would.
         let perEpoch = sampler.batchesPerEpoch
         // Pre-made: every batch of the timed steps, made before any clock starts.
-        let batches = (0..<steps).map { step -> (Tensor, [Int32]) in
-            let input = Tensor(shape: [0])
-            var labels: [Int32] = []
+        let batches = try (0..<steps).map { step -> (Tensor, [Int32]) in
+            let made = Batch()
             let epoch = (warmup + step) / perEpoch, batch = (warmup + step) % perEpoch
-            maker.make(sampler.indices(epoch: epoch, batch: batch), epoch: epoch, into: input, labels: &labels)
-            return (input, labels)
+            try maker.make(sampler.indices(epoch: epoch, batch: batch), epoch: epoch, into: made)
+            return (made.input, made.labels)
         }
-        let batchMilliseconds = batchMakeMilliseconds(maker, sampler: sampler, steps: steps)
+        let batchMilliseconds = try batchMakeMilliseconds(maker, sampler: sampler, steps: steps)
         // Through the pipeline: the prefetcher starts where a stretch of steps starts, as
         // training starts it at an epoch's (or a resume's) first batch, and restarts at epoch ends.
         let prefetcher = BatchPrefetcher(maker: maker, sampler: sampler, depth: config.data.prefetch)
         defer { prefetcher.stop() }
-        func pipelineSteps(_ steps: Range<Int>) {
+        func pipelineSteps(_ steps: Range<Int>) throws {
             for step in steps {
                 if step == steps.lowerBound || step % perEpoch == 0 {
                     prefetcher.start(epoch: step / perEpoch, batch: step % perEpoch)
                 }
-                let batch = prefetcher.next()
+                let batch = try prefetcher.next()
                 _ = trainer.step(batch.input, labels: batch.labels)
             }
             prefetcher.stop()
@@ -106,8 +105,8 @@ public enum PipelineBenchmark {
         func premadeSteps(_ steps: Range<Int>) {
             for step in steps { _ = trainer.step(batches[step - warmup].0, labels: batches[step - warmup].1) }
         }
-        pipelineSteps(0..<warmup)
-        let (pipeline, premade) = interleaved(warmup..<(warmup + steps), pipelineSteps, premadeSteps,
+        try pipelineSteps(0..<warmup)
+        let (pipeline, premade) = try interleaved(warmup..<(warmup + steps), pipelineSteps, premadeSteps,
                                               communicator: communicator, allocationCounter: allocationCounter)
         let counted = allocationCounter != nil
         let images = Double(config.training.batchSize * steps)
@@ -120,13 +119,12 @@ public enum PipelineBenchmark {
     }
 
     /// Milliseconds to make one batch once warm: the timed steps' batches again, into one tensor.
-    static func batchMakeMilliseconds(_ maker: BatchMaker, sampler: BatchSampler, steps: Int) -> Double {
-        let input = Tensor(shape: [0])
+    static func batchMakeMilliseconds(_ maker: any BatchMaking, sampler: BatchSampler, steps: Int) throws -> Double {
+        let made = Batch()
         let indices = (0..<steps).map { sampler.indices(epoch: 0, batch: $0 % sampler.batchesPerEpoch) }
-        var labels: [Int32] = []
-        maker.make(indices[0], epoch: 0, into: input, labels: &labels)
+        try maker.make(indices[0], epoch: 0, into: made)
         let start = DispatchTime.now().uptimeNanoseconds
-        for batch in indices { maker.make(batch, epoch: 0, into: input, labels: &labels) }
+        for batch in indices { try maker.make(batch, epoch: 0, into: made) }
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(steps)
     }
 
@@ -134,15 +132,16 @@ public enum PipelineBenchmark {
 
     /// `steps` run both ways in rounds of up to 10 steps, in alternating order, so that a change in
     /// the machine's load during the run falls on both alike; the total cost of each way.
-    static func interleaved(_ steps: Range<Int>, _ first: (Range<Int>) -> Void, _ second: (Range<Int>) -> Void,
+    static func interleaved(_ steps: Range<Int>, _ first: (Range<Int>) throws -> Void,
+                            _ second: (Range<Int>) throws -> Void,
                             communicator: Communicator, allocationCounter: TrainingBenchmark.AllocationCounter?)
-        -> (first: Cost, second: Cost) {
+        rethrows -> (first: Cost, second: Cost) {
         /// Seconds and allocations of `body` (the allocations between the barriers, which allocate nothing).
-        func timed(_ body: () -> Void) -> Cost {
+        func timed(_ body: () throws -> Void) rethrows -> Cost {
             communicator.barrier()
             let start = DispatchTime.now().uptimeNanoseconds
             let before = allocationCounter?.count() ?? 0
-            body()
+            try body()
             let after = allocationCounter?.count() ?? 0
             communicator.barrier()
             return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, after - before)
@@ -154,11 +153,11 @@ public enum PipelineBenchmark {
         for (round, start) in stride(from: steps.lowerBound, to: steps.upperBound, by: 10).enumerated() {
             let stretch = start..<min(start + 10, steps.upperBound)
             if round % 2 == 0 {
-                add(&b, timed { second(stretch) })
-                add(&a, timed { first(stretch) })
+                add(&b, try timed { try second(stretch) })
+                add(&a, try timed { try first(stretch) })
             } else {
-                add(&a, timed { first(stretch) })
-                add(&b, timed { second(stretch) })
+                add(&a, try timed { try first(stretch) })
+                add(&b, try timed { try second(stretch) })
             }
         }
         return (a, b)

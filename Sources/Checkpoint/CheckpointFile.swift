@@ -20,14 +20,15 @@ public struct CheckpointFile {
     /// Builds the file's bytes from live tensors.
     /// `configYAML`: the run's resolved config, kept so that `evaluate` and a resume can rebuild the run.
     public static func encode(model: Model, optimizer: SGD, progress: TrainingProgress, configYAML: String,
-                              seed: UInt64, worldSize: Int) throws -> Data {
+                              seed: UInt64, worldSize: Int, classNames: [String]? = nil) throws -> Data {
         var tensors = stateTensors(of: model)
         for ((name, _), buffer) in zip(optimizer.parameters, optimizer.momentumBuffers) {
             if let buffer { tensors.append((momentumPrefix + name, buffer.shape, UnsafeBufferPointer(buffer.buffer))) }
         }
-        let info = CheckpointMetadata(model: model.name, inputShape: model.inputShape, classes: model.classes,
+        var info = CheckpointMetadata(model: model.name, inputShape: model.inputShape, classes: model.classes,
                                       config: configYAML, seed: seed, worldSize: worldSize,
                                       tensorSHA256: digest(tensors), progress: progress)
+        info.classNames = classNames
         var entries = try MetadataCoder.encode(info)
         entries[metadataChecksumKey] = metadataDigest(entries)
         return SafeTensors.encode(tensors: tensors, metadata: entries)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A training checkpoint's `__metadata__` as one value: what the file is, the model and run it
 /// belongs to, the checksum of its tensors and where the run stands. Stored flat (safetensors
 /// metadata is a map of strings) under the names the README's table lists.
@@ -19,6 +21,9 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
     /// SHA-256 of all tensor data in file order.
     public var tensorSHA256: String
     public var progress: TrainingProgress
+    /// The names of the classes in label order (image folders: the folder names), so `evaluate`
+    /// and `predict` can print names; nil for data sets without names.
+    public var classNames: [String]?
 
     public init(model: String, inputShape: [Int], classes: Int, config: String, seed: UInt64, worldSize: Int,
                 tensorSHA256: String, progress: TrainingProgress) {
@@ -34,7 +39,7 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case format, formatVersion = "format_version", model, inputShape = "input_shape", classes, config, seed
-        case worldSize = "world_size", tensorSHA256 = "tensor_sha256"
+        case worldSize = "world_size", tensorSHA256 = "tensor_sha256", classNames = "class_names"
     }
 
     public init(from decoder: Decoder) throws {
@@ -49,6 +54,14 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
         worldSize = try c.decode(Int.self, forKey: .worldSize)
         tensorSHA256 = try c.decode(String.self, forKey: .tensorSHA256)
         progress = try TrainingProgress(from: decoder)  // its entries sit beside these
+        // A JSON list in one string entry (the metadata holds strings only).
+        if let names = try c.decodeIfPresent(String.self, forKey: .classNames) {
+            guard let list = try? JSONDecoder().decode([String].self, from: Data(names.utf8)) else {
+                throw DecodingError.dataCorruptedError(forKey: .classNames, in: c,
+                                                       debugDescription: "not a JSON list of names")
+            }
+            classNames = list
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -63,6 +76,10 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
         try c.encode(worldSize, forKey: .worldSize)
         try c.encode(tensorSHA256, forKey: .tensorSHA256)
         try progress.encode(to: encoder)
+        if let classNames {
+            let json = String(decoding: try JSONEncoder().encode(classNames), as: UTF8.self)
+            try c.encode(json, forKey: .classNames)
+        }
     }
 }
 

@@ -61,6 +61,25 @@ public struct DataSection: Equatable, Sendable {
     public var augment = AugmentSection()
     /// Training batches made ahead on a background queue; 0: each made when the step needs it.
     public var prefetch = 2
+    /// Image folders: the training and validation folders (or list files); nil: `path`/train and `path`/val.
+    public var trainPath: String?
+    public var validationPath: String?
+    /// Image folders read through list files: one class name per line; nil: the label numbers.
+    public var classesFile: String?
+    /// Image folders: channels decoded (1: luma, 3: RGB), the side of the square images the
+    /// model sees, and the shorter side images are resized to before the crop (nil: 256/224 of it).
+    public var channels = 3
+    public var imageSize = 224
+    public var resize: Int?
+    /// Image folders: decoding threads per rank.
+    public var workers = 2
+    /// Image folders: what an unreadable image does.
+    public var onBadImage = BadImagePolicy.error
+    /// Image folders: decode JPEGs at 1/2, 1/4 or 1/8 size where the crop allows.
+    public var reducedDecoding = true
+
+    /// The shorter side image folders are resized to before the centre (or random) crop.
+    public var resolvedResize: Int { resize ?? imageSize * 256 / 224 }
 }
 
 public struct AugmentSection: Equatable, Sendable {
@@ -70,6 +89,14 @@ public struct AugmentSection: Equatable, Sendable {
     public var horizontalFlip = false
     /// PCA lighting jitter's alpha std (0: off).
     public var lighting = 0.0
+    /// Image folders: torchvision's RandomResizedCrop to `data.image_size` instead of resize and crop.
+    public var randomResizedCrop = false
+    public var randomResizedCropScale = [0.08, 1.0]
+    public var randomResizedCropRatio = [3.0 / 4.0, 4.0 / 3.0]
+    /// Image folders: ColorJitter's brightness, contrast and saturation (0: off).
+    public var brightness = 0.0
+    public var contrast = 0.0
+    public var saturation = 0.0
 
     public init(randomCrop: RandomCrop? = nil, horizontalFlip: Bool = false, lighting: Double = 0) {
         randomCropSize = randomCrop?.size

@@ -29,3 +29,4 @@ extension MetricMode: ConfigChoice {}
 extension ThresholdMode: ConfigChoice {}
 extension ScheduleUnit: ConfigChoice {}
 extension CIFAR100.LabelMode: ConfigChoice {}
+extension BadImagePolicy: ConfigChoice {}

@@ -14,6 +14,7 @@ public enum ConfigSchema {
     // conversions trap.
     static let imageCount = positiveInteger.and(.atMost(10_000_000, "images held in memory"))
     static let stepCount = ValueRule<Int>.atMost(1_000_000_000_000, "optimizer steps")
+    static let jitterAmount = rateOrZero.and(.atMost(100, "a factor"))
 
     public static let keys: [ConfigKey] = [
         .key("model.name", \.model.name,
@@ -58,9 +59,49 @@ public enum ConfigSchema {
         .key("data.augment.lighting", \.data.augment.lighting,
              .atLeast(0, "0 (off) or a positive alpha std such as 0.1"),
              "AlexNet's PCA lighting jitter: alpha std (RGB data sets); 0: off"),
+        .key("data.augment.random_resized_crop.enabled", \.data.augment.randomResizedCrop,
+             "image folders: torchvision's RandomResizedCrop to image_size (instead of resize + crop)"),
+        .key("data.augment.random_resized_crop.scale", \.data.augment.randomResizedCropScale,
+             ValueRule(requirement: "be [low, high] with 0 < low ≤ high ≤ 1", summary: "[low, high] in (0, 1]") {
+                 $0.count == 2 && $0[0] > 0 && $0[0] <= $0[1] && $0[1] <= 1
+             },
+             "share of the image's area the crop covers, drawn uniformly"),
+        .key("data.augment.random_resized_crop.ratio", \.data.augment.randomResizedCropRatio,
+             ValueRule(requirement: "be [low, high] with 0 < low ≤ high ≤ 100",
+                       summary: "[low, high], 0 < low ≤ high") {
+                 $0.count == 2 && $0[0] > 0 && $0[0] <= $0[1] && $0[1] <= 100
+             },
+             "crop aspect (width / height), drawn log-uniformly"),
+        .key("data.augment.color_jitter.brightness", \.data.augment.brightness, jitterAmount,
+             "image folders: ColorJitter brightness: factor uniform in [max(0, 1 − b), 1 + b]; 0: off"),
+        .key("data.augment.color_jitter.contrast", \.data.augment.contrast, jitterAmount,
+             "image folders: ColorJitter contrast; 0: off"),
+        .key("data.augment.color_jitter.saturation", \.data.augment.saturation, jitterAmount,
+             "image folders: ColorJitter saturation; 0: off"),
         .key("data.prefetch", \.data.prefetch,
              .atLeast(0, "0 (no prefetching) or more").and(.atMost(64, "batches held in memory")),
              "training batches made ahead on a background queue; 0: on the training thread"),
+        .key("data.train_path", \.data.trainPath,
+             "image folders: the training class folders, or a list file of `path label` lines; null: <path>/train"),
+        .key("data.val_path", \.data.validationPath,
+             "image folders: the validation class folders or list file; null: <path>/val"),
+        .key("data.classes_file", \.data.classesFile,
+             "image folders given as list files: class names, one per line in label order; null: the label numbers"),
+        .key("data.channels", \.data.channels,
+             ValueRule(requirement: "be 1 (grey) or 3 (RGB)", summary: "1 or 3") { $0 == 1 || $0 == 3 },
+             "image folders: channels decoded (1: luma, 3: RGB)"),
+        .key("data.image_size", \.data.imageSize, positiveInteger.and(.atMost(8_192, "pixels a side")),
+             "image folders: side of the square images the model sees"),
+        .key("data.resize", \.data.resize, positiveInteger.and(.atMost(16_384, "pixels")),
+             "image folders: shorter side before the crop (validation; training unless random_resized_crop); "
+                 + "null: image_size × 256/224"),
+        .key("data.workers", \.data.workers, positiveInteger.and(.atMost(256, "threads per rank")),
+             "image folders: decoding and augmentation threads per rank"),
+        .key("data.on_bad_image", \.data.onBadImage,
+             "image folders: an unreadable image stops the run (error), or the next image of its batch "
+                 + "stands in for it (skip)"),
+        .key("data.dct_scaling", \.data.reducedDecoding,
+             "image folders: decode JPEGs at 1/2, 1/4 or 1/8 size when the crop keeps at least the output's pixels"),
         .key("training.epochs", \.training.epochs, positiveInteger.and(.atMost(1_000_000, "epochs")),
              "epochs to train"),
         .key("training.batch_size", \.training.batchSize, positiveInteger.and(.atMost(1_000_000, "images per step")),

@@ -56,11 +56,13 @@ struct ConfigValidator {
         }
         require(data.labelMode == .fine || data.dataset == "cifar100", "data.label_mode",
                 "coarse labels exist only in cifar100, not in \(data.dataset)")
-        let imageShape = facts?.inputShape
+        let imageFolders = facts?.readsImageFiles == true
+        let imageShape = imageFolders ? [data.channels, data.imageSize, data.imageSize] : facts?.inputShape
+        found += imageFolderViolations(data, imageFolders: imageFolders)
         if data.augment.lighting > 0, let channels = imageShape?.first {
             require(channels == 3, "data.augment.lighting", "needs RGB images; \(data.dataset) has \(channels) channel(s)")
         }
-        if let size = data.augment.randomCropSize, let shape = imageShape {
+        if let size = data.augment.randomCropSize, let shape = imageShape, !imageFolders {
             let side = min(shape[1], shape[2])
             require(size <= side, "data.augment.random_crop.size",
                     "must lie in 1...\(side) (the \(data.dataset) images; validation takes the centre crop), got \(size)")
@@ -75,6 +77,43 @@ struct ConfigValidator {
         }
         if config.lrSchedule.name == .multistep {
             require(!config.lrSchedule.milestones.isEmpty, "lr_schedule.milestones", "must list at least one milestone for multistep")
+        }
+        return found
+    }
+
+    /// Keys that only image folders read, and how an image folder's crops fit together.
+    func imageFolderViolations(_ data: DataSection, imageFolders: Bool) -> [(String, String)] {
+        let defaults = DataSection(), augmentDefaults = AugmentSection()
+        guard imageFolders else {
+            let onlyForFolders: [(String, Bool)] = [
+                ("data.train_path", data.trainPath != nil), ("data.val_path", data.validationPath != nil),
+                ("data.classes_file", data.classesFile != nil), ("data.channels", data.channels != defaults.channels),
+                ("data.image_size", data.imageSize != defaults.imageSize), ("data.resize", data.resize != nil),
+                ("data.augment.random_resized_crop.enabled", data.augment.randomResizedCrop),
+                ("data.augment.color_jitter", data.augment.brightness != augmentDefaults.brightness
+                    || data.augment.contrast != augmentDefaults.contrast
+                    || data.augment.saturation != augmentDefaults.saturation),
+            ]
+            return onlyForFolders.filter(\.1).map {
+                ($0.0, "applies to image folders (data.dataset: imagefolder or imagenet), not to \(data.dataset)")
+            }
+        }
+        var found: [(String, String)] = []
+        if let size = data.augment.randomCropSize, size != data.imageSize || data.augment.randomCropPadding != 0 {
+            found.append(("data.augment.random_crop",
+                          "on image folders is a crop of data.image_size (\(data.imageSize)) "
+                + "without padding after the resize; got size \(size), padding \(data.augment.randomCropPadding)"))
+        }
+        if data.augment.randomResizedCrop && data.augment.randomCropSize != nil {
+            found.append(("data.augment.random_crop",
+                          "and random_resized_crop.enabled are two ways to crop: choose one"))
+        }
+        if data.resolvedResize < data.imageSize {
+            found.append(("data.resize", "must be at least data.image_size (\(data.imageSize)) for the crop to fit, "
+                + "got \(data.resolvedResize)"))
+        }
+        if (data.augment.contrast > 0 || data.augment.saturation > 0) && data.channels != 3 {
+            found.append(("data.augment.color_jitter", "contrast and saturation need RGB images (data.channels: 3)"))
         }
         return found
     }

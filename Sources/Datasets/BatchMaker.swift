@@ -3,7 +3,7 @@ import TensorCore
 /// Makes batches of one data set: copies the samples at given indices into an input tensor
 /// ([n, C, H, W]) with their labels, augmenting training batches and normalising both kinds.
 /// A batch is a pure function of (seed, epoch, indices), so any thread may make it.
-public struct BatchMaker: Sendable {
+public struct BatchMaker: BatchMaking {
     public let images: LabeledImages
     public let normalization: Normalization?
     public let augmentation: Augmentation
@@ -22,6 +22,13 @@ public struct BatchMaker: Sendable {
         self.normalization = normalization
         self.augmentation = augmentation
         self.seed = seed
+    }
+
+    public var sampleCount: Int { images.count }
+    public var labels: [Int32] { images.labels }
+
+    public func make<Indices: Collection<Int>>(_ indices: Indices, epoch: Int?, into batch: Batch) {
+        make(indices, epoch: epoch, into: batch.input, labels: &batch.labels)
     }
 
     /// The batch of the samples at `indices`: a training batch of `epoch` (augmented), or with

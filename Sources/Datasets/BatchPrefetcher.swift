@@ -2,19 +2,13 @@ import Dispatch
 import Foundation
 import TensorCore
 
-/// One batch of the prefetcher's ring: the input ([n, C, H, W]) and its labels, reused.
-public final class Batch {
-    public let input = Tensor(shape: [0])
-    public internal(set) var labels: [Int32] = []
-}
-
 /// Makes one rank's training batches of an epoch, in order, on a background Dispatch queue,
 /// up to `depth` batches ahead of the one the model is working on. The batches are those
 /// `BatchMaker` makes on the calling thread, bit for bit (each is a pure function of seed,
 /// epoch and samples). A ring of `depth + 1` reused batches means no allocation once warm.
 /// `depth` 0 makes each batch on the calling thread when it is asked for.
 public final class BatchPrefetcher: @unchecked Sendable {
-    public let maker: BatchMaker
+    public let maker: any BatchMaking
     public let sampler: BatchSampler
     public let depth: Int
     private let ring: [Batch]
@@ -38,11 +32,15 @@ public final class BatchPrefetcher: @unchecked Sendable {
         let free = DispatchSemaphore(value: 0), ready = DispatchSemaphore(value: 0), finished = DispatchSemaphore(value: 0)
         private let lock = NSLock()
         private var cancelled = false
+        private var failures: [Int: Error] = [:]
         var isCancelled: Bool { lock.withLock { cancelled } }
         func cancel() { lock.withLock { cancelled = true } }
+        func fail(slot: Int, _ error: Error) { lock.withLock { failures[slot] = error } }
+        /// The error of the batch in `slot`, once (the slot is then reused).
+        func takeFailure(slot: Int) -> Error? { lock.withLock { failures.removeValue(forKey: slot) } }
     }
 
-    public init(maker: BatchMaker, sampler: BatchSampler, depth: Int) {
+    public init(maker: any BatchMaking, sampler: BatchSampler, depth: Int) {
         precondition(depth >= 0, "prefetch depth \(depth)")
         self.maker = maker
         self.sampler = sampler
@@ -69,8 +67,12 @@ public final class BatchPrefetcher: @unchecked Sendable {
             for index in first..<end {
                 producer.free.wait()
                 if producer.isCancelled { break }
-                let slot = ring[(index - first) % ring.count]
-                maker.make(order[sampler.positions(batch: index)], epoch: epoch, into: slot.input, labels: &slot.labels)
+                let slot = (index - first) % ring.count
+                do {
+                    try maker.make(order[sampler.positions(batch: index)], epoch: epoch, into: ring[slot])
+                } catch {
+                    producer.fail(slot: slot, error)
+                }
                 producer.ready.signal()
             }
             producer.finished.signal()
@@ -78,7 +80,8 @@ public final class BatchPrefetcher: @unchecked Sendable {
     }
 
     /// The epoch's next batch; it stays valid until the next call of `next`, `start` or `stop`.
-    public func next() -> Batch {
+    /// Throws what making it threw (an unreadable image).
+    public func next() throws -> Batch {
         guard let epoch else { preconditionFailure("BatchPrefetcher.next() before start(epoch:batch:)") }
         precondition(nextBatch < sampler.batchesPerEpoch, "epoch \(epoch) has only \(sampler.batchesPerEpoch) batches")
         defer {
@@ -86,11 +89,12 @@ public final class BatchPrefetcher: @unchecked Sendable {
             taken += 1
         }
         guard let producer else {
-            maker.make(permutation[sampler.positions(batch: nextBatch)], epoch: epoch, into: ring[0].input, labels: &ring[0].labels)
+            try maker.make(permutation[sampler.positions(batch: nextBatch)], epoch: epoch, into: ring[0])
             return ring[0]
         }
         if taken > 0 { producer.free.signal() }  // the batch handed out last time is done with
         producer.ready.wait()
+        if let failure = producer.takeFailure(slot: taken % ring.count) { throw failure }
         return ring[taken % ring.count]
     }
 

@@ -17,6 +17,9 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case invalidNormalization(String)
     case invalidBatch(String)
     case invalidAugmentation(String)
+    case badImage(path: String, reason: String)
+    case badImageFolder(path: String, reason: String)
+    case badListFile(path: String, line: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -47,6 +50,12 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
                 + "must remain to validate: set data.train_split below \(count)"
         case .invalidTrainSplit(let split):
             return "train split \(split) must be positive: it is how many of the t10k images train"
+        case .badImage(let path, let reason):
+            return "\(path): \(reason) (data.on_bad_image: skip replaces unreadable images and counts them)"
+        case .badImageFolder(let path, let reason):
+            return "\(path): \(reason)"
+        case .badListFile(let path, let line, let reason):
+            return line > 0 ? "\(path):\(line): \(reason)" : "\(path): \(reason)"
         case .invalidNormalization(let message), .invalidBatch(let message), .invalidAugmentation(let message):
             return message
         }

@@ -14,6 +14,9 @@ public struct DatasetFacts: Equatable, Sendable {
     /// Nil where this build loads the data set; else why not, for the error training stops with
     /// before it touches the run directory.
     public let missingLoader: String?
+    /// Folders (or packed shards) of JPEG/PNG files, whose image shape comes from the config
+    /// (`data.channels`, `data.image_size`) and classes from the folders.
+    public var readsImageFiles: Bool { name == "imagefolder" || name == "imagenet" }
 }
 
 extension DatasetFacts {
@@ -31,8 +34,14 @@ extension DatasetFacts {
                      files: "CIFAR-100 binary files (train.bin, test.bin)", markers: ["train.bin", "test.bin"],
                      missingLoader: nil),
         DatasetFacts(name: "imagenet", inputShape: [3, 224, 224], classes: 1000, readsFiles: true,
-                     files: "ImageNet class folders (train/<wnid>/*.JPEG and val/<wnid>/*.JPEG, torchvision's ImageFolder layout)",
-                     markers: ["train", "val"], missingLoader: "this build has no ImageNet loader yet"),
+                     files: "ImageNet class folders (train/<wnid>/*.JPEG and val/<wnid>/*.JPEG, "
+                         + "torchvision's ImageFolder layout) or a packed set (pack.json)",
+                     markers: [], missingLoader: nil),
+        // Classes 0: as many as the training folder has.
+        DatasetFacts(name: "imagefolder", inputShape: [3, 224, 224], classes: 0, readsFiles: true,
+                     files: "class folders of JPEG/PNG images (train/<class>/*, val/<class>/*) "
+                         + "or a packed set (pack.json)",
+                     markers: [], missingLoader: nil),
     ]
 
     public static var names: [String] { all.map(\.name) }
@@ -48,7 +57,14 @@ extension DatasetFacts {
         case "mnist": return ([MNIST.mean], [MNIST.std])
         case "cifar10": return (CIFAR10.mean, CIFAR10.std)
         case "cifar100": return (CIFAR100.mean, CIFAR100.std)
+        case "imagenet": return (ImageNet.mean, ImageNet.std)
         default: return (Array(repeating: 0.5, count: inputShape[0]), Array(repeating: 0.5, count: inputShape[0]))
         }
     }
+}
+
+/// ImageNet's published per-channel statistics (torchvision's `Normalize` for its models).
+public enum ImageNet {
+    public static let mean: [Float] = [0.485, 0.456, 0.406]
+    public static let std: [Float] = [0.229, 0.224, 0.225]
 }

@@ -19,6 +19,9 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     public var resumedAtStep: Int?
     /// A plateau drop at the end of this epoch.
     public var learningRateDrop: LearningRateDrop?
+    /// Unreadable images replaced by others in this epoch, training and validation
+    /// (`data.on_bad_image: skip`); nil when none.
+    public var replacedImages: Int?
 
     public init(epoch: Int, step: Int, learningRate: Double, trainLoss: Double, trainAccuracy: Double,
                 validationLoss: Double, validationAccuracy: Double, imagesPerSecond: Double, time: Double) {
@@ -37,6 +40,7 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
         case epoch, step, learningRate = "lr", trainLoss = "train_loss", trainAccuracy = "train_accuracy"
         case validationLoss = "val_loss", validationAccuracy = "val_accuracy", imagesPerSecond = "images_per_sec", time
         case validationTop5 = "val_top5_accuracy", learningRateDrop = "lr_drop", resumedAtStep = "resumed_at_step"
+        case replacedImages = "replaced_images"
     }
 
     // NaN and infinities are written as null, which JSON can hold, and read back as NaN.
@@ -54,6 +58,7 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
         validationTop5 = try c.decodeIfPresent(Double.self, forKey: .validationTop5)
         learningRateDrop = try c.decodeIfPresent(LearningRateDrop.self, forKey: .learningRateDrop)
         resumedAtStep = try c.decodeIfPresent(Int.self, forKey: .resumedAtStep)
+        replacedImages = try c.decodeIfPresent(Int.self, forKey: .replacedImages)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -70,6 +75,7 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
         if let validationTop5 { try c.encodeNumber(validationTop5, forKey: .validationTop5) }
         try c.encodeIfPresent(learningRateDrop, forKey: .learningRateDrop)
         try c.encodeIfPresent(resumedAtStep, forKey: .resumedAtStep)
+        try c.encodeIfPresent(replacedImages, forKey: .replacedImages)
     }
 
     public func logLine(epochs: Int) -> String {
@@ -79,6 +85,7 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
             + (validationTop5.map { " top5 \(percent($0))" } ?? "")
             + "  lr \(String(format: "%.4g", learningRate))  \(String(format: "%.0f", imagesPerSecond)) img/s"
             + "  \(String(format: "%.1f", time)) s"
+            + (replacedImages.map { "  \($0) unreadable image(s) replaced" } ?? "")
     }
 
     // NaN ≠ NaN: records are equal when they encode alike.

@@ -1,5 +1,6 @@
 import Configuration
 import Datasets
+import Foundation
 import NN
 
 /// Names the command-line tool needs without importing the layers themselves.
@@ -22,8 +23,32 @@ public enum Catalog {
         let facts = DatasetFacts.named(config.data.dataset)
         var inputShape = facts?.inputShape ?? fallback.inputShape
         if let crop = config.data.augment.randomCrop, facts != nil { inputShape = [inputShape[0], crop.size, crop.size] }
-        let classes = config.data.labelMode == .coarse && facts?.name == "cifar100" ? CIFAR100.LabelMode.coarse.classes : facts?.classes
+        var classes = config.data.labelMode == .coarse && facts?.name == "cifar100"
+            ? CIFAR100.LabelMode.coarse.classes : facts?.classes
+        if facts?.readsImageFiles == true {
+            let data = config.data
+            inputShape = [data.channels, data.imageSize, data.imageSize]
+            // The folders' classes (an ImageNet subset has fewer than 1000), else ImageNet's 1000.
+            classes = classFolderCount(data) ?? (facts?.name == "imagenet" ? facts?.classes : nil)
+        }
         return (inputShape, config.model.classes ?? classes ?? fallback.classes)
+    }
+
+    /// An image folder's class count without reading its images: the training folder's class
+    /// folders (or a packed set's manifest); nil when there is no folder to count.
+    static func classFolderCount(_ data: DataSection) -> Int? {
+        guard let root = data.path ?? data.trainPath else { return nil }
+        if data.trainPath == nil, PackedImages.isPackedSet(root) {
+            return (try? PackManifest.read(directory: root))?.classes.count
+        }
+        let train = data.trainPath ?? (root as NSString).appendingPathComponent("train")
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: train) else { return nil }
+        return entries.filter { name in
+            var isFolder: ObjCBool = false
+            let path = (train as NSString).appendingPathComponent(name)
+            return !name.hasPrefix(".") && FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+                && isFolder.boolValue
+        }.count
     }
 
     /// Builds a zoo model, for `inputShape` and `classes` or else its defaults.

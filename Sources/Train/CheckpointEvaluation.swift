@@ -46,7 +46,7 @@ public struct CheckpointEvaluation {
 
         let data = try RunData(config)
         // The trainer's validation batches: its normalisation, and its centre crop where training crops.
-        let (validation, batches) = (data.validation, data.makers.validation)
+        let batches = data.makers.validation
         let model = try data.makeModel(config.model)
         try ModelStateLoader.loadWeights(file, path: path, into: model)
         // Any batch gives the same figures (to rounding); make it divide over the ranks.
@@ -55,8 +55,8 @@ public struct CheckpointEvaluation {
         let evaluator = try Evaluator(model: model, batches: batches, globalBatchSize: batch, communicator: communicator,
                                       confusion: true)
         return CheckpointEvaluation(checkpoint: path, model: model.name,
-                                    dataset: "\(validation.name) validation" + (config.data.path.map { " (\($0))" } ?? ""),
-                                    step: step, result: evaluator.evaluate())
+                                    dataset: "\(data.name) validation" + (config.data.path.map { " (\($0))" } ?? ""),
+                                    step: step, result: try evaluator.evaluate())
     }
 
     /// Runs single-node, or on every rank under mpirun/srun (a failing rank ends the job);

@@ -28,6 +28,23 @@ public enum DatasetLoader {
     /// the files it expects there. Reads no data: the trainer calls it before it touches the run directory.
     public static func checkAvailable(_ section: DataSection) throws {
         guard let facts = DatasetFacts.named(section.dataset) else { throw TrainError.unknownDataset(section.dataset) }
+        if facts.readsImageFiles {
+            // Either a packed set, or both splits' folders (or list files) where the config says.
+            let root = section.path
+            if let root, section.trainPath == nil, section.validationPath == nil, PackedImages.isPackedSet(root) {
+                return
+            }
+            func inRoot(_ name: String) -> String? { root.map { ($0 as NSString).appendingPathComponent(name) } }
+            for (path, split) in [(section.trainPath ?? inRoot("train"), "train"),
+                                  (section.validationPath ?? inRoot("val"), "val")] {
+                guard let path else { throw TrainError.missingDataPath(dataset: section.dataset) }
+                if !FileManager.default.fileExists(atPath: path) {
+                    throw TrainError.datasetUnavailable(dataset: facts.name,
+                                                        reason: "no \(split) split at \(path): expected \(facts.files)")
+                }
+            }
+            return
+        }
         guard facts.readsFiles, !facts.markers.isEmpty else { return }
         let directory = section.path ?? "."
         let found = facts.markers.filter {
@@ -49,11 +66,12 @@ public enum DatasetLoader {
 
     /// Every label must name one of the model's `classes` outputs: a smaller head than the data set's
     /// would index past the logits.
-    public static func checkLabels(_ images: LabeledImages, split: String, classes: Int) throws {
-        guard let record = images.labels.firstIndex(where: { $0 < 0 || Int($0) >= classes }) else { return }
-        throw TrainError.labelOutOfRange(dataset: images.name, split: split, record: record,
-                                         label: Int(images.labels[record]), classes: classes,
-                                         datasetClasses: max(images.classes, Int(images.labels.max() ?? 0) + 1))
+    public static func checkLabels(_ labels: [Int32], dataset: String, datasetClasses: Int, split: String,
+                                   classes: Int) throws {
+        guard let record = labels.firstIndex(where: { $0 < 0 || Int($0) >= classes }) else { return }
+        throw TrainError.labelOutOfRange(dataset: dataset, split: split, record: record,
+                                         label: Int(labels[record]), classes: classes,
+                                         datasetClasses: max(datasetClasses, Int(labels.max() ?? 0) + 1))
     }
 
     /// The config's normalisation, or the dataset's documented default.
@@ -64,6 +82,44 @@ public enum DatasetLoader {
         let defaults = DatasetFacts.named(section.dataset)?.defaultNormalization
             ?? (mean: Array(repeating: 0.5, count: channels), std: Array(repeating: 0.5, count: channels))
         return try Normalization(mean: defaults.mean, std: defaults.std, channels: channels)
+    }
+
+    /// The image pipelines of an image-folder config: training (`data.augment`) and validation
+    /// (resize, centre crop), both with the config's normalisation.
+    public static func imagePipelines(_ section: DataSection) throws
+        -> (train: ImagePipeline, validation: ImagePipeline) {
+        let normalization = try normalization(section, channels: section.channels)
+        let augment = section.augment
+        let trainGeometry: ImageGeometry = augment.randomResizedCrop
+            ? .randomResizedCrop(size: section.imageSize,
+                                 scale: augment.randomResizedCropScale[0]...augment.randomResizedCropScale[1],
+                                 ratio: augment.randomResizedCropRatio[0]...augment.randomResizedCropRatio[1])
+            : .resizeAndCrop(resize: section.resolvedResize, crop: section.imageSize,
+                             random: augment.randomCropSize != nil)
+        let jitter = ColorJitter(brightness: Float(augment.brightness), contrast: Float(augment.contrast),
+                                 saturation: Float(augment.saturation))
+        let train = ImagePipeline(geometry: trainGeometry, channels: section.channels,
+                                  horizontalFlip: augment.horizontalFlip,
+                                  colorJitter: jitter.isIdentity ? nil : jitter,
+                                  lighting: augment.lighting > 0 ? PCALighting(alphaStd: Float(augment.lighting)) : nil,
+                                  normalization: normalization, reducedDecoding: section.reducedDecoding)
+        let validation = ImagePipeline(geometry: .resizeAndCrop(resize: section.resolvedResize, crop: section.imageSize,
+                                                                random: false),
+                                       channels: section.channels, normalization: normalization,
+                                       reducedDecoding: section.reducedDecoding)
+        return (train, validation)
+    }
+
+    /// Batch makers for an image-folder config: its folders, list files or packed set.
+    public static func imageBatchMakers(_ section: DataSection, seed: UInt64) throws
+        -> (train: ImageBatchMaker, validation: ImageBatchMaker) {
+        let splits = try ImageSplits.open(root: section.path, train: section.trainPath,
+                                          validation: section.validationPath, classesFile: section.classesFile)
+        let pipelines = try imagePipelines(section)
+        return (ImageBatchMaker(images: splits.train, pipeline: pipelines.train, seed: seed, workers: section.workers,
+                                onBadImage: section.onBadImage),
+                ImageBatchMaker(images: splits.validation, pipeline: pipelines.validation, seed: seed,
+                                workers: section.workers, onBadImage: section.onBadImage))
     }
 
     /// The config's training augmentation (`data.augment`).

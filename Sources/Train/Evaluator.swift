@@ -8,6 +8,8 @@ import TensorCore
 public struct Evaluation: Equatable, Sendable {
     public var classes: Int
     public var lossSum = 0.0, correct = 0.0, top5 = 0.0, count = 0.0
+    /// Unreadable images replaced by others (`data.on_bad_image: skip`).
+    public var replacedImages = 0.0
     /// classes × classes counts, row = true label, column = prediction (the highest logit,
     /// the first on ties); nil when not asked for.
     public var confusion: [Double]?
@@ -38,21 +40,20 @@ public struct Evaluation: Equatable, Sendable {
 public final class Evaluator {
     let model: Model
     /// Makes the validation batches: normalised, centre-cropped where training crops, never augmented.
-    let batches: BatchMaker
+    let batches: any BatchMaking
     let sampler: BatchSampler
     let communicator: Communicator
     let confusion: Bool
-    private let input = Tensor(shape: [0])
-    private var labels: [Int32] = []
+    private let batch = Batch()
     private let loss = SoftmaxCrossEntropy()
 
-    public init(model: Model, batches: BatchMaker, globalBatchSize: Int, communicator: Communicator,
+    public init(model: Model, batches: any BatchMaking, globalBatchSize: Int, communicator: Communicator,
                 confusion: Bool = false) throws {
         self.model = model
         self.batches = batches
         self.communicator = communicator
         self.confusion = confusion
-        sampler = try BatchSampler(sampleCount: batches.images.count, globalBatchSize: globalBatchSize,
+        sampler = try BatchSampler(sampleCount: batches.sampleCount, globalBatchSize: globalBatchSize,
                                    rank: communicator.rank, worldSize: communicator.worldSize,
                                    shuffle: false, seed: 0, dropLast: false)
     }
@@ -64,15 +65,17 @@ public final class Evaluator {
                       globalBatchSize: globalBatchSize, communicator: communicator, confusion: confusion)
     }
 
-    /// Leaves the model in evaluation mode.
-    public func evaluate() -> Evaluation {
+    /// Leaves the model in evaluation mode. Throws for an unreadable image (`data.on_bad_image: error`).
+    public func evaluate() throws -> Evaluation {
         model.setTraining(false)
         var result = Evaluation(classes: model.classes, confusion: confusion)
         for batch in 0..<sampler.batchesPerEpoch {
             let indices = sampler.indices(epoch: 0, batch: batch)
             if indices.isEmpty { continue }
-            batches.make(indices, epoch: nil, into: input, labels: &labels)
-            let logits = model.forward(input)
+            try batches.make(indices, epoch: nil, into: self.batch)
+            let logits = model.forward(self.batch.input)
+            let labels = self.batch.labels
+            result.replacedImages += Double(self.batch.replaced.count)
             let batchResult = loss.forward(logits: logits, labels: labels)
             result.lossSum += batchResult.lossSum
             result.correct += Double(batchResult.correct)
@@ -80,16 +83,18 @@ public final class Evaluator {
             result.count += Double(batchResult.count)
             if confusion { count(logits, into: &result.confusion!) }
         }
-        var sums = [result.lossSum, result.correct, result.top5, result.count] + (result.confusion ?? [])
+        var sums = [result.lossSum, result.correct, result.top5, result.count, result.replacedImages]
+            + (result.confusion ?? [])
         communicator.allReduceSum(&sums)
         (result.lossSum, result.correct, result.top5, result.count) = (sums[0], sums[1], sums[2], sums[3])
-        if confusion { result.confusion = Array(sums[4...]) }
+        result.replacedImages = sums[4]
+        if confusion { result.confusion = Array(sums[5...]) }
         return result
     }
 
     private func count(_ logits: Tensor, into matrix: inout [Double]) {
         let classes = logits.shape[1]
-        for (n, label) in labels.enumerated() {
+        for (n, label) in batch.labels.enumerated() {
             let row = logits.pointer + n * classes
             var best = 0
             for j in 1..<classes where row[j] > row[best] { best = j }

@@ -24,6 +24,8 @@ public final class GradientBuckets {
         case lossSum = 2
         case correct = 3
         case count = 4
+        /// Unreadable training images replaced this step (`data.on_bad_image: skip`).
+        case replacedImages = 5
     }
 
     private struct Bucket {
@@ -101,13 +103,14 @@ public final class GradientBuckets {
         setControl(.lossSum, Float(controls.lossSum))
         setControl(.correct, Float(controls.correct))
         setControl(.count, Float(controls.count))
+        setControl(.replacedImages, Float(controls.replacedImages))
     }
 
     /// After `finishStep`: the controls summed over all ranks.
     public var summedControls: StepControls {
         StepControls(stopRequested: controlSum(.stopRequested) > 0, nonFiniteLoss: controlSum(.nonFiniteLoss) > 0,
                      lossSum: Double(controlSum(.lossSum)), correct: Double(controlSum(.correct)),
-                     count: Double(controlSum(.count)))
+                     count: Double(controlSum(.count)), replacedImages: Int(controlSum(.replacedImages)))
     }
 
     private func setControl(_ control: Control, _ value: Float) {

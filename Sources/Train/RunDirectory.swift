@@ -31,6 +31,16 @@ final class RunDirectory {
         }
     }
 
+    /// `classes.txt`: the class names in label order, one per line (image folders).
+    func writeClassNames(_ names: [String]) throws {
+        do {
+            try AtomicFile.write(Data((names.joined(separator: "\n") + "\n").utf8),
+                                 to: (path as NSString).appendingPathComponent("classes.txt"))
+        } catch {
+            throw TrainError.runDirectory(path: path, reason: "cannot write classes.txt (\(error))")
+        }
+    }
+
     /// A fresh run starts metrics.jsonl empty.
     func startMetrics() throws { try startRecords("metrics.jsonl") }
 

@@ -11,20 +11,24 @@ public struct StepControls: Equatable, Sendable {
     public var lossSum: Double
     public var correct: Double
     public var count: Double
+    /// Unreadable images replaced in the batch (`data.on_bad_image: skip`).
+    public var replacedImages: Int
 
-    public init(stopRequested: Bool, nonFiniteLoss: Bool, lossSum: Double, correct: Double, count: Double) {
+    public init(stopRequested: Bool, nonFiniteLoss: Bool, lossSum: Double, correct: Double, count: Double,
+                replacedImages: Int = 0) {
         self.stopRequested = stopRequested
         self.nonFiniteLoss = nonFiniteLoss
         self.lossSum = lossSum
         self.correct = correct
         self.count = count
+        self.replacedImages = replacedImages
     }
 
     /// This rank's share: its loss result and whether it was asked to stop.
-    init(local result: SoftmaxCrossEntropy.Result, stopRequested: Bool) {
+    init(local result: SoftmaxCrossEntropy.Result, stopRequested: Bool, replacedImages: Int = 0) {
         self.init(stopRequested: stopRequested, nonFiniteLoss: !result.lossSum.isFinite,
                   lossSum: result.lossSum.isFinite ? result.lossSum : 0, correct: Double(result.correct),
-                  count: Double(result.count))
+                  count: Double(result.count), replacedImages: replacedImages)
     }
 }
 

@@ -39,8 +39,7 @@ public final class Trainer {
     public let communicator: Communicator
     public let model: Model
     let optimizer: SGD
-    let train: LabeledImages
-    let validation: LabeledImages
+    let data: RunData
     /// Training batches, augmented and made ahead on a background queue (`data.prefetch`).
     let trainBatches: BatchPrefetcher
     let trainSampler: BatchSampler
@@ -87,7 +86,7 @@ public final class Trainer {
         }
 
         let data = try RunData(config)
-        (train, validation) = (data.train, data.validation)
+        self.data = data
         let makers = data.makers
         model = try data.makeModel(config.model)
         model.initializeParameters(seed: config.training.seed)
@@ -95,7 +94,7 @@ public final class Trainer {
             learningRate: config.optimizer.lr, momentum: config.optimizer.momentum,
             dampening: config.optimizer.dampening, nesterov: config.optimizer.nesterov,
             weightDecay: config.optimizer.weightDecay))
-        trainSampler = try BatchSampler(sampleCount: train.count, globalBatchSize: config.training.batchSize,
+        trainSampler = try BatchSampler(sampleCount: data.trainCount, globalBatchSize: config.training.batchSize,
                                         rank: communicator.rank, worldSize: communicator.worldSize,
                                         shuffle: config.data.shuffle, seed: config.training.seed, dropLast: true)
         trainBatches = BatchPrefetcher(maker: makers.train, sampler: trainSampler, depth: config.data.prefetch)
@@ -157,6 +156,7 @@ public final class Trainer {
     /// config.yaml, and metrics.jsonl / steps.jsonl started afresh or cut after the resumed step.
     private func startRunFiles() throws {
         try runDirectory?.writeConfig(config.resolvedYAML())
+        if let names = data.classNames { try runDirectory?.writeClassNames(names) }
         if let resumedAtStep {
             try runDirectory?.resumeMetrics(atStep: resumedAtStep)
         } else {
@@ -240,8 +240,8 @@ public final class Trainer {
     @discardableResult
     public func run() throws -> [EpochMetrics] {
         StopSignals.install()
-        log("cnn-dist: \(model.name) (\(model.parameterCount) parameters), \(train.name) \(train.count) train / "
-            + "\(validation.count) validation, global batch \(config.training.batchSize), "
+        log("cnn-dist: \(model.name) (\(model.parameterCount) parameters), \(data.name) \(data.trainCount) train / "
+            + "\(data.validationCount) validation, global batch \(config.training.batchSize), "
             + "\(communicator.worldSize) rank(s) (\(communicator.backendName)) × \(Parallel.threadCount) thread(s), "
             + "\(buckets.bucketCount) gradient bucket(s)")
         if let runDirectory { log("run directory: \(runDirectory.path)") }
@@ -272,6 +272,9 @@ public final class Trainer {
         return history
     }
 
+    /// Training images replaced in this epoch (since the resume, in a resumed epoch), all ranks.
+    private var epochReplacedImages = 0
+
     /// Wall time of the whole run, earlier sessions included (checkpoints record it).
     private var sessionStart = Date()
     private var elapsedBefore = 0.0
@@ -283,10 +286,12 @@ public final class Trainer {
         model.setTraining(true)
         trainBatches.start(epoch: progress.epoch, batch: progress.batchInEpoch)
         reporter.epochStarted()
+        epochReplacedImages = 0
         var images = 0
         while progress.batchInEpoch < trainSampler.batchesPerEpoch {
-            let step = trainStep(trainBatches.next())
+            let step = trainStep(try trainBatches.next())
             try account(step)
+            epochReplacedImages += step.global.replacedImages
             images += Int(step.global.count)
             try reportStep(step, elapsed: elapsed())
             try afterStep(elapsed: elapsed())
@@ -303,7 +308,7 @@ public final class Trainer {
     /// log line, checkpoints. Returns the record and whether early stopping ends the run.
     private func endEpoch(images: Int, seconds: Double) throws -> (EpochMetrics, earlyStop: Bool) {
         try ReplicaSynchronization.verify(model, communicator: communicator, step: progress.globalStep)
-        let validated = evaluate()
+        let validated = try evaluate()
         let metric = config.validation.monitor == .validationAccuracy ? validated.accuracy : validated.meanLoss
         let decision = try coordinate(metric: metric)
         var metrics = EpochMetrics(
@@ -312,7 +317,9 @@ public final class Trainer {
             trainAccuracy: progress.epochCorrect / max(progress.epochCount, 1),
             validationLoss: validated.meanLoss, validationAccuracy: validated.accuracy,
             imagesPerSecond: Double(images) / max(seconds, 1e-9), time: elapsed())
-        metrics.validationTop5 = validation.classes >= 5 ? validated.top5Accuracy : nil
+        metrics.validationTop5 = data.datasetClasses >= 5 ? validated.top5Accuracy : nil
+        let replaced = epochReplacedImages + Int(validated.replacedImages)
+        metrics.replacedImages = replaced > 0 ? replaced : nil
         metrics.resumedAtStep = resumedAtStep
         resumedAtStep = nil
         metrics.learningRateDrop = decision.drop.map { LearningRateDrop(old: $0.old, new: $0.new) }
@@ -346,7 +353,9 @@ public final class Trainer {
         buckets.beginStep()
         model.beginStep(seed: config.training.seed, step: progress.globalStep, rank: communicator.rank)
         let local = loss.forward(logits: model.forward(batch.input), labels: batch.labels, gradientScale: nil)
-        buckets.send(StepControls(local: local, stopRequested: StopSignals.isRequested))
+        buckets.send(StepControls(local: local, stopRequested: StopSignals.isRequested,
+                                  replacedImages: batch.replaced.count))
+        for path in batch.replaced { logger.warning("unreadable image replaced (data.on_bad_image: skip): \(path)") }
         model.backward(loss.gradient)
         buckets.finishStep()
         bufferBroadcast.synchronize()
@@ -387,7 +396,7 @@ public final class Trainer {
             try ReplicaSynchronization.verify(model, communicator: communicator, step: step)
         }
         if config.validation.everySteps > 0 && step % config.validation.everySteps == 0 {
-            let validated = evaluate()
+            let validated = try evaluate()
             model.setTraining(true)
             try reporter.validated(step: step, epoch: progress.epoch, batchInEpoch: progress.batchInEpoch,
                                    result: validated, time: elapsed)
@@ -434,7 +443,7 @@ public final class Trainer {
         progress.elapsedSeconds = elapsed
         return try CheckpointFile.encode(model: model, optimizer: optimizer, progress: progress,
                                      configYAML: config.resolvedYAML(), seed: config.training.seed,
-                                     worldSize: communicator.worldSize)
+                                     worldSize: communicator.worldSize, classNames: data.classNames)
     }
 
     private func saveCheckpoint(_ bytes: Data) throws {
@@ -450,10 +459,14 @@ public final class Trainer {
             try ReplicaSynchronization.verify(model, communicator: communicator, step: progress.globalStep)
             log("replicas verified identical on all \(communicator.worldSize) ranks at step \(progress.globalStep)")
         }
-        try runDirectory?.writeModel(model, metadata: ["model": model.name, "step": String(progress.globalStep),
-                                                       "world_size": String(communicator.worldSize)])
+        var metadata = ["model": model.name, "step": String(progress.globalStep),
+                        "world_size": String(communicator.worldSize)]
+        if let names = data.classNames {
+            metadata["class_names"] = String(decoding: try JSONEncoder().encode(names), as: UTF8.self)
+        }
+        try runDirectory?.writeModel(model, metadata: metadata)
     }
 
     /// Loss, top-1 and top-5 accuracy over the whole validation set (sharded across ranks).
-    func evaluate() -> Evaluation { evaluator.evaluate() }
+    func evaluate() throws -> Evaluation { try evaluator.evaluate() }
 }

@@ -3,13 +3,14 @@ import Benchmarks
 import CAllocationCounter
 import Configuration
 import Foundation
+import Reports
 import Train
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print one JSON line per measurement (commands, not tests).",
-        subcommands: [BenchTrain.self, BenchPipeline.self, BenchGEMM.self, BenchAllReduce.self])
+        subcommands: [BenchTrain.self, BenchPipeline.self, BenchGEMM.self, BenchAllReduce.self, BenchImages.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -134,5 +135,35 @@ struct BenchGEMM: ParsableCommand {
         for n in parsedSizes ?? [] {
             print(GEMMBenchmark.run(size: n, threads: threads, repeats: repeats).jsonLine)
         }
+    }
+}
+
+struct BenchImages: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "images",
+        abstract: "Images/s of the image pipeline alone (read, decode, transform, batch) on an ImageFolder root, with "
+            + "torchvision's ImageNet transforms: the peer is ../shared/peers/imagefolder_throughput.py.",
+        discussion: "Prints one JSON line: workers, batch, mode (train or val), size, images, images_per_sec, "
+            + "reduced_decodes (share of JPEGs decoded at 1/2, 1/4 or 1/8 size).")
+    @Argument(help: "ImageFolder root: ROOT/<class>/<image>.") var root: String
+    @Option(help: "Decoding threads.") var workers = 2
+    @Option(help: "Images per batch.") var batch = 64
+    @Option(help: "Timed batches (after one untimed).") var batches = 20
+    @Option(help: "Output side.") var size = 224
+    @Flag(help: "Validation transforms (resize, centre crop) instead of training ones.") var val = false
+    @Flag(name: .customLong("no-dct-scaling"), help: "Always decode JPEGs at full size.") var noDCTScaling = false
+
+    func validate() throws {
+        guard (1...256).contains(workers), (1...4096).contains(batch), (1...100_000).contains(batches),
+              (8...4096).contains(size) else {
+            throw ValidationError("--workers must lie in 1...256, --batch in 1...4096, --batches in 1...100000, "
+                + "--size in 8...4096")
+        }
+    }
+
+    func run() throws {
+        let result = try ImageFolderBenchmark.run(root: root, workers: workers, batch: batch, batches: batches,
+                                                  validation: val, size: size, reducedDecoding: !noDCTScaling)
+        print(JSONLines.encode(result))
     }
 }

@@ -27,6 +27,10 @@ struct CNNDist: ParsableCommand {
             try command.run()
         } catch let error as ExitCode {
             exit(withError: error)
+        } catch where exitCode(for: error) == .success {
+            // `--help` on a command with subcommands reaches here: ArgumentParser's help command
+            // throws its request from run(); ArgumentParser prints the help.
+            exit(withError: error)
         } catch {
             // Our errors say what and where: print them plainly instead of a Swift dump, naming the
             // rank under a launcher (a rank exiting before MPI starts also ends the job).

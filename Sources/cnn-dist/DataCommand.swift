@@ -7,8 +7,9 @@ import Train
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
-        abstract: "Make data sets in standard formats.",
-        subcommands: [GenerateCIFAR10.self, GenerateCIFAR100.self])
+        abstract: "Make, pack and inspect data sets.",
+        subcommands: [GenerateCIFAR10.self, GenerateCIFAR100.self, MakeImages.self, PackImages.self, InspectImages.self,
+                      ImageTensor.self])
 
     /// What both generators take.
     struct GenerateOptions: ParsableArguments {

@@ -85,7 +85,7 @@ final class ConfigTests: XCTestCase {
                     "x.yaml:3: 'optimizer.nesterov' requires momentum > 0 and dampening 0 (as torch.optim.SGD)")
         assertError("data:\n  normalize:\n    mean: [0.5]\n    std: [0]\n",
                     "x.yaml:4: 'data.normalize.std' must be positive (it divides), got [0.0]")
-        assertError("data:\n  dataset: cifar\n", "x.yaml:2: 'data.dataset' names an unknown dataset 'cifar'; known datasets: synthetic, mnist, cifar10, cifar100, imagenet")
+        assertError("data:\n  dataset: cifar\n", "x.yaml:2: 'data.dataset' names an unknown dataset 'cifar'; known datasets: synthetic, mnist, cifar10, cifar100, imagenet, imagefolder")
         assertError("model:\n  name: resnet9000\n", "x.yaml:2: 'model.name' names an unknown model 'resnet9000'; known models: lenet5")
         assertError("data:\n  dataset: mnist\n",
                     "x.yaml:1: 'data.path' is required for dataset mnist: the directory holding the IDX files (or pass --data DIR)")
@@ -198,7 +198,7 @@ final class ConfigTests: XCTestCase {
         assertOverride({ $0.lr = -1 }, "--lr: must be a positive number, got -1.0")
         assertOverride({ $0.threads = -1 }, "--threads: must be 0 (automatic) or more, got -1")
         assertOverride({ $0.model = "vgg" }, "--model: unknown model 'vgg'; known models: lenet5")
-        assertOverride({ $0.dataset = "cifar" }, "--dataset: unknown dataset 'cifar'; known datasets: synthetic, mnist, cifar10, cifar100, imagenet")
+        assertOverride({ $0.dataset = "cifar" }, "--dataset: unknown dataset 'cifar'; known datasets: synthetic, mnist, cifar10, cifar100, imagenet, imagefolder")
         assertOverride({ $0.epochs = 3; $0.batchSize = 0 }, "--batch-size: must be a positive integer, got 0")
         assertOverride({ $0.dataset = "mnist" },
                        "command line: 'data.path' is required for dataset mnist: the directory holding the IDX files (or pass --data DIR)")

@@ -33,7 +33,7 @@ final class BatchPrefetcherTests: XCTestCase {
                 for (epoch, first) in [(2, 4), (3, 0), (4, 0)] {
                     prefetcher.start(epoch: epoch, batch: first)
                     for batch in first..<sampler.batchesPerEpoch {
-                        let made = prefetcher.next()
+                        let made = try prefetcher.next()
                         let expected = synchronous(maker, sampler, epoch: epoch, batch: batch)
                         XCTAssertEqual(made.input.shape, [8 / worldSize, 3, 32, 32])
                         XCTAssertEqual(made.input.array, expected.0, "rank \(rank) depth \(depth) epoch \(epoch) batch \(batch)")
@@ -53,17 +53,17 @@ final class BatchPrefetcherTests: XCTestCase {
         let prefetcher = BatchPrefetcher(maker: maker, sampler: sampler, depth: 2)
         for round in 0..<20 {
             prefetcher.start(epoch: round % 3, batch: round % 5)
-            for _ in 0..<(round % 4) { _ = prefetcher.next() }
+            for _ in 0..<(round % 4) { _ = try prefetcher.next() }
             if round % 2 == 0 { usleep(2_000) }  // let the producer fill the ring
             prefetcher.stop()
         }
         prefetcher.start(epoch: 1, batch: 7)
-        XCTAssertEqual(prefetcher.next().input.array, synchronous(maker, sampler, epoch: 1, batch: 7).0)
+        XCTAssertEqual(try prefetcher.next().input.array, synchronous(maker, sampler, epoch: 1, batch: 7).0)
         prefetcher.stop()
         prefetcher.stop()  // twice is harmless
         var running: BatchPrefetcher? = BatchPrefetcher(maker: maker, sampler: sampler, depth: 3)
         running?.start(epoch: 0, batch: 0)
-        _ = running?.next()
+        _ = try running?.next()
         running = nil
         XCTAssertNil(running)
     }
@@ -76,7 +76,7 @@ final class BatchPrefetcherTests: XCTestCase {
         var seen = Set<ObjectIdentifier>()
         for epoch in 0..<2 {
             prefetcher.start(epoch: epoch, batch: 0)
-            for _ in 0..<sampler.batchesPerEpoch { seen.insert(ObjectIdentifier(prefetcher.next().input)) }
+            for _ in 0..<sampler.batchesPerEpoch { seen.insert(ObjectIdentifier(try prefetcher.next().input)) }
         }
         prefetcher.stop()
         XCTAssertEqual(seen.count, 3)

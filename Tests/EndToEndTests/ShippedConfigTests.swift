@@ -46,7 +46,7 @@ final class ShippedConfigTests: XCTestCase {
     }
 
     func testDataSetShapesComeFromOneTable() {
-        XCTAssertEqual(DatasetFacts.names, ["synthetic", "mnist", "cifar10", "cifar100", "imagenet"])
+        XCTAssertEqual(DatasetFacts.names, ["synthetic", "mnist", "cifar10", "cifar100", "imagenet", "imagefolder"])
         let facts = Dictionary(uniqueKeysWithValues: DatasetFacts.all.map { ($0.name, $0) })
         XCTAssertEqual(facts["imagenet"]?.inputShape, [3, 224, 224])
         XCTAssertEqual(facts["imagenet"]?.classes, 1000)
@@ -120,8 +120,9 @@ final class ShippedConfigTests: XCTestCase {
         let workers = try ProcessRunner.run(binary, ["train", "--config", imagenet, "--run-dir", run, "--workers", "2"],
                                             timeout: 60)
         XCTAssertEqual(workers.status, 1)
-        XCTAssertTrue(workers.error.contains("dataset 'imagenet': no ImageNet class folders (train/<wnid>/*.JPEG and "
-            + "val/<wnid>/*.JPEG, torchvision's ImageFolder layout) in \(directory); this build has no ImageNet loader yet"),
+        XCTAssertTrue(workers.error.contains("dataset 'imagenet': no train split at \(directory)/train: expected "
+            + "ImageNet class folders (train/<wnid>/*.JPEG and val/<wnid>/*.JPEG, torchvision's ImageFolder layout) "
+            + "or a packed set"),
                       workers.error)
         XCTAssertFalse(FileManager.default.fileExists(atPath: run))
     }

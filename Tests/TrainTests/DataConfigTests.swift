@@ -72,7 +72,16 @@ final class DataConfigTests: XCTestCase {
               padding: 0
             horizontal_flip: false
             lighting: 0.0
+            random_resized_crop:
+              enabled: false
+              scale: [0.08, 1.0]
+              ratio: [0.75, 1.3333333333333333]
+            color_jitter:
+              brightness: 0.0
+              contrast: 0.0
+              saturation: 0.0
           prefetch: 2
+          train_path: null
         """), defaults.resolvedYAML())
         XCTAssertEqual(try parse("data:\n  augment:\n    random_crop: {size: 24}\n").data.augment.randomCrop, RandomCrop(size: 24))
     }
@@ -87,7 +96,7 @@ final class DataConfigTests: XCTestCase {
         assertError("data:\n  augment:\n    random_crop: {size: 24, pad: 4}\n",
                     "x.yaml:3: unknown key 'data.augment.random_crop.pad' (did you mean 'data.augment.random_crop.padding'?)")
         assertError("data:\n  augment:\n    hflip: true\n",
-                    "x.yaml:3: unknown key 'data.augment.hflip'; known keys here: horizontal_flip, lighting, random_crop")
+                    "x.yaml:3: unknown key 'data.augment.hflip'; known keys here: color_jitter, horizontal_flip, lighting, random_crop, random_resized_crop")
         assertError("data:\n  augment:\n    horizontal_flip: sometimes\n",
                     "x.yaml:3: 'data.augment.horizontal_flip' must be true or false, got string \"sometimes\"")
         assertError("data:\n  augment:\n    lighting: -0.1\n",

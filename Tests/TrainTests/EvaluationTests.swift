@@ -48,7 +48,7 @@ final class EvaluationTests: XCTestCase {
     func testFiguresOnHandMadeImages() throws {
         let evaluator = try Evaluator(model: try tinyModel(), images: images, normalization: nil, globalBatchSize: 2,
                                       communicator: SingleProcessCommunicator(), confusion: true)
-        let result = evaluator.evaluate()
+        let result = try evaluator.evaluate()
         XCTAssertEqual(result.count, 5)
         XCTAssertEqual(result.correct, 3)
         XCTAssertEqual(result.accuracy, 0.6)

@@ -1,0 +1,131 @@
+import Foundation
+
+/// The images of one split: paths relative to `root` and their labels, in a fixed order
+/// (torchvision's ImageFolder order: classes by sorted folder name, files by sorted path), and
+/// the class names. From a folder of class folders, or from a list file.
+public struct ImageFileList: Equatable, Sendable {
+    public var root: String
+    public var paths: [String]
+    public var labels: [Int32]
+    public var classNames: [String]
+
+    public init(root: String, paths: [String], labels: [Int32], classNames: [String]) {
+        precondition(paths.count == labels.count, "\(paths.count) paths, \(labels.count) labels")
+        self.root = root
+        self.paths = paths
+        self.labels = labels
+        self.classNames = classNames
+    }
+
+    public var count: Int { paths.count }
+
+    /// The extensions read as images (case-insensitive): the JPEG and PNG ones of torchvision's list.
+    public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
+    /// torchvision's other image extensions: a folder holding them is refused rather than read in part.
+    public static let unreadableExtensions: Set<String> = ["ppm", "bmp", "pgm", "tif", "tiff", "webp"]
+
+    /// torchvision's `ImageFolder(root)`: each sub-folder of `root` (sorted by name, hidden ones
+    /// skipped) is a class; every image file below it, at any depth, a sample of that class.
+    public static func scan(folder root: String) throws -> ImageFileList {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: root, isDirectory: &isDirectory) else {
+            throw DataError.fileNotFound(path: root)
+        }
+        guard isDirectory.boolValue else {
+            throw DataError.badImageFolder(path: root, reason: "is a file, not a folder of class folders")
+        }
+        let entries: [String]
+        do { entries = try manager.contentsOfDirectory(atPath: root) } catch {
+            throw DataError.unreadable(path: root, reason: error.localizedDescription)
+        }
+        let classNames = entries.filter { name in
+            var isFolder: ObjCBool = false
+            return !name.hasPrefix(".") && manager.fileExists(atPath: join(root, name), isDirectory: &isFolder)
+                && isFolder.boolValue
+        }.sorted()
+        guard !classNames.isEmpty else {
+            throw DataError.badImageFolder(
+                path: root, reason: "has no class folders (expected \(root)/<class>/<image>)")
+        }
+        var paths: [String] = [], labels: [Int32] = []
+        for (label, name) in classNames.enumerated() {
+            let files = try imageFiles(below: join(root, name)).map { join(name, $0) }
+            guard !files.isEmpty else {
+                throw DataError.badImageFolder(
+                    path: join(root, name),
+                    reason: "class '\(name)' holds no .jpg, .jpeg or .png files")
+            }
+            paths += files
+            labels += Array(repeating: Int32(label), count: files.count)
+        }
+        return ImageFileList(root: root, paths: paths, labels: labels, classNames: classNames)
+    }
+
+    /// Image files below `folder`, relative to it, sorted; throws on torchvision image types we do not decode.
+    static func imageFiles(below folder: String) throws -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: folder) else {
+            throw DataError.unreadable(path: folder, reason: "cannot list the folder")
+        }
+        var found: [String] = []
+        while let relative = walker.nextObject() as? String {
+            let name = (relative as NSString).lastPathComponent
+            if name.hasPrefix(".") {
+                walker.skipDescendants()
+                continue
+            }
+            let fileExtension = (name as NSString).pathExtension.lowercased()
+            if imageExtensions.contains(fileExtension) {
+                found.append(relative)
+            } else if unreadableExtensions.contains(fileExtension) {
+                throw DataError.badImageFolder(
+                    path: join(folder, relative),
+                    reason: ".\(fileExtension) images are not read (JPEG and PNG only): convert or remove them")
+            }
+        }
+        return found.sorted()
+    }
+
+    /// A list file as Caffe's ImageData layer and ImageNet's validation ground truth use: one
+    /// `relative/path label` per line (the label last, after a space or tab; `#` comments and
+    /// blank lines skipped). Paths are relative to `root`. Class names: `classNames` when given
+    /// (a `classes.txt`, one name per line), else the label numbers.
+    public static func read(list path: String, root: String, classNames: [String]? = nil) throws -> ImageFileList {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FileManager.default.fileExists(atPath: path)
+                ? DataError.unreadable(path: path, reason: "permission denied or not a file")
+                : DataError.fileNotFound(path: path)
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DataError.badListFile(path: path, line: 0, reason: "is not UTF-8 text")
+        }
+        var paths: [String] = [], labels: [Int32] = []
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let split = line.lastIndex(where: { $0 == " " || $0 == "\t" }) else {
+                throw DataError.badListFile(
+                    path: path, line: number + 1, reason: "expected 'relative/path label', got '\(line)'")
+            }
+            let file = line[..<split].trimmingCharacters(in: .whitespaces),
+                labelText = line[line.index(after: split)...]
+            guard let label = Int32(labelText), label >= 0 else {
+                throw DataError.badListFile(
+                    path: path, line: number + 1,
+                    reason: "label '\(labelText)' is not a non-negative integer")
+            }
+            if let classNames, Int(label) >= classNames.count {
+                throw DataError.badListFile(
+                    path: path, line: number + 1,
+                    reason: "label \(label) but only \(classNames.count) class names")
+            }
+            paths.append(file)
+            labels.append(label)
+        }
+        guard !paths.isEmpty else { throw DataError.badListFile(path: path, line: 0, reason: "lists no images") }
+        let names = classNames ?? (0...Int(labels.max() ?? 0)).map(String.init)
+        return ImageFileList(root: root, paths: paths, labels: labels, classNames: names)
+    }
+
+    static func join(_ a: String, _ b: String) -> String { (a as NSString).appendingPathComponent(b) }
+}
