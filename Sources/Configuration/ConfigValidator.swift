@@ -48,6 +48,11 @@ struct ConfigValidator {
         if requireDataPath, let facts, facts.readsFiles, (data.path ?? "").isEmpty {
             found.append(("data.path", "is required for dataset \(facts.name): the directory holding the \(facts.files) (or pass --data DIR)"))
         }
+        if let facts, !facts.readsFiles, let path = data.path {
+            let fileSets = DatasetFacts.all.filter(\.readsFiles).map(\.name).joined(separator: ", ")
+            found.append(("data.path", "is \(path), but dataset \(facts.name) reads no files: name the data set it "
+                + "holds (data.dataset or --dataset: \(fileSets))"))
+        }
         if (data.normalizeMean == nil) != (data.normalizeStd == nil) {
             found.append(("data.normalize", "needs both mean and std (one value per channel)"))
         } else if let normalize = data.normalize {

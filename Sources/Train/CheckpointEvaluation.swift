@@ -14,6 +14,8 @@ public struct CheckpointEvaluation {
     /// Optimizer steps the checkpoint had taken (nil for a weights-only file).
     public var step: Int?
     public var result: Evaluation
+    /// Names of the classes in label order (the checkpoint's, else the data set's), where known.
+    public var classNames: [String]?
 
     /// Rebuilds model and data set from the checkpoint's resolved config (or `configPath`'s,
     /// which a weights-only file such as model.safetensors needs), with `dataPath` replacing
@@ -23,9 +25,11 @@ public struct CheckpointEvaluation {
         let file = try SafeTensors.read(path: path)
         var config: TrainConfig
         var step: Int?
+        var classNames: [String]?
         if file.metadata["format"] == CheckpointFile.formatName {
             let checkpoint = try CheckpointFile.verified(file, path: path)
             step = checkpoint.info.progress.globalStep
+            classNames = checkpoint.info.classNames
             if let configPath {
                 config = try TrainConfig.load(file: configPath, knownModels: Catalog.models, dataPathGiven: dataPath != nil)
             } else {
@@ -54,9 +58,13 @@ public struct CheckpointEvaluation {
         let batch = ((batchSize ?? config.training.batchSize) + ranks - 1) / ranks * ranks
         let evaluator = try Evaluator(model: model, batches: batches, globalBatchSize: batch, communicator: communicator,
                                       confusion: true)
-        return CheckpointEvaluation(checkpoint: path, model: model.name,
-                                    dataset: "\(data.name) validation" + (config.data.path.map { " (\($0))" } ?? ""),
-                                    step: step, result: try evaluator.evaluate())
+        var evaluation = CheckpointEvaluation(
+            checkpoint: path, model: model.name,
+            dataset: "\(data.name) validation" + (config.data.path.map { " (\($0))" } ?? ""),
+            step: step, result: try evaluator.evaluate())
+        let names = classNames ?? data.classNames
+        evaluation.classNames = names?.count == model.classes ? names : nil
+        return evaluation
     }
 
     /// Runs single-node, or on every rank under mpirun/srun (a failing rank ends the job);
@@ -87,11 +95,12 @@ public struct CheckpointEvaluation {
                      "loss        " + String(format: "%.4f", r.meanLoss),
                      "top-1       \(percent(r.accuracy))  (\(Int(r.correct))/\(Int(r.count)))",
                      "top-5       \(percent(r.top5Accuracy))", "",
-                     "class    images  correct  accuracy"]
+                     "class    images  correct  accuracy" + (classNames == nil ? "" : "  name")]
         let counts = r.classCounts, accuracies = r.perClassAccuracy
         for c in 0..<r.classes {
             let correct = Int(r.confusion?[c * r.classes + c] ?? 0)
-            lines.append(pad(String(c), 5) + pad(String(Int(counts[c])), 10) + pad(String(correct), 9) + pad(percent(accuracies[c]), 10))
+            lines.append(pad(String(c), 5) + pad(String(Int(counts[c])), 10) + pad(String(correct), 9)
+                + pad(percent(accuracies[c]), 10) + (classNames.map { "  " + $0[c] } ?? ""))
         }
         if let confusion = r.confusion {
             let width = max(5, String(Int(confusion.max() ?? 0)).count + 2)
@@ -111,6 +120,7 @@ public struct CheckpointEvaluation {
     struct Report: Encodable {
         struct ClassRow: Encodable {
             var `class`: Int
+            var name: String?
             var images: Int
             var correct: Int
             var accuracy: Double
@@ -118,12 +128,13 @@ public struct CheckpointEvaluation {
             func encode(to encoder: Encoder) throws {
                 var c = encoder.container(keyedBy: CodingKeys.self)
                 try c.encode(`class`, forKey: .class)
+                try c.encodeIfPresent(name, forKey: .name)
                 try c.encode(images, forKey: .images)
                 try c.encode(correct, forKey: .correct)
                 try c.encodeNumber(accuracy, forKey: .accuracy)
             }
 
-            enum CodingKeys: String, CodingKey { case `class`, images, correct, accuracy }
+            enum CodingKeys: String, CodingKey { case `class`, name, images, correct, accuracy }
         }
 
         var checkpoint: String
@@ -149,7 +160,8 @@ public struct CheckpointEvaluation {
                 (0..<r.classes).map { Int(r.confusion?[row * r.classes + $0] ?? 0) }
             }
             perClass = (0..<r.classes).map { c in
-                ClassRow(class: c, images: Int(counts[c]), correct: confusion[c][c], accuracy: accuracies[c])
+                ClassRow(class: c, name: evaluation.classNames?[c], images: Int(counts[c]), correct: confusion[c][c],
+                         accuracy: accuracies[c])
             }
             confusionMatrix = confusion
         }
