@@ -79,8 +79,14 @@ public enum DatasetLoader {
         if let mean = section.normalize?.mean, let std = section.normalize?.std {
             return try Normalization(mean: mean.map(Float.init), std: std.map(Float.init), channels: channels)
         }
-        let defaults = DatasetFacts.named(section.dataset)?.defaultNormalization
+        var defaults = DatasetFacts.named(section.dataset)?.defaultNormalization
             ?? (mean: Array(repeating: 0.5, count: channels), std: Array(repeating: 0.5, count: channels))
+        if defaults.mean.count != channels {
+            // Image folders read as grey: the channels' average statistics (0.5 where there are none).
+            let mean = defaults.mean.reduce(0, +) / Float(defaults.mean.count)
+            let std = defaults.std.reduce(0, +) / Float(defaults.std.count)
+            defaults = (Array(repeating: mean, count: channels), Array(repeating: std, count: channels))
+        }
         return try Normalization(mean: defaults.mean, std: defaults.std, channels: channels)
     }
 

@@ -10,7 +10,8 @@ struct CNNDist: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cnn-dist",
         abstract: "Data-parallel CNN training on CPUs, single-node or under mpirun.",
-        subcommands: [TrainCommand.self, EvaluateCommand.self, PlotCommand.self, SummaryCommand.self, CheckpointCommand.self,
+        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, PlotCommand.self, SummaryCommand.self,
+                      CheckpointCommand.self,
                       DataCommand.self, BenchCommand.self, ConfigCommand.self],
         defaultSubcommand: TrainCommand.self)
 

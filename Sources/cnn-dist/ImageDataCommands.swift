@@ -93,7 +93,7 @@ struct PackImages: ParsableCommand {
         }
         let writer = PackedImagesWriter(shardBytes: shardMb << 20, resize: resize, quality: quality)
         let manifest = try writer.pack(["train": train.list, "val": validation.list], into: output)
-        let counts = manifest.splits.sorted { $0.key > $1.key }.map {
+        let counts = manifest.splits.sorted { $0.key < $1.key }.map {
             "\($0.value.count) \($0.key) in \($0.value.shards.count) shard(s)"
         }
         print("packed \(counts.joined(separator: ", ")), \(manifest.classes.count) classes, into \(output)")

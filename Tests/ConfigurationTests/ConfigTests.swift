@@ -90,6 +90,21 @@ final class ConfigTests: XCTestCase {
         assertError("data:\n  dataset: mnist\n",
                     "x.yaml:1: 'data.path' is required for dataset mnist: the directory holding the IDX files (or pass --data DIR)")
         assertError("training:\n  seed: -1\n", "x.yaml:2: 'training.seed' must be a non-negative integer, got -1")
+        // A path the data set would ignore is a mistake, not a silent no-op.
+        assertError("data:\n  path: photos\n",
+                    "x.yaml:2: 'data.path' is photos, but dataset synthetic reads no files: name the data set it holds "
+                        + "(data.dataset or --dataset: mnist, cifar10, cifar100, imagenet, imagefolder)")
+        assertError("data:\n  dataset: imagefolder\n  path: p\n  resize: 100\n",
+                    "x.yaml:4: 'data.resize' must be at least data.image_size (224) for the crop to fit, got 100")
+        assertError("data:\n  dataset: mnist\n  path: p\n  workers: 0\n",
+                    "x.yaml:4: 'data.workers' must be a positive integer, got 0")
+        assertError("data:\n  dataset: mnist\n  path: p\n  image_size: 32\n",
+                    "x.yaml:4: 'data.image_size' applies to image folders (data.dataset: imagefolder or imagenet), "
+                        + "not to mnist")
+        assertError("data:\n  dataset: imagefolder\n  path: p\n  augment:\n"
+                        + "    random_resized_crop: {scale: [0.5, 0.1]}\n",
+                    "x.yaml:5: 'data.augment.random_resized_crop.scale' must be [low, high] with "
+                        + "0 < low ≤ high ≤ 1, got [0.5, 0.1]")
     }
 
     func testSyntaxErrorHasALine() {
@@ -149,6 +164,7 @@ final class ConfigTests: XCTestCase {
 
     func testStringsWithControlCharactersRoundTrip() throws {
         var config = TrainConfig()
+        config.data.dataset = "mnist"
         config.data.path = "tab\there\nnewline \\ back\u{1}"
         config.runDirectory = "runs/é #not-a-comment: [x]"
         XCTAssertEqual(try parse(config.resolvedYAML()), config.resolved())

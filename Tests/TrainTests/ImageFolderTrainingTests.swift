@@ -153,4 +153,30 @@ final class ImageFolderTrainingTests: XCTestCase {
         // Once per epoch, in training (validation has no bad file).
         XCTAssertEqual(metrics.map(\.replacedImages), [1, 1, 1])
     }
+
+    /// `predict` runs each file through the run's validation transform: its probabilities are the
+    /// softmax of the logits of the run's own validation batch, and it names the classes.
+    func testPredictMatchesTheValidationBatchesAndNamesClasses() throws {
+        let root = try makeFolder(), directory = ProcessRunner.temporaryDirectory("folder-predict")
+        let config = try folderConfig(root, runDirectory: directory)
+        try TrainingLauncher.run(config: config, log: { _ in })
+        let latest = try String(contentsOfFile: directory + "/checkpoints/latest", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let predictor = try Prediction(checkpoint: directory + "/checkpoints/" + latest)
+        let files = try Prediction.imageFiles([root + "/val"])
+        XCTAssertEqual(files.count, 12)
+        let results = predictor.predict(files, topK: 3, batchSize: 5)
+        let batch = Batch()
+        try RunData(config).makers.validation.make(0..<12, epoch: nil, into: batch)
+        let logits = predictor.model.forward(batch.input)
+        for (row, result) in results.enumerated() {
+            XCTAssertNil(result.error)
+            XCTAssertEqual(result.top.map(\.probability).reduce(0, +), 1, accuracy: 1e-9)
+            let values = (0..<3).map { Double(logits.pointer[row * 3 + $0]) }
+            let exponentials = values.map { Foundation.exp($0 - values.max()!) }
+            let best = try XCTUnwrap(result.top.first)
+            XCTAssertEqual(best.probability, exponentials.max()! / exponentials.reduce(0, +), accuracy: 1e-6)
+            XCTAssertEqual(best.name, ["cat", "dog", "fox"][best.class])
+        }
+    }
 }

@@ -82,7 +82,8 @@ public final class ImageWorker {
             flip = generator.nextUnitFloat() < HorizontalFlip.probability
             random = generator
         }
-        let adjustsColours = random != nil && (pipeline.colorJitter.map { !$0.isIdentity } ?? false || pipeline.lighting != nil)
+        let jitters = pipeline.colorJitter.map { !$0.isIdentity } ?? false
+        let adjustsColours = random != nil && (jitters || pipeline.lighting != nil)
         // ToTensor: HWC bytes to CHW floats, divided by 255 (a division, as torchvision's, not a
         // product); with nothing in between, Normalize too, through the table.
         resized.withUnsafeBufferPointer { source in

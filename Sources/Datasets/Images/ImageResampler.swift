@@ -99,7 +99,9 @@ public final class ImageResampler {
         let columnLow = Int(columns.first.min() ?? 0)
         let columnHigh = zip(columns.first, columns.counts).map { Int($0) + Int($1) }.max() ?? columnLow
         let lineLength = sourceRows.count * channels, sourceColumns = max(0, columnHigh - columnLow)
-        if transposed.count < sourceColumns * lineLength { transposed = [UInt8](repeating: 0, count: sourceColumns * lineLength) }
+        if transposed.count < sourceColumns * lineLength {
+            transposed = [UInt8](repeating: 0, count: sourceColumns * lineLength)
+        }
         if resampledColumns.count < outputWidth * lineLength {
             resampledColumns = [UInt8](repeating: 0, count: outputWidth * lineLength)
         }

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import TensorCore
+import Train
+
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract:
+            "Classify image files (JPEG, PNG) with a checkpoint: the top classes by probability, with their names.",
+        discussion: """
+            Each image goes through the checkpoint's validation transform (image-folder runs: their resize, \
+            centre crop and normalisation; other data sets: resized and centre-cropped to the model's input). \
+            Folders are searched for .jpg, .jpeg and .png files. A file that cannot be read is reported and \
+            the others still classified; the exit status is then 1.
+            """)
+
+    @Option(
+        name: .long,
+        help: "Checkpoint (.safetensors): a step file, best.safetensors, or with --config any weights file.")
+    var checkpoint: String
+    @Argument(help: "Image files or folders.") var paths: [String]
+    @Option(name: .customLong("top-k"), help: "Classes listed per image.") var topK = 5
+    @Option(name: .long, help: "table, json (one object per line) or csv.") var format = Format.table
+    @Option(name: .long, help: "YAML config to rebuild the model from (weights-only files).") var config: String?
+    @Option(name: .customLong("batch-size"), help: "Images per forward pass.") var batchSize = 32
+    @Option(name: .long, help: "Compute threads (0 = all cores).") var threads = 0
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json, csv
+    }
+
+    func validate() throws {
+        guard topK >= 1 else { throw ValidationError("--top-k must be at least 1, got \(topK)") }
+        guard (1...4096).contains(batchSize) else { throw ValidationError("--batch-size must lie in 1...4096") }
+        guard threads >= 0 else { throw ValidationError("--threads must be 0 (all cores) or more") }
+    }
+
+    func run() throws {
+        Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: threads, ranksOnNode: 1)
+        let predictor = try Prediction(checkpoint: checkpoint, configPath: config)
+        let results = predictor.predict(
+            try Prediction.imageFiles(paths), topK: min(topK, predictor.model.classes),
+            batchSize: batchSize)
+        switch format {
+        case .table:
+            for result in results {
+                if let error = result.error {
+                    print("\(result.file): error: \(error)")
+                    continue
+                }
+                let guesses = result.top.map {
+                    "\($0.name ?? String($0.class)) \(String(format: "%.2f%%", 100 * $0.probability))"
+                }
+                print("\(result.file): " + guesses.joined(separator: ", "))
+            }
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            for result in results { print(String(decoding: try encoder.encode(result), as: UTF8.self)) }
+        case .csv:
+            print("file,rank,class,name,probability")
+            for result in results {
+                for (rank, guess) in result.top.enumerated() {
+                    print(
+                        [
+                            csv(result.file), String(rank + 1), String(guess.class), csv(guess.name ?? ""),
+                            String(format: "%.6f", guess.probability),
+                        ].joined(separator: ","))
+                }
+            }
+        }
+        if results.contains(where: { $0.error != nil }) {
+            let failed = results.filter { $0.error != nil }.count
+            throw CommandFailure(status: 1, message: "\(failed) of \(results.count) file(s) could not be read")
+        }
+    }
+
+    /// A CSV field, quoted where it holds a comma, a quote or a line break.
+    func csv(_ field: String) -> String {
+        guard field.contains(where: { ",\"\n\r".contains($0) }) else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
