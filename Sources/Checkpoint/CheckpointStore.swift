@@ -66,6 +66,18 @@ public final class CheckpointStore {
         return (directory as NSString).appendingPathComponent(name)
     }
 
+    /// The file a checkpoint argument names: itself, or for a run directory its
+    /// `checkpoints/best.safetensors` where there is one, else the checkpoint `latest` points at.
+    public static func resolve(_ path: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return path
+        }
+        let best = ((path as NSString).appendingPathComponent("checkpoints") as NSString)
+            .appendingPathComponent("best.safetensors")
+        return FileManager.default.fileExists(atPath: best) ? best : try latest(inRunDirectory: path)
+    }
+
     /// True when the run directory already holds a run's checkpoints.
     public static func hasCheckpoints(runDirectory: String) -> Bool {
         let directory = (runDirectory as NSString).appendingPathComponent("checkpoints")

@@ -89,7 +89,10 @@ public enum SafeTensors {
         let dataLength = bytes.count - dataStart
         var entries: [(Int, Entry)] = []
         for (name, info) in header.tensors {
-            guard info.dtype == "F32" else { throw fail("tensor '\(name)' has dtype \(info.dtype); only F32 is supported") }
+            // F32, and I64 as PyTorch saves integer buffers (BatchNorm's num_batches_tracked), read as F32.
+            guard let width = ["F32": 4, "I64": 8][info.dtype] else {
+                throw fail("tensor '\(name)' has dtype \(info.dtype); only F32 (and I64, read as F32) is supported")
+            }
             let shape = info.shape, offsets = info.dataOffsets
             // Checked arithmetic: a hostile or corrupted shape must be an error, not a trap.
             var count: Int? = 1
@@ -99,14 +102,26 @@ public enum SafeTensors {
                 count = overflow || product > dataLength ? nil : product
             }
             guard let count else { throw fail("tensor '\(name)' has impossible shape \(shape) for \(dataLength) data bytes") }
-            guard offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] - offsets[0] == count * 4,
+            guard offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] - offsets[0] == count * width,
                   offsets[1] <= dataLength else {
                 throw fail("tensor '\(name)' (shape \(shape)) has byte range \(offsets) outside the \(dataLength) data bytes (truncated file?)")
             }
-            entries.append((offsets[0], Entry(name: name, shape: shape,
-                                              bytes: bytes[(dataStart + offsets[0])..<(dataStart + offsets[1])])))
+            var data = bytes[(dataStart + offsets[0])..<(dataStart + offsets[1])]
+            if width == 8 { data = float32(fromInt64: data, count: count) }
+            entries.append((offsets[0], Entry(name: name, shape: shape, bytes: data)))
         }
         return File(tensors: entries.sorted { $0.0 < $1.0 }.map(\.1), metadata: header.metadata)
+    }
+
+    /// Little-endian Int64 values as Float32 (exact below 2²⁴, as counts are).
+    static func float32(fromInt64 bytes: Data, count: Int) -> Data {
+        var values = [Float](repeating: 0, count: count)
+        bytes.withUnsafeBytes { raw in
+            for i in 0..<count {
+                values[i] = Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
+            }
+        }
+        return values.withUnsafeBytes { Data($0) }
     }
 
     /// Reads a file by mapping it: a 1.6 GB VGG-16 checkpoint is paged in as its tensors are copied

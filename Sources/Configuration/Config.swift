@@ -118,6 +118,10 @@ public struct TrainingSection: Equatable, Sendable {
     public var maxSteps: Int?
     /// What a non-finite training loss does: stop the run, or skip the step.
     public var onNonFinite = NonFiniteLossAction.stop
+    /// torch's `CrossEntropyLoss(label_smoothing=…)` for the training loss.
+    public var labelSmoothing = 0.0
+    /// torch's `clip_grad_norm_(parameters, max_norm)` on the averaged gradients; nil: no clipping.
+    public var clipGradientNorm: Double?
 }
 
 public struct OptimizerSection: Equatable, Sendable {

@@ -112,6 +112,13 @@ public enum ConfigSchema {
              "compute threads per rank; 0: the node's cores shared among its ranks"),
         .key("training.max_steps", \.training.maxSteps, countOrZero.and(stepCount),
              "stop after this many optimizer steps in all, saving a checkpoint; null: train all epochs"),
+        .key("training.label_smoothing", \.training.labelSmoothing,
+             ValueRule(requirement: "lie in [0, 1)", summary: "[0, 1)") { $0 >= 0 && $0 < 1 },
+             "training loss with targets (1 − ε)·onehot + ε/classes "
+                 + "(torch's CrossEntropyLoss(label_smoothing=ε)); validation loss stays plain cross-entropy"),
+        .key("training.clip_grad_norm", \.training.clipGradientNorm, .above(0, "positive"),
+             "scale the averaged gradients so their global L2 norm is at most this (torch's clip_grad_norm_); "
+                 + "null: no clipping"),
         .key("training.on_nonfinite", \.training.onNonFinite,
              "a NaN/Inf training loss on any rank: stop with an error, or skip the step on all ranks"),
         .key("optimizer.name", \.optimizer.name, "SGD with torch.optim.SGD's exact update"),

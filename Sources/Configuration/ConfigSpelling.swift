@@ -1,6 +1,6 @@
 /// Spelling help for unknown keys and layer names: the closest known name, and the names
 /// users bring from other trainers with where they live here.
-enum ConfigSpelling {
+public enum ConfigSpelling {
     /// Names users bring from other trainers (or put in the wrong section), and where they live here.
     static let aliases = [
         "learning_rate": "optimizer.lr", "lr": "optimizer.lr", "momentum": "optimizer.momentum",
@@ -11,7 +11,7 @@ enum ConfigSpelling {
         "num_classes": "model.classes", "output_dir": "run_dir", "bucket_cap_mb": "distributed.bucket_mb",
     ]
 
-    static func closest(to word: String, among candidates: Set<String>) -> String? {
+    public static func closest(to word: String, among candidates: Set<String>) -> String? {
         let scored = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }) else { return nil }
         // Short words (`x`, `lt`) are close to every short key: a suggestion must keep some of the word.

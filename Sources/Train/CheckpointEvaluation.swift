@@ -22,6 +22,7 @@ public struct CheckpointEvaluation {
     /// `data.path`, loads the weights and evaluates. Every rank reads the file.
     public static func run(checkpoint path: String, configPath: String? = nil, dataPath: String? = nil,
                            batchSize: Int? = nil, communicator: Communicator) throws -> CheckpointEvaluation {
+        let path = try CheckpointStore.resolve(path)
         let file = try SafeTensors.read(path: path)
         var config: TrainConfig
         var step: Int?

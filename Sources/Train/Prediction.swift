@@ -31,6 +31,7 @@ public struct Prediction {
     /// Builds the model and the transform from the checkpoint (its config, or `configPath`'s for a
     /// weights-only file) and loads the weights.
     public init(checkpoint path: String, configPath: String? = nil) throws {
+        let path = try CheckpointStore.resolve(path)
         let file = try SafeTensors.read(path: path)
         var config: TrainConfig
         var names: [String]?

@@ -41,15 +41,38 @@ final class RunDirectory {
         }
     }
 
-    /// A fresh run starts metrics.jsonl empty.
-    func startMetrics() throws { try startRecords("metrics.jsonl") }
+    /// A fresh run starts metrics.jsonl (and metrics.csv) empty.
+    func startMetrics() throws {
+        try startRecords("metrics.jsonl")
+        try writeMetricsCSV()
+    }
 
     /// A resumed run keeps the epochs its checkpoint had finished (step ≤ `step`) and drops
     /// records of an abandoned continuation (resuming from an older checkpoint), so each
     /// epoch appears once; a run resumed into a new directory starts the file.
-    func resumeMetrics(atStep step: Int) throws { try resumeRecords("metrics.jsonl", atStep: step) }
+    func resumeMetrics(atStep step: Int) throws {
+        try resumeRecords("metrics.jsonl", atStep: step)
+        try writeMetricsCSV()
+    }
 
-    func appendMetrics(_ metrics: EpochMetrics) throws { try append(JSONLines.encode(metrics), to: "metrics.jsonl") }
+    func appendMetrics(_ metrics: EpochMetrics) throws {
+        try append(JSONLines.encode(metrics), to: "metrics.jsonl")
+        try writeMetricsCSV()
+    }
+
+    /// metrics.csv: metrics.jsonl's records as CSV, rewritten whole (a few hundred lines at most)
+    /// so that it follows every cut a resume makes.
+    private func writeMetricsCSV() throws {
+        let jsonl = (path as NSString).appendingPathComponent("metrics.jsonl")
+        let text = (try? String(contentsOfFile: jsonl, encoding: .utf8)) ?? ""
+        let records = text.split(separator: "\n").compactMap { try? JSONLines.decode(EpochMetrics.self, from: $0) }
+        do {
+            try AtomicFile.write(Data(MetricsCSV.render(records).utf8),
+                                 to: (path as NSString).appendingPathComponent("metrics.csv"))
+        } catch {
+            throw TrainError.runDirectory(path: path, reason: "cannot write metrics.csv (\(error))")
+        }
+    }
 
     /// steps.jsonl, the per-step stream: started empty, or on a resume cut after the resumed step as metrics.jsonl is.
     func startSteps(resumedAtStep step: Int?) throws {

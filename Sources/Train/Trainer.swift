@@ -71,6 +71,7 @@ public final class Trainer {
                 logger: Logger = .standard()) throws {
         self.config = config
         self.loss = loss
+        (loss as? SoftmaxCrossEntropy)?.labelSmoothing = Float(config.training.labelSmoothing)
         self.communicator = communicator
         let logger = communicator.isCoordinator ? logger : .silent
         self.logger = logger
@@ -360,7 +361,12 @@ public final class Trainer {
         buckets.finishStep()
         bufferBroadcast.synchronize()
         let step = StepResult(local: local, global: buckets.summedControls)
-        if step.updated { optimizer.step() }
+        guard step.updated else { return step }
+        // After the all-reduce, so every rank sees the same norm and clips alike.
+        if let maxNorm = config.training.clipGradientNorm {
+            GradientClipping.clip(optimizer.parameters.map(\.parameter), maxNorm: maxNorm)
+        }
+        optimizer.step()
         return step
     }
 

@@ -23,7 +23,10 @@ struct BenchTrain: ParsableCommand {
         """)
 
     @Option(help: "Model from the zoo.") var model = "lenet5"
-    @Option(help: "Global batch size (split over ranks under mpirun).") var batch = 64
+    // --batch-size as in `train` and `bench pipeline`; --batch as before.
+    @Option(name: [.customLong("batch-size"), .customLong("batch")],
+            help: "Global batch size (split over ranks under mpirun).")
+    var batch = 64
     @Option(help: "Threads per rank (0: cores / ranks on the node).") var threads = 0
     @Option(help: "Timed steps.") var steps = 100
     @Option(help: "Untimed warm-up steps.") var warmup = 5
@@ -147,7 +150,7 @@ struct BenchImages: ParsableCommand {
             + "reduced_decodes (share of JPEGs decoded at 1/2, 1/4 or 1/8 size).")
     @Argument(help: "ImageFolder root: ROOT/<class>/<image>.") var root: String
     @Option(help: "Decoding threads.") var workers = 2
-    @Option(help: "Images per batch.") var batch = 64
+    @Option(name: [.customLong("batch-size"), .customLong("batch")], help: "Images per batch.") var batch = 64
     @Option(help: "Timed batches (after one untimed).") var batches = 20
     @Option(help: "Output side.") var size = 224
     @Flag(help: "Validation transforms (resize, centre crop) instead of training ones.") var val = false

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import Foundation
 
 #if canImport(Glibc)
@@ -19,8 +20,13 @@ struct CNNDist: ParsableCommand {
         // Line-buffered output: progress shows up promptly in mpirun logs and pipes.
         setvbuf(stdout, nil, _IOLBF, 0)
         var command: ParsableCommand
+        let arguments = argumentsWithBareResume(Array(CommandLine.arguments.dropFirst()))
+        if let unknown = unknownCommand(arguments) {
+            FileHandle.standardError.write(Data("error: \(unknown)\n".utf8))
+            Glibc.exit(ExitCode.validationFailure.rawValue)
+        }
         do {
-            command = try parseAsRoot(argumentsWithBareResume(Array(CommandLine.arguments.dropFirst())))
+            command = try parseAsRoot(arguments)
         } catch {
             exit(withError: error)  // usage, --help, --version: ArgumentParser's own output
         }
@@ -38,6 +44,16 @@ struct CNNDist: ParsableCommand {
             FileHandle.standardError.write(Data("\(ProcessOutput.rankPrefix)error: \(error)\n".utf8))
             Glibc.exit((error as? CommandFailure)?.status ?? 1)
         }
+    }
+
+    /// A first argument that is neither an option nor a command: rejected, rather than parsed as an
+    /// argument of `train` (the default command), which would report it as unexpected there.
+    static func unknownCommand(_ arguments: [String]) -> String? {
+        guard let first = arguments.first, !first.hasPrefix("-"), first != "help" else { return nil }
+        let names = configuration.subcommands.map { $0.configuration.commandName ?? "" }
+        guard !names.contains(first) else { return nil }
+        let hint = ConfigSpelling.closest(to: first, among: Set(names)).map { " (did you mean '\($0)'?)" } ?? ""
+        return "unknown command '\(first)'\(hint); commands: \(names.joined(separator: ", "))"
     }
 
     /// `--resume` may stand alone (the run directory's latest checkpoint) or take a path.

@@ -13,7 +13,8 @@ struct EvaluateCommand: ParsableCommand {
         single-node or under mpirun/srun (the validation set is sharded across ranks; rank 0 prints).
         """)
 
-    @Option(name: .long, help: "Checkpoint (.safetensors): a step file, best.safetensors, or with --config any weights file.")
+    @Option(name: .long, help: ArgumentHelp("Checkpoint (.safetensors): a step file, best.safetensors, a run directory "
+                               + "(its best, else latest), or with --config any weights file."))
     var checkpoint: String
     @Option(name: .customLong("data"), help: "Dataset directory, replacing the config's data.path.") var dataPath: String?
     @Option(name: .long, help: "YAML config to rebuild model and data from instead of the checkpoint's.") var config: String?

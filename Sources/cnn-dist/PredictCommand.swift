@@ -17,7 +17,8 @@ struct PredictCommand: ParsableCommand {
 
     @Option(
         name: .long,
-        help: "Checkpoint (.safetensors): a step file, best.safetensors, or with --config any weights file.")
+        help: ArgumentHelp("Checkpoint (.safetensors): a step file, best.safetensors, a run directory "
+                               + "(its best, else latest), or with --config any weights file."))
     var checkpoint: String
     @Argument(help: "Image files or folders.") var paths: [String]
     @Option(name: .customLong("top-k"), help: "Classes listed per image.") var topK = 5

@@ -39,7 +39,7 @@ final class SafeTensorsTests: XCTestCase {
             ("{\"__metadata__\": {\"a\": 1}}", "__metadata__ is not a map of strings"),
             ("{\"w\": {\"dtype\": \"F32\", \"shape\": [2]}}", "tensor 'w' has no valid dtype, shape and data_offsets"),
             ("{\"w\": {\"dtype\": \"F16\", \"shape\": [2], \"data_offsets\": [0, 4]}}",
-             "tensor 'w' has dtype F16; only F32 is supported"),
+             "tensor 'w' has dtype F16; only F32 (and I64, read as F32) is supported"),
             ("{\"w\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 16]}}",
              "has byte range [0, 16] outside the 8 data bytes"),
             ("{\"w\": {\"dtype\": \"F32\", \"shape\": [4611686018427387904, 4], \"data_offsets\": [0, 8]}}",
@@ -51,6 +51,24 @@ final class SafeTensorsTests: XCTestCase {
                 XCTAssertTrue("\($0)".contains(expected), "\(json): \($0)")
             }
         }
+    }
+
+    /// PyTorch saves BatchNorm's num_batches_tracked as int64: it reads as a Float32 count, so a
+    /// torchvision state dict with BatchNorm loads (and the shapes check as F32 ones do).
+    func testInt64TensorsReadAsFloat32() throws {
+        let json = "{\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]},"
+            + "\"c\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[8,24]}}"
+        var length = UInt64(json.utf8.count).littleEndian
+        var data = Data(bytes: &length, count: 8) + Data(json.utf8)
+        for value: Int64 in [450_360, -3, 7] { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+        let file = try SafeTensors.decode(data, source: "torch.safetensors")
+        XCTAssertEqual(file["bn.num_batches_tracked"]?.values, [450_360])
+        XCTAssertEqual(file["c"]?.values, [-3, 7])
+        // A byte range sized for F32 is refused for an I64 tensor.
+        let wrong = "{\"c\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,8]}}"
+        var wrongLength = UInt64(wrong.utf8.count).littleEndian
+        let wrongFile = Data(bytes: &wrongLength, count: 8) + Data(wrong.utf8) + Data(count: 16)
+        XCTAssertThrowsError(try SafeTensors.decode(wrongFile, source: "x.safetensors"))
     }
 
     func testUnreadableFileNamesIt() {

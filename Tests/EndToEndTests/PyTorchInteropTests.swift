@@ -70,4 +70,36 @@ final class PyTorchInteropTests: XCTestCase {
         XCTAssertEqual(report["momentum"] as? Int, 10)
         XCTAssertLessThan(try XCTUnwrap(report["max_abs_diff"] as? Double), 1e-4, result.output)
     }
+
+    /// A torchvision state dict exactly as PyTorch saves it (BatchNorm's num_batches_tracked in
+    /// int64) loads with --init-from: the first weights of the run are torchvision's.
+    func testTorchvisionStateDictWithInt64BuffersLoadsWithInitFrom() throws {
+        guard let python = Self.peersPython else {
+            throw XCTSkip("PyTorch peers not installed (../shared/peers/setup.sh, or PEERS): import test skipped")
+        }
+        let directory = ProcessRunner.temporaryDirectory("torchvision-import")
+        let weights = directory + "/resnet18.safetensors"
+        let export = try ProcessRunner.run(python, ["-c", """
+            import torch, torchvision
+            from safetensors.torch import save_file
+            torch.manual_seed(0)
+            model = torchvision.models.resnet18(weights=None, num_classes=10)
+            state = model.state_dict()
+            assert state["bn1.num_batches_tracked"].dtype == torch.int64
+            save_file(state, "\(weights)")
+            """], timeout: 120)
+        XCTAssertEqual(export.status, 0, export.error)
+        let binary = ProcessRunner.product("cnn-dist")
+        let data = directory + "/cifar"
+        let generate = ["data", "generate-cifar10", "-o", data, "--train", "20", "--test", "8"]
+        XCTAssertEqual(try ProcessRunner.run(binary, generate, timeout: 60).status, 0)
+        let train = ["train", "--dataset", "cifar10", "--data", data, "--model", "resnet18", "--max-steps", "0",
+                     "--batch-size", "4", "--init-from", weights, "--run-dir", directory + "/run"]
+        let run = try ProcessRunner.run(binary, train, timeout: 300)
+        XCTAssertEqual(run.status, 0, run.error)
+        let loaded = try CheckpointFile.load(path: directory + "/run/checkpoints/step-000000000.safetensors")
+        let torchvision = try SafeTensors.read(path: weights)
+        XCTAssertEqual(loaded.file["conv1.weight"]?.values, torchvision["conv1.weight"]?.values)
+        XCTAssertEqual(loaded.file["bn1.num_batches_tracked"]?.values, [0])
+    }
 }

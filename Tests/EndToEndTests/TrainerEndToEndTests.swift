@@ -14,4 +14,13 @@ final class TrainerEndToEndTests: XCTestCase {
         XCTAssertEqual(result.status, 1)
         XCTAssertEqual(result.error, "error: \(file):3: 'training.batch_size' must be an integer, got string \"many\"\n")
     }
+
+    /// A mistyped command is named as one, not taken for an argument of `train`.
+    func testUnknownCommandsAreRejectedWithASuggestion() throws {
+        let result = try ProcessRunner.run(ProcessRunner.product("cnn-dist"), ["evalute", "--checkpoint", "x"],
+                                           timeout: 60)
+        XCTAssertEqual(result.status, 64)
+        XCTAssertTrue(result.error.hasPrefix(
+            "error: unknown command 'evalute' (did you mean 'evaluate'?); commands: train, "), result.error)
+    }
 }

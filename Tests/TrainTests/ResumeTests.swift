@@ -59,6 +59,14 @@ final class ResumeTests: XCTestCase {
             XCTAssertEqual(records.map { $0["epoch"] as? Int }, [1, 2, 3])
             XCTAssertEqual(records[1]["resumed_at_step"] as? Int, 13)
             XCTAssertNil(records[2]["resumed_at_step"])
+            // metrics.csv follows: a header, then epochs 1, 2, 3 with the JSON's values.
+            let csv = try String(contentsOfFile: parts + "/metrics.csv", encoding: .utf8).split(separator: "\n")
+            XCTAssertEqual(csv.first, "epoch,step,lr,train_loss,train_accuracy,val_loss,val_accuracy,val_top5_accuracy,"
+                + "images_per_sec,time,lr_drop_from,lr_drop_to,resumed_at_step,replaced_images")
+            let cells = csv.map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            XCTAssertEqual(cells.dropFirst().map { $0[0] }, ["1", "2", "3"])
+            XCTAssertEqual(cells[2][12], "13")
+            XCTAssertEqual(Double(cells[3][3]), records[2]["train_loss"] as? Double)
         }
     }
 
