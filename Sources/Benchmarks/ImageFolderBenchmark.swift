@@ -35,7 +35,7 @@ public enum ImageFolderBenchmark {
             validation
             ? ImagePipeline(
                 geometry: .resizeAndCrop(resize: size * 256 / 224, crop: size, random: false), channels: 3,
-                normalization: normalization, reducedDecoding: reducedDecoding)
+                normalization: normalization, reducedDecoding: false)
             : ImagePipeline(
                 geometry: .randomResizedCrop(size: size, scale: 0.08...1, ratio: (3.0 / 4)...(4.0 / 3)), channels: 3,
                 horizontalFlip: true, normalization: normalization, reducedDecoding: reducedDecoding)

@@ -7,6 +7,21 @@ import Glibc
 /// Writes a file so that a crash at any moment leaves either the old file or the new one,
 /// never a torn mix: write to a temporary file beside it, fsync, rename over, fsync the directory.
 public enum AtomicFile {
+    /// Removes the temporary files that writers killed mid-write left in `directory` (`.NAME.tmp-PID`
+    /// of a process that no longer runs); returns their names.
+    @discardableResult
+    public static func removeOrphans(in directory: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { name in
+            guard name.hasPrefix("."), let marker = name.range(of: ".tmp-", options: .backwards),
+                  let pid = Int32(name[marker.upperBound...]), pid > 0 else { return false }
+            // kill(pid, 0) fails with ESRCH when no such process exists.
+            guard kill(pid, 0) != 0 && errno == ESRCH else { return false }
+            let path = (directory as NSString).appendingPathComponent(name)
+            return (try? FileManager.default.removeItem(atPath: path)) != nil
+        }
+    }
+
     public static func write(_ data: Data, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = (directory.isEmpty ? "." : directory) + "/." + (path as NSString).lastPathComponent

@@ -16,6 +16,9 @@ public final class CheckpointStore {
         } catch {
             throw CheckpointError.writeFailed(path: directory, reason: "cannot be created (\(error.localizedDescription))")
         }
+        // Left by a writer killed mid-write (the renamed files are whole; these never will be).
+        AtomicFile.removeOrphans(in: directory)
+        AtomicFile.removeOrphans(in: runDirectory)
     }
 
     public static func fileName(step: Int) -> String {
@@ -52,18 +55,26 @@ public final class CheckpointStore {
         return names.filter { $0.hasPrefix("step-") && $0.hasSuffix(".safetensors") }.sorted()
     }
 
-    /// The checkpoint `latest` points at.
+    /// The checkpoint `latest` points at; when the pointer is missing or names no file, the
+    /// newest step file that reads and verifies (a pointer lost with the rest intact is no reason
+    /// to start over).
     public static func latest(inRunDirectory runDirectory: String) throws -> String {
         let directory = (runDirectory as NSString).appendingPathComponent("checkpoints")
         let pointer = (directory as NSString).appendingPathComponent("latest")
-        guard let text = try? String(contentsOfFile: pointer, encoding: .utf8) else {
-            throw CheckpointError.unreadable(path: pointer)
+        if let text = try? String(contentsOfFile: pointer, encoding: .utf8) {
+            let name = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !name.isEmpty, !name.contains("/") else {
+                throw CheckpointError.malformed(path: pointer, reason: "does not name a checkpoint file")
+            }
+            let path = (directory as NSString).appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: path) { return path }
         }
-        let name = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !name.isEmpty, !name.contains("/") else {
-            throw CheckpointError.malformed(path: pointer, reason: "does not name a checkpoint file")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names.filter({ $0.hasPrefix("step-") && $0.hasSuffix(".safetensors") }).sorted().reversed() {
+            let path = (directory as NSString).appendingPathComponent(name)
+            if (try? CheckpointFile.load(path: path)) != nil { return path }
         }
-        return (directory as NSString).appendingPathComponent(name)
+        throw CheckpointError.unreadable(path: pointer)
     }
 
     /// The file a checkpoint argument names: itself, or for a run directory its

@@ -34,6 +34,12 @@ public enum ModelStateLoader {
         }
         for (name, parameter) in model.namedParameters() { copy(file[name]!, into: parameter.value) }
         for (name, tensor) in model.namedBuffers() { copy(file[name]!, into: tensor) }
+        // NaN or ∞ weights would fail two steps later, blamed on the learning rate, or evaluate to
+        // a plausible-looking accuracy: refuse them here, naming the tensor.
+        for (name, tensor) in model.namedParameters().map({ ($0.name, $0.parameter.value) }) + model.namedBuffers()
+        where !(0..<tensor.count).allSatisfy({ tensor.pointer[$0].isFinite }) {
+            throw CheckpointError.incompatible(path: path, reason: "tensor '\(name)' holds NaN or infinite values")
+        }
     }
 
     /// Restores SGD's momentum buffers; a parameter without one in the file has taken no step yet.

@@ -101,7 +101,8 @@ public enum ConfigSchema {
              "image folders: an unreadable image stops the run (error), or the next image of its batch "
                  + "stands in for it (skip)"),
         .key("data.dct_scaling", \.data.reducedDecoding,
-             "image folders: decode JPEGs at 1/2, 1/4 or 1/8 size when the crop keeps at least the output's pixels"),
+             "image folders: decode training JPEGs at 1/2, 1/4 or 1/8 size when the crop keeps at least the "
+                 + "output's pixels (validation always decodes at full size)"),
         .key("training.epochs", \.training.epochs, positiveInteger.and(.atMost(1_000_000, "epochs")),
              "epochs to train"),
         .key("training.batch_size", \.training.batchSize, positiveInteger.and(.atMost(1_000_000, "images per step")),

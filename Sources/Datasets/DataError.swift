@@ -51,7 +51,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
         case .invalidTrainSplit(let split):
             return "train split \(split) must be positive: it is how many of the t10k images train"
         case .badImage(let path, let reason):
-            return "\(path): \(reason) (data.on_bad_image: skip replaces unreadable images and counts them)"
+            return "\(path): \(reason)"
         case .badImageFolder(let path, let reason):
             return "\(path): \(reason)"
         case .badListFile(let path, let line, let reason):

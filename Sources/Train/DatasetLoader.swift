@@ -112,7 +112,9 @@ public enum DatasetLoader {
         let validation = ImagePipeline(geometry: .resizeAndCrop(resize: section.resolvedResize, crop: section.imageSize,
                                                                 random: false),
                                        channels: section.channels, normalization: normalization,
-                                       reducedDecoding: section.reducedDecoding)
+                                       // Validation decodes at full size: its figures (and predict's)
+                                       // then equal torchvision's to the bit.
+                                       reducedDecoding: false)
         return (train, validation)
     }
 

@@ -111,8 +111,16 @@ final class RunDirectory {
             throw TrainError.runDirectory(path: path, reason: "cannot open \(name) for writing")
         }
         defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data((record + "\n").utf8))
+        var end: UInt64 = 0
+        do {
+            end = try handle.seekToEnd()
+            try handle.write(contentsOf: Data((record + "\n").utf8))
+        } catch {
+            // No torn last line: cut back to where the record began (a full disk writes part of it).
+            try? handle.truncate(atOffset: end)
+            throw TrainError.runDirectory(
+                path: path, reason: "cannot append to \(name) (\(error.localizedDescription)); is the disk full?")
+        }
     }
 
     /// The model's weights and buffers under their PyTorch names, as `model.safetensors`

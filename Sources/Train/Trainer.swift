@@ -79,6 +79,10 @@ public final class Trainer {
 
         // A data set this build cannot load fails first, before the run directory is touched.
         try DatasetLoader.checkAvailable(config.data)
+        if let initFrom = options.initFrom, options.resume != nil {
+            throw TrainError.runDirectory(path: initFrom, reason: "--init-from starts a new run from these weights and "
+                + "--resume continues one from its checkpoint: give one of them")
+        }
         if communicator.isCoordinator {
             self.config.runDirectory = try Trainer.chooseRunDirectory(config, options)
             (runDirectory, checkpoints) = try Trainer.openRunDirectory(self.config, resuming: options.resume != nil)

@@ -157,17 +157,32 @@ struct ImageTensor: ParsableCommand {
     @Option(name: .long, help: "1 or 3.") var channels = 3
     @Flag(name: .long, help: "Leave pixels in [0, 1] (no normalisation).") var noNormalize = false
     @Option(name: [.short, .long], help: ".npy file to write.") var output: String
+    @Flag(name: .customLong("dct-scaling"), help: "Decode JPEGs at reduced size where the crop allows.")
+    var dctScaling = false
+
+    func validate() throws {
+        guard channels == 1 || channels == 3 else {
+            throw ValidationError("--channels must be 1 or 3, got \(channels)")
+        }
+        guard (1...4096).contains(size) else { throw ValidationError("--size must lie in 1...4096, got \(size)") }
+        if let resize, !(size...16_384).contains(resize) {
+            throw ValidationError("--resize must lie in \(size)...16384 (at least the crop), got \(resize)")
+        }
+        guard !files.isEmpty else { throw ValidationError("give at least one image file") }
+    }
 
     func run() throws {
+        // Grey: the channels' average statistics, as training uses.
+        let grey = (mean: ImageNet.mean.reduce(0, +) / 3, std: ImageNet.std.reduce(0, +) / 3)
         let normalization =
             noNormalize
             ? nil
             : try Normalization(
-                mean: Array(ImageNet.mean.prefix(channels)), std: Array(ImageNet.std.prefix(channels)),
+                mean: channels == 3 ? ImageNet.mean : [grey.mean], std: channels == 3 ? ImageNet.std : [grey.std],
                 channels: channels)
         let pipeline = ImagePipeline(
-            geometry: .resizeAndCrop(resize: resize ?? size * 256 / 224, crop: size, random: false),
-            channels: channels, normalization: normalization)
+            geometry: .resizeAndCrop(resize: resize ?? max(size, size * 256 / 224), crop: size, random: false),
+            channels: channels, normalization: normalization, reducedDecoding: dctScaling)
         let worker = ImageWorker(pipeline: pipeline)
         let plane = channels * size * size
         var values = [Float](repeating: 0, count: files.count * plane)

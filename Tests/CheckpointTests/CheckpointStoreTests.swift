@@ -18,4 +18,18 @@ final class CheckpointStoreTests: XCTestCase {
         let empty = ProcessRunner.temporaryDirectory("resolve-empty")
         XCTAssertThrowsError(try CheckpointStore.resolve(empty)) { XCTAssertTrue("\($0)".contains("latest"), "\($0)") }
     }
+
+    /// Temporary files of writers that died are removed when a store opens; a live writer's stay.
+    func testOrphanTemporaryFilesAreRemoved() throws {
+        let run = ProcessRunner.temporaryDirectory("orphans")
+        try FileManager.default.createDirectory(atPath: run + "/checkpoints", withIntermediateDirectories: true)
+        let dead = run + "/checkpoints/.step-000000004.safetensors.tmp-2147483646"
+        let live = run + "/checkpoints/.latest.tmp-\(getpid())"
+        let runFile = run + "/.config.yaml.tmp-2147483646"
+        for file in [dead, live, runFile] { try Data("partial".utf8).write(to: URL(fileURLWithPath: file)) }
+        _ = try CheckpointStore(runDirectory: run, keepLast: 2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dead))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: runFile))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live))
+    }
 }

@@ -64,6 +64,15 @@ final class ImageDecodingTests: XCTestCase {
         let darker = try TestImages.decode(TestImages.jpeg(inked, width: 40, height: 24, samples: 4), channels: 3)
         XCTAssertLessThanOrEqual(
             TestImages.maxDifference(darker, smooth.pixels.map { UInt8((Int($0) * 127 + 127) / 255) }), 3)
+        // To grey: the luma of that RGB (it is converted in place first; a one-byte buffer overflowed).
+        let grey = try TestImages.decode(bytes, channels: 1)
+        let rgb = try TestImages.decode(bytes, channels: 3)
+        let luma: [UInt8] = (0..<(40 * 24)).map { (i: Int) -> UInt8 in
+            let weighted: Int = Int(rgb.pixels[3 * i]) * 19595 + Int(rgb.pixels[3 * i + 1]) * 38470
+                + Int(rgb.pixels[3 * i + 2]) * 7471 + 0x8000
+            return UInt8(weighted >> 16)
+        }
+        XCTAssertEqual(Array(grey.pixels.prefix(40 * 24)), luma)
     }
 
     /// DCT scaling: 1/2, 1/4, 1/8 size (rounded up), each pixel close to the mean of the block it stands for.

@@ -131,8 +131,56 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertEqual(labels, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2])
         XCTAssertEqual(pixels.count, 18 * 3 * 24 * 24)
         XCTAssertEqual(try batch(try maker(images, workers: 1, onBadImage: .skip), indices, epoch: 0).0, pixels)
-        // A batch of nothing but bad images cannot be filled.
-        XCTAssertThrowsError(try batch(skipping, [4, 8], epoch: 0))
+        // A batch of nothing but bad images (a batch of one, too) takes the next readable images of the
+        // data set: c0/img005 for c0/img004, c1/img003 for c1/img002.
+        let lonely = try batch(skipping, [4, 8], epoch: 0)
+        XCTAssertEqual(lonely.1, [0, 1])
+        XCTAssertEqual(lonely.2.count, 2)
+        XCTAssertEqual(try batch(skipping, [4], epoch: 0).1, [0])
+    }
+
+    /// Review findings: CRLF list files, absurd labels, symbolic links (followed, as torchvision),
+    /// a FIFO named like an image, and a packed set whose manifest was edited.
+    func testHostileLayoutsAreReadOrRefusedCleanly() throws {
+        let list = path("crlf.txt")
+        try Data("c2/img000.jpg 2\r\nc0/img001.jpg 0\r\n".utf8).write(to: URL(fileURLWithPath: list))
+        XCTAssertEqual(
+            try ImageFileList.read(list: list, root: path("train")).paths, ["c2/img000.jpg", "c0/img001.jpg"])
+        try Data("c2/img000.jpg 2147483647\n".utf8).write(to: URL(fileURLWithPath: list))
+        XCTAssertThrowsError(try ImageFileList.read(list: list, root: path("train"))) {
+            XCTAssertEqual("\($0)", "\(list):1: label 2147483647 is above 999999")
+        }
+        // A class folder that is a link, and a linked sub-folder inside a class: both followed.
+        try FileManager.default.createSymbolicLink(atPath: path("train/c3"), withDestinationPath: path("train/c2"))
+        try FileManager.default.createSymbolicLink(atPath: path("train/c0/more"), withDestinationPath: path("train/c1"))
+        try FileManager.default.createSymbolicLink(atPath: path("train/c1/loop"), withDestinationPath: path("train/c1"))
+        let scanned = try ImageFileList.scan(folder: path("train"))
+        XCTAssertEqual(scanned.classNames, ["c0", "c1", "c2", "c3"])
+        XCTAssertEqual(scanned.labels.filter { $0 == 0 }.count, 12)  // c0's 6 and c1's 6 through "more"
+        XCTAssertEqual(scanned.labels.filter { $0 == 3 }.count, 6)
+        // A FIFO named like an image is refused, not waited on.
+        XCTAssertEqual(mkfifo(path("train/c2/pipe.jpg"), 0o644), 0)
+        let images = FolderImages(try ImageFileList.scan(folder: path("train")))
+        let fifo = try XCTUnwrap(images.list.paths.firstIndex(of: "c2/pipe.jpg"))
+        var buffer: [UInt8] = []
+        XCTAssertThrowsError(try images.read(fifo, into: &buffer)) {
+            XCTAssertTrue("\($0)".contains("not a regular file"))
+        }
+        // An edited manifest: a count that would overflow the index size, a shard outside the set.
+        let folder = FolderImages(try ImageFileList.scan(folder: path("val")))
+        _ = try PackedImagesWriter().pack(["train": folder.list, "val": folder.list], into: path("packed"))
+        let manifest = path("packed/pack.json")
+        let text = try String(contentsOfFile: manifest, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"count\" : 6", with: "\"count\" : 2305843009213693970")
+            .write(toFile: manifest, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try PackedImages(directory: path("packed"), split: "train")) {
+            XCTAssertTrue("\($0)".contains("count 2305843009213693970 is impossible"), "\($0)")
+        }
+        try text.replacingOccurrences(of: "\"train-00000.bin\"", with: "\"../../etc/passwd\"")
+            .write(toFile: manifest, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try PackedImages(directory: path("packed"), split: "train")) {
+            XCTAssertTrue("\($0)".contains("is not a file name inside the packed set"), "\($0)")
+        }
     }
 
     /// A packed set gives the folder's batches to the bit; its manifest and index are checked.

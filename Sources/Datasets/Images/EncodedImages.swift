@@ -47,7 +47,8 @@ public struct FolderImages: EncodedImages {
 
     public func read(_ index: Int, into buffer: inout [UInt8]) throws -> Int {
         let path = name(of: index)
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO named like an image must not block open() forever (it is then refused below).
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else {
             throw errno == ENOENT
                 ? DataError.fileNotFound(path: path)

@@ -91,17 +91,43 @@ public final class ImageBatchMaker: BatchMaking, @unchecked Sendable {
                 batch.labels.append(images.labels[sample])
                 continue
             }
-            guard onBadImage == .skip,
-                let stand = (1..<samples.count).lazy.map({ (row + $0) % samples.count }).first(where: {
-                    failures[$0] == nil
-                })
-            else {
-                throw failure
-            }
-            // Transformed with the bad sample's stream, so it is not a copy of the stand-in's own row.
-            try transform(samples[stand], as: sample, epoch: epoch, context: contexts[0], into: input + row * size)
-            batch.labels.append(images.labels[samples[stand]])
+            guard onBadImage == .skip else { throw UnreadableSample(failure: failure) }
+            // The next readable image of the batch (a batch's samples come from one rank's shard),
+            // else of the data set after it; transformed with the bad sample's stream, so it is not a
+            // copy of the stand-in's own row.
+            let inBatch = (1..<max(samples.count, 1)).lazy.map { (row + $0) % samples.count }
+                .first { failures[$0] == nil }.map { samples[$0] }
+            let stand =
+                try inBatch.map { candidate -> Int in
+                    try transform(candidate, as: sample, epoch: epoch, context: contexts[0], into: input + row * size)
+                    return candidate
+                } ?? standIn(after: sample, epoch: epoch, into: input + row * size, failure: failure)
+            batch.labels.append(images.labels[stand])
             batch.replaced.append(images.name(of: sample))
+        }
+    }
+
+    /// The first readable sample of the data set after `sample` (within 64), written to `target`
+    /// with `sample`'s random stream: the stand-in when no image of its batch can be read.
+    private func standIn(after sample: Int, epoch: Int?, into target: UnsafeMutablePointer<Float>, failure: Error)
+        throws -> Int
+    {
+        for step in 1...min(64, max(1, images.count - 1)) {
+            let candidate = (sample + step) % images.count
+            if (try? transform(candidate, as: sample, epoch: epoch, context: contexts[0], into: target)) != nil {
+                return candidate
+            }
+        }
+        throw DataError.badImage(
+            path: images.name(of: sample),
+            reason: "\(failure); and none of the next 64 images can stand in for it")
+    }
+
+    /// An unreadable sample in `data.on_bad_image: error` mode: the reason, and the way around it.
+    public struct UnreadableSample: Error, CustomStringConvertible {
+        public let failure: Error
+        public var description: String {
+            "\(failure) (data.on_bad_image: skip replaces unreadable images and counts them)"
         }
     }
 

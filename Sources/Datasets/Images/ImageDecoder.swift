@@ -7,6 +7,12 @@ public final class ImageDecoder {
 
     public init() {}
 
+    /// Lets go of the decoders' conversion buffers (after a huge image).
+    public func releaseBuffers() {
+        jpeg.releaseBuffers()
+        png.releaseBuffers()
+    }
+
     /// Full-size width and height without decoding the pixels (for a PNG, its header).
     public func size(_ bytes: UnsafeRawBufferPointer) throws -> (width: Int, height: Int) {
         switch ImageFormat.sniff(bytes) {

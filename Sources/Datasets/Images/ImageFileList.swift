@@ -64,26 +64,40 @@ public struct ImageFileList: Equatable, Sendable {
 
     /// Image files below `folder`, relative to it, sorted; throws on torchvision image types we do not decode.
     static func imageFiles(below folder: String) throws -> [String] {
-        guard let walker = FileManager.default.enumerator(atPath: folder) else {
-            throw DataError.unreadable(path: folder, reason: "cannot list the folder")
-        }
-        var found: [String] = []
-        while let relative = walker.nextObject() as? String {
-            let name = (relative as NSString).lastPathComponent
-            if name.hasPrefix(".") {
-                walker.skipDescendants()
-                continue
+        // torchvision's order, `sorted(os.walk(folder, followlinks=True))`: folders by path, files by
+        // name within each. Symbolic links are followed, each real folder once (a link loop ends there).
+        var folders: [(relative: String, files: [String])] = []
+        var visited = Set<String>()
+        func walk(_ relative: String) throws {
+            let path = relative.isEmpty ? folder : join(folder, relative)
+            guard visited.insert((path as NSString).resolvingSymlinksInPath).inserted else { return }
+            let entries: [String]
+            do { entries = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+                throw DataError.unreadable(path: path, reason: "cannot list the folder (\(error.localizedDescription))")
             }
-            let fileExtension = (name as NSString).pathExtension.lowercased()
-            if imageExtensions.contains(fileExtension) {
-                found.append(relative)
-            } else if unreadableExtensions.contains(fileExtension) {
-                throw DataError.badImageFolder(
-                    path: join(folder, relative),
-                    reason: ".\(fileExtension) images are not read (JPEG and PNG only): convert or remove them")
+            var files: [String] = []
+            for name in entries.sorted() where !name.hasPrefix(".") {
+                let child = relative.isEmpty ? name : relative + "/" + name
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: join(folder, child), isDirectory: &isFolder),
+                    isFolder.boolValue
+                {
+                    try walk(child)
+                    continue
+                }
+                let fileExtension = (name as NSString).pathExtension.lowercased()
+                if imageExtensions.contains(fileExtension) {
+                    files.append(child)  // a dangling link too: reading it names it
+                } else if unreadableExtensions.contains(fileExtension) {
+                    throw DataError.badImageFolder(
+                        path: join(folder, child),
+                        reason: ".\(fileExtension) images are not read (JPEG and PNG only): convert or remove them")
+                }
             }
+            folders.append((relative, files))
         }
-        return found.sorted()
+        try walk("")
+        return folders.sorted { $0.relative < $1.relative }.flatMap(\.files)
     }
 
     /// A list file as Caffe's ImageData layer and ImageNet's validation ground truth use: one
@@ -100,7 +114,9 @@ public struct ImageFileList: Equatable, Sendable {
             throw DataError.badListFile(path: path, line: 0, reason: "is not UTF-8 text")
         }
         var paths: [String] = [], labels: [Int32] = []
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Any line break, CRLF included ("\r\n" is one Character in Swift, so splitting on "\n" misses it).
+        for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+        {
             let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let split = line.lastIndex(where: { $0 == " " || $0 == "\t" }) else {
@@ -113,6 +129,10 @@ public struct ImageFileList: Equatable, Sendable {
                 throw DataError.badListFile(
                     path: path, line: number + 1,
                     reason: "label '\(labelText)' is not a non-negative integer")
+            }
+            // A classifier's outputs are bounded (model.classes ≤ 1,000,000); so are labels.
+            guard label < 1_000_000 else {
+                throw DataError.badListFile(path: path, line: number + 1, reason: "label \(label) is above 999999")
             }
             if let classNames, Int(label) >= classNames.count {
                 throw DataError.badListFile(
@@ -127,5 +147,8 @@ public struct ImageFileList: Equatable, Sendable {
         return ImageFileList(root: root, paths: paths, labels: labels, classNames: names)
     }
 
-    static func join(_ a: String, _ b: String) -> String { (a as NSString).appendingPathComponent(b) }
+    /// `b` inside folder `a`, or `b` itself when it is absolute.
+    static func join(_ a: String, _ b: String) -> String {
+        b.hasPrefix("/") ? b : (a as NSString).appendingPathComponent(b)
+    }
 }

@@ -39,6 +39,8 @@ public final class ImageWorker {
     private let resampler = ImageResampler()
     private var decoded = DecodedImage(width: 0, height: 0, channels: 1, pixels: [])
     private var resized: [UInt8] = []
+    /// Above this many pixels (64 MB of RGBA) an image's buffers are not kept for the next one.
+    static let largeImagePixels = 16_000_000
     /// The DCT reduction the last image was decoded at (1: full size).
     public private(set) var lastReduction = 1
 
@@ -65,7 +67,22 @@ public final class ImageWorker {
         into target: UnsafeMutablePointer<Float>
     ) throws {
         let (width, height) = try decoder.size(bytes)
+        // A huge image's buffers are let go afterwards, not kept for the rest of the run by every worker.
+        defer {
+            if width * height > Self.largeImagePixels {
+                decoded.pixels = []
+                decoder.releaseBuffers()
+                resampler.releaseBuffers()
+            }
+        }
         let plan = plan(width: width, height: height, random: &random)
+        guard plan.keptLeft >= 0, plan.keptTop >= 0, plan.keptLeft + plan.side <= plan.resizedWidth,
+            plan.keptTop + plan.side <= plan.resizedHeight
+        else {
+            throw ImageDecodingError(
+                "a \(plan.side)x\(plan.side) crop does not fit the \(plan.resizedWidth)x"
+                    + "\(plan.resizedHeight) resized image: the resize must be at least the crop")
+        }
         lastReduction = try decoder.decode(
             bytes, channels: pipeline.channels,
             reduction: ImageFormat.sniff(bytes) == .jpeg ? plan.reduction : 1,

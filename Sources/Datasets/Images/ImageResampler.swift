@@ -12,6 +12,11 @@ public final class ImageResampler {
 
     public init() {}
 
+    /// Lets go of the intermediate rows and columns (after a huge image).
+    public func releaseBuffers() {
+        (intermediate, transposed, resampledColumns, accumulators) = ([], [], [], [])
+    }
+
     /// One axis of a resampling: source positions `box` (relative to source index `origin`)
     /// go to `outputSize` pixels, of which `outputs` are kept; taps stay inside `bounds`.
     public struct Axis: Equatable, Sendable {

@@ -16,6 +16,8 @@ public final class JPEGDecoder {
 
     deinit { tjDestroy(handle) }
 
+    func releaseBuffers() { cmyk = [] }
+
     /// The header's facts: full size, and whether samples are CMYK.
     public struct Header: Equatable, Sendable {
         public var width: Int
@@ -60,9 +62,9 @@ public final class JPEGDecoder {
         image.width = width
         image.height = height
         image.channels = channels
-        if image.pixels.count < width * height * channels {
-            image.pixels = [UInt8](repeating: 0, count: width * height * channels)
-        }
+        // CMYK converts to RGB in place first (3 bytes a pixel) even when luma is wanted.
+        let needed = width * height * (header.isCMYK ? 3 : channels)
+        if image.pixels.count < needed { image.pixels = [UInt8](repeating: 0, count: needed) }
         if header.isCMYK {
             if cmyk.count < width * height * 4 { cmyk = [UInt8](repeating: 0, count: width * height * 4) }
             let status = cmyk.withUnsafeMutableBufferPointer {

@@ -9,6 +9,8 @@ public final class PNGDecoder {
 
     public init() {}
 
+    func releaseBuffers() { rgba = [] }
+
     /// Decodes `bytes` into `image` (reusing its buffer) with `channels` 1 (luma) or 3 (RGB).
     public func decode(_ bytes: UnsafeRawBufferPointer, channels: Int, into image: inout DecodedImage) throws {
         precondition(channels == 1 || channels == 3, "channels \(channels)")

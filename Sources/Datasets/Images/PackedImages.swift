@@ -42,6 +42,19 @@ public final class PackedImages: EncodedImages, @unchecked Sendable {
                 path: ImageFileList.join(directory, Self.manifestName),
                 reason: "has no '\(split)' split (it has \(manifest.splits.keys.sorted().joined(separator: ", ")))")
         }
+        let manifestPath = ImageFileList.join(directory, Self.manifestName)
+        // Bounds before any size is computed from them: an edited count must not overflow count × 24.
+        guard (0...(1 << 36)).contains(facts.count) else {
+            throw DataError.badImageFolder(path: manifestPath, reason: "'\(split)' count \(facts.count) is impossible")
+        }
+        if let shard = facts.shards.first(where: { $0.isEmpty || $0.contains("/") || $0.hasPrefix(".") }) {
+            throw DataError.badImageFolder(
+                path: manifestPath,
+                reason: "shard name '\(shard)' is not a file name inside the packed set")
+        }
+        guard !manifest.classes.isEmpty, manifest.classes.count <= 1_000_000 else {
+            throw DataError.badImageFolder(path: manifestPath, reason: "\(manifest.classes.count) classes")
+        }
         self.directory = directory
         self.split = split
         classNames = manifest.classes

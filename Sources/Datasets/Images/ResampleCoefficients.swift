@@ -37,8 +37,9 @@ struct ResampleCoefficients {
         for output in outputs {
             let center = box.lowerBound + (Double(output) + 0.5) * scale
             // Pillow truncates toward zero, then clamps.
-            let start = max(Double(Int(center - support + 0.5)), low),
-                end = min(Double(Int(center + support + 0.5)), high)
+            // An output beyond the source reads nothing (and no memory past it).
+            let start = min(max(Double(Int(center - support + 0.5)), low), high)
+            let end = min(Double(Int(center + support + 0.5)), high)
             let count = max(0, Int(end - start))
             var total = 0.0
             for tap in 0..<taps {
