@@ -93,18 +93,8 @@ public struct Prediction {
                 files.append(path)
                 continue
             }
-            guard let walker = FileManager.default.enumerator(atPath: path) else {
-                throw DataError.unreadable(path: path, reason: "cannot list the folder")
-            }
-            var found: [String] = []
-            while let relative = walker.nextObject() as? String {
-                let name = (relative as NSString).lastPathComponent
-                if name.hasPrefix(".") { continue }
-                if ImageFileList.imageExtensions.contains((name as NSString).pathExtension.lowercased()) {
-                    found.append((path as NSString).appendingPathComponent(relative))
-                }
-            }
-            files += found.sorted()
+            // The image folders' walk: torchvision's order, links followed, other image types refused.
+            files += try ImageFileList.imageFiles(below: path).map { (path as NSString).appendingPathComponent($0) }
         }
         return files
     }

@@ -62,8 +62,9 @@ public struct ImageFileList: Equatable, Sendable {
         return ImageFileList(root: root, paths: paths, labels: labels, classNames: classNames)
     }
 
-    /// Image files below `folder`, relative to it, sorted; throws on torchvision image types we do not decode.
-    static func imageFiles(below folder: String) throws -> [String] {
+    /// Image files below `folder`, relative to it, in torchvision's order; throws on the torchvision image
+    /// types we do not decode.
+    public static func imageFiles(below folder: String) throws -> [String] {
         // torchvision's order, `sorted(os.walk(folder, followlinks=True))`: folders by path, files by
         // name within each. Symbolic links are followed, each real folder once (a link loop ends there).
         var folders: [(relative: String, files: [String])] = []
