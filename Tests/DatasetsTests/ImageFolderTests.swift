@@ -229,4 +229,49 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertEqual(size.height, 20)
         XCTAssertEqual(size.width, 24)  // 48x40 → int(20 · 48 / 40)
     }
+
+    /// Seeded mutations of a valid list file, pack manifest and pack index (bytes changed, cut,
+    /// repeated): each read ends in a clean error or a usable set, never a crash or a hang.
+    func testMutatedListFilesAndPackedSetsNeverCrash() throws {
+        let splits = try ImageSplits.open(root: root.path, train: nil, validation: nil, classesFile: nil)
+        let train = try XCTUnwrap(splits.train as? FolderImages)
+        _ = try PackedImagesWriter().pack(["train": train.list, "val": train.list], into: path("packed"))
+        let list = path("list.txt")
+        let listText = zip(train.list.paths, train.list.labels).map { "\($0) \($1)" }.joined(separator: "\n") + "\n"
+        let originals = [
+            (list, Array(listText.utf8)),
+            (path("packed/pack.json"), Array(try Data(contentsOf: URL(fileURLWithPath: path("packed/pack.json"))))),
+            (path("packed/train.index"), Array(try Data(contentsOf: URL(fileURLWithPath: path("packed/train.index"))))),
+        ]
+        var random = RandomGenerator(seed: 11)
+        var (opened, refused) = (0, 0)
+        for iteration in 0..<300 {
+            let (file, original) = originals[iteration % originals.count]
+            var bytes = original
+            for _ in 0..<(1 + random.nextInt(below: 3)) where !bytes.isEmpty {
+                switch random.nextInt(below: 3) {
+                case 0: bytes[random.nextInt(below: bytes.count)] = UInt8(random.nextInt(below: 256))
+                case 1: bytes = Array(bytes.prefix(random.nextInt(below: bytes.count + 1)))
+                default:
+                    let start = random.nextInt(below: bytes.count)
+                    bytes.insert(contentsOf: bytes[start..<min(start + 12, bytes.count)], at: start)
+                }
+            }
+            try Data(bytes).write(to: URL(fileURLWithPath: file))
+            do {
+                let images: any EncodedImages = file == list
+                    ? FolderImages(try ImageFileList.read(list: list, root: path("train")))
+                    : try PackedImages(directory: path("packed"), split: "train")
+                var buffer: [UInt8] = []
+                for index in 0..<min(images.count, 3) { _ = try? images.read(index, into: &buffer) }
+                XCTAssertEqual(images.labels.count, images.count)
+                opened += 1
+            } catch {
+                refused += 1
+            }
+            try Data(original).write(to: URL(fileURLWithPath: file))
+        }
+        XCTAssertEqual(opened + refused, 300)
+        XCTAssertGreaterThan(refused, 50)
+    }
 }
