@@ -2,6 +2,7 @@ import Checkpoint
 import Configuration
 import Distributed
 import Foundation
+import NN
 import Reports
 import TensorCore
 
@@ -20,8 +21,10 @@ public struct CheckpointEvaluation {
     /// Rebuilds model and data set from the checkpoint's resolved config (or `configPath`'s,
     /// which a weights-only file such as model.safetensors needs), with `dataPath` replacing
     /// `data.path`, loads the weights and evaluates. Every rank reads the file.
-    public static func run(checkpoint path: String, configPath: String? = nil, dataPath: String? = nil,
-                           batchSize: Int? = nil, communicator: Communicator) throws -> CheckpointEvaluation {
+    /// `ensemble`: further checkpoints of the same model whose probabilities are averaged with this one's.
+    public static func run(checkpoint path: String, ensemble: [String] = [], configPath: String? = nil,
+                           dataPath: String? = nil, batchSize: Int? = nil, communicator: Communicator) throws
+        -> CheckpointEvaluation {
         let path = try CheckpointStore.resolve(path)
         let file = try SafeTensors.read(path: path)
         var config: TrainConfig
@@ -54,13 +57,24 @@ public struct CheckpointEvaluation {
         let batches = data.makers.validation
         let model = try data.makeModel(config.model)
         try ModelStateLoader.loadWeights(file, path: path, into: model)
+        let members = try ensemble.map { member -> Model in
+            let memberPath = try CheckpointStore.resolve(member)
+            let memberFile = try SafeTensors.read(path: memberPath)
+            if memberFile.metadata["format"] == CheckpointFile.formatName {
+                _ = try CheckpointFile.verified(memberFile, path: memberPath)
+            }
+            let memberModel = try data.makeModel(config.model)
+            try ModelStateLoader.loadWeights(memberFile, path: memberPath, into: memberModel)
+            return memberModel
+        }
         // Any batch gives the same figures (to rounding); make it divide over the ranks.
         let ranks = communicator.worldSize
         let batch = ((batchSize ?? config.training.batchSize) + ranks - 1) / ranks * ranks
         let evaluator = try Evaluator(model: model, batches: batches, globalBatchSize: batch, communicator: communicator,
-                                      confusion: true)
+                                      confusion: true, ensemble: members)
         var evaluation = CheckpointEvaluation(
-            checkpoint: path, model: model.name,
+            checkpoint: ([path] + ensemble).joined(separator: " + "),
+            model: model.name + (ensemble.isEmpty ? "" : " × \(ensemble.count + 1) (probabilities averaged)"),
             dataset: "\(data.name) validation" + (config.data.path.map { " (\($0))" } ?? ""),
             step: step, result: try evaluator.evaluate())
         let names = classNames ?? data.classNames
@@ -70,17 +84,18 @@ public struct CheckpointEvaluation {
 
     /// Runs single-node, or on every rank under mpirun/srun (a failing rank ends the job);
     /// returns the result on rank 0, nil on the others.
-    public static func launch(checkpoint path: String, configPath: String?, dataPath: String?, batchSize: Int?,
-                              threads: Int?) throws -> CheckpointEvaluation? {
+    public static func launch(checkpoint path: String, ensemble: [String] = [], configPath: String?, dataPath: String?,
+                              batchSize: Int?, threads: Int?) throws -> CheckpointEvaluation? {
         guard MPICommunicator.launchedByMPI else {
             Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: threads ?? 0, ranksOnNode: 1)
-            return try run(checkpoint: path, configPath: configPath, dataPath: dataPath, batchSize: batchSize,
-                           communicator: SingleProcessCommunicator())
+            return try run(checkpoint: path, ensemble: ensemble, configPath: configPath, dataPath: dataPath,
+                           batchSize: batchSize, communicator: SingleProcessCommunicator())
         }
         let communicator = try MPICommunicator()
         Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: threads ?? 0, ranksOnNode: communicator.localSize)
         let result = TrainingLauncher.runOrAbort(communicator) {
-            try run(checkpoint: path, configPath: configPath, dataPath: dataPath, batchSize: batchSize, communicator: communicator)
+            try run(checkpoint: path, ensemble: ensemble, configPath: configPath, dataPath: dataPath, batchSize: batchSize,
+                    communicator: communicator)
         }
         communicator.finish()
         return communicator.isCoordinator ? result : nil

@@ -1,5 +1,6 @@
 import Datasets
 import Distributed
+import Foundation
 import NN
 import TensorCore
 
@@ -39,6 +40,8 @@ public struct Evaluation: Equatable, Sendable {
 /// batch split as evenly as possible): the trainer's validation and `cnn-dist evaluate`.
 public final class Evaluator {
     let model: Model
+    /// Further models whose probabilities are averaged with `model`'s (an ensemble; empty: one model).
+    let ensemble: [Model]
     /// Makes the validation batches: normalised, centre-cropped where training crops, never augmented.
     let batches: any BatchMaking
     let sampler: BatchSampler
@@ -46,10 +49,16 @@ public final class Evaluator {
     let confusion: Bool
     private let batch = Batch()
     private let loss = SoftmaxCrossEntropy()
+    /// The ensemble's log mean probabilities, and the sum they come from.
+    private let averaged = Tensor(shape: [0])
+    private var probabilitySums: [Double] = []
 
+    /// `ensemble`: more models of the same shape, evaluated as one by averaging their softmax
+    /// probabilities (AlexNet's five-CNN entry); loss, accuracy and confusion come from the mean.
     public init(model: Model, batches: any BatchMaking, globalBatchSize: Int, communicator: Communicator,
-                confusion: Bool = false) throws {
+                confusion: Bool = false, ensemble: [Model] = []) throws {
         self.model = model
+        self.ensemble = ensemble
         self.batches = batches
         self.communicator = communicator
         self.confusion = confusion
@@ -67,13 +76,13 @@ public final class Evaluator {
 
     /// Leaves the model in evaluation mode. Throws for an unreadable image (`data.on_bad_image: error`).
     public func evaluate() throws -> Evaluation {
-        model.setTraining(false)
+        for member in [model] + ensemble { member.setTraining(false) }
         var result = Evaluation(classes: model.classes, confusion: confusion)
         for batch in 0..<sampler.batchesPerEpoch {
             let indices = sampler.indices(epoch: 0, batch: batch)
             if indices.isEmpty { continue }
             try batches.make(indices, epoch: nil, into: self.batch)
-            let logits = model.forward(self.batch.input)
+            let logits = ensemble.isEmpty ? model.forward(self.batch.input) : ensembleLogits(self.batch.input)
             let labels = self.batch.labels
             result.replacedImages += Double(self.batch.replaced.count)
             let batchResult = loss.forward(logits: logits, labels: labels)
@@ -90,6 +99,31 @@ public final class Evaluator {
         result.replacedImages = sums[4]
         if confusion { result.confusion = Array(sums[5...]) }
         return result
+    }
+
+    /// log of the members' mean softmax probabilities: as logits, their softmax is that mean, so
+    /// the loss is the ensemble's −log p(label) and the arg-max its prediction.
+    private func ensembleLogits(_ input: Tensor) -> Tensor {
+        let members = [model] + ensemble, classes = model.classes, rows = input.shape[0]
+        probabilitySums = Array(repeating: 0, count: rows * classes)
+        for member in members {
+            let logits = member.forward(input)
+            for row in 0..<rows {
+                let values = logits.pointer + row * classes
+                var largest = values[0]
+                for j in 1..<classes { largest = max(largest, values[j]) }
+                var total = 0.0
+                for j in 0..<classes { total += Foundation.exp(Double(values[j] - largest)) }
+                for j in 0..<classes {
+                    probabilitySums[row * classes + j] += Foundation.exp(Double(values[j] - largest)) / total
+                }
+            }
+        }
+        averaged.reshape(rows, classes)
+        for i in 0..<(rows * classes) {
+            averaged.pointer[i] = Float(Foundation.log(probabilitySums[i] / Double(members.count)))
+        }
+        return averaged
     }
 
     private func count(_ logits: Tensor, into matrix: inout [Double]) {

@@ -13,9 +13,10 @@ struct EvaluateCommand: ParsableCommand {
         single-node or under mpirun/srun (the validation set is sharded across ranks; rank 0 prints).
         """)
 
-    @Option(name: .long, help: ArgumentHelp("Checkpoint (.safetensors): a step file, best.safetensors, a run directory "
+    @Option(name: .long, help: ArgumentHelp("Checkpoint (.safetensors; repeat for an ensemble, probabilities averaged): a step file, "
+                               + "best.safetensors, a run directory "
                                + "(its best, else latest), or with --config any weights file."))
-    var checkpoint: String
+    var checkpoint: [String]
     @Option(name: .customLong("data"), help: "Dataset directory, replacing the config's data.path.") var dataPath: String?
     @Option(name: .long, help: "YAML config to rebuild model and data from instead of the checkpoint's.") var config: String?
     @Option(name: .customLong("batch-size"), help: "Global evaluation batch (default: training.batch_size).") var batchSize: Int?
@@ -27,12 +28,15 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func validate() throws {
+        guard !checkpoint.isEmpty else { throw ValidationError("give a --checkpoint (several: an ensemble)") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
     }
 
     func run() throws {
-        guard let evaluation = try CheckpointEvaluation.launch(checkpoint: checkpoint, configPath: config, dataPath: dataPath,
-                                                               batchSize: batchSize, threads: threads) else { return }
+        guard let evaluation = try CheckpointEvaluation.launch(
+            checkpoint: checkpoint[0], ensemble: Array(checkpoint.dropFirst()), configPath: config, dataPath: dataPath,
+            batchSize: batchSize, threads: threads)
+        else { return }
         print(format == .json ? evaluation.json : evaluation.table, terminator: "")
     }
 }

@@ -45,6 +45,37 @@ final class EvaluationTests: XCTestCase {
         return (0..<2).map { results.value(rank: $0) }
     }
 
+    /// An ensemble averages its members' softmax probabilities: two copies of a model give that
+    /// model's figures; with a second model favouring class 1, the figures of the mean, by hand.
+    func testEnsembleAveragesProbabilities() throws {
+        let batches = try BatchMaker(images: images, normalization: nil, seed: 0)
+        func evaluate(_ ensemble: [Model]) throws -> Evaluation {
+            try Evaluator(model: try tinyModel(), batches: batches, globalBatchSize: 2,
+                          communicator: SingleProcessCommunicator(), confusion: true, ensemble: ensemble).evaluate()
+        }
+        let single = try evaluate([]), twice = try evaluate([try tinyModel()])
+        XCTAssertEqual(twice.correct, single.correct)
+        XCTAssertEqual(twice.confusion, single.confusion)
+        XCTAssertEqual(twice.meanLoss, single.meanLoss, accuracy: 1e-6)
+        let other = try tinyModel()
+        other.namedParameters().first { $0.name == "1.bias" }!.parameter.value.pointer[1] = 1
+        let pair = try evaluate([other])
+        func softmax(_ x: [Double]) -> [Double] {
+            let e = x.map { Foundation.exp($0) }
+            return e.map { $0 / e.reduce(0, +) }
+        }
+        var (loss, correct) = (0.0, 0.0)
+        for (n, label) in images.labels.enumerated() {
+            let (a, b) = (Double(images.pixels[2 * n]), Double(images.pixels[2 * n + 1]))
+            let mean = zip(softmax([a, b, 0.5]), softmax([a, b + 1, 0.5])).map { ($0 + $1) / 2 }
+            loss -= Foundation.log(mean[Int(label)])
+            if mean.firstIndex(of: mean.max()!) == Int(label) { correct += 1 }
+        }
+        XCTAssertEqual(pair.meanLoss, loss / 5, accuracy: 1e-6)
+        XCTAssertEqual(pair.correct, correct)
+        XCTAssertNotEqual(pair.meanLoss, single.meanLoss, accuracy: 1e-3)
+    }
+
     func testFiguresOnHandMadeImages() throws {
         let evaluator = try Evaluator(model: try tinyModel(), images: images, normalization: nil, globalBatchSize: 2,
                                       communicator: SingleProcessCommunicator(), confusion: true)
