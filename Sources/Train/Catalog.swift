@@ -42,13 +42,7 @@ public enum Catalog {
             return (try? PackManifest.read(directory: root))?.classes.count
         }
         let train = data.trainPath ?? (root as NSString).appendingPathComponent("train")
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: train) else { return nil }
-        return entries.filter { name in
-            var isFolder: ObjCBool = false
-            let path = (train as NSString).appendingPathComponent(name)
-            return !name.hasPrefix(".") && FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
-                && isFolder.boolValue
-        }.count
+        return (try? ImageFileList.classFolders(in: train))?.count
     }
 
     /// Builds a zoo model, for `inputShape` and `classes` or else its defaults.

@@ -35,15 +35,7 @@ public struct ImageFileList: Equatable, Sendable {
         guard isDirectory.boolValue else {
             throw DataError.badImageFolder(path: root, reason: "is a file, not a folder of class folders")
         }
-        let entries: [String]
-        do { entries = try manager.contentsOfDirectory(atPath: root) } catch {
-            throw DataError.unreadable(path: root, reason: error.localizedDescription)
-        }
-        let classNames = entries.filter { name in
-            var isFolder: ObjCBool = false
-            return !name.hasPrefix(".") && manager.fileExists(atPath: join(root, name), isDirectory: &isFolder)
-                && isFolder.boolValue
-        }.sorted()
+        let classNames = try classFolders(in: root)
         guard !classNames.isEmpty else {
             throw DataError.badImageFolder(
                 path: root, reason: "has no class folders (expected \(root)/<class>/<image>)")
@@ -60,6 +52,19 @@ public struct ImageFileList: Equatable, Sendable {
             labels += Array(repeating: Int32(label), count: files.count)
         }
         return ImageFileList(root: root, paths: paths, labels: labels, classNames: classNames)
+    }
+
+    /// The class folders of `root`: its sub-folders (links to folders too), hidden ones skipped, sorted.
+    public static func classFolders(in root: String) throws -> [String] {
+        let entries: [String]
+        do { entries = try FileManager.default.contentsOfDirectory(atPath: root) } catch {
+            throw DataError.unreadable(path: root, reason: error.localizedDescription)
+        }
+        return entries.filter { name in
+            var isFolder: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: join(root, name), isDirectory: &isFolder)
+            return !name.hasPrefix(".") && exists && isFolder.boolValue
+        }.sorted()
     }
 
     /// Image files below `folder`, relative to it, in torchvision's order; throws on the torchvision image
