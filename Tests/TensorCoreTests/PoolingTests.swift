@@ -186,34 +186,84 @@ final class PoolingTests: XCTestCase {
             let g = try geometry(batch: shape.batch, channels: shape.channels, height: shape.height, width: shape.width,
                                  kernel: shape.kernel, stride: shape.stride, padding: shape.padding, ceilMode: shape.ceilMode)
             seed += 5
-            let input = randomValues(g.inputCount, seed: seed)
-            let gradOutput = randomValues(g.outputCount, seed: seed + 1)
-            let expectedMax = referenceMax(g, input)
-            // Max backward reference: scatter through the reference argmax.
-            var expectedMaxGrad = [Float](repeating: 0, count: g.inputCount)
-            let outPlane = g.outHeight * g.outWidth, inPlane = g.inHeight * g.inWidth
-            for i in 0..<g.outputCount { expectedMaxGrad[i / outPlane * inPlane + Int(expectedMax.argmax[i])] += gradOutput[i] }
+            for threads in [1, 2, 3] { checkAgainstReference(g, seed: seed, threads: threads) }
+        }
+    }
 
-            for threads in [1, 2, 3] {
-                withThreadCount(threads) {
-                    let label = "\(g) threads \(threads)"
-                    let max = maxPool(g, input)
-                    XCTAssertEqual(max.values, expectedMax.values, "max forward \(label)")
-                    XCTAssertEqual(max.argmax, expectedMax.argmax, "argmax \(label)")
-                    var gradInput = [Float](repeating: .nan, count: g.inputCount)
-                    Pooling.maxBackward(g, gradOutput: gradOutput, argmax: max.argmax, gradInput: &gradInput)
-                    assertClose(gradInput, expectedMaxGrad, "max backward \(label)")
+    /// PyTorch's pooling_output_shape, written out independently of PoolingGeometry.
+    private func torchOutputSize(_ input: Int, kernel: Int, stride: Int, padding: Int, ceilMode: Bool) -> Int {
+        let numerator = input + 2 * padding - kernel + (ceilMode ? stride - 1 : 0)
+        var size = Int((Double(numerator) / Double(stride)).rounded(.down)) + 1
+        if ceilMode && (size - 1) * stride >= input + padding { size -= 1 }
+        return size
+    }
 
-                    for countIncludePad in [true, false] {
-                        let expected = referenceAverage(g, input, gradOutput: gradOutput, countIncludePad: countIncludePad)
-                        assertClose(averagePool(g, input, countIncludePad: countIncludePad), expected.output,
-                                    "average forward \(label) includePad \(countIncludePad)")
-                        var gradAverage = [Float](repeating: .nan, count: g.inputCount)
-                        Pooling.averageBackward(g, countIncludePad: countIncludePad, gradOutput: gradOutput,
-                                                gradInput: &gradAverage)
-                        assertClose(gradAverage, expected.gradInput, "average backward \(label) includePad \(countIncludePad)")
+    /// Every geometry torch accepts, input side 1–12, kernel 1–11, stride 1–4, padding 0–5, floor and
+    /// ceil mode (our pooling has no dilation), against the reference loops; those torch refuses
+    /// are refused with its reason.
+    func testEverySmallGeometryAgainstReference() throws {
+        var checked = 0, refused = 0, seed: UInt64 = 5000
+        for side in 1...12 {
+            for kernel in 1...11 {
+                for stride in 1...4 {
+                    for padding in 0...5 {
+                        for ceilMode in [false, true] {
+                            let out = torchOutputSize(side, kernel: kernel, stride: stride, padding: padding,
+                                                      ceilMode: ceilMode)
+                            let make = {
+                                try self.geometry(batch: 1, channels: 2, height: side, width: side + 1 - side % 2,
+                                                  kernel: (kernel, kernel), stride: (stride, stride),
+                                                  padding: (padding, padding), ceilMode: ceilMode)
+                            }
+                            // torch: "pad should be at most half of effective kernel size", then "Output size is too small".
+                            if padding > kernel / 2 || out < 1 {
+                                XCTAssertThrowsError(try make()) { error in
+                                    let text = "\(error)"
+                                    XCTAssertTrue(padding > kernel / 2 ? text.contains("at most half the kernel")
+                                                  : text.contains("does not fit the input"), text)
+                                }
+                                refused += 1
+                                continue
+                            }
+                            let g = try make()
+                            XCTAssertEqual(g.outHeight, out, "\(g)")
+                            seed += 3
+                            checkAgainstReference(g, seed: seed, threads: checked % 3 + 1)
+                            checked += 1
+                        }
                     }
                 }
+            }
+        }
+        XCTAssertEqual(checked + refused, 12 * 11 * 4 * 6 * 2)
+        XCTAssertGreaterThan(checked, 1500)
+    }
+
+    /// Max and average pooling, forward and backward, against the reference loops at `threads`.
+    private func checkAgainstReference(_ g: PoolingGeometry, seed: UInt64, threads: Int) {
+        let input = randomValues(g.inputCount, seed: seed)
+        let gradOutput = randomValues(g.outputCount, seed: seed + 1)
+        let expectedMax = referenceMax(g, input)
+        // Max backward reference: scatter through the reference argmax.
+        var expectedMaxGrad = [Float](repeating: 0, count: g.inputCount)
+        let outPlane = g.outHeight * g.outWidth, inPlane = g.inHeight * g.inWidth
+        for i in 0..<g.outputCount { expectedMaxGrad[i / outPlane * inPlane + Int(expectedMax.argmax[i])] += gradOutput[i] }
+        withThreadCount(threads) {
+            let label = "\(g) threads \(threads)"
+            let max = maxPool(g, input)
+            XCTAssertEqual(max.values, expectedMax.values, "max forward \(label)")
+            XCTAssertEqual(max.argmax, expectedMax.argmax, "argmax \(label)")
+            var gradInput = [Float](repeating: .nan, count: g.inputCount)
+            Pooling.maxBackward(g, gradOutput: gradOutput, argmax: max.argmax, gradInput: &gradInput)
+            assertClose(gradInput, expectedMaxGrad, "max backward \(label)")
+            for countIncludePad in [true, false] {
+                let expected = referenceAverage(g, input, gradOutput: gradOutput, countIncludePad: countIncludePad)
+                assertClose(averagePool(g, input, countIncludePad: countIncludePad), expected.output,
+                            "average forward \(label) includePad \(countIncludePad)")
+                var gradAverage = [Float](repeating: .nan, count: g.inputCount)
+                Pooling.averageBackward(g, countIncludePad: countIncludePad, gradOutput: gradOutput,
+                                        gradInput: &gradAverage)
+                assertClose(gradAverage, expected.gradInput, "average backward \(label) includePad \(countIncludePad)")
             }
         }
     }
