@@ -20,3 +20,6 @@ static inline int cmpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
 static inline int cmpi_thread_serialized(void) { return MPI_THREAD_SERIALIZED; }
 static inline int cmpi_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
 static inline int cmpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
+static inline int cmpi_any_source(void) { return MPI_ANY_SOURCE; }
+/// The rank a received message came from (MPI_Status's field, named alike in every MPI).
+static inline int cmpi_status_source(const MPI_Status *status) { return status->MPI_SOURCE; }

@@ -192,6 +192,9 @@ public struct DistributedSection: Equatable, Sendable {
     public var bucketMegabytes = 25.0
     /// Steps between replica consistency checks (also at every epoch end); 0: epoch ends only.
     public var checkEvery = 100
+    /// Seconds any collective may wait for the other ranks before the job ends, naming the ranks
+    /// that did not arrive (PyTorch's process-group timeout, Horovod's stall shutdown).
+    public var timeoutSeconds = 300.0
 }
 
 extension DataSection {

@@ -80,6 +80,9 @@ public struct ConfigKey: @unchecked Sendable {
     /// "must …, got …" when the value breaks the key's rule; nil when it is fine.
     let violation: (TrainConfig) -> String?
 
+    /// The key's value in `config` as YAML text ("0.1", "[1, 2]").
+    public func valueText(in config: TrainConfig) -> String { ConfigKey.text(of: read(config)) }
+
     /// The built-in default as YAML text.
     public var defaultText: String { ConfigKey.text(of: read(TrainConfig())) }
 

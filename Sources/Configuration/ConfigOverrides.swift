@@ -3,7 +3,7 @@ import Foundation
 import Yams
 
 /// Command-line values that replace config keys; validated like the file's own values.
-public struct ConfigOverrides: Sendable {
+public struct ConfigOverrides: Equatable, Sendable {
     public var epochs: Int?
     public var batchSize: Int?
     public var lr: Double?

@@ -171,6 +171,10 @@ public enum ConfigSchema {
              "gradient bucket size for the overlapped all-reduce, MiB (DDP's bucket_cap_mb)"),
         .key("distributed.check_every", \.distributed.checkEvery, countOrZero,
              "steps between replica checksum comparisons (also at epoch ends); 0: epoch ends only"),
+        .key("distributed.timeout_s", \.distributed.timeoutSeconds,
+             .above(0, "positive").and(.atMost(604_800, "a week")),
+             "seconds a collective may wait for the other ranks; then the job ends naming the ranks that "
+                 + "did not arrive (a slower rank within it is fine)"),
         .key("metrics.every_steps", \.metrics.everySteps, countOrZero, "a steps.jsonl record every N optimizer steps; 0: none"),
         .key("run_dir", \.runDirectory, ValueRule(requirement: "not be empty", summary: "non-empty") { !$0.isEmpty },
              "where config.yaml, metrics.jsonl, model.safetensors and checkpoints/ go; null: a new "

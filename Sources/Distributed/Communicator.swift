@@ -14,11 +14,15 @@ public protocol Communicator: AnyObject {
     var localSize: Int { get }
     /// Short description for logs ("MPI (Open MPI 4.1.4)", "in-process", "single process").
     var backendName: String { get }
+    /// Where this rank stands (step, activity): the trainer keeps it current, and the collective
+    /// watchdog names it when a collective waits too long.
+    var phase: CollectivePhase { get set }
 
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>)
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>)
-    /// Starts an in-place sum; the buffer must not be touched until the request is waited on.
-    func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> CollectiveRequest
+    /// Starts an in-place sum of gradient bucket `bucket` (named in timeout reports); the buffer
+    /// must not be touched until the request is waited on.
+    func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, bucket: Int) -> CollectiveRequest
     /// Lets outstanding non-blocking collectives progress (MPI progresses only inside MPI calls).
     func progress()
     /// Copies `root`'s buffer into every other rank's buffer.

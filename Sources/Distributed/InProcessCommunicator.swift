@@ -48,6 +48,7 @@ public final class InProcessCommunicator: Communicator, CollectiveRequestOwner {
     public var localRank: Int { rank }
     public var localSize: Int { group.size }
     public var backendName: String { "in-process" }
+    public var phase = CollectivePhase()
 
     init(rank: Int, group: Group) {
         self.rank = rank
@@ -94,7 +95,7 @@ public final class InProcessCommunicator: Communicator, CollectiveRequestOwner {
     }
 
     /// Runs the reduction when waited on: threads have no progress engine to overlap with.
-    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> CollectiveRequest {
+    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, bucket: Int) -> CollectiveRequest {
         pending.append(buffer)
         return CollectiveRequest(owner: self, index: pending.count - 1)
     }

@@ -1,4 +1,6 @@
 import CMPI
+import Dispatch
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -8,15 +10,22 @@ import Glibc
 ///
 /// MPI is initialised with MPI_THREAD_FUNNELED: only the thread that created the
 /// communicator (the trainer's) calls MPI, while compute runs on Dispatch threads.
+/// Every collective is non-blocking underneath and waited on by a `CollectiveWatchdog`,
+/// so none waits past `distributed.timeout_s`.
 public final class MPICommunicator: Communicator, CollectiveRequestOwner {
     public let rank: Int
     public let worldSize: Int
     public let localRank: Int
     public let localSize: Int
     public let backendName: String
-    /// Started non-blocking collectives; completed ones become MPI_REQUEST_NULL.
+    public var phase = CollectivePhase()
+    /// Started non-blocking all-reduces and their buckets; completed ones become MPI_REQUEST_NULL.
     private var pending: [MPI_Request?] = []
+    private var pendingBuckets: [Int] = []
     private var outstanding = 0
+    private let watchdog: CollectiveWatchdog
+    /// Default `distributed.timeout_s`: five minutes, as a collective never legitimately waits that long.
+    public static let defaultTimeout = 300.0
 
     /// True when this process was started by an MPI launcher (mpirun, mpiexec, srun with PMIx/PMI).
     public static var launchedByMPI: Bool {
@@ -33,7 +42,9 @@ public final class MPICommunicator: Communicator, CollectiveRequestOwner {
         return nil
     }
 
-    public init() throws {
+    /// `timeout`: seconds any collective may wait before the job is ended, naming the ranks that
+    /// did not arrive.
+    public init(timeout: Double = MPICommunicator.defaultTimeout) throws {
         var provided: Int32 = 0
         var argc: Int32 = 0
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = nil
@@ -56,12 +67,17 @@ public final class MPICommunicator: Communicator, CollectiveRequestOwner {
         var major: Int32 = 0, minor: Int32 = 0
         MPI_Get_version(&major, &minor)
         backendName = "MPI \(major).\(minor)"
+        watchdog = CollectiveWatchdog(timeout: timeout, rank: rank, worldSize: worldSize)
     }
 
     private var finished = false
 
+    /// Waits (with the watchdog) until every rank is here, then finalises: a rank that runs more
+    /// steps than another ends the job after `timeout` instead of leaving MPI_Finalize hanging.
     public func finish() {
         guard !finished else { return }
+        phase.activity = .finishing
+        barrier()
         finished = true
         MPI_Finalize()
     }
@@ -74,33 +90,51 @@ public final class MPICommunicator: Communicator, CollectiveRequestOwner {
         abort(message: "[rank \(rank)] \(call) failed: \(String(cString: text))", code: 1)
     }
 
+    /// Waits for a started collective under the watchdog.
+    private func waitWatched(_ request: inout MPI_Request?, _ operation: CollectiveOperation) {
+        watchdog.wait(&request, at: CollectivePosition(phase: phase, operation: operation), check: check) {
+            abort(message: $0, code: Self.timeoutExitCode)
+        }
+    }
+
+    /// The exit status of a job ended by the watchdog.
+    public static let timeoutExitCode: Int32 = 3
+
+    private func sum(_ base: UnsafeMutableRawPointer?, _ count: Int, _ type: MPI_Datatype?) {
+        guard count > 0 else { return }
+        var request: MPI_Request? = cmpi_request_null()
+        check(MPI_Iallreduce(cmpi_in_place(), base, Int32(count), type, cmpi_sum(), cmpi_comm_world(), &request),
+              "MPI_Iallreduce")
+        waitWatched(&request, .allReduce(bucket: nil))
+    }
+
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) {
-        guard buffer.count > 0 else { return }
-        check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), cmpi_float(), cmpi_sum(),
-                            cmpi_comm_world()), "MPI_Allreduce")
+        sum(buffer.baseAddress, buffer.count, cmpi_float())
     }
 
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) {
-        guard buffer.count > 0 else { return }
-        check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), cmpi_double(), cmpi_sum(),
-                            cmpi_comm_world()), "MPI_Allreduce")
+        sum(buffer.baseAddress, buffer.count, cmpi_double())
     }
 
-    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> CollectiveRequest {
+    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, bucket: Int) -> CollectiveRequest {
         guard buffer.count > 0 else { return CollectiveRequest() }
         var request: MPI_Request? = cmpi_request_null()
         check(MPI_Iallreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), cmpi_float(), cmpi_sum(),
                              cmpi_comm_world(), &request), "MPI_Iallreduce")
         pending.append(request)
+        pendingBuckets.append(bucket)
         outstanding += 1
         return CollectiveRequest(owner: self, index: pending.count - 1)
     }
 
     public func completeRequest(_ index: Int) {
         guard pending.indices.contains(index), pending[index] != cmpi_request_null() else { return }
-        check(MPI_Wait(&pending[index], cmpi_status_ignore()), "MPI_Wait")
+        waitWatched(&pending[index], .allReduce(bucket: pendingBuckets[index]))
         outstanding -= 1
-        if outstanding == 0 { pending.removeAll(keepingCapacity: true) }
+        if outstanding == 0 {
+            pending.removeAll(keepingCapacity: true)
+            pendingBuckets.removeAll(keepingCapacity: true)
+        }
     }
 
     public func progress() {
@@ -110,30 +144,46 @@ public final class MPICommunicator: Communicator, CollectiveRequestOwner {
         check(MPI_Testall(Int32(pending.count), &pending, &flag, nil), "MPI_Testall")
     }
 
+    private func share(_ base: UnsafeMutableRawPointer?, _ count: Int, _ type: MPI_Datatype?, root: Int) {
+        guard count > 0 else { return }
+        var request: MPI_Request? = cmpi_request_null()
+        check(MPI_Ibcast(base, Int32(count), type, Int32(root), cmpi_comm_world(), &request), "MPI_Ibcast")
+        waitWatched(&request, .broadcast(root: root))
+    }
+
     public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) {
-        guard buffer.count > 0 else { return }
-        check(MPI_Bcast(buffer.baseAddress, Int32(buffer.count), cmpi_float(), Int32(root), cmpi_comm_world()),
-              "MPI_Bcast")
+        share(buffer.baseAddress, buffer.count, cmpi_float(), root: root)
     }
 
     public func broadcast(_ buffer: UnsafeMutableBufferPointer<Double>, root: Int) {
-        guard buffer.count > 0 else { return }
-        check(MPI_Bcast(buffer.baseAddress, Int32(buffer.count), cmpi_double(), Int32(root), cmpi_comm_world()),
-              "MPI_Bcast")
+        share(buffer.baseAddress, buffer.count, cmpi_double(), root: root)
     }
 
     public func allGather(_ value: Double) -> [Double] {
         var send = value
         var result = [Double](repeating: 0, count: worldSize)
-        check(MPI_Allgather(&send, 1, cmpi_double(), &result, 1, cmpi_double(), cmpi_comm_world()), "MPI_Allgather")
+        var request: MPI_Request? = cmpi_request_null()
+        check(MPI_Iallgather(&send, 1, cmpi_double(), &result, 1, cmpi_double(), cmpi_comm_world(), &request),
+              "MPI_Iallgather")
+        waitWatched(&request, .allGather)
         return result
     }
 
-    public func barrier() { check(MPI_Barrier(cmpi_comm_world()), "MPI_Barrier") }
+    public func barrier() {
+        var request: MPI_Request? = cmpi_request_null()
+        check(MPI_Ibarrier(cmpi_comm_world(), &request), "MPI_Ibarrier")
+        waitWatched(&request, .barrier)
+    }
 
     public func abort(message: String, code: Int32) -> Never {
         fputs(message + "\n", stderr)
         fflush(stderr)
+        // MPI_Abort asks the launcher to end every rank; where it cannot reach them (a network
+        // partition) it may not return, so this rank ends itself after 30 s regardless.
+        Thread.detachNewThread {
+            sleep(30)
+            _exit(code)
+        }
         MPI_Abort(cmpi_comm_world(), code)
         exit(code)
     }

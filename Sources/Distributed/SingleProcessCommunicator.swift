@@ -10,9 +10,10 @@ public final class SingleProcessCommunicator: Communicator {
     public var localRank: Int { 0 }
     public var localSize: Int { 1 }
     public var backendName: String { "single process" }
+    public var phase = CollectivePhase()
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) {}
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) {}
-    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> CollectiveRequest {
+    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, bucket: Int) -> CollectiveRequest {
         CollectiveRequest()
     }
     public func progress() {}

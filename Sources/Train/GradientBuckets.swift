@@ -15,7 +15,9 @@ import TensorCore
 /// Bucket 0 (the last layers', all-reduced first) carries a few control values after its
 /// gradients: per-step facts every rank must agree on (a stop request, a non-finite loss,
 /// the step's loss and accuracy sums) travel with the gradients, summed over ranks, at no
-/// extra collective.
+/// extra collective. After them, one slot per rank holds that rank's wait in the previous
+/// step's `finishStep` (zero elsewhere), so every rank learns which rank arrived last: the
+/// one that waited least (Horovod's straggler record, at no extra message).
 public final class GradientBuckets {
     enum Control: Int, CaseIterable {
         case stopRequested = 0
@@ -43,6 +45,8 @@ public final class GradientBuckets {
     private let communicator: Communicator
     /// Seconds the last step spent blocked in `finishStep` waiting for all-reduces.
     public private(set) var lastWaitSeconds = 0.0
+    /// The rank that reached the previous step's all-reduce last (waited least); nil on one rank.
+    public private(set) var lastToArrive: Int?
 
     public init(parameters: [Parameter], capacityBytes: Int, communicator: Communicator) {
         self.communicator = communicator
@@ -63,7 +67,7 @@ public final class GradientBuckets {
         if !current.isEmpty || groups.isEmpty { groups.append(current) }
         for (bucketIndex, members) in groups.enumerated() {
             let gradientCount = members.reduce(0) { $0 + parameters[$1].count }
-            let controls = bucketIndex == 0 ? Control.allCases.count : 0
+            let controls = bucketIndex == 0 ? Control.allCases.count + communicator.worldSize : 0
             let count = gradientCount + controls
             let storage = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
             storage.initialize(repeating: 0, count: max(count, 1))
@@ -104,6 +108,8 @@ public final class GradientBuckets {
         setControl(.correct, Float(controls.correct))
         setControl(.count, Float(controls.count))
         setControl(.replacedImages, Float(controls.replacedImages))
+        buckets[0].storage[buckets[0].gradientCount + Control.allCases.count + communicator.rank] =
+            Float(lastWaitSeconds * 1000)
     }
 
     /// After `finishStep`: the controls summed over all ranks.
@@ -122,7 +128,8 @@ public final class GradientBuckets {
     }
 
     public func beginStep() {
-        for control in Control.allCases { setControl(control, 0) }
+        let controls = buckets[0].storage + buckets[0].gradientCount
+        controls.update(repeating: 0, count: buckets[0].count - buckets[0].gradientCount)
         for index in buckets.indices {
             buckets[index].remaining = buckets[index].parameterCount
             buckets[index].request = nil
@@ -142,7 +149,7 @@ public final class GradientBuckets {
 
     private func start(_ index: Int) {
         buckets[index].request = communicator.startAllReduceSum(
-            UnsafeMutableBufferPointer(start: buckets[index].storage, count: buckets[index].count))
+            UnsafeMutableBufferPointer(start: buckets[index].storage, count: buckets[index].count), bucket: index)
     }
 
     /// Completes every bucket's all-reduce and turns the sums into averages over ranks.
@@ -154,6 +161,9 @@ public final class GradientBuckets {
         for index in buckets.indices where buckets[index].request == nil { start(index) }
         for bucket in buckets { bucket.request?.wait() }
         lastWaitSeconds = Double(DispatchTime.now().uptimeNanoseconds - waitStart) / 1e9
+        let waits = buckets[0].storage + buckets[0].gradientCount + Control.allCases.count
+        let recorded = (0..<communicator.worldSize).contains { waits[$0] > 0 }
+        lastToArrive = recorded ? (0..<communicator.worldSize).min { waits[$0] < waits[$1] } : nil
         let scale = 1 / Float(communicator.worldSize)
         for bucket in buckets { Elementwise.scale(bucket.storage, by: scale, count: bucket.gradientCount) }
     }

@@ -8,6 +8,8 @@ import Reports
 /// Only the coordinator (rank 0) writes here.
 final class RunDirectory {
     let path: String
+    /// Held while this object lives: no other run writes here meanwhile.
+    private let lock: RunFolderLock
 
     init(path: String) throws {
         self.path = path
@@ -20,7 +22,11 @@ final class RunDirectory {
         guard manager.isWritableFile(atPath: path) else {
             throw TrainError.runDirectory(path: path, reason: "is not writable; choose another with --run-dir")
         }
+        lock = try RunFolderLock(folder: path)
     }
+
+    /// Lets another run use the folder (at the run's end; also when this object goes away).
+    func release() { lock.release() }
 
     func writeConfig(_ yaml: String) throws {
         let file = (path as NSString).appendingPathComponent("config.yaml")

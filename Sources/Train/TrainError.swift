@@ -11,6 +11,11 @@ public enum TrainError: Error, CustomStringConvertible {
     case replicaDivergence(tensor: String, ranks: [Int], step: Int)
     case batchNotDivisible(batch: Int, ranks: Int)
     case labelOutOfRange(dataset: String, split: String, record: Int, label: Int, classes: Int, datasetClasses: Int)
+    /// Ranks that started with other settings than rank 0's: each differing fact, rank 0's value,
+    /// and the other values with the ranks that hold them.
+    case ranksDisagree([RankAgreement.Difference])
+    /// A resume whose config changes keys that change the numbers, without --allow-config-change.
+    case resumeConfigChanged(checkpoint: String, changes: [ResumeConfig.Change])
 
     public var description: String {
         switch self {
@@ -39,6 +44,15 @@ public enum TrainError: Error, CustomStringConvertible {
             return "\(dataset) \(split) record \(record) has label \(label), outside the model's \(classes) classes "
                 + "(model.classes): set model.classes to at least \(datasetClasses), "
                 + "or leave it unset to take the data set's"
+        case .ranksDisagree(let differences):
+            return "the ranks do not agree before the first step, so they would train different things or wait "
+                + "for each other forever; give every rank the same config, data and cnn-dist build:\n"
+                + differences.map { "  " + $0.description }.joined(separator: "\n")
+        case .resumeConfigChanged(let checkpoint, let changes):
+            return "--resume continues the run saved in \(checkpoint), but this config changes what it computes:\n"
+                + changes.map { "  \($0)" }.joined(separator: "\n")
+                + "\nresume without --config (the run's own config is used), or pass --allow-config-change to "
+                + "continue with these changes"
         case .batchNotDivisible(let batch, let ranks):
             return "global batch \(batch) does not divide over \(ranks) ranks: choose training.batch_size as a multiple of \(ranks)"
         }

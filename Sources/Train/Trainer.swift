@@ -22,11 +22,22 @@ public struct StartOptions: Equatable, Sendable {
     public var initFrom: String?
     /// Where a config without `run_dir` runs: `runs/<runName>/version_N` (the config file's stem).
     public var runName: String
+    /// A config file was given: a resume runs it (else the checkpoint's config, with `overrides`).
+    public var configFileGiven: Bool
+    /// The command line's flags and `--set`s, applied to the checkpoint's config on a resume.
+    public var overrides: ConfigOverrides
+    /// A resume may change keys that change the numbers (each change is listed).
+    public var allowConfigChange: Bool
 
-    public init(resume: Resume? = nil, initFrom: String? = nil, runName: String = "default") {
+    public init(resume: Resume? = nil, initFrom: String? = nil, runName: String = "default",
+                configFileGiven: Bool = true, overrides: ConfigOverrides = ConfigOverrides(),
+                allowConfigChange: Bool = false) {
         self.resume = resume
         self.initFrom = initFrom
         self.runName = runName
+        self.configFileGiven = configFileGiven
+        self.overrides = overrides
+        self.allowConfigChange = allowConfigChange
     }
 }
 
@@ -70,6 +81,7 @@ public final class Trainer {
                 options: StartOptions = StartOptions(), loss: ClassificationLoss = SoftmaxCrossEntropy(),
                 logger: Logger = .standard()) throws {
         self.config = config
+        let given = config
         self.loss = loss
         (loss as? SoftmaxCrossEntropy)?.labelSmoothing = Float(config.training.labelSmoothing)
         self.communicator = communicator
@@ -83,11 +95,33 @@ public final class Trainer {
             throw TrainError.runDirectory(path: initFrom, reason: "--init-from starts a new run from these weights and "
                 + "--resume continues one from its checkpoint: give one of them")
         }
+        var resumePath: String?
         if communicator.isCoordinator {
             self.config.runDirectory = try Trainer.chooseRunDirectory(config, options)
             (runDirectory, checkpoints) = try Trainer.openRunDirectory(self.config, resuming: options.resume != nil)
+            if let resume = options.resume {
+                let path = try Trainer.checkpointPath(resume, runDirectory: runDirectory?.path ?? RunFolders.root)
+                self.config = try ResumeConfig.effective(
+                    given: self.config, savedYAML: try CheckpointFile.load(path: path).info.config, checkpoint: path,
+                    options: options, note: { logger.warning($0) })
+                resumePath = path
+            }
         } else {
             (runDirectory, checkpoints) = (nil, nil)
+        }
+        // A resume runs rank 0's config: only rank 0 reads the checkpoint.
+        if options.resume != nil && communicator.worldSize > 1 {
+            var shared = ["config": self.config.resolvedYAML()]
+            try communicator.broadcast(&shared, root: 0)
+            if !communicator.isCoordinator {
+                self.config = try TrainConfig.parse(yaml: shared["config"] ?? "", source: "rank 0's config",
+                                                    knownModels: Catalog.models)
+            }
+        }
+        let config = self.config
+        if options.resume != nil {  // the launcher sized the threads from the given config
+            Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: config.training.threads,
+                                                                   ranksOnNode: communicator.localSize)
         }
 
         let data = try RunData(config)
@@ -117,11 +151,15 @@ public final class Trainer {
                                 stepsPerEpoch: trainSampler.batchesPerEpoch, progressEvery: config.logEvery,
                                 recordEvery: config.metrics.everySteps)
 
+        try RankAgreement.verify(RankAgreement.facts(config: given, model: model, trainCount: data.trainCount,
+                                                     validationCount: data.validationCount,
+                                                     bucketCount: buckets.bucketCount),
+                                 communicator: communicator)
         // Rank 0 reads any file and then hands its state to every rank: other nodes need no
         // shared file system, and replicas start identical whatever their seeds.
         if communicator.isCoordinator {
             if let path = options.initFrom { try loadInitialWeights(path) }
-            if let resume = options.resume { try restore(resume) }
+            if let resumePath { try restore(resumePath) }
         }
         try synchronizeStart()
         try startRunFiles()
@@ -135,6 +173,10 @@ public final class Trainer {
         switch options.resume {
         case .latest?: return try RunFolders.latest(base: base)
         case .path(let path)?:
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue {
+                return path  // a run folder continues there
+            }
             // A checkpoint of a run folder (<run>/checkpoints/step-….safetensors) continues that run there.
             let folder = (path as NSString).deletingLastPathComponent
             if (folder as NSString).lastPathComponent == "checkpoints" {
@@ -150,12 +192,12 @@ public final class Trainer {
     private static func openRunDirectory(_ config: TrainConfig, resuming: Bool) throws
         -> (RunDirectory, CheckpointStore) {
         let path = config.runDirectory ?? RunFolders.root
+        let directory = try RunDirectory(path: path)  // locked first: a run still writing here is named
         if !resuming && CheckpointStore.hasCheckpoints(runDirectory: path) {
             throw TrainError.runDirectory(path: path, reason: "already holds a run's checkpoints; "
                 + "continue it with --resume, or choose another --run-dir (or none: each run gets a new folder)")
         }
-        return (try RunDirectory(path: path),
-                try CheckpointStore(runDirectory: path, keepLast: config.checkpoint.keepLast))
+        return (directory, try CheckpointStore(runDirectory: path, keepLast: config.checkpoint.keepLast))
     }
 
     /// config.yaml, and metrics.jsonl / steps.jsonl started afresh or cut after the resumed step.
@@ -179,12 +221,19 @@ public final class Trainer {
         log("initialised weights from \(path)")
     }
 
-    private func restore(_ resume: StartOptions.Resume) throws {
-        let path: String
+    /// The checkpoint a resume starts from: the run directory's latest, a given file, or a given run
+    /// folder's latest.
+    private static func checkpointPath(_ resume: StartOptions.Resume, runDirectory: String) throws -> String {
         switch resume {
-        case .latest: path = try CheckpointStore.latest(inRunDirectory: runDirectory?.path ?? RunFolders.root)
-        case .path(let given): path = given
+        case .latest: return try CheckpointStore.latest(inRunDirectory: runDirectory)
+        case .path(let given):
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: given, isDirectory: &isDirectory)
+            return exists && isDirectory.boolValue ? try CheckpointStore.latest(inRunDirectory: given) : given
         }
+    }
+
+    private func restore(_ path: String) throws {
         let checkpoint = try CheckpointFile.load(path: path)
         let saved = checkpoint.info
         let shape = model.inputShape.map(String.init).joined(separator: "x")
@@ -277,6 +326,9 @@ public final class Trainer {
         return history
     }
 
+    /// Which rank arrived last at each step's all-reduce, this epoch (logged at debug level).
+    private lazy var stragglers = StragglerTally(ranks: communicator.worldSize)
+
     /// Training images replaced in this epoch (since the resume, in a resumed epoch), all ranks.
     private var epochReplacedImages = 0
 
@@ -297,6 +349,7 @@ public final class Trainer {
             let step = trainStep(try trainBatches.next())
             try account(step)
             epochReplacedImages += step.global.replacedImages
+            stragglers.record(lastToArrive: buckets.lastToArrive)
             images += Int(step.global.count)
             try reportStep(step, elapsed: elapsed())
             try afterStep(elapsed: elapsed())
@@ -312,6 +365,7 @@ public final class Trainer {
     /// An epoch's end: replica check, validation, the coordinator's decisions, the epoch's record and
     /// log line, checkpoints. Returns the record and whether early stopping ends the run.
     private func endEpoch(images: Int, seconds: Double) throws -> (EpochMetrics, earlyStop: Bool) {
+        enter(.replicaCheck)
         try ReplicaSynchronization.verify(model, communicator: communicator, step: progress.globalStep)
         let validated = try evaluate()
         let metric = config.validation.monitor == .validationAccuracy ? validated.accuracy : validated.meanLoss
@@ -329,6 +383,10 @@ public final class Trainer {
         resumedAtStep = nil
         metrics.learningRateDrop = decision.drop.map { LearningRateDrop(old: $0.old, new: $0.new) }
         log(metrics.logLine(epochs: config.training.epochs))
+        if communicator.worldSize > 1, let summary = stragglers.summary {
+            logger.debug("epoch \(metrics.epoch) " + summary)
+        }
+        stragglers.reset()
         if let drop = decision.drop {
             log(String(format: "plateau: epoch %d %@ %.6g did not improve; learning rate %.6g → %.6g",
                        progress.epoch + 1, config.validation.monitor.rawValue, metric, drop.old, drop.new))
@@ -354,6 +412,7 @@ public final class Trainer {
     /// One optimizer step: forward, loss, backward (each gradient bucket's all-reduce starts as
     /// backward fills it), wait for the averaged gradients, update. Every rank updates or skips alike.
     func trainStep(_ batch: Batch) -> StepResult {
+        enter(.training, step: progress.globalStep + 1)
         optimizer.learningRate = schedule.learningRate(progress)
         buckets.beginStep()
         model.beginStep(seed: config.training.seed, step: progress.globalStep, rank: communicator.rank)
@@ -403,6 +462,7 @@ public final class Trainer {
             try saveCheckpoint(bytes)
         }
         if config.distributed.checkEvery > 0 && step % config.distributed.checkEvery == 0 {
+            enter(.replicaCheck)
             try ReplicaSynchronization.verify(model, communicator: communicator, step: step)
         }
         if config.validation.everySteps > 0 && step % config.validation.everySteps == 0 {
@@ -428,6 +488,7 @@ public final class Trainer {
     /// Rank 0 decides the learning rate and whether to stop; every rank applies its decision.
     private func coordinate(metric: Double) throws -> LearningRateController.Decision {
         var decision = LearningRateController.Decision()
+        enter(.epochEnd)
         if communicator.isCoordinator {
             decision = schedule.epochEnded(metric: metric, progress: &progress)
         }
@@ -464,6 +525,7 @@ public final class Trainer {
 
     private func finish(_ outcome: Outcome, save: Bool = true) throws {
         self.outcome = outcome
+        enter(.finishing)
         if save, let bytes = try checkpointBytes(elapsed: elapsed()) { try saveCheckpoint(bytes) }
         if communicator.worldSize > 1 {
             try ReplicaSynchronization.verify(model, communicator: communicator, step: progress.globalStep)
@@ -475,8 +537,18 @@ public final class Trainer {
             metadata["class_names"] = String(decoding: try JSONEncoder().encode(names), as: UTF8.self)
         }
         try runDirectory?.writeModel(model, metadata: metadata)
+        runDirectory?.release()
     }
 
     /// Loss, top-1 and top-5 accuracy over the whole validation set (sharded across ranks).
-    func evaluate() throws -> Evaluation { try evaluator.evaluate() }
+    func evaluate() throws -> Evaluation {
+        enter(.validation)
+        return try evaluator.evaluate()
+    }
+
+    /// Names what this rank does next, for the collective watchdog's reports; `step`: the step
+    /// being taken, else the last one taken.
+    private func enter(_ activity: CollectivePhase.Activity, step: Int? = nil) {
+        communicator.phase = CollectivePhase(step: step ?? progress.globalStep, activity: activity)
+    }
 }

@@ -45,7 +45,7 @@ public enum TrainingLauncher {
             Parallel.threadCount = threadsPerRank(configured: config.training.threads, ranksOnNode: 1)
             return try Trainer(config: config, communicator: SingleProcessCommunicator(), options: options, logger: logger).run()
         case .mpi:
-            let communicator = try MPICommunicator()
+            let communicator = try MPICommunicator(timeout: config.distributed.timeoutSeconds)
             Parallel.threadCount = threadsPerRank(configured: config.training.threads,
                                                   ranksOnNode: communicator.localSize)
             let history = runOrAbort(communicator) {
@@ -79,7 +79,9 @@ public enum TrainingLauncher {
         do {
             return try body()
         } catch {
-            communicator.abort(message: "[rank \(communicator.rank)] error: \(error)", code: 1)
+            // Rank 0's abort ends the others; they speak only if it does not within a few seconds.
+            if communicator.rank != 0 && ExitStatus.isRaisedByEveryRank(error) { sleep(5) }
+            communicator.abort(message: "[rank \(communicator.rank)] error: \(error)", code: ExitStatus.of(error))
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Configuration
 import Foundation
+import Train
 
 #if canImport(Glibc)
 import Glibc
@@ -42,7 +43,7 @@ struct CNNDist: ParsableCommand {
             // Our errors say what and where: print them plainly instead of a Swift dump, naming the
             // rank under a launcher (a rank exiting before MPI starts also ends the job).
             FileHandle.standardError.write(Data("\(ProcessOutput.rankPrefix)error: \(error)\n".utf8))
-            Glibc.exit((error as? CommandFailure)?.status ?? 1)
+            Glibc.exit((error as? CommandFailure)?.status ?? ExitStatus.of(error))
         }
     }
 

@@ -21,8 +21,15 @@ struct TrainCommand: ParsableCommand {
     var runDir: String?
     @Option(name: .long, help: "Without mpirun: run N data-parallel ranks as threads of this process.")
     var workers: Int?
-    @Option(name: .long, help: ArgumentHelp("Continue a run exactly: `--resume` takes the run directory's latest checkpoint, `--resume PATH` a given one.", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp(
+        "Continue a run exactly, with its own config: `--resume` takes the run directory's latest checkpoint, "
+            + "`--resume PATH` a given checkpoint or run folder.", valueName: "path"))
     var resume: String?
+    @Flag(name: .customLong("allow-config-change"), help: """
+        With --resume: accept a config that changes what the run computes (batch size, data, model, seed, \
+        optimizer…); each change is listed.
+        """)
+    var allowConfigChange = false
     @Option(name: .customLong("init-from"), help: "Start from these weights (fine-tuning); tensors must match the model exactly.")
     var initFrom: String?
     @Option(name: .customLong("max-steps"), help: "Train exactly N optimizer steps in all, save a checkpoint and exit (0: save the initial model).")
@@ -70,7 +77,8 @@ struct TrainCommand: ParsableCommand {
             let runName = config.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension }
                 ?? "default"
             let options = StartOptions(resume: resume.map { $0 == TrainCommand.latest ? .latest : .path($0) },
-                                       initFrom: initFrom, runName: runName)
+                                       initFrom: initFrom, runName: runName, configFileGiven: config != nil,
+                                       overrides: overrides, allowConfigChange: allowConfigChange)
             try TrainingLauncher.run(config: trainConfig, workers: workers, options: options, logger: logger)
         } catch {
             logger.endLiveLine()  // the error starts a line of its own

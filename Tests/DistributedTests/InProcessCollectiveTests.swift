@@ -26,7 +26,9 @@ final class InProcessCollectiveTests: XCTestCase {
                 // Several buffers in a row, as gradient buckets issue them.
                 for size in [0, 1, 7, 1_000_003] {
                     var values = (0..<size).map { Float(($0 % 1000) * (communicator.rank + 1)) }
-                    let request = values.withUnsafeMutableBufferPointer { communicator.startAllReduceSum($0) }
+                    let request = values.withUnsafeMutableBufferPointer {
+                        communicator.startAllReduceSum($0, bucket: 0)
+                    }
                     request.wait()
                     let factor = Float(ranks * (ranks + 1) / 2)
                     for i in stride(from: 0, to: size, by: max(1, size / 97)) where values[i] != Float(i % 1000) * factor {

@@ -130,7 +130,7 @@ final class BenchCommandTests: XCTestCase {
 
         let missing = try ProcessRunner.run(binary, ["bench", "pipeline", "--config", config, "--data", "/nonexistent/cifar"],
                                             timeout: 60)
-        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.status, 2)  // an input error: running again would not help
         XCTAssertTrue(missing.error.contains("error: dataset 'cifar10': no CIFAR-10 binary files"), missing.error)
     }
 

@@ -134,7 +134,7 @@ final class FaultToleranceTests: XCTestCase {
         let directory = ProcessRunner.temporaryDirectory("diverge")
         let config = try writeConfig(directory, epochs: 1, everySteps: 1) { $0.optimizer.lr = 1e30 }
         let result = try ProcessRunner.run(binary, ["train", "--config", config], timeout: 120)
-        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.status, 2)  // an input error: running again would not help
         XCTAssertNotNil(result.error.range(of: #"^error: (training loss became (NaN|\+Inf|-Inf) at epoch 1, step \d+|parameter '[a-z0-9.]+' holds NaN or Inf after step \d+)"#,
                                            options: .regularExpression), result.error)
         XCTAssertTrue(result.error.contains("lower the learning rate"), result.error)

@@ -66,7 +66,7 @@ final class ImageDataCommandTests: XCTestCase {
         let header = String(decoding: bytes[10..<128], as: UTF8.self)
         XCTAssertTrue(header.contains("'shape': (2, 3, 16, 16)"), header)
         XCTAssertEqual(bytes.count, 128 + 2 * 3 * 16 * 16 * 4)
-        let failed = try run(["data", "tensor", directory + "/t.npy", "-o", directory + "/u.npy"], expectStatus: 1)
+        let failed = try run(["data", "tensor", directory + "/t.npy", "-o", directory + "/u.npy"], expectStatus: 2)
         XCTAssertTrue(failed.error.contains("t.npy: neither JPEG nor PNG"), failed.error)
     }
 

@@ -93,7 +93,7 @@ final class ShippedConfigTests: XCTestCase {
         let missing = directory + "/nowhere"
         let result = try ProcessRunner.run(binary, ["train", "--config", config, "--data", missing, "--run-dir", run],
                                            timeout: 60)
-        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.status, 2)  // an input error: running again would not help
         XCTAssertEqual(result.error, "error: dataset 'cifar10': no CIFAR-10 binary files (data_batch_1.bin … "
             + "data_batch_5.bin, test_batch.bin) in \(missing) (no such directory)\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: run), "the run directory was created")
@@ -101,7 +101,7 @@ final class ShippedConfigTests: XCTestCase {
         // An empty directory: the same, without the note; empty files: the loader names the file.
         try FileManager.default.createDirectory(atPath: missing, withIntermediateDirectories: true)
         let empty = try ProcessRunner.run(binary, ["train", "--config", config, "--data", missing, "--run-dir", run], timeout: 60)
-        XCTAssertEqual(empty.status, 1)
+        XCTAssertEqual(empty.status, 2)  // an input error: running again would not help
         XCTAssertEqual(empty.error, "error: dataset 'cifar10': no CIFAR-10 binary files (data_batch_1.bin … "
             + "data_batch_5.bin, test_batch.bin) in \(missing)\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: run))
@@ -109,7 +109,7 @@ final class ShippedConfigTests: XCTestCase {
             _ = FileManager.default.createFile(atPath: missing + "/" + name, contents: Data())
         }
         let present = try ProcessRunner.run(binary, ["train", "--config", config, "--data", missing, "--run-dir", run], timeout: 60)
-        XCTAssertEqual(present.status, 1)
+        XCTAssertEqual(present.status, 2)  // an input error: running again would not help
         XCTAssertEqual(present.error, "error: \(missing)/data_batch_1.bin: is empty; expected 3073-byte CIFAR-10 records\n")
         try? FileManager.default.removeItem(atPath: run)
 
@@ -119,7 +119,7 @@ final class ShippedConfigTests: XCTestCase {
             .write(toFile: imagenet, atomically: true, encoding: .utf8)
         let workers = try ProcessRunner.run(binary, ["train", "--config", imagenet, "--run-dir", run, "--workers", "2"],
                                             timeout: 60)
-        XCTAssertEqual(workers.status, 1)
+        XCTAssertEqual(workers.status, 2)  // an input error: running again would not help
         XCTAssertTrue(workers.error.contains("dataset 'imagenet': no train split at \(directory)/train: expected "
             + "ImageNet class folders (train/<wnid>/*.JPEG and val/<wnid>/*.JPEG, torchvision's ImageFolder layout) "
             + "or a packed set"),

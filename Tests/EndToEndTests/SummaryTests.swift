@@ -189,7 +189,7 @@ final class SummaryTests: XCTestCase {
         XCTAssertNotEqual(both.status, 0)
 
         let missingConfig = try summary(["--config", "configs/nope.yaml"])
-        XCTAssertEqual(missingConfig.status, 1)
+        XCTAssertEqual(missingConfig.status, 2)  // an input error: running again would not help
         XCTAssertTrue(missingConfig.error.contains("configs/nope.yaml: no such config file"), missingConfig.error)
     }
 }

@@ -11,7 +11,7 @@ final class TrainerEndToEndTests: XCTestCase {
         let file = directory + "/bad.yaml"
         try "training:\n  epochs: 2\n  batch_size: many\n".write(toFile: file, atomically: true, encoding: .utf8)
         let result = try ProcessRunner.run(ProcessRunner.product("cnn-dist"), ["train", "--config", file], timeout: 60)
-        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.status, 2)  // an input error: running again would not help
         XCTAssertEqual(result.error, "error: \(file):3: 'training.batch_size' must be an integer, got string \"many\"\n")
     }
 

@@ -203,7 +203,8 @@ final class ResumeTests: XCTestCase {
         try TrainingLauncher.run(config: first, log: { _ in })
         var larger = config(directory)
         larger.training.batchSize = 256
-        let resume = StartOptions(resume: .latest)
+        // Allowed past the config check (which refuses a new batch size by itself), the position check remains.
+        let resume = StartOptions(resume: .latest, allowConfigChange: true)
         XCTAssertThrowsError(try TrainingLauncher.run(config: larger, options: resume, log: { _ in })) {
             XCTAssertTrue("\($0)".hasSuffix("does not fit this run: it stopped at batch 8 of an epoch, and this run's "
                 + "epochs have 2 batches (another batch size or data set?)"), "\($0)")
@@ -219,7 +220,8 @@ final class ResumeTests: XCTestCase {
         // A larger head: fewer classes than the labels is refused before any checkpoint is read.
         other.model.classes = 12
         let path = directory + "/checkpoints/step-000000002.safetensors"
-        XCTAssertThrowsError(try TrainingLauncher.run(config: other, options: StartOptions(resume: .path(path)), log: { _ in })) {
+        let allowed = StartOptions(resume: .path(path), allowConfigChange: true)
+        XCTAssertThrowsError(try TrainingLauncher.run(config: other, options: allowed, log: { _ in })) {
             XCTAssertEqual("\($0)", "\(path): does not fit this run: it holds model lenet5 for input 1x28x28 and 10 classes; "
                 + "this run builds lenet5 for 1x28x28 and 12 classes")
         }

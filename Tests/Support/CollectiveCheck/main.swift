@@ -14,7 +14,7 @@ let sizes = [0, 1, 7, 1_000_003]
 var buffers = sizes.map { size in (0..<size).map { Float(($0 % 1000) * (rank + 1)) } }
 var requests: [CollectiveRequest] = []
 for index in buffers.indices {
-    requests.append(buffers[index].withUnsafeMutableBufferPointer { communicator.startAllReduceSum($0) })
+    requests.append(buffers[index].withUnsafeMutableBufferPointer { communicator.startAllReduceSum($0, bucket: index) })
     communicator.progress()
 }
 for request in requests { request.wait() }
