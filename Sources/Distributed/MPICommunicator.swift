@@ -175,13 +175,41 @@ public final class MPICommunicator: Communicator, CollectiveRequestOwner {
         waitWatched(&request, .barrier)
     }
 
+    /// True when `pid` is an Open MPI launcher or daemon (mpirun, orterun, orted, prterun, prted).
+    static func isLauncher(_ pid: pid_t) -> Bool {
+        guard pid > 1, let name = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) else {
+            return false
+        }
+        let launchers: Set<String> = ["mpirun", "mpiexec", "orterun", "orted", "prterun", "prted"]
+        return launchers.contains(name.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// A detached `sh` that stops launcher `pid` if it still runs after `seconds` (and is still a
+    /// launcher: a pid reused meanwhile is left alone).
+    static func startLauncherWatcher(_ pid: pid_t, afterSeconds seconds: Int) {
+        guard isLauncher(pid) else { return }
+        let still = "grep -qxE 'mpirun|mpiexec|orterun|orted|prterun|prted' /proc/\(pid)/comm 2>/dev/null"
+        let script = "sleep \(seconds); \(still) && kill -INT \(pid); sleep 1; \(still) && kill -INT \(pid); "
+            + "sleep 3; \(still) && kill -KILL \(pid)"
+        let watcher = Process()
+        watcher.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        watcher.arguments = ["/bin/sh", "-c", script]
+        watcher.standardInput = FileHandle.nullDevice
+        watcher.standardOutput = FileHandle.nullDevice
+        watcher.standardError = FileHandle.nullDevice
+        try? watcher.run()
+    }
+
     public func abort(message: String, code: Int32) -> Never {
         fputs(message + "\n", stderr)
         fflush(stderr)
-        // MPI_Abort asks the launcher to end every rank; where it cannot reach them (a network
-        // partition) it may not return, so this rank ends itself after 30 s regardless.
+        // MPI_Abort asks the launcher to end every rank. Where the launcher cannot reach a host (a
+        // network partition) it waits for that host's daemon forever, and kills this rank first. So a
+        // watcher in a session of its own tells the launcher twice to stop after 20 s (mpirun's "hit
+        // ctrl-c again to forcibly terminate"), then kills it; and this rank ends itself meanwhile.
+        Self.startLauncherWatcher(getppid(), afterSeconds: 20)
         Thread.detachNewThread {
-            sleep(30)
+            sleep(25)
             _exit(code)
         }
         MPI_Abort(cmpi_comm_world(), code)

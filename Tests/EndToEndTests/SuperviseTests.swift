@@ -63,7 +63,8 @@ final class SuperviseTests: XCTestCase {
     func testGivesUpAfterMaxRestarts() throws {
         let directory = ProcessRunner.temporaryDirectory("supervise-give-up")
         let job = try fakeJob(directory, statuses: [1, 1, 1, 0])
-        let result = try ProcessRunner.run(script, ["--max-restarts", "2", "--delay", "0", "--", job, "train"], timeout: 60)
+        let result = try ProcessRunner.run(script, ["--max-restarts", "2", "--delay", "0", "--", job, "train"],
+                                           timeout: 60)
         XCTAssertEqual(result.status, 1)
         XCTAssertEqual(try arguments(directory).count, 3)
         XCTAssertTrue(result.error.contains("giving up after 3 attempt(s); last status 1"), result.error)
