@@ -44,6 +44,14 @@ enum CustomModelBuilder {
         return result
     }
 
+    /// A layer's weights (with their gradients and momentum) must fit in memory before they are allocated.
+    static func checkWeights(_ count: Double, _ fail: (String) -> ConfigError) throws {
+        let bytes = count * 3 * 4
+        guard bytes > MemoryBudget.available else { return }
+        throw fail(String(format: "%.3g", count) + " weights need \(MemoryBudget.text(bytes)) with their gradients and "
+            + "momentum; this machine has \(MemoryBudget.text(MemoryBudget.available))")
+    }
+
     static func failure(_ spec: LayerSpec, _ path: String, _ message: String) -> ConfigError {
         ConfigError(source: spec.source ?? "model.layers", line: spec.line, message: "layer \(path) (\(spec.kind)): \(message)")
     }
@@ -62,6 +70,8 @@ enum CustomModelBuilder {
                 throw fail("channels \(inChannels) → \(out) do not divide into \(groups) groups")
             }
             guard let kernel = try args.positiveSize("kernel") else { throw fail("needs 'kernel'") }
+            try checkWeights(Double(out) * Double(inChannels / groups) * Double(kernel.height) * Double(kernel.width),
+                             fail)
             return Conv2d(inChannels, out, kernelSize: kernel, stride: try args.positiveSize("stride") ?? 1,
                           padding: try args.size("padding") ?? 0, dilation: try args.positiveSize("dilation") ?? 1,
                           groups: groups,
@@ -70,6 +80,7 @@ enum CustomModelBuilder {
             guard input.count == 2 else { throw fail("expects a 2-D input [N, features], got \(input) (add flatten before it)") }
             try args.checkGiven(input[1], "features")
             let out = isFinalLinear && spec.arguments["out"] == nil ? classes : try args.required("out")
+            try checkWeights(Double(input[1]) * Double(out), fail)
             return Linear(input[1], out, bias: try args.flag("bias", default: true))
         case "maxpool2d":
             guard let kernel = try args.positiveSize("kernel") else { throw fail("needs 'kernel'") }

@@ -7,6 +7,10 @@ public enum DatasetLoader {
     public static func load(_ section: DataSection, seed: UInt64) throws -> (train: LabeledImages, validation: LabeledImages) {
         switch section.dataset {
         case "synthetic":
+            let images = Double(section.trainSamples) + Double(section.validationSamples)
+            try MemoryBudget.require(images * 28 * 28 * 4, for: "the synthetic data set (\(section.trainSamples) "
+                + "training and \(section.validationSamples) validation images of 1x28x28, held in memory)",
+                advice: "lower data.train_samples or data.validation_samples")
             return SyntheticShapes.load(trainCount: section.trainSamples, validationCount: section.validationSamples,
                                         seed: seed)
         case "mnist":

@@ -14,6 +14,8 @@ public enum TrainError: Error, CustomStringConvertible {
     /// Ranks that started with other settings than rank 0's: each differing fact, rank 0's value,
     /// and the other values with the ranks that hold them.
     case ranksDisagree([RankAgreement.Difference])
+    /// A size that cannot fit in this machine's memory, found before allocating it.
+    case notEnoughMemory(what: String, needed: String, available: String, advice: String)
     /// A resume whose config changes keys that change the numbers, without --allow-config-change.
     case resumeConfigChanged(checkpoint: String, changes: [ResumeConfig.Change])
 
@@ -44,6 +46,8 @@ public enum TrainError: Error, CustomStringConvertible {
             return "\(dataset) \(split) record \(record) has label \(label), outside the model's \(classes) classes "
                 + "(model.classes): set model.classes to at least \(datasetClasses), "
                 + "or leave it unset to take the data set's"
+        case .notEnoughMemory(let what, let needed, let available, let advice):
+            return "\(what) needs at least \(needed) of memory; this machine has \(available): \(advice)"
         case .ranksDisagree(let differences):
             return "the ranks do not agree before the first step, so they would train different things or wait "
                 + "for each other forever; give every rank the same config, data and cnn-dist build:\n"

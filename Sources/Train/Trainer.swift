@@ -128,6 +128,9 @@ public final class Trainer {
         self.data = data
         let makers = data.makers
         model = try data.makeModel(config.model)
+        try MemoryBudget.checkTraining(model, batch: config.training.batchSize / max(1, communicator.worldSize),
+                                       imageShape: data.makers.train.imageShape, prefetch: config.data.prefetch,
+                                       ranksOnNode: communicator.localSize)
         model.initializeParameters(seed: config.training.seed)
         optimizer = SGD(parameters: model.namedParameters(), options: SGD.Options(
             learningRate: config.optimizer.lr, momentum: config.optimizer.momentum,
