@@ -2,7 +2,8 @@
 # Runs the whole test suite (installs prerequisites if missing). The suite builds in release
 # mode: the training and multi-rank tests run real kernels, which debug builds make ~50x
 # slower. -enable-testing lets kernel tests reach internal tuning knobs. The style gate
-# (launch/lint.sh) runs first: it takes two seconds.
+# (launch/lint.sh) runs first: it takes two seconds. Without arguments, the libFuzzer targets
+# run last (launch/fuzz.sh: about four minutes, their own sanitizer build included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 launch/prerequisites.sh
@@ -10,3 +11,5 @@ launch/lint.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 swift build -c release --build-tests -Xswiftc -enable-testing
 swift test -c release --skip-build -Xswiftc -enable-testing "$@"
+# The whole suite (no filter) ends with the libFuzzer targets, a fixed number of inputs each.
+if [ $# -eq 0 ]; then launch/fuzz.sh "${FUZZ_RUNS:-20000}"; fi
