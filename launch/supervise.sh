@@ -9,8 +9,10 @@
 # fails for a reason a restart can get past (exit status 1, 3 — a collective timeout — or death
 # by a signal), it runs it again, up to N times (default 3): with `--resume` (added once),
 # continuing from the run's `latest` checkpoint, once an attempt has saved one (its output
-# said "checkpoint: …"), else from the start. A wrong input (status 2: config, data,
-# checkpoint, ranks that disagree) or a usage error (64) would fail alike: it stops at once.
+# said "checkpoint: …", an info-level line: do not pass --quiet), else from the start. A wrong
+# input (status 2: config, data, checkpoint, ranks that disagree) or a usage error (64) would
+# fail alike: it stops at once. SIGTERM or SIGINT to supervise.sh goes to the job, and then
+# it exits without restarting (a deliberate stop, as for Slurm pre-emption).
 #
 # With --hostfile, supervise.sh builds the mpirun line itself before every attempt, from the
 # hosts that still answer `--check-host` ({} is replaced by the host; default: ssh with a 5 s
@@ -25,7 +27,7 @@ ranks_per_host=1
 check_host='ssh -o BatchMode=yes -o ConnectTimeout=5 {} true'
 
 usage() {
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
     exit 64
 }
 
@@ -70,6 +72,11 @@ check_hosts() {
     wc -l <"$live_hosts"
 }
 
+# A signal to the supervisor is a deliberate stop: pass it on and do not restart.
+stopping=0
+child=""
+trap 'stopping=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null' TERM INT
+
 attempt=0
 while true; do
     run=("${command[@]}")
@@ -85,8 +92,20 @@ while true; do
     fi
     echo "supervise.sh: attempt $((attempt + 1)) of $((max_restarts + 1)): ${run[*]}" >&2
     # The output passes through (and is kept, to see whether a checkpoint was saved).
-    "${run[@]}" 2>&1 | tee -a "$output"
-    status=${PIPESTATUS[0]}
+    "${run[@]}" > >(tee -a "$output") 2>&1 &
+    child=$!
+    wait "$child"
+    status=$?
+    # A trapped signal interrupts `wait`; wait again for the job's own status.
+    while kill -0 "$child" 2>/dev/null; do
+        wait "$child"
+        status=$?
+    done
+    child=""
+    if [ "$stopping" -eq 1 ]; then
+        echo "supervise.sh: stopped by a signal (job status $status); not restarting" >&2
+        exit "$status"
+    fi
     case "$status" in
     0) exit 0 ;;
     2) echo "supervise.sh: stopped: the input is wrong (status 2); a restart would fail alike" >&2; exit 2 ;;

@@ -80,6 +80,11 @@ public struct ConfigKey: @unchecked Sendable {
     /// "must …, got …" when the value breaks the key's rule; nil when it is fine.
     let violation: (TrainConfig) -> String?
 
+    /// Sets this key in `target` to its value in `source`.
+    public func copy(from source: TrainConfig, into target: inout TrainConfig) throws {
+        try store(&target, read(source), path)
+    }
+
     /// The key's value in `config` as YAML text ("0.1", "[1, 2]").
     public func valueText(in config: TrainConfig) -> String { ConfigKey.text(of: read(config)) }
 

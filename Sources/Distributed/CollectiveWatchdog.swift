@@ -17,12 +17,18 @@ import Glibc
 /// MPI_COMM_WORLD, so they never mix with the job's own.
 final class CollectiveWatchdog {
     /// Seconds a collective may wait before the job is ended.
-    let timeout: Double
+    var timeout: Double
+    /// At least this long at start-up: ranks load (and index) their data before the first collective,
+    /// and a slower node's file system must not end the job there.
+    static let startUpTimeout = 1800.0
     private let rank: Int
     private let worldSize: Int
     private let channel: MPI_Comm?
     /// Ranks this rank has told where it stands (once each).
     private var told: Set<Int> = []
+    /// What other ranks have said about where they stand (kept: a report that arrives while this
+    /// rank still waits is the answer it will need when its own deadline passes).
+    private var heard: [Int: (position: CollectivePosition?, waited: Double)] = [:]
     /// Kept until the process ends: MPI owns them while the non-blocking sends are in flight.
     private var outgoing: [(buffer: UnsafeMutablePointer<Int64>, request: MPI_Request?)] = []
     private static let tag: Int32 = 7_341
@@ -59,7 +65,8 @@ final class CollectiveWatchdog {
             let waited = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             guard waited >= Self.spinSeconds else { continue }
             answerReports(from: position, waited: waited)
-            if waited >= timeout { abort(expire(at: position, waited: waited)) }
+            let deadline = position.phase.activity == .startingUp ? max(timeout, Self.startUpTimeout) : timeout
+            if waited >= deadline { abort(expire(at: position, waited: waited)) }
             usleep(UInt32(Self.pause(afterWaiting: waited) * 1e6))
         }
     }
@@ -99,8 +106,11 @@ final class CollectiveWatchdog {
 
     /// Answers every rank that has reported a timeout: it learns where this rank stands.
     private func answerReports(from position: CollectivePosition, waited: Double) {
-        for report in receive() where report.wantsAnswer && !told.contains(report.rank) {
-            tell(report.rank, position: position, waited: waited, wantsAnswer: false)
+        for report in receive() {
+            heard[report.rank] = (report.position, report.waited)
+            if report.wantsAnswer && !told.contains(report.rank) {
+                tell(report.rank, position: position, waited: waited, wantsAnswer: false)
+            }
         }
     }
 
@@ -110,7 +120,7 @@ final class CollectiveWatchdog {
         for peer in 0..<worldSize where peer != rank {
             tell(peer, position: position, waited: waited, wantsAnswer: true)
         }
-        var answers: [Int: (position: CollectivePosition?, waited: Double)] = [:]
+        var answers = heard
         let grace = min(10, max(1, timeout / 10))
         let start = DispatchTime.now().uptimeNanoseconds
         while answers.count < worldSize - 1
@@ -150,6 +160,10 @@ final class CollectiveWatchdog {
             }
             if theirs == position {
                 lines.append("  rank \(peer) waits at the same point (\(seconds(answer.waited)))")
+            } else if theirs.phase == position.phase {
+                // Same step, another collective of it (non-blocking sums complete in any order).
+                lines.append("  rank \(peer) waits in the same step, at \(theirs.operation) "
+                    + "(\(seconds(answer.waited)))")
             } else {
                 missing.append(peer)
                 lines.append(

@@ -22,8 +22,16 @@ public final class MPICommunicator: Communicator, CollectiveRequestOwner {
     /// Started non-blocking all-reduces and their buckets; completed ones become MPI_REQUEST_NULL.
     private var pending: [MPI_Request?] = []
     private var pendingBuckets: [Int] = []
-    private var outstanding = 0
+    /// Requests waited on through `completeRequest` (those MPI_Testall completed early included):
+    /// when it reaches `pending.count` the step's requests are all done and the lists start afresh.
+    private var waited: [Bool] = []
+    private var waitedCount = 0
     private let watchdog: CollectiveWatchdog
+    /// Seconds a collective may wait (`distributed.timeout_s`); a resume sets its run's own.
+    public var timeout: Double {
+        get { watchdog.timeout }
+        set { watchdog.timeout = newValue }
+    }
     /// Default `distributed.timeout_s`: five minutes, as a collective never legitimately waits that long.
     public static let defaultTimeout = 300.0
 
@@ -123,17 +131,23 @@ public final class MPICommunicator: Communicator, CollectiveRequestOwner {
                              cmpi_comm_world(), &request), "MPI_Iallreduce")
         pending.append(request)
         pendingBuckets.append(bucket)
-        outstanding += 1
+        waited.append(false)
         return CollectiveRequest(owner: self, index: pending.count - 1)
     }
 
     public func completeRequest(_ index: Int) {
-        guard pending.indices.contains(index), pending[index] != cmpi_request_null() else { return }
-        waitWatched(&pending[index], .allReduce(bucket: pendingBuckets[index]))
-        outstanding -= 1
-        if outstanding == 0 {
+        guard pending.indices.contains(index), !waited[index] else { return }
+        // MPI_Testall in progress() may have completed it already (the request is then null).
+        if pending[index] != cmpi_request_null() {
+            waitWatched(&pending[index], .allReduce(bucket: pendingBuckets[index]))
+        }
+        waited[index] = true
+        waitedCount += 1
+        if waitedCount == pending.count {
             pending.removeAll(keepingCapacity: true)
             pendingBuckets.removeAll(keepingCapacity: true)
+            waited.removeAll(keepingCapacity: true)
+            waitedCount = 0
         }
     }
 
@@ -162,10 +176,15 @@ public final class MPICommunicator: Communicator, CollectiveRequestOwner {
     public func allGather(_ value: Double) -> [Double] {
         var send = value
         var result = [Double](repeating: 0, count: worldSize)
-        var request: MPI_Request? = cmpi_request_null()
-        check(MPI_Iallgather(&send, 1, cmpi_double(), &result, 1, cmpi_double(), cmpi_comm_world(), &request),
-              "MPI_Iallgather")
-        waitWatched(&request, .allGather)
+        // Both buffers stay pinned until the wait ends: MPI reads and writes them meanwhile.
+        withUnsafeMutablePointer(to: &send) { sendPointer in
+            result.withUnsafeMutableBufferPointer { received in
+                var request: MPI_Request? = cmpi_request_null()
+                check(MPI_Iallgather(sendPointer, 1, cmpi_double(), received.baseAddress, 1, cmpi_double(),
+                                     cmpi_comm_world(), &request), "MPI_Iallgather")
+                waitWatched(&request, .allGather)
+            }
+        }
         return result
     }
 

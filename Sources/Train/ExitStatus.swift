@@ -30,8 +30,12 @@ public enum ExitStatus {
             is ScheduleError:
             return inputError
         case let error as TrainError:
-            if case .replicaDivergence = error { return failure }
-            return inputError
+            switch error {
+            // Drifted replicas, and run-folder trouble (a disk error, a folder still locked by a job
+            // that is ending): a later attempt may get past them.
+            case .replicaDivergence, .runDirectory: return failure
+            default: return inputError
+            }
         case let error as CheckpointError:
             if case .writeFailed = error { return failure }
             return inputError

@@ -9,8 +9,9 @@ import Glibc
 /// refused with what it needs and what there is, instead of dying in malloc (or in the kernel's
 /// OOM killer) minutes later. The figures are lower bounds, so nothing that fits is refused.
 public enum MemoryBudget {
-    /// Bytes this machine gives a process: physical memory, or the cgroup's limit where lower.
-    public static let available: Double = {
+    /// Bytes this machine gives a process: physical memory, or the cgroup's limit where lower (tests
+    /// may lower it).
+    public static var available: Double = {
         let physical = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE)))
         for limitFile in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
             if let text = try? String(contentsOfFile: limitFile, encoding: .utf8),

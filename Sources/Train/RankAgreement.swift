@@ -39,7 +39,7 @@ public enum RankAgreement {
     /// What this rank runs, fact by fact.
     static func facts(
         config: TrainConfig, model: Model, trainCount: Int, validationCount: Int,
-        bucketCount: Int
+        bucketCount: Int, classNames: [String]? = nil
     ) -> [String: String] {
         var facts: [String: String] = [:]
         let resolved = config.resolved()
@@ -54,6 +54,10 @@ public enum RankAgreement {
         facts["training images"] = String(trainCount)
         facts["validation images"] = String(validationCount)
         facts["model classes"] = String(model.classes)
+        if let classNames {  // the same count in another order would train on other labels
+            let digest = Self.digest(classNames.joined(separator: "\n"))
+            facts["class names"] = "\(classNames.count) names, digest \(digest)"
+        }
         facts["gradient buckets"] = String(bucketCount)
         facts["cnn-dist build"] = BuildIdentity.executableDigest
         return facts

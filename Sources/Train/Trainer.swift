@@ -95,34 +95,35 @@ public final class Trainer {
             throw TrainError.runDirectory(path: initFrom, reason: "--init-from starts a new run from these weights and "
                 + "--resume continues one from its checkpoint: give one of them")
         }
+        // The collectives below depend on how the run starts: every rank must start alike.
+        try Trainer.agreeOnStart(options, communicator: communicator)
         var resumePath: String?
+        var store: CheckpointStore?
         if communicator.isCoordinator {
             self.config.runDirectory = try Trainer.chooseRunDirectory(config, options)
-            (runDirectory, checkpoints) = try Trainer.openRunDirectory(self.config, resuming: options.resume != nil)
+            let directory = try Trainer.openRunDirectory(self.config, resuming: options.resume != nil)
+            runDirectory = directory
             if let resume = options.resume {
-                let path = try Trainer.checkpointPath(resume, runDirectory: runDirectory?.path ?? RunFolders.root)
+                let path = try Trainer.checkpointPath(resume, runDirectory: directory.path)
                 self.config = try ResumeConfig.effective(
                     given: self.config, savedYAML: try CheckpointFile.load(path: path).info.config, checkpoint: path,
                     options: options, note: { logger.warning($0) })
                 resumePath = path
             }
+            // After a resume's config is known: its keep_last decides which checkpoints stay.
+            store = try CheckpointStore(runDirectory: directory.path, keepLast: self.config.checkpoint.keepLast)
         } else {
-            (runDirectory, checkpoints) = (nil, nil)
+            runDirectory = nil
         }
-        // A resume runs rank 0's config: only rank 0 reads the checkpoint.
-        if options.resume != nil && communicator.worldSize > 1 {
-            var shared = ["config": self.config.resolvedYAML()]
-            try communicator.broadcast(&shared, root: 0)
-            if !communicator.isCoordinator {
-                self.config = try TrainConfig.parse(yaml: shared["config"] ?? "", source: "rank 0's config",
-                                                    knownModels: Catalog.models)
-            }
+        checkpoints = store
+        if options.resume != nil {
+            self.config = try Trainer.coordinatorsConfig(self.config, given: given, communicator: communicator)
+            // The launcher sized threads and the collective timeout from the command line's config.
+            Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: self.config.training.threads,
+                                                                   ranksOnNode: communicator.localSize)
+            (communicator as? MPICommunicator)?.timeout = self.config.distributed.timeoutSeconds
         }
         let config = self.config
-        if options.resume != nil {  // the launcher sized the threads from the given config
-            Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: config.training.threads,
-                                                                   ranksOnNode: communicator.localSize)
-        }
 
         let data = try RunData(config)
         self.data = data
@@ -156,7 +157,7 @@ public final class Trainer {
 
         try RankAgreement.verify(RankAgreement.facts(config: given, model: model, trainCount: data.trainCount,
                                                      validationCount: data.validationCount,
-                                                     bucketCount: buckets.bucketCount),
+                                                     bucketCount: buckets.bucketCount, classNames: data.classNames),
                                  communicator: communicator)
         // Rank 0 reads any file and then hands its state to every rank: other nodes need no
         // shared file system, and replicas start identical whatever their seeds.
@@ -191,16 +192,51 @@ public final class Trainer {
     }
 
     /// The run directory (checked before any work: an unwritable one fails first, and a fresh run
-    /// never writes over another run's checkpoints) and its checkpoint store.
-    private static func openRunDirectory(_ config: TrainConfig, resuming: Bool) throws
-        -> (RunDirectory, CheckpointStore) {
+    /// never writes over another run's checkpoints).
+    private static func openRunDirectory(_ config: TrainConfig, resuming: Bool) throws -> RunDirectory {
         let path = config.runDirectory ?? RunFolders.root
         let directory = try RunDirectory(path: path)  // locked first: a run still writing here is named
         if !resuming && CheckpointStore.hasCheckpoints(runDirectory: path) {
             throw TrainError.runDirectory(path: path, reason: "already holds a run's checkpoints; "
                 + "continue it with --resume, or choose another --run-dir (or none: each run gets a new folder)")
         }
-        return (directory, try CheckpointStore(runDirectory: path, keepLast: config.checkpoint.keepLast))
+        return directory
+    }
+
+    /// Every rank was started alike (--resume or not, --init-from or not); else they would issue
+    /// different collectives.
+    private static func agreeOnStart(_ options: StartOptions, communicator: Communicator) throws {
+        guard communicator.worldSize > 1 else { return }
+        let mode = (options.resume == nil ? 0.0 : 1) + (options.initFrom == nil ? 0 : 2)
+        let modes = communicator.allGather(mode)
+        guard Set(modes).count > 1 else { return }
+        func describe(_ mode: Double) -> String {
+            ["a fresh start", "--resume", "--init-from", "--resume and --init-from"][Int(mode)]
+        }
+        let others = Set(modes.dropFirst().filter { $0 != modes[0] }).sorted().map { value in
+            (value: describe(value), ranks: modes.indices.filter { modes[$0] == value })
+        }
+        throw TrainError.ranksDisagree([RankAgreement.Difference(fact: "how the run starts",
+                                                                 coordinatorValue: describe(modes[0]), others: others)])
+    }
+
+    /// A resume runs rank 0's config (only rank 0 reads the checkpoint), keeping this rank's own
+    /// per-node settings (data paths, threads, workers…).
+    private static func coordinatorsConfig(_ config: TrainConfig, given: TrainConfig,
+                                           communicator: Communicator) throws -> TrainConfig {
+        guard communicator.worldSize > 1 else { return config }
+        var shared = ["config": config.resolvedYAML()]
+        try communicator.broadcast(&shared, root: 0)
+        guard !communicator.isCoordinator else { return config }
+        var adopted = try TrainConfig.parse(yaml: shared["config"] ?? "", source: "rank 0's config",
+                                            knownModels: Catalog.models)
+        // A per-node key this rank was given (differing from the default) stays this rank's.
+        let defaults = TrainConfig()
+        for key in ConfigSchema.keys where RankAgreement.perRankKeys.contains(key.path)
+            && key.valueText(in: given) != key.valueText(in: defaults) {
+            try key.copy(from: given, into: &adopted)
+        }
+        return adopted
     }
 
     /// config.yaml, and metrics.jsonl / steps.jsonl started afresh or cut after the resumed step.

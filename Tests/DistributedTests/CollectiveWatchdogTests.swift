@@ -46,8 +46,9 @@ final class CollectiveWatchdogTests: XCTestCase {
         let elsewhere = CollectivePosition(
             phase: CollectivePhase(step: 4100, activity: .finishing), operation: .barrier)
         let report = CollectiveWatchdog.report(
-            rank: 0, worldSize: 4, position: position, waited: 300.2, timeout: 300,
-            answers: [2: (position, 299.6), 3: (elsewhere, 40)])
+            rank: 0, worldSize: 5, position: position, waited: 300.2, timeout: 300,
+            answers: [2: (position, 299.6), 3: (elsewhere, 40),
+                      4: (CollectivePosition(phase: position.phase, operation: .allReduce(bucket: 0)), 300)])
         let lines = report.split(separator: "\n").map(String.init)
         XCTAssertEqual(
             lines[0],
@@ -62,6 +63,7 @@ final class CollectiveWatchdogTests: XCTestCase {
             lines[3].hasPrefix(
                 "  rank 3 has not reached step 4120 (training, all-reduce bucket 3): it waits at "
                     + "step 4100 (end of run, barrier)"), lines[3])
-        XCTAssertTrue(lines[4].contains("not arrived: rank(s) 1, 3"), lines[4])
+        XCTAssertEqual(lines[4], "  rank 4 waits in the same step, at all-reduce bucket 0 (300 s)")
+        XCTAssertTrue(lines[5].contains("not arrived: rank(s) 1, 3"), lines[5])
     }
 }

@@ -64,7 +64,7 @@ final class ProgressReportingTests: XCTestCase {
         XCTAssertEqual(quiet.error, "")
         // An error still shows: the run directory now holds checkpoints.
         let again = try ProcessRunner.run(ProcessRunner.product("cnn-dist"), ["train", "--config", file, "--quiet"], timeout: 120)
-        XCTAssertEqual(again.status, 2)  // an input error: running again would not help
+        XCTAssertEqual(again.status, 1)  // run-folder trouble: a supervisor may try again
         XCTAssertEqual(again.output, "")
         XCTAssertTrue(again.error.hasPrefix("error: run directory"), again.error)
         let bad = try ProcessRunner.run(ProcessRunner.product("cnn-dist"), ["train", "--log-level", "loud"], timeout: 60)

@@ -100,6 +100,34 @@ final class SuperviseTests: XCTestCase {
         XCTAssertTrue(result.error.contains("host node2 does not answer; leaving it out"), result.error)
     }
 
+    /// A signal to the supervisor is a deliberate stop: passed to the job, and no restart.
+    func testASignalStopsWithoutRestarting() throws {
+        let directory = ProcessRunner.temporaryDirectory("supervise-signal")
+        let job = directory + "/job.sh"
+        try """
+            #!/usr/bin/env bash
+            echo started >> \(directory)/attempts
+            trap 'echo stopped >> \(directory)/attempts; exit 1' TERM
+            sleep 30 & wait
+            """.write(toFile: job, atomically: true, encoding: .utf8)
+        chmod(job, 0o755)
+        let supervisor = Process()
+        supervisor.executableURL = URL(fileURLWithPath: script)
+        supervisor.arguments = ["--delay", "0", "--", job]
+        let errors = Pipe()
+        supervisor.standardError = errors
+        supervisor.standardOutput = FileHandle.nullDevice
+        try supervisor.run()
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, !FileManager.default.fileExists(atPath: directory + "/attempts") { usleep(20_000) }
+        supervisor.terminate()
+        supervisor.waitUntilExit()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(try String(contentsOfFile: directory + "/attempts", encoding: .utf8), "started\nstopped\n")
+        XCTAssertTrue(text.contains("stopped by a signal (job status 1); not restarting"), text)
+        XCTAssertEqual(supervisor.terminationStatus, 1)
+    }
+
     /// The whole loop for real: a rank stopped mid-run ends the job by the watchdog (status 3);
     /// supervise.sh resumes it from the latest checkpoint, and it finishes every epoch.
     func testAStalledJobIsResumedAndFinishes() throws {
@@ -126,8 +154,8 @@ final class SuperviseTests: XCTestCase {
         }
         let launcher = try ProcessRunner.run("/usr/bin/pgrep", ["-P", String(supervisor.processIdentifier), "mpirun"])
             .output.split(separator: "\n").compactMap { Int32($0) }
-        let ranks = try ProcessRunner.run("/usr/bin/pgrep", ["-P", String(launcher.first ?? -1)]).output
-            .split(separator: "\n").compactMap { Int32($0) }
+        let ranks = try ProcessRunner.run("/usr/bin/pgrep", ["-P", String(launcher.first ?? -1), "cnn-dist"])
+            .output.split(separator: "\n").compactMap { Int32($0) }
         XCTAssertEqual(ranks.count, 2, "ranks of the first attempt")
         if let rank = ranks.last { kill(rank, SIGSTOP) }
         seen.append(output.fileHandleForReading.readDataToEndOfFile())

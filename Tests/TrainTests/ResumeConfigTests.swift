@@ -63,6 +63,24 @@ final class ResumeConfigTests: XCTestCase {
         XCTAssertEqual(written.training.epochs, 2)
     }
 
+    /// The saved keep_last governs a resume without a config (the default would delete checkpoints).
+    func testResumeWithoutAConfigKeepsTheRunsCheckpoints() throws {
+        let directory = ProcessRunner.temporaryDirectory("resume-keep-last")
+        var first = TrainingFixtures.smallSynthetic(runDirectory: directory, epochs: 1)
+        first.checkpoint.everySteps = 1
+        first.checkpoint.keepLast = 8
+        try TrainingLauncher.run(config: first, log: { _ in })
+        var overrides = ConfigOverrides()
+        overrides.epochs = 2
+        var given = TrainConfig()
+        try given.apply(overrides, knownModels: Catalog.models)
+        try TrainingLauncher.run(config: given, options: StartOptions(resume: .path(directory), configFileGiven: false,
+                                                                      overrides: overrides), log: { _ in })
+        let steps = try FileManager.default.contentsOfDirectory(atPath: directory + "/checkpoints")
+            .filter { $0.hasPrefix("step-") }
+        XCTAssertEqual(steps.count, 8, "\(steps.sorted())")
+    }
+
     func testNumberChangingResumeIsRefusedUnlessAllowed() throws {
         let directory = ProcessRunner.temporaryDirectory("resume-changed-config")
         let first = TrainingFixtures.smallSynthetic(runDirectory: directory, epochs: 1)
