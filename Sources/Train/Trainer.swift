@@ -97,7 +97,8 @@ public final class Trainer {
         }
         // The collectives below depend on how the run starts: every rank must start alike.
         try Trainer.agreeOnStart(options, communicator: communicator)
-        var resumePath: String?
+        // The checkpoint a resume starts from, read (and verified) once: its config, then its state.
+        var resumed: (checkpoint: CheckpointFile, path: String)?
         var store: CheckpointStore?
         if communicator.isCoordinator {
             self.config.runDirectory = try Trainer.chooseRunDirectory(config, options)
@@ -105,10 +106,11 @@ public final class Trainer {
             runDirectory = directory
             if let resume = options.resume {
                 let path = try Trainer.checkpointPath(resume, runDirectory: directory.path)
+                let checkpoint = try CheckpointFile.load(path: path)
                 self.config = try ResumeConfig.effective(
-                    given: self.config, savedYAML: try CheckpointFile.load(path: path).info.config, checkpoint: path,
+                    given: self.config, savedYAML: checkpoint.info.config, checkpoint: path,
                     options: options, note: { logger.warning($0) })
-                resumePath = path
+                resumed = (checkpoint, path)
             }
             // After a resume's config is known: its keep_last decides which checkpoints stay.
             store = try CheckpointStore(runDirectory: directory.path, keepLast: self.config.checkpoint.keepLast)
@@ -165,7 +167,7 @@ public final class Trainer {
         // shared file system, and replicas start identical whatever their seeds.
         if communicator.isCoordinator {
             if let path = options.initFrom { try loadInitialWeights(path) }
-            if let resumePath { try restore(resumePath) }
+            if let resumed { try restore(resumed.checkpoint, path: resumed.path) }
         }
         try synchronizeStart()
         try startRunFiles()
@@ -274,8 +276,7 @@ public final class Trainer {
         }
     }
 
-    private func restore(_ path: String) throws {
-        let checkpoint = try CheckpointFile.load(path: path)
+    private func restore(_ checkpoint: CheckpointFile, path: String) throws {
         let saved = checkpoint.info
         let shape = model.inputShape.map(String.init).joined(separator: "x")
         guard saved.model == model.name, saved.inputShape == shape, saved.classes == model.classes else {
