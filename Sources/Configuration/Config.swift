@@ -5,6 +5,7 @@ import Optim
 /// the built-in default (LeNet-5 on the synthetic data set), identical to configs/default.yaml.
 public struct TrainConfig: Equatable, Sendable {
     public var model = ModelSection()
+    public var initialization = InitSection()
     public var data = DataSection()
     public var training = TrainingSection()
     public var optimizer = OptimizerSection()
@@ -21,6 +22,12 @@ public struct TrainConfig: Equatable, Sendable {
     public var logEvery = 50
 
     public init() {}
+}
+
+/// How a run that starts from given weights (`--init-from`) takes them.
+public struct InitSection: Equatable, Sendable {
+    /// Glob patterns of tensor names left as freshly initialised instead of loaded (a new classifier).
+    public var exclude: [String] = []
 }
 
 public struct ModelSection: Equatable, Sendable {
@@ -122,6 +129,11 @@ public struct TrainingSection: Equatable, Sendable {
     public var labelSmoothing = 0.0
     /// torch's `clip_grad_norm_(parameters, max_norm)` on the averaged gradients; nil: no clipping.
     public var clipGradientNorm: Double?
+    /// Each rank's share of a batch is computed in this many micro-batches whose gradients add up
+    /// (gradient accumulation): the same step in less memory.
+    public var microBatches = 1
+    /// Glob patterns of parameter names kept fixed (PyTorch's `requires_grad = False`).
+    public var freeze: [String] = []
 }
 
 public struct OptimizerSection: Equatable, Sendable {

@@ -35,6 +35,9 @@ public enum ConfigSchema {
                     config.model.layers = ConfigNodes.isNull(node)
                         ? nil : try LayerSpecDecoder(source: source).layers(node, path: "model.layers")
                 }),
+        .key("init.exclude", \.initialization.exclude,
+             "with --init-from: tensors left freshly initialised instead of loaded, as glob patterns of their names "
+                 + "(`fc.*`: a new classifier for another class count; --reset-head picks the model's last layer)"),
         .key("data.dataset", \.data.dataset,
              "one of \(DatasetFacts.names.joined(separator: ", ")); the model's input shape and classes follow from it"),
         .key("data.path", \.data.path, "data set directory (required for files-based data sets), relative to the working directory"),
@@ -120,6 +123,13 @@ public enum ConfigSchema {
         .key("training.clip_grad_norm", \.training.clipGradientNorm, .above(0, "positive"),
              "scale the averaged gradients so their global L2 norm is at most this (torch's clip_grad_norm_); "
                  + "null: no clipping"),
+        .key("training.micro_batches", \.training.microBatches, positiveInteger.and(.atMost(4096, "micro-batches")),
+             "gradient accumulation: each rank computes its share of a batch in this many equal micro-batches and "
+                 + "adds their gradients, one all-reduce and one optimizer step per batch (the same step in less "
+                 + "memory; BatchNorm sees micro-batch statistics, as in PyTorch)"),
+        .key("training.freeze", \.training.freeze,
+             "parameters kept fixed, as glob patterns of their names (`features.*`): no gradient, weight decay "
+                 + "or momentum (PyTorch's requires_grad = False); each pattern must match a parameter"),
         .key("training.on_nonfinite", \.training.onNonFinite,
              "a NaN/Inf training loss on any rank: stop with an error, or skip the step on all ranks"),
         .key("optimizer.name", \.optimizer.name, "SGD with torch.optim.SGD's exact update"),

@@ -36,7 +36,10 @@ public final class Model {
 
     /// Before each training step: per-layer random streams from (seed, step, rank), so
     /// dropout masks differ across steps and ranks yet replay exactly after a resume.
-    public func beginStep(seed: UInt64, step: Int, rank: Int) {
-        network.beginStep(random: RandomGenerator(seed: seed).split("dropout").split(UInt64(step)).split(UInt64(rank)))
+    /// Seeds the step's randomness (dropout). Micro-batches after the first (gradient accumulation)
+    /// draw from streams of their own, so their masks are independent.
+    public func beginStep(seed: UInt64, step: Int, rank: Int, microBatch: Int = 0) {
+        let stream = RandomGenerator(seed: seed).split("dropout").split(UInt64(step)).split(UInt64(rank))
+        network.beginStep(random: microBatch == 0 ? stream : stream.split("micro-batch").split(UInt64(microBatch)))
     }
 }

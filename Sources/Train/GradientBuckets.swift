@@ -47,6 +47,12 @@ public final class GradientBuckets {
     public private(set) var lastWaitSeconds = 0.0
     /// The rank that reached the previous step's all-reduce last (waited least); nil on one rank.
     public private(set) var lastToArrive: Int?
+    /// Gradient accumulation (`training.micro_batches`): per bucket, the sum of this step's earlier
+    /// micro-batches' gradients, added in just before the bucket's all-reduce starts. Empty without.
+    private var accumulated: [UnsafeMutablePointer<Float>] = []
+    /// Set while an earlier micro-batch runs backward: its gradients are kept, not sent.
+    private var holdingMicroBatch = false
+    private var microBatchesHeld = 0
 
     public init(parameters: [Parameter], capacityBytes: Int, communicator: Communicator) {
         self.communicator = communicator
@@ -85,6 +91,43 @@ public final class GradientBuckets {
 
     deinit {
         for bucket in buckets { bucket.storage.deallocate() }
+        for sum in accumulated { sum.deallocate() }
+    }
+
+    /// Prepares gradient accumulation: memory for one more copy of the gradients.
+    public func enableAccumulation() {
+        guard accumulated.isEmpty else { return }
+        accumulated = buckets.map { bucket in
+            let sum = UnsafeMutablePointer<Float>.allocate(capacity: max(bucket.gradientCount, 1))
+            sum.initialize(repeating: 0, count: max(bucket.gradientCount, 1))
+            return sum
+        }
+    }
+
+    /// Before a micro-batch's backward: all but the last keep their gradients for the step's sum.
+    public func beginMicroBatch(isLast: Bool) {
+        precondition(isLast || !accumulated.isEmpty, "enableAccumulation() before micro-batches")
+        holdingMicroBatch = !isLast
+    }
+
+    /// After an earlier micro-batch's backward: adds its gradients to the step's sum.
+    public func keepMicroBatchGradients() {
+        for (index, bucket) in buckets.enumerated() {
+            if microBatchesHeld == 0 {
+                accumulated[index].update(from: bucket.storage, count: bucket.gradientCount)
+            } else {
+                Elementwise.add(accumulated[index], bucket.storage, into: accumulated[index],
+                                count: bucket.gradientCount)
+            }
+        }
+        microBatchesHeld += 1
+    }
+
+    /// The earlier micro-batches' gradients join the last one's in `index`'s memory.
+    private func addHeldGradients(_ index: Int) {
+        guard microBatchesHeld > 0 else { return }
+        Elementwise.add(buckets[index].storage, accumulated[index], into: buckets[index].storage,
+                        count: buckets[index].gradientCount)
     }
 
     public var bucketCount: Int { buckets.count }
@@ -134,11 +177,13 @@ public final class GradientBuckets {
             buckets[index].remaining = buckets[index].parameterCount
             buckets[index].request = nil
         }
+        holdingMicroBatch = false
+        microBatchesHeld = 0
     }
 
     /// Marks parameters whose gradients backward has finished; starts every bucket that became complete.
     func markReady(_ parameterIndices: [Int]) {
-        guard communicator.worldSize > 1 else { return }
+        guard communicator.worldSize > 1, !holdingMicroBatch else { return }
         for parameter in parameterIndices {
             let b = bucketOfParameter[parameter]
             buckets[b].remaining -= 1
@@ -148,13 +193,17 @@ public final class GradientBuckets {
     }
 
     private func start(_ index: Int) {
+        addHeldGradients(index)
         buckets[index].request = communicator.startAllReduceSum(
             UnsafeMutableBufferPointer(start: buckets[index].storage, count: buckets[index].count), bucket: index)
     }
 
     /// Completes every bucket's all-reduce and turns the sums into averages over ranks.
     public func finishStep() {
-        guard communicator.worldSize > 1 else { return }
+        guard communicator.worldSize > 1 else {
+            for index in buckets.indices { addHeldGradients(index) }
+            return
+        }
         let waitStart = DispatchTime.now().uptimeNanoseconds
         // Buckets start in index order, so any not started yet (a parameter unused in
         // this step) are started in the same order on every rank.

@@ -10,6 +10,10 @@ public enum TrainError: Error, CustomStringConvertible {
     case nonFiniteWeights(tensor: String, step: Int)
     case replicaDivergence(tensor: String, ranks: [Int], step: Int)
     case batchNotDivisible(batch: Int, ranks: Int)
+    /// Start options for initial weights that do not fit together.
+    case initialWeights(reason: String)
+    /// A `training.freeze` or `init.exclude` pattern that names no parameter of the model.
+    case patternMatchesNothing(key: String, pattern: String, parameters: String)
     case labelOutOfRange(dataset: String, split: String, record: Int, label: Int, classes: Int, datasetClasses: Int)
     /// Ranks that started with other settings than rank 0's: each differing fact, rank 0's value,
     /// and the other values with the ranks that hold them.
@@ -57,6 +61,11 @@ public enum TrainError: Error, CustomStringConvertible {
                 + changes.map { "  \($0)" }.joined(separator: "\n")
                 + "\nresume without --config (the run's own config is used), or pass --allow-config-change to "
                 + "continue with these changes"
+        case .initialWeights(let reason):
+            return reason
+        case .patternMatchesNothing(let key, let pattern, let parameters):
+            return "'\(key)': pattern '\(pattern)' matches no parameter of the model (its parameters: \(parameters); "
+                + "`cnn-dist summary` names the layers, whose parameters are <layer>.weight and <layer>.bias)"
         case .batchNotDivisible(let batch, let ranks):
             return "global batch \(batch) does not divide over \(ranks) ranks: choose training.batch_size as a multiple of \(ranks)"
         }

@@ -20,6 +20,8 @@ public struct StartOptions: Equatable, Sendable {
     public var resume: Resume?
     /// Weights only (parameters and buffers), checked strictly against the model.
     public var initFrom: String?
+    /// With `initFrom`: the model's classifier stays freshly initialised (added to `init.exclude`).
+    public var resetHead: Bool
     /// Where a config without `run_dir` runs: `runs/<runName>/version_N` (the config file's stem).
     public var runName: String
     /// A config file was given: a resume runs it (else the checkpoint's config, with `overrides`).
@@ -29,11 +31,12 @@ public struct StartOptions: Equatable, Sendable {
     /// A resume may change keys that change the numbers (each change is listed).
     public var allowConfigChange: Bool
 
-    public init(resume: Resume? = nil, initFrom: String? = nil, runName: String = "default",
+    public init(resume: Resume? = nil, initFrom: String? = nil, resetHead: Bool = false, runName: String = "default",
                 configFileGiven: Bool = true, overrides: ConfigOverrides = ConfigOverrides(),
                 allowConfigChange: Bool = false) {
         self.resume = resume
         self.initFrom = initFrom
+        self.resetHead = resetHead
         self.runName = runName
         self.configFileGiven = configFileGiven
         self.overrides = overrides
@@ -61,6 +64,8 @@ public final class Trainer {
     let runDirectory: RunDirectory?
     let checkpoints: CheckpointStore?
     let buckets: GradientBuckets
+    /// Gradient accumulation's micro-batches; nil: each rank's batch in one pass.
+    let microBatches: MicroBatches?
     let bufferBroadcast: BufferBroadcast
     let schedule: LearningRateController
     /// Where the run stands; restored from a checkpoint on resume.
@@ -91,9 +96,19 @@ public final class Trainer {
 
         // A data set this build cannot load fails first, before the run directory is touched.
         try DatasetLoader.checkAvailable(config.data)
+        let localBatch = config.training.batchSize / max(1, communicator.worldSize)
+        guard localBatch % config.training.microBatches == 0 else {  // before any collective: every rank stops
+            throw DataError.invalidBatch("training.micro_batches \(config.training.microBatches) does not divide each "
+                + "rank's \(localBatch) images of a batch (training.batch_size \(config.training.batchSize) over "
+                + "\(communicator.worldSize) ranks) into equal micro-batches")
+        }
         if let initFrom = options.initFrom, options.resume != nil {
             throw TrainError.runDirectory(path: initFrom, reason: "--init-from starts a new run from these weights and "
                 + "--resume continues one from its checkpoint: give one of them")
+        }
+        if options.resetHead && options.initFrom == nil {
+            throw TrainError.initialWeights(reason: "--reset-head re-initialises the classifier of weights loaded with "
+                + "--init-from: give --init-from PATH")
         }
         // The collectives below depend on how the run starts: every rank must start alike.
         try Trainer.agreeOnStart(options, communicator: communicator)
@@ -131,14 +146,28 @@ public final class Trainer {
         self.data = data
         let makers = data.makers
         model = try data.makeModel(config.model)
-        try MemoryBudget.checkTraining(model, batch: config.training.batchSize / max(1, communicator.worldSize),
+        if options.resetHead {  // recorded in the run's config.yaml as what it is: an exclusion
+            self.config.initialization.exclude += ParameterPatterns.head(of: model)
+        }
+        microBatches = config.training.microBatches > 1 ? MicroBatches(count: config.training.microBatches) : nil
+        try MemoryBudget.checkTraining(model, batch: localBatch / config.training.microBatches,
                                        imageShape: data.makers.train.imageShape, prefetch: config.data.prefetch,
                                        ranksOnNode: communicator.localSize)
         model.initializeParameters(seed: config.training.seed)
-        optimizer = SGD(parameters: model.namedParameters(), options: SGD.Options(
+        let frozen = try ParameterPatterns.matching(config.training.freeze, in: model, key: "training.freeze")
+        optimizer = SGD(parameters: model.namedParameters().filter { !frozen.contains($0.name) }, options: SGD.Options(
             learningRate: config.optimizer.lr, momentum: config.optimizer.momentum,
             dampening: config.optimizer.dampening, nesterov: config.optimizer.nesterov,
             weightDecay: config.optimizer.weightDecay))
+        if !frozen.isEmpty {
+            let values = model.namedParameters().filter { frozen.contains($0.name) }
+                .reduce(0) { $0 + $1.parameter.count }
+            log("frozen (training.freeze): \(frozen.count) parameter tensors, \(values) values")
+        }
+        if options.initFrom == nil && options.resume == nil && !config.initialization.exclude.isEmpty {
+            logger.warning("note: init.exclude applies to weights loaded with --init-from; this run starts from "
+                + "fresh weights, so it changes nothing")
+        }
         trainSampler = try BatchSampler(sampleCount: data.trainCount, globalBatchSize: config.training.batchSize,
                                         rank: communicator.rank, worldSize: communicator.worldSize,
                                         shuffle: config.data.shuffle, seed: config.training.seed, dropLast: true)
@@ -152,6 +181,7 @@ public final class Trainer {
                                   capacityBytes: Int(config.distributed.bucketMegabytes * 1_048_576),
                                   communicator: communicator)
         buckets.attach(to: model)
+        if microBatches != nil { buckets.enableAccumulation() }
         bufferBroadcast = BufferBroadcast(model: model, communicator: communicator)
         reporter = StepReporter(logger: logger, runDirectory: runDirectory, epochs: config.training.epochs,
                                 stepsPerEpoch: trainSampler.batchesPerEpoch, progressEvery: config.logEvery,
@@ -260,8 +290,12 @@ public final class Trainer {
         if file.metadata["format"] == CheckpointFile.formatName {
             _ = try CheckpointFile.verified(file, path: path)  // the checksum of a cnn-dist checkpoint
         }
-        try ModelStateLoader.loadWeights(file, path: path, into: model)
-        log("initialised weights from \(path)")
+        let exclude = config.initialization.exclude
+        try ParameterPatterns.requireEachMatches(exclude, names: model.namedParameters().map(\.name)
+                                                    + model.namedBuffers().map(\.name), key: "init.exclude")
+        try ModelStateLoader.loadWeights(file, path: path, into: model) { ParameterPatterns.matches($0, exclude) }
+        log("initialised weights from \(path)"
+            + (exclude.isEmpty ? "" : ", except \(exclude.joined(separator: ", ")) (freshly initialised)"))
     }
 
     /// The checkpoint a resume starts from: the run directory's latest, a given file, or a given run
@@ -457,12 +491,8 @@ public final class Trainer {
         enter(.training, step: progress.globalStep + 1)
         optimizer.learningRate = schedule.learningRate(progress)
         buckets.beginStep()
-        model.beginStep(seed: config.training.seed, step: progress.globalStep, rank: communicator.rank)
-        let local = loss.forward(logits: model.forward(batch.input), labels: batch.labels, gradientScale: nil)
-        buckets.send(StepControls(local: local, stopRequested: StopSignals.isRequested,
-                                  replacedImages: batch.replaced.count))
         for path in batch.replaced { logger.warning("unreadable image replaced (data.on_bad_image: skip): \(path)") }
-        model.backward(loss.gradient)
+        let local = microBatches.map { forwardBackward(batch, in: $0) } ?? forwardBackward(batch)
         buckets.finishStep()
         bufferBroadcast.synchronize()
         let step = StepResult(local: local, global: buckets.summedControls)
@@ -473,6 +503,46 @@ public final class Trainer {
         }
         optimizer.step()
         return step
+    }
+
+    /// The batch's loss and gradients; its controls start out with the gradients' all-reduce.
+    private func forwardBackward(_ batch: Batch) -> SoftmaxCrossEntropy.Result {
+        model.beginStep(seed: config.training.seed, step: progress.globalStep, rank: communicator.rank)
+        let local = loss.forward(logits: model.forward(batch.input), labels: batch.labels, gradientScale: nil)
+        sendControls(local, batch)
+        model.backward(loss.gradient)
+        return local
+    }
+
+    /// Gradient accumulation: each micro-batch's gradient of the whole batch's mean loss (scale
+    /// 1/batch), summed by the buckets, is the batch's gradient; one all-reduce, after the last.
+    private func forwardBackward(_ batch: Batch, in micro: MicroBatches) -> SoftmaxCrossEntropy.Result {
+        let scale = 1 / Float(max(batch.labels.count, 1))
+        var total: SoftmaxCrossEntropy.Result?
+        for index in 0..<micro.count {
+            micro.load(index, of: batch)
+            model.beginStep(seed: config.training.seed, step: progress.globalStep, rank: communicator.rank,
+                            microBatch: index)
+            var part = loss.forward(logits: model.forward(micro.input), labels: micro.labels, gradientScale: scale)
+            if let earlier = total {
+                part.lossSum += earlier.lossSum
+                part.correct += earlier.correct
+                part.count += earlier.count
+            }
+            total = part
+            let isLast = index == micro.count - 1
+            if isLast { sendControls(part, batch) }
+            buckets.beginMicroBatch(isLast: isLast)
+            model.backward(loss.gradient)
+            if !isLast { buckets.keepMicroBatchGradients() }
+        }
+        guard let total else { preconditionFailure("micro-batches: none") }
+        return total
+    }
+
+    private func sendControls(_ local: SoftmaxCrossEntropy.Result, _ batch: Batch) {
+        buckets.send(StepControls(local: local, stopRequested: StopSignals.isRequested,
+                                  replacedImages: batch.replaced.count))
     }
 
     /// Counts a step into the run's progress; a non-finite loss stops the run or skips the step

@@ -30,8 +30,14 @@ struct TrainCommand: ParsableCommand {
         optimizer…); each change is listed.
         """)
     var allowConfigChange = false
-    @Option(name: .customLong("init-from"), help: "Start from these weights (fine-tuning); tensors must match the model exactly.")
+    @Option(name: .customLong("init-from"), help: "Start from these weights (fine-tuning); tensors must match the model, except those init.exclude names.")
     var initFrom: String?
+    @Flag(name: .customLong("reset-head"),
+          help: """
+              With --init-from: leave the model's classifier (its last layer) freshly initialised, for another \
+              class count (adds it to init.exclude).
+              """)
+    var resetHead = false
     @Option(name: .customLong("max-steps"), help: "Train exactly N optimizer steps in all, save a checkpoint and exit (0: save the initial model).")
     var maxSteps: Int?
     @Flag(name: .customLong("no-shuffle"), help: "Process training samples in file order (data.shuffle: false).")
@@ -77,7 +83,7 @@ struct TrainCommand: ParsableCommand {
             let runName = config.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension }
                 ?? "default"
             let options = StartOptions(resume: resume.map { $0 == TrainCommand.latest ? .latest : .path($0) },
-                                       initFrom: initFrom, runName: runName, configFileGiven: config != nil,
+                                       initFrom: initFrom, resetHead: resetHead, runName: runName, configFileGiven: config != nil,
                                        overrides: overrides, allowConfigChange: allowConfigChange)
             try TrainingLauncher.run(config: trainConfig, workers: workers, options: options, logger: logger)
         } catch {
