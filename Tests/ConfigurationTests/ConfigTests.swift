@@ -182,7 +182,7 @@ final class ConfigTests: XCTestCase {
     }
 
     func testShortUnknownKeysGetNoFarFetchedSuggestion() {
-        assertError("x: 1\n", "x.yaml:1: unknown key 'x'; known keys here: checkpoint, data, distributed, early_stopping, log_every, lr_schedule, metrics, model, optimizer, run_dir, training, validation")
+        assertError("x: 1\n", "x.yaml:1: unknown key 'x'; known keys here: checkpoint, data, distributed, early_stopping, init, log_every, lr_schedule, metrics, model, optimizer, run_dir, training, validation")
         assertError("modle:\n  name: lenet5\n", "x.yaml:1: unknown key 'modle' (did you mean 'model'?)")
     }
 
