@@ -63,9 +63,12 @@ let package = Package(
                 dependencies: ["TensorCore", "NN", "Optim", "Datasets", "Distributed", "Configuration", "Train", "Reports"],
                 swiftSettings: common),
         .target(name: "Reports", dependencies: ["Checkpoint"], swiftSettings: common),
+        // The build's identity for --version: git commit and CPU target, written before each build.
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+        .target(name: "BuildInfo", swiftSettings: common, plugins: ["BuildInfoPlugin"]),
         .executableTarget(name: "cnn-dist",
                           dependencies: ["Train", "Benchmarks", "Reports", "Configuration", "Checkpoint", "Datasets", "NN",
-                                         "Distributed", "CAllocationCounter",
+                                         "Distributed", "CAllocationCounter", "BuildInfo",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: common,
                           linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic-symbol=malloc",

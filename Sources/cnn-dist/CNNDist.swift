@@ -12,6 +12,7 @@ struct CNNDist: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cnn-dist",
         abstract: "Data-parallel CNN training on CPUs, single-node or under mpirun.",
+        version: VersionText.describe(),
         subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, PlotCommand.self, SummaryCommand.self,
                       CheckpointCommand.self,
                       DataCommand.self, BenchCommand.self, ConfigCommand.self],

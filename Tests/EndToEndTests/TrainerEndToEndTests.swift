@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 import TestSupport
 import XCTest
 
@@ -22,5 +23,25 @@ final class TrainerEndToEndTests: XCTestCase {
         XCTAssertEqual(result.status, 64)
         XCTAssertTrue(result.error.hasPrefix(
             "error: unknown command 'evalute' (did you mean 'evaluate'?); commands: train, "), result.error)
+    }
+
+    /// --version names the commit it was built from and the CPU features it was built for.
+    func testVersionNamesCommitAndCPUTarget() throws {
+        let result = try ProcessRunner.run(ProcessRunner.product("cnn-dist"), ["--version"], timeout: 60)
+        XCTAssertEqual(result.status, 0, result.error)
+        let lines = result.output.split(separator: "\n").map(String.init)
+        let git = try ProcessRunner.run("/usr/bin/git",
+                                        ["-C", TrainerEndToEndTests.repository, "rev-parse", "--short=12", "HEAD"])
+        let commit = git.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(commit.count, 12, "git rev-parse: \(git.error)")
+        XCTAssertTrue(lines.first?.hasPrefix("cnn-dist 0.3.0 (git \(commit)") ?? false, "\(lines)")
+        let here = CPUFeatures.current.relevantPresent.joined(separator: " ")
+        XCTAssertTrue(lines.contains("this CPU has:      \(here)"), "\(lines)")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("kernels built for: ") }, "\(lines)")
+    }
+
+    static var repository: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
     }
 }
