@@ -10,6 +10,9 @@ public struct BatchMaker: BatchMaking {
     public let seed: UInt64
     /// One output image, [C, H, W] (the crop size where there is a crop).
     public let imageShape: [Int]
+    /// Validation batches show this fixed crop (of the crop size, or the whole image without a
+    /// crop), mirrored or not, in place of the centre crop; nil: the centre crop.
+    public private(set) var view: CropView?
 
     public init(images: LabeledImages, normalization: Normalization?, augmentation: Augmentation = Augmentation(),
                 seed: UInt64) throws {
@@ -26,6 +29,12 @@ public struct BatchMaker: BatchMaking {
 
     public var sampleCount: Int { images.count }
     public var labels: [Int32] { images.labels }
+
+    public func validationView(_ view: CropView) -> any BatchMaking {
+        var viewed = self
+        viewed.view = view
+        return viewed
+    }
 
     public func make<Indices: Collection<Int>>(_ indices: Indices, epoch: Int?, into batch: Batch) {
         make(indices, epoch: epoch, into: batch.input, labels: &batch.labels)
@@ -46,6 +55,18 @@ public struct BatchMaker: BatchMaking {
                 if let epoch, !augmentation.isIdentity {
                     var random = Augmentation.stream(seed: seed, epoch: epoch, sample: index)
                     augmentation.apply(source, channels: channels, height: height, width: width, random: &random, into: target)
+                } else if let view {
+                    if let crop = augmentation.crop {
+                        let origin = view.origin(height: height, width: width, crop: crop.size)
+                        RandomCrop(size: crop.size, padding: 0).copy(
+                            source, channels: channels, height: height, width: width, top: origin.top,
+                            left: origin.left, into: target)
+                    } else {
+                        target.update(from: source, count: channels * height * width)  // every position: the image
+                    }
+                    if view.flipped {
+                        HorizontalFlip.apply(target, channels: channels, height: imageShape[1], width: imageShape[2])
+                    }
                 } else {
                     augmentation.applyValidation(source, channels: channels, height: height, width: width, into: target)
                 }

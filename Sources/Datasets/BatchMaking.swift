@@ -13,6 +13,9 @@ public protocol BatchMaking: Sendable {
     /// The batch of the samples at `indices`: a training batch of `epoch` (augmented), or with
     /// `epoch` nil a validation batch. Throws for an unreadable sample (naming it).
     func make<Indices: Collection<Int>>(_ indices: Indices, epoch: Int?, into batch: Batch) throws
+    /// The same samples whose validation batches show `view` (test-time augmentation, `evaluate --ten-crop`):
+    /// that fixed crop of what validation crops from, mirrored or not.
+    func validationView(_ view: CropView) -> any BatchMaking
 }
 
 /// One batch: the input ([n, C, H, W]), its labels, and the samples that could not be read and

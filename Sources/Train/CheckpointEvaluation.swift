@@ -1,5 +1,6 @@
 import Checkpoint
 import Configuration
+import Datasets
 import Distributed
 import Foundation
 import NN
@@ -22,8 +23,11 @@ public struct CheckpointEvaluation {
     /// which a weights-only file such as model.safetensors needs), with `dataPath` replacing
     /// `data.path`, loads the weights and evaluates. Every rank reads the file.
     /// `ensemble`: further checkpoints of the same model whose probabilities are averaged with this one's.
-    public static func run(checkpoint path: String, ensemble: [String] = [], configPath: String? = nil,
-                           dataPath: String? = nil, batchSize: Int? = nil, communicator: Communicator) throws
+    /// `tenCrop`: each image's probabilities averaged over torchvision's `TenCrop` of what validation
+    /// crops from (the four corners and the centre, and their mirror images: AlexNet's test).
+    public static func run(checkpoint path: String, ensemble: [String] = [], tenCrop: Bool = false,
+                           configPath: String? = nil, dataPath: String? = nil, batchSize: Int? = nil,
+                           communicator: Communicator) throws
         -> CheckpointEvaluation {
         let path = try CheckpointStore.resolve(path)
         let file = try SafeTensors.read(path: path)
@@ -54,7 +58,8 @@ public struct CheckpointEvaluation {
 
         let data = try RunData(config)
         // The trainer's validation batches: its normalisation, and its centre crop where training crops.
-        let batches = data.makers.validation
+        let views = tenCrop ? CropView.tenCrop.map { data.makers.validation.validationView($0) } : []
+        let batches = views.first ?? data.makers.validation
         let model = try data.makeModel(config.model)
         try ModelStateLoader.loadWeights(file, path: path, into: model)
         let members = try ensemble.map { member -> Model in
@@ -71,10 +76,11 @@ public struct CheckpointEvaluation {
         let ranks = communicator.worldSize
         let batch = ((batchSize ?? config.training.batchSize) + ranks - 1) / ranks * ranks
         let evaluator = try Evaluator(model: model, batches: batches, globalBatchSize: batch, communicator: communicator,
-                                      confusion: true, ensemble: members)
+                                      confusion: true, ensemble: members, views: Array(views.dropFirst()))
         var evaluation = CheckpointEvaluation(
             checkpoint: ([path] + ensemble).joined(separator: " + "),
-            model: model.name + (ensemble.isEmpty ? "" : " × \(ensemble.count + 1) (probabilities averaged)"),
+            model: model.name + (ensemble.isEmpty ? "" : " × \(ensemble.count + 1) (probabilities averaged)")
+                + (tenCrop ? ", ten crops per image (probabilities averaged)" : ""),
             dataset: "\(data.name) validation" + (config.data.path.map { " (\($0))" } ?? ""),
             step: step, result: try evaluator.evaluate())
         let names = classNames ?? data.classNames
@@ -84,18 +90,19 @@ public struct CheckpointEvaluation {
 
     /// Runs single-node, or on every rank under mpirun/srun (a failing rank ends the job);
     /// returns the result on rank 0, nil on the others.
-    public static func launch(checkpoint path: String, ensemble: [String] = [], configPath: String?, dataPath: String?,
-                              batchSize: Int?, threads: Int?) throws -> CheckpointEvaluation? {
+    public static func launch(checkpoint path: String, ensemble: [String] = [], tenCrop: Bool = false,
+                              configPath: String?, dataPath: String?, batchSize: Int?, threads: Int?) throws
+        -> CheckpointEvaluation? {
         guard MPICommunicator.launchedByMPI else {
             Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: threads ?? 0, ranksOnNode: 1)
-            return try run(checkpoint: path, ensemble: ensemble, configPath: configPath, dataPath: dataPath,
-                           batchSize: batchSize, communicator: SingleProcessCommunicator())
+            return try run(checkpoint: path, ensemble: ensemble, tenCrop: tenCrop, configPath: configPath,
+                           dataPath: dataPath, batchSize: batchSize, communicator: SingleProcessCommunicator())
         }
         let communicator = try MPICommunicator()
         Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: threads ?? 0, ranksOnNode: communicator.localSize)
         let result = TrainingLauncher.runOrAbort(communicator) {
-            try run(checkpoint: path, ensemble: ensemble, configPath: configPath, dataPath: dataPath, batchSize: batchSize,
-                    communicator: communicator)
+            try run(checkpoint: path, ensemble: ensemble, tenCrop: tenCrop, configPath: configPath, dataPath: dataPath,
+                    batchSize: batchSize, communicator: communicator)
         }
         communicator.finish()
         return communicator.isCoordinator ? result : nil

@@ -42,6 +42,10 @@ public final class Evaluator {
     let model: Model
     /// Further models whose probabilities are averaged with `model`'s (an ensemble; empty: one model).
     let ensemble: [Model]
+    /// Further views of each image whose probabilities are averaged with the first's (test-time
+    /// augmentation: `--ten-crop`'s other nine crops); empty: one view.
+    let views: [any BatchMaking]
+    private let viewBatch = Batch()
     /// Makes the validation batches: normalised, centre-cropped where training crops, never augmented.
     let batches: any BatchMaking
     let sampler: BatchSampler
@@ -55,10 +59,12 @@ public final class Evaluator {
 
     /// `ensemble`: more models of the same shape, evaluated as one by averaging their softmax
     /// probabilities (AlexNet's five-CNN entry); loss, accuracy and confusion come from the mean.
+    /// `views`: the same samples seen otherwise (other crops), averaged alike with `batches`' view.
     public init(model: Model, batches: any BatchMaking, globalBatchSize: Int, communicator: Communicator,
-                confusion: Bool = false, ensemble: [Model] = []) throws {
+                confusion: Bool = false, ensemble: [Model] = [], views: [any BatchMaking] = []) throws {
         self.model = model
         self.ensemble = ensemble
+        self.views = views
         self.batches = batches
         self.communicator = communicator
         self.confusion = confusion
@@ -82,7 +88,8 @@ public final class Evaluator {
             let indices = sampler.indices(epoch: 0, batch: batch)
             if indices.isEmpty { continue }
             try batches.make(indices, epoch: nil, into: self.batch)
-            let logits = ensemble.isEmpty ? model.forward(self.batch.input) : ensembleLogits(self.batch.input)
+            let logits = ensemble.isEmpty && views.isEmpty
+                ? model.forward(self.batch.input) : try averagedLogits(indices)
             let labels = self.batch.labels
             result.replacedImages += Double(self.batch.replaced.count)
             let batchResult = loss.forward(logits: logits, labels: labels)
@@ -101,29 +108,40 @@ public final class Evaluator {
         return result
     }
 
-    /// log of the members' mean softmax probabilities: as logits, their softmax is that mean, so
-    /// the loss is the ensemble's −log p(label) and the arg-max its prediction.
-    private func ensembleLogits(_ input: Tensor) -> Tensor {
-        let members = [model] + ensemble, classes = model.classes, rows = input.shape[0]
+    /// log of the mean softmax probabilities over members and views: as logits, their softmax is
+    /// that mean, so the loss is the average's −log p(label) and the arg-max its prediction.
+    private func averagedLogits<Indices: Collection<Int>>(_ indices: Indices) throws -> Tensor {
+        let members = [model] + ensemble, classes = model.classes, rows = batch.input.shape[0]
         probabilitySums = Array(repeating: 0, count: rows * classes)
-        for member in members {
-            let logits = member.forward(input)
-            for row in 0..<rows {
-                let values = logits.pointer + row * classes
-                var largest = values[0]
-                for j in 1..<classes { largest = max(largest, values[j]) }
-                var total = 0.0
-                for j in 0..<classes { total += Foundation.exp(Double(values[j] - largest)) }
-                for j in 0..<classes {
-                    probabilitySums[row * classes + j] += Foundation.exp(Double(values[j] - largest)) / total
-                }
+        for view in [nil] + views.map(Optional.some) {
+            let input: Tensor
+            if let view {
+                try view.make(indices, epoch: nil, into: viewBatch)
+                input = viewBatch.input
+            } else {
+                input = batch.input
             }
+            for member in members { addProbabilities(member.forward(input), rows: rows, classes: classes) }
         }
         averaged.reshape(rows, classes)
+        let terms = Double(members.count * (views.count + 1))
         for i in 0..<(rows * classes) {
-            averaged.pointer[i] = Float(Foundation.log(probabilitySums[i] / Double(members.count)))
+            averaged.pointer[i] = Float(Foundation.log(probabilitySums[i] / terms))
         }
         return averaged
+    }
+
+    private func addProbabilities(_ logits: Tensor, rows: Int, classes: Int) {
+        for row in 0..<rows {
+            let values = logits.pointer + row * classes
+            var largest = values[0]
+            for j in 1..<classes { largest = max(largest, values[j]) }
+            var total = 0.0
+            for j in 0..<classes { total += Foundation.exp(Double(values[j] - largest)) }
+            for j in 0..<classes {
+                probabilitySums[row * classes + j] += Foundation.exp(Double(values[j] - largest)) / total
+            }
+        }
     }
 
     private func count(_ logits: Tensor, into matrix: inout [Double]) {

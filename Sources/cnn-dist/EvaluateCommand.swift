@@ -21,6 +21,10 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "YAML config to rebuild model and data from instead of the checkpoint's.") var config: String?
     @Option(name: .customLong("batch-size"), help: "Global evaluation batch (default: training.batch_size).") var batchSize: Int?
     @Option(name: .long, help: "Compute threads per rank (0 = automatic).") var threads: Int?
+    @Flag(name: .customLong("ten-crop"), help: ArgumentHelp(
+        "Average each image's probabilities over ten crops: the four corners and the centre of what validation "
+            + "crops from, and their mirror images (torchvision's TenCrop; AlexNet's test)."))
+    var tenCrop = false
     @Option(name: .long, help: "table or json.") var format = Format.table
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -34,7 +38,8 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         guard let evaluation = try CheckpointEvaluation.launch(
-            checkpoint: checkpoint[0], ensemble: Array(checkpoint.dropFirst()), configPath: config, dataPath: dataPath,
+            checkpoint: checkpoint[0], ensemble: Array(checkpoint.dropFirst()), tenCrop: tenCrop, configPath: config,
+            dataPath: dataPath,
             batchSize: batchSize, threads: threads)
         else { return }
         print(format == .json ? evaluation.json : evaluation.table, terminator: "")

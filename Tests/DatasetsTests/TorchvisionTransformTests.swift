@@ -21,6 +21,7 @@ final class TorchvisionTransformTests: XCTestCase {
         var hw: [Int]
         var crop: Int?
         var top_left: [Int]?
+        var views: [[Int]]?
         var ijhw: [Int]?
     }
 
@@ -101,6 +102,18 @@ final class TorchvisionTransformTests: XCTestCase {
                     ImageGeometry.centerOffset(size: row.hw[1], crop: crop),
                 ],
                 row.top_left, "\(row.hw) crop \(crop)")
+        }
+    }
+
+    /// `evaluate --ten-crop`'s views are torchvision's TenCrop: same order, origins and mirroring.
+    func testTenCropViewsAreTorchvisionsTenCrop() throws {
+        for row in try XCTUnwrap(try fixture("ten_crop_views").rows) {
+            let crop = try XCTUnwrap(row.crop)
+            let ours = CropView.tenCrop.map { view -> [Int] in
+                let origin = view.origin(height: row.hw[0], width: row.hw[1], crop: crop)
+                return [origin.top, origin.left, view.flipped ? 1 : 0]
+            }
+            XCTAssertEqual(ours, row.views, "\(row.hw) crop \(crop)")
         }
     }
 

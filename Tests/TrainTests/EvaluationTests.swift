@@ -76,6 +76,46 @@ final class EvaluationTests: XCTestCase {
         XCTAssertNotEqual(pair.meanLoss, single.meanLoss, accuracy: 1e-3)
     }
 
+    /// `--ten-crop` on images validation uses whole: every position is the whole image, so five
+    /// views are each image and five its mirror image; the figures are those of the mean of the
+    /// two softmaxes, by hand. Linear(3, 3) gives image (a, b, c) the logits (a, b + c/10, 0.5).
+    func testTenCropAveragesTheCropsAndTheirMirrorImages() throws {
+        let model = try Model(name: "tiny3", inputShape: [1, 1, 3], classes: 3,
+                              network: Sequential(indexed: [Flatten(), Linear(3, 3)]))
+        let parameters = Dictionary(uniqueKeysWithValues: model.namedParameters().map {
+            ($0.name, $0.parameter.value)
+        })
+        for (i, w) in [Float(1), 0, 0, 0, 1, 0.1, 0, 0, 0].enumerated() { parameters["1.weight"]![i] = w }
+        for (i, b) in [Float(0), 0, 0.5].enumerated() { parameters["1.bias"]![i] = b }
+        let images = LabeledImages(name: "rows", channels: 1, height: 1, width: 3, classes: 3,
+                                   pixels: [1, 0, 0, 0, 1, 3, 0, 0, 0, 2, 0, 0.2, 0.1, 0.9, 1.5],
+                                   labels: [0, 1, 2, 2, 0])
+        let batches = try BatchMaker(images: images, normalization: nil, seed: 0)
+        let views = CropView.tenCrop.map { batches.validationView($0) }
+        let result = try Evaluator(model: model, batches: views[0], globalBatchSize: 2,
+                                   communicator: SingleProcessCommunicator(), views: Array(views.dropFirst()))
+            .evaluate()
+        let plain = try Evaluator(model: model, batches: batches, globalBatchSize: 2,
+                                  communicator: SingleProcessCommunicator()).evaluate()
+        func softmax(_ x: [Double]) -> [Double] {
+            let e = x.map { Foundation.exp($0) }
+            return e.map { $0 / e.reduce(0, +) }
+        }
+        func logits(_ a: Double, _ b: Double, _ c: Double) -> [Double] { [a, b + c / 10, 0.5] }
+        var (loss, correct) = (0.0, 0.0)
+        for (n, label) in images.labels.enumerated() {
+            let pixel = (0..<3).map { Double(images.pixels[3 * n + $0]) }
+            let mirrored = softmax(logits(pixel[2], pixel[1], pixel[0]))
+            let mean = zip(softmax(logits(pixel[0], pixel[1], pixel[2])), mirrored).map { ($0 + $1) / 2 }
+            loss -= Foundation.log(mean[Int(label)])
+            if mean.firstIndex(of: mean.max()!) == Int(label) { correct += 1 }
+        }
+        XCTAssertEqual(result.count, 5)
+        XCTAssertEqual(result.meanLoss, loss / 5, accuracy: 1e-6)
+        XCTAssertEqual(result.correct, correct)
+        XCTAssertNotEqual(result.meanLoss, plain.meanLoss, accuracy: 1e-3, "the mirror images must count")
+    }
+
     func testFiguresOnHandMadeImages() throws {
         let evaluator = try Evaluator(model: try tinyModel(), images: images, normalization: nil, globalBatchSize: 2,
                                       communicator: SingleProcessCommunicator(), confusion: true)

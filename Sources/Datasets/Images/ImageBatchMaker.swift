@@ -57,6 +57,12 @@ public final class ImageBatchMaker: BatchMaking, @unchecked Sendable {
     public var labels: [Int32] { images.labels }
     public var imageShape: [Int] { pipeline.outputShape }
 
+    public func validationView(_ view: CropView) -> any BatchMaking {
+        var viewed = pipeline
+        viewed.view = view
+        return ImageBatchMaker(images: images, pipeline: viewed, seed: seed, workers: workers, onBadImage: onBadImage)
+    }
+
     public func make<Indices: Collection<Int>>(_ indices: Indices, epoch: Int?, into batch: Batch) throws {
         lock.lock()
         defer { lock.unlock() }

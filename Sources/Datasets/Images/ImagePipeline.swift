@@ -13,6 +13,8 @@ public struct ImagePipeline: Equatable, Sendable {
     public var normalization: Normalization?
     /// Decode JPEGs at 1/2, 1/4 or 1/8 size when the crop still has at least the output's pixels.
     public var reducedDecoding: Bool
+    /// Validation only: a fixed crop of the resized image in place of the centre crop (`TenCrop`'s views).
+    public var view: CropView?
 
     public init(
         geometry: ImageGeometry, channels: Int, horizontalFlip: Bool = false, colorJitter: ColorJitter? = nil,
@@ -94,7 +96,7 @@ public final class ImageWorker {
             guard let base = buffer.baseAddress else { return }
             resampler.resample(decoded, horizontal: axes.0, vertical: axes.1, into: base)
         }
-        var flip = false
+        var flip = random == nil && pipeline.view?.flipped == true
         if pipeline.horizontalFlip, var generator = random {
             flip = generator.nextUnitFloat() < HorizontalFlip.probability
             random = generator
@@ -180,6 +182,9 @@ public final class ImageWorker {
             let resized = ImageGeometry.resizedSize(width: width, height: height, shorter: shorter)
             var top = ImageGeometry.centerOffset(size: resized.height, crop: crop)
             var left = ImageGeometry.centerOffset(size: resized.width, crop: crop)
+            if random == nil, let view = pipeline.view {
+                (top, left) = view.origin(height: resized.height, width: resized.width, crop: crop)
+            }
             if isRandom, var generator = random {
                 top = generator.nextInt(below: resized.height - crop + 1)
                 left = generator.nextInt(below: resized.width - crop + 1)

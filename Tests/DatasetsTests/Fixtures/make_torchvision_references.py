@@ -78,6 +78,23 @@ cases["center_crop_origins"] = {"op": "(top, left) of F.center_crop for [H, W] a
                                 "rows": [{"hw": [h, w], "crop": c, "top_left": list(crop_origin(h, w, c))}
                                          for h, w, c in origins]}
 
+
+def ten_crop_views(h, w, crop):
+    """Each TenCrop output as [top, left, mirrored]: where its pixels come from in an index image."""
+    idx = torch.arange(h * w, dtype=torch.float64).reshape(1, h, w)
+    views = []
+    for out in T.TenCrop(crop)(idx):
+        first, second = int(out[0, 0, 0]), int(out[0, 0, 1])
+        mirrored = second < first
+        left = first % w - (crop - 1) if mirrored else first % w
+        views.append([first // w, left, int(mirrored)])
+    return views
+
+
+cases["ten_crop_views"] = {"op": "T.TenCrop(c) of an index image: each crop's [top, left, mirrored] in source pixels",
+                           "rows": [{"hw": [h, w], "crop": c, "views": ten_crop_views(h, w, c)}
+                                    for h, w, c in [(256, 341, 224), (256, 342, 224), (23, 37, 10), (32, 32, 28)]]}
+
 # d. ColorJitter's tensor primitives and the grayscale conversion, on ToTensor(RGB).
 for name, fn, desc in [("brightness_1.3", lambda x: F.adjust_brightness(x, 1.3), "F.adjust_brightness(t, 1.3)"),
                        ("contrast_0.6", lambda x: F.adjust_contrast(x, 0.6), "F.adjust_contrast(t, 0.6)"),
