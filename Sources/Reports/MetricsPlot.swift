@@ -93,7 +93,7 @@ public struct MetricsPlot {
             }
             if let drop = record.learningRateDrop {
                 result.append(SVGChart.Marker(kind: "lr-drop", x: epoch,
-                                              label: "lr \(SVGChart.label(drop.old)) → \(SVGChart.label(drop.new))",
+                                              label: "lr \(ChartAxis.label(drop.old)) → \(ChartAxis.label(drop.new))",
                                               color: "#d7191c"))
             }
             previousStep = step
@@ -101,22 +101,35 @@ public struct MetricsPlot {
         return result
     }
 
+    /// The epoch of highest validation accuracy, the earliest of equals; nil when none was measured.
+    public var bestEpoch: EpochMetrics? {
+        epochs.filter(\.validationAccuracy.isFinite).reduce(nil) { best, record in
+            guard let best, best.validationAccuracy >= record.validationAccuracy else { return record }
+            return best
+        }
+    }
+
+    /// "best 98.70% (epoch 8)".
+    static func bestLabel(_ record: EpochMetrics) -> String {
+        String(format: "best %.2f%% (epoch %d)", 100 * record.validationAccuracy, record.epoch)
+    }
+
+    /// Loss, accuracy (with the best epoch ringed) and learning rate; per-step streams faint behind.
     public var chart: SVGChart {
         // Training records; a skipped (non-finite) step keeps its rate but has no loss.
         let trainSteps = steps.filter { $0.learningRate != nil }
         let epochs = self.epochs
-        var loss = [SVGChart.Series(name: "train_loss", label: "train", color: "#1f77b4",
-                                    points: MetricsPlot.epochPoints(epochs, \.trainLoss)),
-                    SVGChart.Series(name: "val_loss", label: "validation", color: "#ff7f0e",
-                                    points: MetricsPlot.epochPoints(epochs, \.validationLoss))]
-        var accuracy = [
-            SVGChart.Series(name: "train_accuracy", label: "train", color: "#1f77b4",
-                            points: MetricsPlot.epochPoints(epochs, \.trainAccuracy, scale: 100)),
-            SVGChart.Series(name: "val_accuracy", label: "validation", color: "#ff7f0e",
-                            points: MetricsPlot.epochPoints(epochs, \.validationAccuracy, scale: 100))]
-        let top5 = MetricsPlot.epochPoints(epochs, \.validationTop5, scale: 100)
-        if !top5.isEmpty {
-            accuracy.append(SVGChart.Series(name: "val_top5_accuracy", label: "validation top-5", color: "#2ca02c", points: top5))
+        func series(_ name: String, _ label: String, _ color: String, _ value: (EpochMetrics) -> Double?,
+                    scale: Double = 1) -> SVGChart.Series {
+            SVGChart.Series(name: name, label: label, color: color,
+                            points: MetricsPlot.epochPoints(epochs, value, scale: scale), showsPoints: true)
+        }
+        var loss = [series("train_loss", "train", "#1f77b4", \.trainLoss),
+                    series("val_loss", "validation", "#ff7f0e", \.validationLoss)]
+        var accuracy = [series("train_accuracy", "train", "#1f77b4", \.trainAccuracy, scale: 100),
+                        series("val_accuracy", "validation", "#ff7f0e", \.validationAccuracy, scale: 100)]
+        if epochs.contains(where: { $0.validationTop5?.isFinite == true }) {
+            accuracy.append(series("val_top5_accuracy", "validation top-5", "#2ca02c", \.validationTop5, scale: 100))
         }
         // An epoch's record holds the rate in force during that epoch: drawn flat across it.
         let epochRates = MetricsPlot.epochPoints(epochs, \.learningRate).flatMap { [(x: $0.x - 1, y: $0.y), $0] }
@@ -125,16 +138,26 @@ public struct MetricsPlot {
             loss.append(SVGChart.Series(name: "step_loss", label: "train (steps)", color: "#1f77b4",
                                         points: MetricsPlot.stepPoints(trainSteps, \.loss), faint: true))
             accuracy.append(SVGChart.Series(name: "step_accuracy", label: "train (steps)", color: "#1f77b4",
-                                            points: MetricsPlot.stepPoints(trainSteps, \.accuracy, scale: 100), faint: true))
+                                            points: MetricsPlot.stepPoints(trainSteps, \.accuracy, scale: 100),
+                                            faint: true))
             rate.append(SVGChart.Series(name: "step_lr", label: "per step", color: "#9467bd",
                                         points: MetricsPlot.stepPoints(trainSteps, \.learningRate), faint: true))
         }
-        let name = (runDirectory as NSString).lastPathComponent
-        return SVGChart(title: "cnn-dist run \(name.isEmpty ? runDirectory : name)", xLabel: "epoch",
+        let best = bestEpoch.map { record in
+            [SVGChart.Highlight(kind: "best-epoch", x: Double(record.epoch), y: 100 * record.validationAccuracy,
+                                label: MetricsPlot.bestLabel(record), color: "#d62728")]
+        }
+        return SVGChart(title: "cnn-dist run \(name)", xLabel: "epoch",
                         panels: [SVGChart.Panel(title: "loss", series: loss),
-                                 SVGChart.Panel(title: "accuracy (%)", series: accuracy),
+                                 SVGChart.Panel(title: "accuracy (%)", series: accuracy, highlights: best ?? []),
                                  SVGChart.Panel(title: "learning rate (log scale)", series: rate, logScale: true)],
                         markers: markers)
+    }
+
+    /// The run folder's name (the path as given when it has none, as "/").
+    public var name: String {
+        let name = (runDirectory as NSString).lastPathComponent
+        return name.isEmpty ? runDirectory : name
     }
 
     /// Writes the SVG atomically; returns its path.

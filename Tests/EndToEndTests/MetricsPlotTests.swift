@@ -73,7 +73,9 @@ final class MetricsPlotTests: XCTestCase {
         XCTAssertEqual(labels, ["lr 0.05 → 0.005", "resumed at step 25"])
         // Titles, tick labels and legends are there.
         let texts = try document.nodes(forXPath: "//*[local-name()='text']").compactMap(\.stringValue)
-        for expected in ["loss", "accuracy (%)", "learning rate (log scale)", "epoch", "validation top-5", "train (steps)", "0.01", "0.001"] {
+        // The rate axis is ticked at the rates used (0.05, 5e-3) and the decade between them.
+        for expected in ["loss", "accuracy (%)", "learning rate (log scale)", "epoch", "validation top-5",
+                         "train (steps)", "0.05", "5e-3", "0.01", "best 72.00% (epoch 4)"] {
             XCTAssertTrue(texts.contains(expected), "no text '\(expected)' in \(texts)")
         }
     }
@@ -114,7 +116,7 @@ final class MetricsPlotTests: XCTestCase {
     }
 
     func testTicks() {
-        XCTAssertEqual(SVGChart.ticks((0, 10)), [0, 2, 4, 6, 8, 10])
-        XCTAssertEqual(SVGChart.ticks((0.03, 2.2)), [0, 0.5, 1, 1.5, 2, 2.5])
+        XCTAssertEqual(ChartAxis.ticks((0, 10)), [0, 2, 4, 6, 8, 10])
+        XCTAssertEqual(ChartAxis.ticks((0.03, 2.2)), [0, 0.5, 1, 1.5, 2, 2.5])
     }
 }
