@@ -8,7 +8,7 @@ import FoundationXML
 #endif
 
 /// What `cnn-dist plot` draws: y ranges set by the epoch series, learning-rate ticks at the rates
-/// used, single-epoch runs and the best epoch.
+/// used, single-epoch runs, the best epoch and several runs compared.
 final class MetricsChartTests: XCTestCase {
     func temporaryDirectory(_ label: String) throws -> String {
         let path = NSTemporaryDirectory() + "cnn-dist-reports-\(label)-\(UUID().uuidString)"
@@ -155,5 +155,44 @@ final class MetricsChartTests: XCTestCase {
         let plot = try MetricsPlot(runDirectory: directory)
         XCTAssertNil(plot.bestEpoch)
         XCTAssertEqual(try nodes(try document(plot.chart), "//*[contains(@class, 'best-epoch')]").count, 0)
+    }
+
+    func testComparisonDrawsEachRunWithItsLegend() throws {
+        let root = try temporaryDirectory("compare")
+        let accuracies = [[0.9, 0.95, 0.97], [0.88, 0.93, 0.96, 0.975], [0.91, 0.94]]
+        for (index, values) in accuracies.enumerated() { try writeRun(root + "/run-\(index)", accuracies: values) }
+        let comparison = try MetricsComparison(runDirectories: (0..<3).map { root + "/run-\($0)" })
+        XCTAssertEqual(comparison.names, ["run-0", "run-1", "run-2"])
+        let svg = try document(comparison.chart)
+        let validation = try nodes(
+            svg, "//*[@id='panel-1']//*[local-name()='polyline'][contains(@data-series, '/val_accuracy')]")
+        XCTAssertEqual(
+            validation.compactMap { attribute($0, "data-series") },
+            ["run-0/val_accuracy", "run-1/val_accuracy", "run-2/val_accuracy"])
+        XCTAssertEqual(validation.map { attribute($0, "points")?.split(separator: " ").count }, [3, 4, 2])
+        XCTAssertEqual(Set(validation.compactMap { attribute($0, "stroke") }).count, 3, "a colour a run")
+        for panel in 0..<3 {
+            let entries = try nodes(svg, "//*[@id='panel-\(panel)']//*[contains(@class, 'legend-entry')]")
+            XCTAssertEqual(entries.compactMap { attribute($0, "data-series") }, ["run-0", "run-1", "run-2"])
+        }
+        let details = try nodes(svg, "//*[contains(@class, 'legend-detail')]").compactMap(\.stringValue)
+        XCTAssertEqual(details, ["best 97.00% (epoch 3)", "best 97.50% (epoch 4)", "best 94.00% (epoch 2)"])
+        XCTAssertEqual(try nodes(svg, "//*[contains(@class, 'best-epoch')]").count, 3)
+        XCTAssertEqual(try nodes(svg, "//*[local-name()='polyline'][@stroke-dasharray]").count, 6, "train dashed")
+    }
+
+    func testComparisonNamesTellRunsApart() {
+        XCTAssertEqual(MetricsComparison.names(["runs/a", "runs/b/"]), ["a", "b"])
+        XCTAssertEqual(MetricsComparison.names(["/x/run", "/y/run"]), ["x/run", "y/run"])
+        XCTAssertEqual(MetricsComparison.names(["/x/run", "/x/run"]), ["/x/run", "/x/run"])
+    }
+
+    func testComparisonNamesTheUnreadableRun() throws {
+        let root = try temporaryDirectory("compare-bad")
+        try writeRun(root + "/good", accuracies: [0.9])
+        XCTAssertThrowsError(try MetricsComparison(runDirectories: [root + "/good", root + "/missing"])) {
+            XCTAssertEqual(
+                "\($0)", "\(root)/missing/metrics.jsonl: no such file; is this a cnn-dist run directory (its run_dir)?")
+        }
     }
 }
