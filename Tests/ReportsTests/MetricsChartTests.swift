@@ -8,7 +8,7 @@ import FoundationXML
 #endif
 
 /// What `cnn-dist plot` draws: y ranges set by the epoch series, learning-rate ticks at the rates
-/// used, single-epoch runs, the best epoch and several runs compared.
+/// used, single-epoch runs, the best epoch, several runs compared, and the PNG.
 final class MetricsChartTests: XCTestCase {
     func temporaryDirectory(_ label: String) throws -> String {
         let path = NSTemporaryDirectory() + "cnn-dist-reports-\(label)-\(UUID().uuidString)"
@@ -194,5 +194,46 @@ final class MetricsChartTests: XCTestCase {
             XCTAssertEqual(
                 "\($0)", "\(root)/missing/metrics.jsonl: no such file; is this a cnn-dist run directory (its run_dir)?")
         }
+    }
+
+    func testPNGHasThePNGSignature() throws {
+        guard let converter = PNGConverter.find() else {
+            throw XCTSkip("skipped: no rsvg-convert, magick or convert on PATH (apt-get install librsvg2-bin)")
+        }
+        let directory = try temporaryDirectory("png")
+        try writeRun(directory, accuracies: [0.9, 0.95, 0.97])
+        let svg = try MetricsPlot(runDirectory: directory).write()
+        try converter.convert(svg: svg, to: directory + "/metrics.png")
+        let png = try Data(contentsOf: URL(fileURLWithPath: directory + "/metrics.png"))
+        XCTAssertEqual(Array(png.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "\(converter.path)")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: directory).sorted(),
+            ["metrics.jsonl", "metrics.png", "metrics.svg"], "no partial file left")
+    }
+
+    func testConverterProblemsAreNamed() throws {
+        XCTAssertNil(PNGConverter.find(searchPath: ""))
+        XCTAssertTrue("\(PNGConversionError.noConverter)".contains("librsvg2-bin"))
+        let directory = try temporaryDirectory("converters")
+        /// A stand-in `rsvg-convert` running `body`.
+        func fake(_ body: String) throws -> PNGConverter {
+            let folder = directory + "/bin-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try "#!/bin/sh\n\(body)\n".write(toFile: folder + "/rsvg-convert", atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder + "/rsvg-convert")
+            let converter = try XCTUnwrap(PNGConverter.find(searchPath: "/nonexistent:" + folder))
+            XCTAssertEqual(converter.kind, .rsvgConvert)
+            return converter
+        }
+        let svg = directory + "/in.svg", png = directory + "/out.png"
+        try "<svg/>".write(toFile: svg, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try fake("echo 'cannot parse' >&2; exit 3").convert(svg: svg, to: png)) {
+            XCTAssertTrue("\($0)".hasPrefix("\(png): "), "\($0)")
+            XCTAssertTrue("\($0)".hasSuffix("could not make the PNG: exit status 3: cannot parse"), "\($0)")
+        }
+        XCTAssertThrowsError(try fake("exit 0").convert(svg: svg, to: png)) {
+            XCTAssertTrue("\($0)".hasSuffix("could not make the PNG: it wrote no PNG"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: png))
     }
 }
