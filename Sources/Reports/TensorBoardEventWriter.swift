@@ -80,8 +80,9 @@ public final class TensorBoardEventWriter {
         try append(TensorBoardEvent.text(tag: tag, text, step: step, wallTime: wallTime))
     }
 
-    /// Marks a restart (a resumed run) at `step`: TensorBoard drops the points earlier files
-    /// recorded at `step` and after, as a resume from an older checkpoint abandoned them.
+    /// Marks a session's start at `step` (SessionLog START): at a restart, TensorBoard drops the
+    /// points earlier files recorded at `step` and after, as a resume from an older checkpoint
+    /// abandoned them.
     public func addSessionStart(step: Int, wallTime: Date = Date()) throws {
         try append(TensorBoardEvent.sessionStart(step: step, wallTime: wallTime))
     }

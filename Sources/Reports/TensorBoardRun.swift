@@ -5,9 +5,12 @@ import Foundation
 /// `tensorboard --logdir runs` then lists each run directory under `runs` as a run.
 ///
 /// A resumed run opens a new events file in the same directory; TensorBoard merges a directory's
-/// files by step. Given the step it resumed at, the new file begins with a restart marker, so
-/// points an abandoned continuation recorded after that step (a resume from an older
-/// checkpoint) are dropped, as metrics.jsonl drops them.
+/// files by step. Each file begins with a session-start marker (SessionLog START) at the step the
+/// session starts from, one past the step resumed at, so that TensorBoard drops the points an
+/// abandoned continuation recorded after that step (a resume from an older checkpoint), as
+/// metrics.jsonl drops them: its Python loader at the marker, its Rust loader (`--load_fast`, the
+/// default where tensorboard-data-server is installed) as each series is recorded again from an
+/// earlier step. A fresh run's marker, at step 0, does the same for an earlier run in the folder.
 ///
 /// Points carry the wall-clock time they are recorded at: the records' own `time` counts seconds
 /// since the run began, not since 1970, which TensorBoard's wall-time axis needs. A value that is
@@ -22,8 +25,10 @@ public final class TensorBoardRun {
     /// checkpoint a resumed run restarts from; nil for a fresh run.
     public init(directory: String, resumedAtStep: Int? = nil, now: Date = Date()) throws {
         writer = try TensorBoardEventWriter(directory: directory, now: now)
-        // The marker goes one step on: points at the resumed step itself are kept, not rewritten.
-        if let resumedAtStep { try writer.addSessionStart(step: resumedAtStep + 1, wallTime: now) }
+        // Every session marks its start: TensorBoard's server takes the first marker it sees for the
+        // run's beginning and only later ones for restarts. One step on from the resumed step: the
+        // points recorded at that step are kept, as the resumed run does not record them again.
+        try writer.addSessionStart(step: resumedAtStep.map { $0 + 1 } ?? 0, wallTime: now)
     }
 
     /// An epoch's metrics, at the step the epoch ended; made durable.

@@ -156,25 +156,27 @@ final class TensorBoardTests: XCTestCase {
         run.close()
 
         let events = try EventFileReader.events(atPath: run.path)
-        XCTAssertEqual(events.count, 5)
-        XCTAssertEqual(events[1].values.first?.strings, ["```yaml\nmodel: resnet18\n```\n"])
-        XCTAssertEqual(events[2].step, 10)
+        XCTAssertEqual(events.count, 6)
+        XCTAssertEqual(events[1].sessionStatus, 1, "a fresh run starts its session at step 0")
+        XCTAssertEqual(events[1].step, 0)
+        XCTAssertEqual(events[2].values.first?.strings, ["```yaml\nmodel: resnet18\n```\n"])
+        XCTAssertEqual(events[3].step, 10)
         XCTAssertEqual(
-            events[2].values.map(\.tag),
+            events[3].values.map(\.tag),
             [
                 "loss/train", "accuracy/train", "accuracy/validation",
                 "learning_rate", "throughput/images_per_second", "epoch",
             ])
-        XCTAssertEqual(events[2].values.map(\.simpleValue), [1, 0.6, 0.55, 0.1, 1000, 1])
-        XCTAssertEqual(events[3].step, 5)
+        XCTAssertEqual(events[3].values.map(\.simpleValue), [1, 0.6, 0.55, 0.1, 1000, 1])
+        XCTAssertEqual(events[4].step, 5)
         XCTAssertEqual(
-            events[3].values.map(\.tag),
+            events[4].values.map(\.tag),
             [
                 "step/loss", "step/accuracy", "step/learning_rate",
                 "step/images_per_second", "step/allreduce_wait_ms",
             ])
-        XCTAssertEqual(events[3].values.map(\.simpleValue), [2.5, 0.25, 0.1, 900, 2])
-        XCTAssertEqual(events[4].values.map(\.tag), ["step/validation_accuracy"])
+        XCTAssertEqual(events[4].values.map(\.simpleValue), [2.5, 0.25, 0.1, 900, 2])
+        XCTAssertEqual(events[5].values.map(\.tag), ["step/validation_accuracy"])
     }
 
     func testCodeBlockFenceOutgrowsBackticksInTheText() {
@@ -221,17 +223,25 @@ final class TensorBoardTests: XCTestCase {
     static let accumulatorScript = """
         import json, sys
         from tensorboard.backend.event_processing import event_accumulator as ea
+        from tensorboard.backend.event_processing import plugin_event_accumulator as pea
         from tensorboard.plugins.text import text_plugin
         from tensorboard.util import tensor_util
         acc = ea.EventAccumulator(sys.argv[1], size_guidance={ea.SCALARS: 0, ea.TENSORS: 0})
         acc.Reload()
         tags = acc.Tags()
         html = lambda event: text_plugin.text_array_to_html(tensor_util.make_ndarray(event.tensor_proto), True)
+        # What the server's Python loader (--load_fast=false) keeps: scalars as tensors of the scalars plugin.
+        server = pea.EventAccumulator(sys.argv[1], size_guidance={pea.TENSORS: 0})
+        server.Reload()
+        value = lambda event: float(tensor_util.make_ndarray(event.tensor_proto))
+        scalar_tags = [t for t in server.Tags()["tensors"]
+                       if server.SummaryMetadata(t).plugin_data.plugin_name == "scalars"]
         print(json.dumps({
             "scalars": {t: [[e.step, e.value] for e in acc.Scalars(t)] for t in tags["scalars"]},
             "texts": {t: [{"step": e.step, "text": e.tensor_proto.string_val[0].decode(), "html": html(e)}
                           for e in acc.Tensors(t)] for t in tags["tensors"]},
             "plugins": {t: acc.SummaryMetadata(t).plugin_data.plugin_name for t in tags["tensors"]},
+            "serverScalars": {t: [[e.step, value(e)] for e in server.Tensors(t)] for t in scalar_tags},
         }))
         """
 
@@ -244,6 +254,7 @@ final class TensorBoardTests: XCTestCase {
         var scalars: [String: [[Double]]]
         var texts: [String: [Text]]
         var plugins: [String: String]
+        var serverScalars: [String: [[Double]]]
     }
 
     /// Three epochs of 10 steps; a resume from the epoch-1 checkpoint (step 10) in a second file
@@ -291,6 +302,10 @@ final class TensorBoardTests: XCTestCase {
                 "learning_rate", "throughput/images_per_second", "epoch", "step/loss", "step/accuracy",
                 "step/learning_rate", "step/images_per_second", "step/allreduce_wait_ms",
             ])
+        XCTAssertEqual(
+            read.serverScalars.mapValues { $0.map { $0.map { Float($0) } } },
+            read.scalars.mapValues { $0.map { $0.map { Float($0) } } },
+            "the server's loader keeps the same points")
         XCTAssertEqual(read.plugins, ["config": "text"])
         let config = try XCTUnwrap(read.texts["config"])
         XCTAssertEqual(config.map(\.step), [0])
