@@ -197,6 +197,8 @@ public struct EarlyStoppingSection: Equatable, Sendable {
 public struct MetricsSection: Equatable, Sendable {
     /// Steps between records in steps.jsonl; 0: no step stream.
     public var everySteps = 10
+    /// TensorBoard events file in the run directory, beside metrics.jsonl.
+    public var tensorBoard = true
 }
 
 public struct DistributedSection: Equatable, Sendable {

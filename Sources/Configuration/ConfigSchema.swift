@@ -186,6 +186,9 @@ public enum ConfigSchema {
              "seconds a collective may wait for the other ranks; then the job ends naming the ranks that "
                  + "did not arrive (a slower rank within it is fine)"),
         .key("metrics.every_steps", \.metrics.everySteps, countOrZero, "a steps.jsonl record every N optimizer steps; 0: none"),
+        .key("metrics.tensorboard", \.metrics.tensorBoard,
+             "write a TensorBoard events file into the run directory (the epoch and step records' scalars, the "
+                 + "config as text): `tensorboard --logdir runs`"),
         .key("run_dir", \.runDirectory, ValueRule(requirement: "not be empty", summary: "non-empty") { !$0.isEmpty },
              "where config.yaml, metrics.jsonl, model.safetensors and checkpoints/ go; null: a new "
                  + "runs/<config name>/version_N for each fresh run (a bare --resume takes the newest)"),

@@ -33,7 +33,8 @@ public enum RankAgreement {
     /// classes are compared instead of its paths).
     static let perRankKeys: Set<String> = [
         "run_dir", "training.threads", "data.workers", "data.prefetch", "data.path", "data.train_path",
-        "data.val_path", "data.classes_file", "log_every", "metrics.every_steps", "distributed.timeout_s",
+        "data.val_path", "data.classes_file", "log_every", "metrics.every_steps", "metrics.tensorboard",
+        "distributed.timeout_s",
     ]
 
     /// What this rank runs, fact by fact.

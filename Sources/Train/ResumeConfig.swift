@@ -18,9 +18,9 @@ public enum ResumeConfig {
     /// Keys a resume may change freely.
     static let harmlessKeys: Set<String> = [
         "training.epochs", "training.max_steps", "training.threads", "data.prefetch", "data.workers", "log_every",
-        "metrics.every_steps", "checkpoint.every_epochs", "checkpoint.every_steps", "checkpoint.keep_last",
-        "distributed.timeout_s", "distributed.check_every", "early_stopping.patience", "early_stopping.threshold",
-        "validation.every_steps", "run_dir", "init.exclude",
+        "metrics.every_steps", "metrics.tensorboard", "checkpoint.every_epochs", "checkpoint.every_steps",
+        "checkpoint.keep_last", "distributed.timeout_s", "distributed.check_every", "early_stopping.patience",
+        "early_stopping.threshold", "validation.every_steps", "run_dir", "init.exclude",
     ]
 
     /// Every key whose resolved value differs between the checkpoint's config and this run's.

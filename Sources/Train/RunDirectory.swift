@@ -10,6 +10,8 @@ final class RunDirectory {
     let path: String
     /// Held while this object lives: no other run writes here meanwhile.
     private let lock: RunFolderLock
+    /// The TensorBoard events file the records also go to (`metrics.tensorboard`); nil: none.
+    private var tensorBoard: TensorBoardRun?
 
     init(path: String) throws {
         self.path = path
@@ -26,7 +28,31 @@ final class RunDirectory {
     }
 
     /// Lets another run use the folder (at the run's end; also when this object goes away).
-    func release() { lock.release() }
+    func release() {
+        tensorBoard?.close()
+        lock.release()
+    }
+
+    /// Opens a new TensorBoard events file (a resume adds one; TensorBoard merges them by step,
+    /// dropping the points of an abandoned continuation) and records the resolved config.
+    func startTensorBoard(resumedAtStep: Int?, config yaml: String) throws {
+        do {
+            let run = try TensorBoardRun(directory: path, resumedAtStep: resumedAtStep)
+            try run.recordConfig(yaml, step: resumedAtStep ?? 0)
+            tensorBoard = run
+        } catch {
+            throw TrainError.runDirectory(path: path, reason: "cannot write its TensorBoard events file (\(error))")
+        }
+    }
+
+    private func recordTensorBoard(_ write: (TensorBoardRun) throws -> Void) throws {
+        guard let tensorBoard else { return }
+        do {
+            try write(tensorBoard)
+        } catch {
+            throw TrainError.runDirectory(path: path, reason: "cannot write \(tensorBoard.path) (\(error))")
+        }
+    }
 
     func writeConfig(_ yaml: String) throws {
         let file = (path as NSString).appendingPathComponent("config.yaml")
@@ -64,6 +90,7 @@ final class RunDirectory {
     func appendMetrics(_ metrics: EpochMetrics) throws {
         try append(JSONLines.encode(metrics), to: "metrics.jsonl")
         try writeMetricsCSV()
+        try recordTensorBoard { try $0.record(metrics) }
     }
 
     /// metrics.csv: metrics.jsonl's records as CSV, rewritten whole (a few hundred lines at most)
@@ -85,7 +112,10 @@ final class RunDirectory {
         if let step { try resumeRecords("steps.jsonl", atStep: step) } else { try startRecords("steps.jsonl") }
     }
 
-    func appendSteps(_ record: StepRecord) throws { try append(JSONLines.encode(record), to: "steps.jsonl") }
+    func appendSteps(_ record: StepRecord) throws {
+        try append(JSONLines.encode(record), to: "steps.jsonl")
+        try recordTensorBoard { try $0.record(record) }
+    }
 
     private func startRecords(_ name: String) throws {
         let file = (path as NSString).appendingPathComponent(name)

@@ -40,6 +40,25 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(weights.tensors.reduce(0) { $0 + $1.values.count }, 61_706)
     }
 
+    /// A TensorBoard events file beside metrics.jsonl (its format: ReportsTests' TensorBoardTests).
+    func testTensorBoardEventsBesideTheMetrics() throws {
+        let directory = ProcessRunner.temporaryDirectory("tensorboard")
+        try TrainingLauncher.run(config: TrainingFixtures.smallSynthetic(runDirectory: directory), log: { _ in })
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+            .filter { $0.hasPrefix("events.out.tfevents.") }
+        XCTAssertEqual(files.count, 1, "\(files)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + (files.first ?? "")))
+        for tag in ["loss/validation", "accuracy/validation", "learning_rate", "step/loss", "config", "lenet5"] {
+            XCTAssertNotNil(bytes.range(of: Data(tag.utf8)), "no \(tag) in the events file")
+        }
+
+        let quiet = ProcessRunner.temporaryDirectory("tensorboard-off")
+        var config = TrainingFixtures.smallSynthetic(runDirectory: quiet)
+        config.metrics.tensorBoard = false
+        try TrainingLauncher.run(config: config, log: { _ in })
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: quiet).contains { $0.contains("tfevents") })
+    }
+
     func testSameSeedSameRunBitForBit() throws {
         let a = ProcessRunner.temporaryDirectory("repeat-a"), b = ProcessRunner.temporaryDirectory("repeat-b")
         try TrainingLauncher.run(config: TrainingFixtures.smallSynthetic(runDirectory: a), log: { _ in })
