@@ -46,6 +46,8 @@ public final class Evaluator {
     /// augmentation: `--ten-crop`'s other nine crops); empty: one view.
     let views: [any BatchMaking]
     private let viewBatch = Batch()
+    /// Called after each batch with (batches done, batches in all): live progress.
+    public var onBatch: ((Int, Int) -> Void)?
     /// Makes the validation batches: normalised, centre-cropped where training crops, never augmented.
     let batches: any BatchMaking
     let sampler: BatchSampler
@@ -98,6 +100,7 @@ public final class Evaluator {
             result.top5 += Double(TopK.hits(logits, labels: labels, k: 5))
             result.count += Double(batchResult.count)
             if confusion { count(logits, into: &result.confusion!) }
+            onBatch?(batch + 1, sampler.batchesPerEpoch)
         }
         var sums = [result.lossSum, result.correct, result.top5, result.count, result.replacedImages]
             + (result.confusion ?? [])

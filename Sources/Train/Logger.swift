@@ -36,10 +36,16 @@ public final class Logger: @unchecked Sendable {
     private let output: (Level, String) -> Void
     private let lock = NSLock()
     private var liveLineShown = false
+    /// Characters of the live line last written: after the window narrows it may span rows.
+    private var liveLineLength = 0
+    /// Columns of the terminal (asked again after each resize).
+    public let terminalWidth: () -> Int
 
-    public init(level: Level = .info, isTerminal: Bool = false, output: @escaping (Level, String) -> Void) {
+    public init(level: Level = .info, isTerminal: Bool = false, terminalWidth: @escaping () -> Int = { 80 },
+                output: @escaping (Level, String) -> Void) {
         self.level = level
         self.isTerminal = isTerminal
+        self.terminalWidth = terminalWidth
         self.output = output
     }
 
@@ -55,7 +61,7 @@ public final class Logger: @unchecked Sendable {
     /// `isTerminal`: standard output is an interactive terminal (the caller knows: a rank started by
     /// mpirun has a pseudo-terminal that is not one).
     public static func standard(level: Level = .info, isTerminal: Bool = false) -> Logger {
-        Logger(level: level, isTerminal: isTerminal) { level, text in
+        Logger(level: level, isTerminal: isTerminal, terminalWidth: TerminalWidth.current) { level, text in
             let stream = level <= .warning ? stderr : stdout
             fputs(text, stream)
             fflush(stream)
@@ -88,11 +94,22 @@ public final class Logger: @unchecked Sendable {
 
     /// Replaces the live line with `text` (terminal only, at info level or more verbose).
     public func status(_ text: @autoclosure () -> String) {
+        status(fitting: { _ in text() })
+    }
+
+    /// Replaces the live line with the text `make` gives for the terminal's width now. A line
+    /// drawn before the window narrowed has wrapped onto rows above: those are cleared too.
+    public func status(fitting make: (Int) -> String) {
         guard isTerminal, shows(.info) else { return }
         lock.lock()
         defer { lock.unlock() }
+        let width = max(1, terminalWidth())
+        let text = make(width)
+        let rowsAbove = liveLineShown ? max(0, (liveLineLength - 1) / width) : 0
         liveLineShown = true
-        output(.info, TerminalLine.rewrite(text()))
+        liveLineLength = text.count
+        let clearAbove = String(repeating: TerminalLine.clear + TerminalLine.up, count: rowsAbove)
+        output(.info, clearAbove + TerminalLine.rewrite(text))
     }
 }
 
@@ -100,6 +117,8 @@ public final class Logger: @unchecked Sendable {
 public enum TerminalLine {
     /// Carriage return, then erase the whole line (ANSI EL2).
     public static let clear = "\r\u{1B}[2K"
+    /// Cursor up one row (ANSI CUU).
+    public static let up = "\u{1B}[1A"
 
     /// What rewrites the current line with `text`, leaving the cursor at its end (no newline).
     public static func rewrite(_ text: String) -> String { clear + text }

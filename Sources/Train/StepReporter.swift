@@ -34,6 +34,8 @@ final class StepReporter {
     let progressEvery: Int
     /// Steps between steps.jsonl records; 0: none.
     let recordEvery: Int
+    /// Optimizer steps the whole run takes (epochs × steps, or max_steps), for the run's ETA.
+    let totalSteps: Int
     /// Seconds between rewrites of the live terminal line.
     static let liveInterval = 0.1
 
@@ -43,14 +45,19 @@ final class StepReporter {
     private var lastLive = Date.distantPast
     private var recordStart = Date()
     private var imagesSinceRecord = 0.0
+    /// This session's first step and when it began: the pace the run's ETA extrapolates,
+    /// validations and checkpoints included.
+    private var sessionStart: (time: Date, step: Int)?
 
-    init(logger: Logger, runDirectory: RunDirectory?, epochs: Int, stepsPerEpoch: Int, progressEvery: Int, recordEvery: Int) {
+    init(logger: Logger, runDirectory: RunDirectory?, epochs: Int, stepsPerEpoch: Int, progressEvery: Int,
+         recordEvery: Int, totalSteps: Int) {
         self.logger = logger
         self.runDirectory = runDirectory
         self.epochs = epochs
         self.stepsPerEpoch = stepsPerEpoch
         self.progressEvery = progressEvery
         self.recordEvery = recordEvery
+        self.totalSteps = totalSteps
     }
 
     func epochStarted() {
@@ -62,6 +69,7 @@ final class StepReporter {
     }
 
     func stepFinished(_ sample: StepSample) throws {
+        if sessionStart == nil { sessionStart = (epochStart, sample.step - 1) }
         stepsThisEpoch += 1
         imagesThisEpoch += sample.count
         imagesSinceRecord += sample.count
@@ -96,81 +104,33 @@ final class StepReporter {
         Double(sample.epoch) + Double(sample.batchInEpoch) / Double(max(stepsPerEpoch, 1))
     }
 
+    /// A validation batch done: the live line shows how far validation has got.
+    func validating(epoch: Int, batch: Int, batches: Int) {
+        guard logger.isTerminal, progressEvery > 0 else { return }
+        let now = Date()
+        guard now.timeIntervalSince(lastLive) >= StepReporter.liveInterval || batch == batches else { return }
+        lastLive = now
+        logger.status { ProgressLine.validation(epoch: epoch, epochs: self.epochs, batch: batch, batches: batches,
+                                                width: $0) }
+    }
+
     private func progress(_ sample: StepSample) {
-        let seconds = Date().timeIntervalSince(epochStart)
-        let line = ProgressLine(epoch: sample.epoch + 1, epochs: epochs, step: sample.batchInEpoch, steps: stepsPerEpoch,
+        let now = Date()
+        let seconds = now.timeIntervalSince(epochStart)
+        var line = ProgressLine(epoch: sample.epoch + 1, epochs: epochs, step: sample.batchInEpoch, steps: stepsPerEpoch,
                                 loss: sample.epochLoss, accuracy: sample.epochAccuracy,
                                 imagesPerSecond: imagesThisEpoch / max(seconds, 1e-9),
                                 etaSeconds: seconds / Double(stepsThisEpoch) * Double(stepsPerEpoch - sample.batchInEpoch))
+        if let sessionStart, sample.step > sessionStart.step {
+            let pace = now.timeIntervalSince(sessionStart.time) / Double(sample.step - sessionStart.step)
+            line.runEtaSeconds = pace * Double(max(0, totalSteps - sample.step))
+        }
         if logger.isTerminal {
-            let now = Date()
             guard now.timeIntervalSince(lastLive) >= StepReporter.liveInterval || sample.batchInEpoch == stepsPerEpoch else { return }
             lastLive = now
-            logger.status(line.liveText)
+            logger.status { line.fitted(width: $0) }
         } else if sample.step % progressEvery == 0 {
             logger.info(line.plainText)
         }
-    }
-}
-
-/// The progress of an epoch in words: a plain line for logs, or a live line with a bar for a terminal.
-public struct ProgressLine: Equatable, Sendable {
-    public var epoch: Int
-    public var epochs: Int
-    /// Batches done in the epoch, and its batches in all.
-    public var step: Int
-    public var steps: Int
-    /// Running means over the epoch so far.
-    public var loss: Double
-    public var accuracy: Double
-    public var imagesPerSecond: Double
-    /// Seconds until the epoch's last step, at the epoch's rate so far.
-    public var etaSeconds: Double
-
-    public init(epoch: Int, epochs: Int, step: Int, steps: Int, loss: Double, accuracy: Double,
-                imagesPerSecond: Double, etaSeconds: Double) {
-        self.epoch = epoch
-        self.epochs = epochs
-        self.step = step
-        self.steps = steps
-        self.loss = loss
-        self.accuracy = accuracy
-        self.imagesPerSecond = imagesPerSecond
-        self.etaSeconds = etaSeconds
-    }
-
-    /// `  epoch 3/20  step 50/125  loss 0.1234  acc 96.09%  7518 img/s  ETA 0:01` (indented, below
-    /// the epoch summaries' level).
-    public var plainText: String {
-        "  epoch \(epoch)/\(epochs)  step \(step)/\(steps)  \(figures)"
-    }
-
-    /// `epoch 3/20 [=======>............]  50/125  loss 0.1234  acc 96.09%  7518 img/s  ETA 0:01`
-    public var liveText: String {
-        "epoch \(epoch)/\(epochs) \(ProgressLine.bar(step, of: steps, width: 20))  \(step)/\(steps)  \(figures)"
-    }
-
-    /// The live text preceded by the controls that rewrite the current line (what `Logger.status` writes).
-    public var terminalText: String { TerminalLine.rewrite(liveText) }
-
-    private var figures: String {
-        String(format: "loss %.4f  acc %.2f%%  %.0f img/s  ETA %@", loss, 100 * accuracy, imagesPerSecond,
-               ProgressLine.duration(etaSeconds))
-    }
-
-    /// `[=====>    ]`: `width` cells, `=` for the part done, `>` at its head until the end.
-    public static func bar(_ done: Int, of total: Int, width: Int) -> String {
-        let filled = total > 0 ? min(width, max(0, done * width / total)) : width
-        let head = filled < width && done > 0 ? ">" : ""
-        let body = String(repeating: "=", count: max(0, filled - head.count)) + head
-        return "[" + body + String(repeating: ".", count: width - body.count) + "]"
-    }
-
-    /// `m:ss`, or `h:mm:ss` from an hour; `?` when unknown.
-    public static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "?" }
-        let total = Int(seconds.rounded())
-        let (hours, minutes, rest) = (total / 3600, total / 60 % 60, total % 60)
-        return hours > 0 ? String(format: "%d:%02d:%02d", hours, minutes, rest) : String(format: "%d:%02d", minutes, rest)
     }
 }

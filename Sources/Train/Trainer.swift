@@ -185,7 +185,9 @@ public final class Trainer {
         bufferBroadcast = BufferBroadcast(model: model, communicator: communicator)
         reporter = StepReporter(logger: logger, runDirectory: runDirectory, epochs: config.training.epochs,
                                 stepsPerEpoch: trainSampler.batchesPerEpoch, progressEvery: config.logEvery,
-                                recordEvery: config.metrics.everySteps)
+                                recordEvery: config.metrics.everySteps,
+                                totalSteps: min(config.training.epochs * trainSampler.batchesPerEpoch,
+                                                config.training.maxSteps ?? Int.max))
 
         if communicator.worldSize > 1 {  // the facts include a digest of the executable: not for one rank
             try RankAgreement.verify(RankAgreement.facts(config: given, model: model, trainCount: data.trainCount,
@@ -283,6 +285,9 @@ public final class Trainer {
             try runDirectory?.startMetrics()
         }
         if config.metrics.everySteps > 0 { try runDirectory?.startSteps(resumedAtStep: resumedAtStep) }
+        if config.metrics.tensorBoard {
+            try runDirectory?.startTensorBoard(resumedAtStep: resumedAtStep, config: config.resolvedYAML())
+        }
     }
 
     private func loadInitialWeights(_ path: String) throws {
@@ -650,11 +655,25 @@ public final class Trainer {
         }
         try runDirectory?.writeModel(model, metadata: metadata)
         runDirectory?.release()
+        if let runDirectory {
+            logger.endLiveLine()
+            let summary = RunSummary(
+                runDirectory: runDirectory.path, outcome: outcome, step: progress.globalStep, epoch: progress.epoch,
+                batchInEpoch: progress.batchInEpoch, batchesPerEpoch: trainSampler.batchesPerEpoch,
+                epochs: config.training.epochs, monitor: config.validation.monitor,
+                records: RunSummary.records(in: runDirectory.path),
+                command: RunSummary.command(worldSize: communicator.worldSize,
+                                            launchedByMPI: communicator is MPICommunicator),
+                workersOption: communicator is InProcessCommunicator ? " --workers \(communicator.worldSize)" : "")
+            for line in summary.lines { log(line) }
+        }
     }
 
     /// Loss, top-1 and top-5 accuracy over the whole validation set (sharded across ranks).
     func evaluate() throws -> Evaluation {
         enter(.validation)
+        let epoch = progress.epoch + 1
+        evaluator.onBatch = { [reporter] in reporter.validating(epoch: epoch, batch: $0, batches: $1) }
         return try evaluator.evaluate()
     }
 

@@ -124,6 +124,69 @@ final class ProgressReportingTests: XCTestCase {
         XCTAssertEqual(written.count, 6)
     }
 
+    /// The live line fits the terminal: fields go in a set order as it narrows, and nothing is
+    /// ever wider than the width less one (a full last column wraps on some terminals).
+    func testLiveLineFitsTheTerminalWidth() {
+        let line = ProgressLine(epoch: 3, epochs: 20, step: 50, steps: 125, loss: 0.12346, accuracy: 0.9609,
+                                imagesPerSecond: 7518.4, etaSeconds: 1.2, runEtaSeconds: 3725)
+        XCTAssertEqual(line.fitted(width: 160), "epoch 3/20 [=======>............]  50/125  loss 0.1235  acc 96.09%  "
+                           + "7518 img/s  ETA 0:01  run 1:02:05")
+        XCTAssertEqual(line.fitted(width: 100),
+                       "epoch 3/20 [===>......]  50/125  loss 0.1235  acc 96.09%  7518 img/s  ETA 0:01  run 1:02:05")
+        XCTAssertEqual(line.fitted(width: 80),
+                       "epoch 3/20 [===>......]  50/125  loss 0.1235  acc 96.09%  ETA 0:01  run 1:02:05")
+        XCTAssertEqual(line.fitted(width: 70), "epoch 3/20 [===>......]  50/125  loss 0.1235  acc 96.09%  ETA 0:01")
+        XCTAssertEqual(line.fitted(width: 60), "epoch 3/20  50/125  loss 0.1235  acc 96.09%  ETA 0:01")
+        XCTAssertEqual(line.fitted(width: 45), "epoch 3/20  50/125  loss 0.1235  ETA 0:01")
+        XCTAssertEqual(line.fitted(width: 40), "epoch 3/20  50/125  loss 0.1235")
+        XCTAssertEqual(line.fitted(width: 20), "epoch 3/20  50/125 ")
+        for width in 1...200 { XCTAssertLessThan(line.fitted(width: width).count, max(width, 2), "width \(width)") }
+        XCTAssertEqual(ProgressLine.validation(epoch: 3, epochs: 20, batch: 12, batches: 40, width: 80),
+                       "epoch 3/20 validating [=====>..............]  12/40")
+        XCTAssertEqual(ProgressLine.validation(epoch: 3, epochs: 20, batch: 12, batches: 40, width: 30),
+                       "validating 12/40")
+
+        // A line drawn before the window narrowed spans rows: they are cleared too.
+        var written: [String] = []
+        var width = 100
+        let logger = Logger(level: .info, isTerminal: true, terminalWidth: { width }) { _, text in
+            written.append(text)
+        }
+        logger.status { line.fitted(width: $0) }
+        width = 40
+        logger.status { line.fitted(width: $0) }
+        let up = "\r\u{1B}[2K\u{1B}[1A"
+        XCTAssertEqual(written.last, up + up + "\r\u{1B}[2Kepoch 3/20  50/125  loss 0.1235",
+                       "the 91-column line covered three 40-column rows")
+    }
+
+    /// The end of a run says where things are and how to go on; a stopped run, how to resume.
+    func testRunSummaryNamesModelsAndCommands() throws {
+        let directory = ProcessRunner.temporaryDirectory("summary")
+        var config = config(directory, epochs: 2)
+        config.validation.monitor = .validationAccuracy
+        var lines: [String] = []
+        let history = try TrainingLauncher.run(config: config, workers: 2, logger: Logger(level: .info, lines: {
+            lines.append($0)
+        }))
+        let best = history.indices.max { history[$0].validationAccuracy < history[$1].validationAccuracy } ?? 0
+        let executable = CommandLine.arguments[0]
+        XCTAssertEqual(Array(lines.suffix(6)), [
+            "finished at step 20: 2 epoch(s) done",
+            String(format: "  best:        val_accuracy %.2f%% at epoch %d → %@/checkpoints/best.safetensors",
+                   100 * history[best].validationAccuracy, best + 1, directory),
+            "  final model: \(directory)/model.safetensors",
+            "  evaluate:    \(executable) evaluate --checkpoint \(directory)",
+            "  plot:        \(executable) plot \(directory)",
+            "  train on:    \(executable) train --resume \(directory) --workers 2 --set training.epochs=N",
+        ])
+        let stopped = RunSummary(runDirectory: "runs/x/version_3", outcome: .signalled, step: 412, epoch: 3,
+                                 batchInEpoch: 37, batchesPerEpoch: 125, epochs: 10, monitor: .validationLoss,
+                                 records: [], command: "mpirun -n 4 cnn-dist", workersOption: "")
+        XCTAssertEqual(stopped.lines, ["stopped at step 412 (epoch 4/10, batch 37 of 125); checkpoint saved",
+                                       "continue with: mpirun -n 4 cnn-dist train --resume runs/x/version_3"])
+    }
+
     func testLevelsFilterMessages() {
         var written: [String] = []
         let logger = Logger(level: .warning, lines: { written.append($0) })
