@@ -18,7 +18,10 @@ public struct Prediction {
     }
 
     public struct Result: Equatable, Encodable {
+        /// The image file, or `FILE#N` for record N of a record file.
         public var file: String
+        /// The true class where the data gives one (record files with labels).
+        public var label: Int?
         public var top: [Guess]
         /// Why the file gave no prediction (unreadable, not an image); nil when it did.
         public var error: String?
@@ -27,6 +30,9 @@ public struct Prediction {
     public let model: Model
     public let classNames: [String]?
     let worker: ImageWorker
+    /// The data set the model was trained on, and its normalisation: how record files are read.
+    let dataset: String
+    let normalization: Normalization?
 
     /// Builds the model and the transform from the checkpoint (its config, or `configPath`'s for a
     /// weights-only file) and loads the weights.
@@ -79,6 +85,8 @@ public struct Prediction {
                 normalization: try DatasetLoader.normalization(config.data, channels: shape[0]))
         }
         worker = ImageWorker(pipeline: pipeline)
+        dataset = config.data.dataset
+        normalization = try DatasetLoader.normalization(config.data, channels: shape[0])
     }
 
     /// Image files: the arguments that are files, and every .jpg/.jpeg/.png below the ones that are folders (sorted).
@@ -136,6 +144,47 @@ public struct Prediction {
             for (index, file) in chunk.enumerated() {
                 results.append(Result(file: file, top: guesses[index] ?? [], error: failed[index]))
             }
+        }
+        return results
+    }
+
+    /// The top `k` classes of each record of a record file (MNIST IDX images, CIFAR batches), as
+    /// the trainer validates them: centre-cropped to the model's input where larger, normalised.
+    public func predictRecords(_ path: String, topK k: Int, batchSize: Int = 32) throws -> [Result] {
+        let (images, labelled) = try RecordFile.read(path, dataset: dataset)
+        let shape = model.inputShape, side = shape[1]
+        guard images.channels == shape[0], images.height >= side, images.width >= side else {
+            throw DataError.badDimensions(path: path, reason: "its \(images.channels)x\(images.height)x\(images.width) "
+                + "images do not fit the model's input \(shape.map(String.init).joined(separator: "x"))")
+        }
+        let crop = RandomCrop(size: side, padding: 0)
+        let origin = crop.centerOrigin(height: images.height, width: images.width)
+        let size = shape.reduce(1, *), plane = side * side
+        var results: [Result] = []
+        let input = Tensor(shape: [0])
+        var start = 0
+        while start < images.count {
+            let rows = start..<min(start + batchSize, images.count)
+            input.reshape(rows.count, shape[0], side, side)
+            images.pixels.withUnsafeBufferPointer { pixels in
+                guard let base = pixels.baseAddress else { return }
+                for (row, index) in rows.enumerated() {
+                    let target = input.pointer + row * size
+                    crop.copy(base + index * images.imageSize, channels: images.channels, height: images.height,
+                              width: images.width, top: origin.top, left: origin.left, into: target)
+                    guard let normalization else { continue }
+                    for c in 0..<shape[0] {
+                        let (mean, std) = (normalization.mean[c], normalization.std[c])
+                        for i in (c * plane)..<((c + 1) * plane) { target[i] = (target[i] - mean) / std }
+                    }
+                }
+            }
+            let logits = model.forward(input)
+            for (row, index) in rows.enumerated() {
+                results.append(Result(file: "\(path)#\(index)", label: labelled ? Int(images.labels[index]) : nil,
+                                      top: top(logits.pointer + row * model.classes, k: k)))
+            }
+            start = rows.upperBound
         }
         return results
     }

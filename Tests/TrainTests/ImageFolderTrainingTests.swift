@@ -179,4 +179,42 @@ final class ImageFolderTrainingTests: XCTestCase {
             XCTAssertEqual(best.name, ["cat", "dog", "fox"][best.class])
         }
     }
+
+    /// `predict` on a data set's own record file: MNIST's IDX images, whose last 2,000 are the
+    /// validation split, give the validation batches' logits and labels.
+    func testPredictOnRecordFilesMatchesTheValidationBatches() throws {
+        let mnist = TrainingFixtures.repositoryRoot.deletingLastPathComponent()
+            .appendingPathComponent("shared/data/mnist").path
+        let directory = ProcessRunner.temporaryDirectory("predict-records")
+        var config = TrainingFixtures.smallSynthetic(runDirectory: directory)
+        config.data.dataset = "mnist"
+        config.data.path = mnist
+        config.training.maxSteps = 20
+        try TrainingLauncher.run(config: config, log: { _ in })
+        let predictor = try Prediction(checkpoint: directory)
+        let file = mnist + "/t10k-images-idx3-ubyte.gz"
+        let results = try predictor.predictRecords(file, topK: 10, batchSize: 7)
+        XCTAssertEqual(results.count, 10_000)
+        XCTAssertEqual(results[8_003].file, file + "#8003")
+        let batch = Batch()
+        try RunData(config).makers.validation.make(0..<20, epoch: nil, into: batch)
+        let logits = predictor.model.forward(batch.input)
+        for row in 0..<20 {
+            let result = results[8_000 + row]
+            XCTAssertEqual(result.label, Int(batch.labels[row]))
+            let values = (0..<10).map { Double(logits.pointer[row * 10 + $0]) }
+            let exponentials = values.map { Foundation.exp($0 - (values.max() ?? 0)) }
+            let total = exponentials.reduce(0, +)
+            for guess in result.top {
+                XCTAssertEqual(guess.probability, exponentials[guess.class] / total, accuracy: 1e-5, "record \(row)")
+            }
+        }
+        // A CIFAR batch file for an MNIST model says why it cannot be read.
+        let bin = directory + "/test_batch.bin"
+        try Data(repeating: 0, count: 3073).write(to: URL(fileURLWithPath: bin))
+        XCTAssertThrowsError(try predictor.predictRecords(bin, topK: 1)) { error in
+            XCTAssertTrue("\(error)".contains("a .bin file is read as CIFAR records, and this model was trained on "
+                + "mnist"), "\(error)")
+        }
+    }
 }
