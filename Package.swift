@@ -18,6 +18,8 @@ let kernelFlags: [SwiftSetting] = {
     return flags
 }()
 let common: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+// The same CPU target for the C file that records what the kernels were compiled for (--version).
+let buildTargetFlags: [CSetting] = cpuSetting == "portable" ? [] : [.unsafeFlags(["-march=\(cpuSetting)"])]
 
 let package = Package(
     name: "cnn-dist",
@@ -65,7 +67,8 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Checkpoint"], swiftSettings: common),
         // The build's identity for --version: git commit and CPU target, written before each build.
         .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
-        .target(name: "BuildInfo", swiftSettings: common, plugins: ["BuildInfoPlugin"]),
+        .target(name: "CBuildTarget", cSettings: buildTargetFlags),
+        .target(name: "BuildInfo", dependencies: ["CBuildTarget"], swiftSettings: common, plugins: ["BuildInfoPlugin"]),
         .executableTarget(name: "cnn-dist",
                           dependencies: ["Train", "Benchmarks", "Reports", "Configuration", "Checkpoint", "Datasets", "NN",
                                          "Distributed", "CAllocationCounter", "BuildInfo",

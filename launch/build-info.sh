@@ -1,18 +1,22 @@
 #!/bin/sh
 # Called by the BuildInfo plugin before each build: writes OUTPUT_DIR/BuildFacts.swift with the
-# git commit of PACKAGE_DIR (+dirty with uncommitted changes to tracked files), the CPU target
-# (CNN_DIST_CPU) and the build machine's SIMD features, rewriting it only when they changed.
+# git commit of PACKAGE_DIR (+dirty with uncommitted changes to tracked files; "unknown" when
+# PACKAGE_DIR is not itself the top of a git work tree, e.g. an unpacked tarball inside another
+# repository) and the CPU target (CNN_DIST_CPU), rewriting it only when they changed, so an
+# unchanged tree rebuilds nothing. (What the kernels were compiled for comes from the compiler
+# itself: Sources/CBuildTarget.)
 # Usage: build-info.sh PACKAGE_DIR OUTPUT_DIR
 set -eu
 package=$1 output=$2
 mkdir -p "$output"
-commit=$(git -C "$package" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-if [ "$commit" != unknown ] && [ -n "$(git -C "$package" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
-    commit="$commit+dirty"
+commit=unknown
+top=$(git -C "$package" rev-parse --show-toplevel 2>/dev/null || true)
+if [ -n "$top" ] && [ "$(cd "$top" && pwd -P)" = "$(cd "$package" && pwd -P)" ]; then
+    commit=$(git -C "$package" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+    if [ "$commit" != unknown ] && [ -n "$(git -C "$package" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+        commit="$commit+dirty"
+    fi
 fi
-features=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | tr ' ' '\n' \
-    | grep -x -E 'sse4_2|avx|avx2|fma|f16c|avx512f|avx512bw|avx512vl|avx512_vnni|avx512_bf16|amx_tile|amx_bf16' \
-    | tr '\n' ' ' | sed 's/ $//') || features=""
 file="$output/BuildFacts.swift"
 new="$output/BuildFacts.swift.new"
 cat >"$new" <<SWIFT
@@ -20,7 +24,6 @@ cat >"$new" <<SWIFT
 enum BuildFacts {
     static let gitCommit = "$commit"
     static let cpuTarget = "${CNN_DIST_CPU:-native}"
-    static let buildMachineFeatures = "$features"
 }
 SWIFT
 if cmp -s "$new" "$file"; then rm -f "$new"; else mv "$new" "$file"; fi

@@ -14,7 +14,10 @@ struct BuildInfoPlugin: BuildToolPlugin {
                 displayName: "cnn-dist build identity (git commit, CPU target)",
                 executable: URL(fileURLWithPath: "/bin/sh"),
                 arguments: [script.path, context.package.directoryURL.path, output.path],
-                environment: ["CNN_DIST_CPU": ProcessInfo.processInfo.environment["CNN_DIST_CPU"] ?? "native"],
+                // The command otherwise runs without PATH or HOME: git found only at /bin/sh's default
+                // path, and a user's git configuration (safe.directory) unread.
+                environment: ProcessInfo.processInfo.environment.filter { ["PATH", "HOME"].contains($0.key) }
+                    .merging(["CNN_DIST_CPU": ProcessInfo.processInfo.environment["CNN_DIST_CPU"] ?? "native"]) { $1 },
                 outputFilesDirectory: output)
         ]
     }

@@ -1,3 +1,5 @@
+import CBuildTarget
+
 /// What was built: the version, and the git commit and CPU target recorded at build time by
 /// launch/build-info.sh (the BuildInfo plugin's prebuild step writes `BuildFacts`).
 public enum Build {
@@ -6,8 +8,9 @@ public enum Build {
     public static var gitCommit: String { BuildFacts.gitCommit }
     /// CNN_DIST_CPU at build time: native, portable, or a -target-cpu name.
     public static var cpuTarget: String { BuildFacts.cpuTarget }
-    /// The relevant SIMD features of the machine that built this binary (what `native` targets).
-    public static var buildMachineFeatures: [String] {
-        BuildFacts.buildMachineFeatures.split(separator: " ").map(String.init)
+    /// The SIMD features the kernels were compiled for (`native`: the machine that compiled
+    /// them), from the compiler's target macros in a C file built with the same CPU target.
+    public static var compiledFeatures: [String] {
+        String(cString: cnn_dist_compiled_features()).split(separator: " ").map(String.init)
     }
 }
