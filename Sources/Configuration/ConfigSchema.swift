@@ -128,8 +128,9 @@ public enum ConfigSchema {
                  + "adds their gradients, one all-reduce and one optimizer step per batch (the same step in less "
                  + "memory; BatchNorm sees micro-batch statistics, as in PyTorch)"),
         .key("training.freeze", \.training.freeze,
-             "parameters kept fixed, as glob patterns of their names (`features.*`): no gradient, weight decay "
-                 + "or momentum (PyTorch's requires_grad = False); each pattern must match a parameter"),
+             "parameters kept fixed, as glob patterns of their names (`features.*`): no update, weight decay "
+                 + "or momentum (PyTorch's requires_grad = False; BatchNorm running statistics still update in "
+                 + "training mode, as in PyTorch); each pattern must match a parameter"),
         .key("training.on_nonfinite", \.training.onNonFinite,
              "a NaN/Inf training loss on any rank: stop with an error, or skip the step on all ranks"),
         .key("optimizer.name", \.optimizer.name, "SGD with torch.optim.SGD's exact update"),

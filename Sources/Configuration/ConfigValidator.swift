@@ -41,7 +41,9 @@ struct ConfigValidator {
         }
         require(config.model.layers != nil || knownModels.contains(config.model.name), "model.name",
                 "names an unknown model '\(config.model.name)'; known models: \(knownModels.joined(separator: ", "))")
-        require(config.training.batchSize % config.training.microBatches == 0, "training.micro_batches",
+        // (A count below 1 is the key's own rule's to report.)
+        require(config.training.microBatches < 1 || config.training.batchSize % config.training.microBatches == 0,
+                "training.micro_batches",
                 "is \(config.training.microBatches), which does not divide training.batch_size "
                     + "\(config.training.batchSize) into equal micro-batches")
         let data = config.data

@@ -12,14 +12,16 @@ public enum RecordFile {
     }
 
     /// The images of `path` and their labels (nil for IDX images without a labels file beside
-    /// them). `dataset`: the model's data set, which says how a `.bin` file's records are laid out.
-    public static func read(_ path: String, dataset: String) throws -> (images: LabeledImages, labelled: Bool) {
+    /// them). `dataset`: the model's data set, which says how a `.bin` file's records are laid out;
+    /// `labelMode`: which CIFAR-100 label it was trained on.
+    public static func read(_ path: String, dataset: String, labelMode: CIFAR100.LabelMode = .fine) throws
+        -> (images: LabeledImages, labelled: Bool) {
         let name = (path as NSString).lastPathComponent
         if name.hasSuffix(".bin") {
             let records: CIFARRecords
             switch dataset {
             case "cifar10": records = CIFAR10.records
-            case "cifar100": records = CIFAR100.records(.fine)
+            case "cifar100": records = CIFAR100.records(labelMode)
             default:
                 throw DataError.unreadable(path: path, reason: "a .bin file is read as CIFAR records, and this "
                     + "model was trained on \(dataset), not cifar10 or cifar100")
@@ -31,7 +33,9 @@ public enum RecordFile {
                                   labels: labels), true)
         }
         let images = try IDXReader.readImages(path: path)
-        let labelsPath = [path.replacingOccurrences(of: "images-idx3-ubyte", with: "labels-idx1-ubyte")]
+        // t10k-images-idx3-ubyte → t10k-labels-idx1-ubyte (also the t10k-images.idx3-ubyte spelling).
+        let labelsPath = [path.replacingOccurrences(of: "images-idx3-ubyte", with: "labels-idx1-ubyte"),
+                          path.replacingOccurrences(of: "images.idx3-ubyte", with: "labels.idx1-ubyte")]
             .flatMap { [$0, $0.hasSuffix(".gz") ? String($0.dropLast(3)) : $0 + ".gz"] }
             .first { $0 != path && FileManager.default.fileExists(atPath: $0) }
         var labels = [Int32](repeating: -1, count: images.count)

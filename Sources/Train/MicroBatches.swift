@@ -17,10 +17,9 @@ final class MicroBatches {
     func load(_ index: Int, of batch: Batch) {
         let size = batch.labels.count / count
         precondition(size * count == batch.labels.count, "a batch of \(batch.labels.count) into \(count) micro-batches")
-        var shape = batch.input.shape
-        let sampleSize = shape.dropFirst().reduce(1, *)
-        shape[0] = size
-        input.reshape(shape)
+        let shape = batch.input.shape  // [n, C, H, W]
+        let sampleSize = shape[1] * shape[2] * shape[3]
+        input.reshape(size, shape[1], shape[2], shape[3])  // within capacity: no allocation
         input.pointer.update(from: batch.input.pointer + index * size * sampleSize, count: size * sampleSize)
         labels.removeAll(keepingCapacity: true)
         labels.append(contentsOf: batch.labels[index * size..<(index + 1) * size])

@@ -25,6 +25,10 @@ public struct Prediction {
         public var top: [Guess]
         /// Why the file gave no prediction (unreadable, not an image); nil when it did.
         public var error: String?
+
+        public init(file: String, label: Int? = nil, top: [Guess], error: String? = nil) {
+            (self.file, self.label, self.top, self.error) = (file, label, top, error)
+        }
     }
 
     public let model: Model
@@ -32,6 +36,7 @@ public struct Prediction {
     let worker: ImageWorker
     /// The data set the model was trained on, and its normalisation: how record files are read.
     let dataset: String
+    let labelMode: CIFAR100.LabelMode
     let normalization: Normalization?
 
     /// Builds the model and the transform from the checkpoint (its config, or `configPath`'s for a
@@ -86,6 +91,7 @@ public struct Prediction {
         }
         worker = ImageWorker(pipeline: pipeline)
         dataset = config.data.dataset
+        labelMode = config.data.labelMode
         normalization = try DatasetLoader.normalization(config.data, channels: shape[0])
     }
 
@@ -151,7 +157,7 @@ public struct Prediction {
     /// The top `k` classes of each record of a record file (MNIST IDX images, CIFAR batches), as
     /// the trainer validates them: centre-cropped to the model's input where larger, normalised.
     public func predictRecords(_ path: String, topK k: Int, batchSize: Int = 32) throws -> [Result] {
-        let (images, labelled) = try RecordFile.read(path, dataset: dataset)
+        let (images, labelled) = try RecordFile.read(path, dataset: dataset, labelMode: labelMode)
         let shape = model.inputShape, side = shape[1]
         guard images.channels == shape[0], images.height >= side, images.width >= side else {
             throw DataError.badDimensions(path: path, reason: "its \(images.channels)x\(images.height)x\(images.width) "

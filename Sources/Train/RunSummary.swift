@@ -22,7 +22,8 @@ struct RunSummary {
     var workersOption: String
 
     var lines: [String] {
-        let resume = "\(command) train --resume \(runDirectory)\(workersOption)"
+        let folder = RunSummary.quoted(runDirectory)
+        let resume = "\(command) train --resume \(folder)\(workersOption)"
         switch outcome {
         case .signalled:
             let position = "epoch \(epoch + 1)/\(epochs), batch \(batchInEpoch) of \(batchesPerEpoch)"
@@ -30,15 +31,17 @@ struct RunSummary {
                     "continue with: \(resume)"]
         case .completed, .earlyStopped, .maxSteps:
             var lines = ["finished at step \(step): " + reason]
-            if let best {
-                let path = (runDirectory as NSString).appendingPathComponent("checkpoints/best.safetensors")
-                let exists = FileManager.default.fileExists(atPath: path)
-                lines.append("  best:        \(best)" + (exists ? " → \(path)" : ""))
+            if let best { lines.append("  best epoch:  \(best)") }
+            let bestPath = (runDirectory as NSString).appendingPathComponent("checkpoints/best.safetensors")
+            if FileManager.default.fileExists(atPath: bestPath) {
+                lines.append("  best model:  \(bestPath) (saved whenever \(monitor.rawValue) improved)")
             }
             lines.append("  final model: " + (runDirectory as NSString).appendingPathComponent("model.safetensors"))
-            lines.append("  evaluate:    \(command) evaluate --checkpoint \(runDirectory)")
-            lines.append("  plot:        \(command) plot \(runDirectory)")
-            lines.append("  train on:    \(resume) --set training.epochs=N")
+            lines.append("  evaluate:    \(command) evaluate --checkpoint \(folder)")
+            lines.append("  plot:        \(command) plot \(folder)")
+            // max_steps is part of the run's config: going on past it means raising it.
+            lines.append("  train on:    \(resume) "
+                + (outcome == .maxSteps ? "--set training.max_steps=N" : "--set training.epochs=N"))
             return lines
         }
     }
@@ -66,6 +69,13 @@ struct RunSummary {
         return "\(monitor.rawValue) \(value) at epoch \(winner.epoch)"
     }
 
+    /// `path` as a shell word: as it is when it holds only safe characters, else single-quoted.
+    static func quoted(_ path: String) -> String {
+        let safe = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "/._-+=:,@%"))
+        guard path.unicodeScalars.contains(where: { !safe.contains($0) }) else { return path }
+        return "'" + path.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
     /// The records of metrics.jsonl in `runDirectory` (unreadable lines left out).
     static func records(in runDirectory: String) -> [EpochMetrics] {
         let file = (runDirectory as NSString).appendingPathComponent("metrics.jsonl")
@@ -76,6 +86,6 @@ struct RunSummary {
     /// How this process was started: under mpirun (`mpirun -n N`), or on its own.
     static func command(worldSize: Int, launchedByMPI: Bool) -> String {
         let executable = CommandLine.arguments.first ?? "cnn-dist"
-        return launchedByMPI ? "mpirun -n \(worldSize) \(executable)" : executable
+        return launchedByMPI ? "mpirun -n \(worldSize) \(quoted(executable))" : quoted(executable)
     }
 }

@@ -51,7 +51,11 @@ struct PredictCommand: ParsableCommand {
             if RecordFile.isRecordFile(path) {
                 results += predictor.predict(try Prediction.imageFiles(images), topK: k, batchSize: batchSize)
                 images = []
-                results += try predictor.predictRecords(path, topK: k, batchSize: batchSize)
+                do {
+                    results += try predictor.predictRecords(path, topK: k, batchSize: batchSize)
+                } catch {
+                    results.append(Prediction.Result(file: path, top: [], error: "\(error)"))
+                }
             } else {
                 images.append(path)
             }
@@ -95,7 +99,8 @@ struct PredictCommand: ParsableCommand {
 
     /// A class by its name where the checkpoint has names, else its number.
     func name(_ label: Int, _ predictor: Prediction) -> String {
-        predictor.classNames.map { "\(label) \($0[label])" } ?? String(label)
+        guard let names = predictor.classNames, names.indices.contains(label) else { return String(label) }
+        return "\(label) \(names[label])"
     }
 
     /// A CSV field, quoted where it holds a comma, a quote or a line break.

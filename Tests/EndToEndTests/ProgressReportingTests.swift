@@ -171,10 +171,11 @@ final class ProgressReportingTests: XCTestCase {
         }))
         let best = history.indices.max { history[$0].validationAccuracy < history[$1].validationAccuracy } ?? 0
         let executable = CommandLine.arguments[0]
-        XCTAssertEqual(Array(lines.suffix(6)), [
+        XCTAssertEqual(Array(lines.suffix(7)), [
             "finished at step 20: 2 epoch(s) done",
-            String(format: "  best:        val_accuracy %.2f%% at epoch %d → %@/checkpoints/best.safetensors",
-                   100 * history[best].validationAccuracy, best + 1, directory),
+            String(format: "  best epoch:  val_accuracy %.2f%% at epoch %d", 100 * history[best].validationAccuracy,
+                   best + 1),
+            "  best model:  \(directory)/checkpoints/best.safetensors (saved whenever val_accuracy improved)",
             "  final model: \(directory)/model.safetensors",
             "  evaluate:    \(executable) evaluate --checkpoint \(directory)",
             "  plot:        \(executable) plot \(directory)",
@@ -185,6 +186,10 @@ final class ProgressReportingTests: XCTestCase {
                                  records: [], command: "mpirun -n 4 cnn-dist", workersOption: "")
         XCTAssertEqual(stopped.lines, ["stopped at step 412 (epoch 4/10, batch 37 of 125); checkpoint saved",
                                        "continue with: mpirun -n 4 cnn-dist train --resume runs/x/version_3"])
+        var capped = stopped
+        (capped.outcome, capped.runDirectory) = (.maxSteps, "runs/my run")
+        XCTAssertEqual(capped.lines.last, "  train on:    mpirun -n 4 cnn-dist train --resume 'runs/my run' "
+            + "--set training.max_steps=N", "max_steps is in the run's config: epochs alone would not go on")
     }
 
     func testLevelsFilterMessages() {

@@ -72,6 +72,11 @@ final class GradientAccumulationTests: XCTestCase {
             problems.map(\.message),
             ["'training.micro_batches' is 3, which does not divide training.batch_size 64 into equal micro-batches"])
 
+        config.training.microBatches = 0  // its own rule's error, not a division by zero
+        XCTAssertEqual(ConfigValidator(source: "test", document: nil).problems(config, knownModels: Catalog.models)
+            .map(\.message), ["'training.micro_batches' must be a positive integer, got 0"])
+        config.training.microBatches = 3
+
         // 8 images over 4 ranks leave 2 per rank: 4 micro-batches cannot split them. Every rank
         // stops before its first collective, so rank 0 alone shows it.
         config.training.batchSize = 8
