@@ -29,11 +29,14 @@ public enum TrainingBenchmark {
         public var memoryLowerBoundMebibytes: Double
         /// Heap allocations (malloc & co., all threads) per timed step; nil when not counted.
         public var allocationsPerStep: Double?
+        /// Where the step's time goes, layer by layer (`--profile`), from as many further steps.
+        public var profile: LayerProfile?
 
         enum CodingKeys: String, CodingKey {
             case model, globalBatch = "batch", ranks, threads, steps, imagesPerSecond = "images_per_sec"
             case allReduceWaitFraction = "allreduce_wait_fraction", peakRSSMebibytes = "peak_rss_mib"
             case memoryLowerBoundMebibytes = "memory_lower_bound_mib", allocationsPerStep = "allocations_per_step"
+            case profile
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -48,6 +51,7 @@ public enum TrainingBenchmark {
             try c.encodeNumber(rounded(peakRSSMebibytes, places: 1), forKey: .peakRSSMebibytes)
             try c.encodeNumber(rounded(memoryLowerBoundMebibytes, places: 1), forKey: .memoryLowerBoundMebibytes)
             try c.encode(allocationsPerStep.map { rounded($0, places: 2) }, forKey: .allocationsPerStep)
+            try c.encodeIfPresent(profile, forKey: .profile)
         }
 
         public var jsonLine: String { JSONLines.encode(self) }
@@ -77,20 +81,22 @@ public enum TrainingBenchmark {
     /// Runs the benchmark as this process's launcher set it up (MPI ranks under mpirun,
     /// else one process); returns the JSON line on rank 0, nil on the other ranks.
     public static func launch(model: String, globalBatch: Int, threads: Int, steps: Int, warmup: Int,
-                              allocationCounter: AllocationCounter? = nil, extraAllocationsPerStep: Int = 0) throws -> String? {
+                              allocationCounter: AllocationCounter? = nil, extraAllocationsPerStep: Int = 0,
+                              profile: Bool = false) throws -> Result? {
         let communicator: Communicator = MPICommunicator.launchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
         Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: threads, ranksOnNode: communicator.localSize)
         let result = TrainingLauncher.runOrAbort(communicator) {
             try run(model: model, globalBatch: globalBatch, steps: steps, warmup: warmup, communicator: communicator,
-                    allocationCounter: allocationCounter, extraAllocationsPerStep: extraAllocationsPerStep)
+                    allocationCounter: allocationCounter, extraAllocationsPerStep: extraAllocationsPerStep,
+                    profile: profile)
         }
         communicator.finish()
-        return communicator.isCoordinator ? result.jsonLine : nil
+        return communicator.isCoordinator ? result : nil
     }
 
     public static func run(model name: String, globalBatch: Int, steps: Int, warmup: Int,
                            communicator: Communicator, allocationCounter: AllocationCounter? = nil,
-                           extraAllocationsPerStep: Int = 0) throws -> Result {
+                           extraAllocationsPerStep: Int = 0, profile: Bool = false) throws -> Result {
         guard globalBatch % communicator.worldSize == 0 else {
             throw TrainError.batchNotDivisible(batch: globalBatch, ranks: communicator.worldSize)
         }
@@ -122,11 +128,39 @@ public enum TrainingBenchmark {
         }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Result(model: name, globalBatch: globalBatch, ranks: communicator.worldSize, threads: Parallel.threadCount,
-                      steps: steps, imagesPerSecond: Double(globalBatch * steps) / seconds,
-                      allReduceWaitFraction: waited / seconds, peakRSSMebibytes: Double(usage.ru_maxrss) / 1024,
-                      memoryLowerBoundMebibytes: try memoryLowerBound(model, batch: batch),
-                      allocationsPerStep: allocationsPerStep)
+        var result = Result(
+            model: name, globalBatch: globalBatch, ranks: communicator.worldSize, threads: Parallel.threadCount,
+            steps: steps, imagesPerSecond: Double(globalBatch * steps) / seconds,
+            allReduceWaitFraction: waited / seconds, peakRSSMebibytes: Double(usage.ru_maxrss) / 1024,
+            memoryLowerBoundMebibytes: try memoryLowerBound(model, batch: batch), allocationsPerStep: allocationsPerStep)
+        if profile {
+            // Further steps, so the timed ones above carry none of the profiler's cost.
+            result.profile = try profileSteps(trainer, input: input, labels: labels, steps: steps,
+                                              communicator: communicator)
+        }
+        return result
+    }
+
+    /// `steps` steps with every layer timed (`LayerProfiler`), and loss, optimizer and all-reduce wait.
+    static func profileSteps(_ trainer: StepTrainer, input: Tensor, labels: [Int32], steps: Int,
+                             communicator: Communicator) throws -> LayerProfile {
+        let profiler = LayerProfiler()
+        var totals = StepTrainer.Times()
+        var stepSeconds = 0.0
+        communicator.barrier()
+        LayerProfiler.active = profiler
+        defer { LayerProfiler.active = nil }
+        for _ in 0..<steps {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let times = trainer.profiledStep(input, labels: labels)
+            stepSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            totals.loss += times.loss
+            totals.optimizer += times.optimizer
+            totals.wait += times.wait
+        }
+        return try LayerProfile(model: trainer.model, profiler: profiler, batch: input.shape[0],
+                                threads: Parallel.threadCount, steps: steps, stepSeconds: stepSeconds,
+                                lossSeconds: totals.loss, optimizerSeconds: totals.optimizer, waitSeconds: totals.wait)
     }
 }
 
@@ -147,6 +181,26 @@ final class StepTrainer {
         optimizer = SGD(parameters: parameters, options: SGD.Options(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4))
         buckets = GradientBuckets(parameters: parameters.map(\.parameter), capacityBytes: 25 << 20, communicator: communicator)
         buckets.attach(to: model)
+    }
+
+    /// Seconds a profiled step spent outside the layers.
+    struct Times {
+        var loss = 0.0, optimizer = 0.0, wait = 0.0
+    }
+
+    /// One training step, timing the loss, the optimizer and the all-reduce wait.
+    func profiledStep(_ input: Tensor, labels: [Int32]) -> Times {
+        func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+        buckets.beginStep()
+        let logits = model.forward(input)
+        let lossStart = now()
+        loss.forward(logits: logits, labels: labels)
+        let lossSeconds = Double(now() - lossStart) / 1e9
+        model.backward(loss.gradient)
+        buckets.finishStep()
+        let optimizerStart = now()
+        optimizer.step()
+        return Times(loss: lossSeconds, optimizer: Double(now() - optimizerStart) / 1e9, wait: buckets.lastWaitSeconds)
     }
 
     /// One training step; returns the seconds spent blocked on the all-reduce.

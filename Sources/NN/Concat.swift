@@ -48,7 +48,7 @@ public final class Concat: Layer {
 
     public func forward(_ input: Tensor) -> Tensor {
         inputShape = input.shape
-        for index in branches.indices { branchOutputs[index] = branches[index].layer.forward(input) }
+        for index in branches.indices { branchOutputs[index] = LayerProfiler.forward(branches[index].layer, input) }
         let firstShape = branchOutputs[0].shape
         let batch = firstShape[0]
         let inner = firstShape.dropFirst(2).reduce(1, *)
@@ -89,7 +89,7 @@ public final class Concat: Layer {
             Parallel.forEachRange(batch, CopyRows(source: dy + start, sourceStride: totalChannels * inner, target: target,
                                                   targetStride: size, count: size))
             channelOffset += slice.shape[1]
-            let branchGradInput = branches[index].layer.backward(slice)
+            let branchGradInput = LayerProfiler.backward(branches[index].layer, slice)
             if !needsInputGradient { continue }
             if index == 0 {
                 gradInput.reshape(inputShape)

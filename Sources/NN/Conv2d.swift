@@ -98,13 +98,21 @@ public final class Conv2d: Layer {
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let g = geometry, let input else { preconditionFailure("Conv2d.backward before forward") }
-        Convolution.backwardWeight(g, input: input.pointer, gradOutput: gradOutput.pointer,
-                                   gradWeight: weight.gradient.pointer, gradBias: bias?.gradient.pointer)
+        LayerProfiler.weightGradient(self) {
+            Convolution.backwardWeight(g, input: input.pointer, gradOutput: gradOutput.pointer,
+                                       gradWeight: weight.gradient.pointer, gradBias: bias?.gradient.pointer)
+        }
         gradInput.reshape(input.shape)
         if needsInputGradient {
             Convolution.backwardInput(g, gradOutput: gradOutput.pointer, weight: weight.value.pointer,
                                       gradInput: gradInput.pointer)
         }
         return gradInput
+    }
+}
+
+extension Conv2d: KernelNaming {
+    public var kernelNames: (forward: String, inputGradient: String, weightGradient: String)? {
+        geometry.map(Convolution.kernelNames)
     }
 }

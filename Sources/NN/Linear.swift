@@ -62,11 +62,14 @@ public final class Linear: Layer {
         guard let input else { preconditionFailure("Linear.backward before forward") }
         let batch = input.shape[0]
         // dW [out, in] = dYᵀ [out, N] · X [N, in]
-        GEMM.multiply(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: batch,
-                      a: gradOutput.pointer, lda: outFeatures, b: input.pointer, ldb: inFeatures,
-                      c: weight.gradient.pointer, ldc: inFeatures)
-        if let bias {
-            Reduction.columnSums(gradOutput.pointer, rows: batch, columns: outFeatures, into: bias.gradient.pointer)
+        LayerProfiler.weightGradient(self) {
+            GEMM.multiply(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: batch,
+                          a: gradOutput.pointer, lda: outFeatures, b: input.pointer, ldb: inFeatures,
+                          c: weight.gradient.pointer, ldc: inFeatures)
+            if let bias {
+                Reduction.columnSums(gradOutput.pointer, rows: batch, columns: outFeatures,
+                                     into: bias.gradient.pointer)
+            }
         }
         gradInput.reshape(input.shape)
         if needsInputGradient {
@@ -76,5 +79,11 @@ public final class Linear: Layer {
                           c: gradInput.pointer, ldc: inFeatures)
         }
         return gradInput
+    }
+}
+
+extension Linear: KernelNaming {
+    public var kernelNames: (forward: String, inputGradient: String, weightGradient: String)? {
+        ("GEMM", "GEMM", "GEMM")
     }
 }

@@ -74,8 +74,8 @@ public final class Residual: Layer {
     public func forward(_ input: Tensor) -> Tensor {
         inputShape = input.shape
         var x = input
-        for child in mainLayers { x = child.layer.forward(x) }
-        let shortcutOutput = shortcut?.layer.forward(input) ?? input
+        for child in mainLayers { x = LayerProfiler.forward(child.layer, x) }
+        let shortcutOutput = shortcut.map { LayerProfiler.forward($0.layer, input) } ?? input
         precondition(x.shape == shortcutOutput.shape,
                      "Residual: main path gives \(x.shape) but the shortcut gives \(shortcutOutput.shape)")
         let sum: Tensor
@@ -107,8 +107,8 @@ public final class Residual: Layer {
             gradSum = activation?.backward(gradOutput) ?? gradOutput
         }
         var gradMain = gradSum
-        for child in mainLayers.reversed() { gradMain = child.layer.backward(gradMain) }
-        let gradShortcut = shortcut?.layer.backward(gradSum) ?? gradSum
+        for child in mainLayers.reversed() { gradMain = LayerProfiler.backward(child.layer, gradMain) }
+        let gradShortcut = shortcut.map { LayerProfiler.backward($0.layer, gradSum) } ?? gradSum
         gradInput.reshape(inputShape)
         if needsInputGradient {
             Elementwise.add(gradMain.pointer, gradShortcut.pointer, into: gradInput.pointer, count: gradInput.count)

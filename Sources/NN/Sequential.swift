@@ -32,14 +32,14 @@ public final class Sequential: Layer {
 
     public func forward(_ input: Tensor) -> Tensor {
         var x = input
-        for child in children { x = child.layer.forward(x) }
+        for child in children { x = LayerProfiler.forward(child.layer, x) }
         return x
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         var g = gradOutput
         for index in children.indices.reversed() {
-            g = children[index].layer.backward(g)
+            g = LayerProfiler.backward(children[index].layer, g)
             afterChildBackward?(index)
         }
         return g

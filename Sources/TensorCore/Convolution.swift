@@ -120,6 +120,16 @@ public enum Convolution {
         return UnsafePointer(results)
     }
 
+    /// The kernel each pass runs for `g` (what the profile reports): `direct`, `1x1 GEMM` (a
+    /// pointwise convolution multiplies the image itself) or `im2col+GEMM`.
+    public static func kernelNames(_ g: ConvolutionGeometry)
+        -> (forward: String, inputGradient: String, weightGradient: String) {
+        let lowered = isPointwise(g) ? "1x1 GEMM" : "im2col+GEMM"
+        return (DirectConvolution.appliesToForward(g) ? "direct" : lowered,
+                DirectConvolution.appliesToInputGradient(g) ? "direct" : lowered,
+                DirectConvolution.appliesToWeightGradient(g) ? "direct" : lowered)
+    }
+
     /// output = conv(input, weight) + bias
     public static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {

@@ -63,6 +63,16 @@ final class RunDirectory {
         }
     }
 
+    /// `profile.json`: `train --profile-steps`' layer profile.
+    func writeProfile(_ json: String) throws {
+        do {
+            let file = (path as NSString).appendingPathComponent("profile.json")
+            try AtomicFile.write(Data((json + "\n").utf8), to: file)
+        } catch {
+            throw TrainError.runDirectory(path: path, reason: "cannot write profile.json (\(error))")
+        }
+    }
+
     /// `classes.txt`: the class names in label order, one per line (image folders).
     func writeClassNames(_ names: [String]) throws {
         do {

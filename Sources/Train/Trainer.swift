@@ -22,6 +22,8 @@ public struct StartOptions: Equatable, Sendable {
     public var initFrom: String?
     /// With `initFrom`: the model's classifier stays freshly initialised (added to `init.exclude`).
     public var resetHead: Bool
+    /// Steps to profile layer by layer after the first (`--profile-steps`); 0: none.
+    public var profileSteps: Int
     /// Where a config without `run_dir` runs: `runs/<runName>/version_N` (the config file's stem).
     public var runName: String
     /// A config file was given: a resume runs it (else the checkpoint's config, with `overrides`).
@@ -31,12 +33,14 @@ public struct StartOptions: Equatable, Sendable {
     /// A resume may change keys that change the numbers (each change is listed).
     public var allowConfigChange: Bool
 
-    public init(resume: Resume? = nil, initFrom: String? = nil, resetHead: Bool = false, runName: String = "default",
+    public init(resume: Resume? = nil, initFrom: String? = nil, resetHead: Bool = false, profileSteps: Int = 0,
+                runName: String = "default",
                 configFileGiven: Bool = true, overrides: ConfigOverrides = ConfigOverrides(),
                 allowConfigChange: Bool = false) {
         self.resume = resume
         self.initFrom = initFrom
         self.resetHead = resetHead
+        self.profileSteps = profileSteps
         self.runName = runName
         self.configFileGiven = configFileGiven
         self.overrides = overrides
@@ -66,6 +70,8 @@ public final class Trainer {
     let buckets: GradientBuckets
     /// Gradient accumulation's micro-batches; nil: each rank's batch in one pass.
     let microBatches: MicroBatches?
+    /// `--profile-steps`: the steps still to profile; nil: none (or reported).
+    private var stepProfile: StepProfile?
     let bufferBroadcast: BufferBroadcast
     let schedule: LearningRateController
     /// Where the run stands; restored from a checkpoint on resume.
@@ -96,12 +102,8 @@ public final class Trainer {
 
         // A data set this build cannot load fails first, before the run directory is touched.
         try DatasetLoader.checkAvailable(config.data)
-        let localBatch = config.training.batchSize / max(1, communicator.worldSize)
-        guard localBatch % config.training.microBatches == 0 else {  // before any collective: every rank stops
-            throw DataError.invalidBatch("training.micro_batches \(config.training.microBatches) does not divide each "
-                + "rank's \(localBatch) images of a batch (training.batch_size \(config.training.batchSize) over "
-                + "\(communicator.worldSize) ranks) into equal micro-batches")
-        }
+        // Before any collective, so every rank stops alike (a resume checks its own config below).
+        try Trainer.checkMicroBatches(config, worldSize: communicator.worldSize)
         if let initFrom = options.initFrom, options.resume != nil {
             throw TrainError.runDirectory(path: initFrom, reason: "--init-from starts a new run from these weights and "
                 + "--resume continues one from its checkpoint: give one of them")
@@ -141,15 +143,24 @@ public final class Trainer {
             (communicator as? MPICommunicator)?.timeout = self.config.distributed.timeoutSeconds
         }
         let config = self.config
+        try Trainer.checkMicroBatches(config, worldSize: communicator.worldSize)
+        let localBatch = config.training.batchSize / max(1, communicator.worldSize)
 
         let data = try RunData(config)
         self.data = data
         let makers = data.makers
         model = try data.makeModel(config.model)
         if options.resetHead {  // recorded in the run's config.yaml as what it is: an exclusion
-            self.config.initialization.exclude += ParameterPatterns.head(of: model)
+            let excluded = self.config.initialization.exclude
+            self.config.initialization.exclude += ParameterPatterns.head(of: model).filter { !excluded.contains($0) }
+        }
+        if options.initFrom != nil {  // on every rank, so a typo stops them all alike
+            try ParameterPatterns.requireEachMatches(
+                self.config.initialization.exclude,
+                names: model.namedParameters().map(\.name) + model.namedBuffers().map(\.name), key: "init.exclude")
         }
         microBatches = config.training.microBatches > 1 ? MicroBatches(count: config.training.microBatches) : nil
+        stepProfile = options.profileSteps > 0 ? StepProfile(steps: options.profileSteps) : nil
         try MemoryBudget.checkTraining(model, batch: localBatch / config.training.microBatches,
                                        imageShape: data.makers.train.imageShape, prefetch: config.data.prefetch,
                                        ranksOnNode: communicator.localSize)
@@ -203,6 +214,15 @@ public final class Trainer {
         }
         try synchronizeStart()
         try startRunFiles()
+    }
+
+    /// Each rank's share of a batch divides into `training.micro_batches` equal micro-batches.
+    /// (A batch that does not divide over the ranks is the sampler's error to name.)
+    private static func checkMicroBatches(_ config: TrainConfig, worldSize: Int) throws {
+        let batch = config.training.batchSize, parts = config.training.microBatches, ranks = max(1, worldSize)
+        guard parts > 1, batch % ranks == 0, (batch / ranks) % parts != 0 else { return }
+        throw DataError.invalidBatch("training.micro_batches \(parts) does not divide each rank's \(batch / ranks) "
+            + "images of a batch (training.batch_size \(batch) over \(ranks) ranks) into equal micro-batches")
     }
 
     /// The config's `run_dir`, or else a new `runs/<name>/version_N` (a bare `--resume`: the newest
@@ -349,16 +369,19 @@ public final class Trainer {
         var entries = try MetadataCoder.encode(progress)
         try communicator.broadcast(&entries, root: 0)
         progress = try MetadataCoder.decode(TrainingProgress.self, from: entries)
-        let hasMomentum = optimizer.momentumBuffers.contains { $0 != nil }
-        var flags: [Double] = [hasMomentum ? 1 : 0, resumedAtStep.map(Double.init) ?? -1]
+        // Which parameters have a momentum buffer: all or none after a plain resume, some when a
+        // resume unfroze parameters (their buffers start fresh, as in PyTorch), so the pattern
+        // travels too and every rank holds rank 0's.
+        var flags: [Double] = [resumedAtStep.map(Double.init) ?? -1]
+            + optimizer.momentumBuffers.map { $0 == nil ? 0 : 1 }
         communicator.broadcast(&flags, root: 0)
-        resumedAtStep = flags[1] < 0 ? nil : Int(flags[1])
-        if flags[0] > 0 {
-            if !communicator.isCoordinator {
-                optimizer.setMomentumBuffers(optimizer.parameters.map { Tensor(shape: $0.parameter.value.shape) })
-            }
-            for case let buffer? in optimizer.momentumBuffers { communicator.broadcast(buffer.buffer, root: 0) }
+        resumedAtStep = flags[0] < 0 ? nil : Int(flags[0])
+        if !communicator.isCoordinator {
+            optimizer.setMomentumBuffers(zip(optimizer.parameters, flags.dropFirst()).map { entry, present in
+                present > 0 ? Tensor(shape: entry.parameter.value.shape) : nil
+            })
         }
+        for case let buffer? in optimizer.momentumBuffers { communicator.broadcast(buffer.buffer, root: 0) }
     }
 
     // MARK: the loop
@@ -427,7 +450,7 @@ public final class Trainer {
         epochReplacedImages = 0
         var images = 0
         while progress.batchInEpoch < trainSampler.batchesPerEpoch {
-            let step = trainStep(try trainBatches.next())
+            let step = try profiledStep()
             try account(step)
             epochReplacedImages += step.global.replacedImages
             stragglers.record(lastToArrive: buckets.lastToArrive)
@@ -502,18 +525,52 @@ public final class Trainer {
         bufferBroadcast.synchronize()
         let step = StepResult(local: local, global: buckets.summedControls)
         guard step.updated else { return step }
-        // After the all-reduce, so every rank sees the same norm and clips alike.
-        if let maxNorm = config.training.clipGradientNorm {
-            GradientClipping.clip(optimizer.parameters.map(\.parameter), maxNorm: maxNorm)
+        profiled(.optimizer) {
+            // After the all-reduce, so every rank sees the same norm and clips alike.
+            if let maxNorm = config.training.clipGradientNorm {
+                GradientClipping.clip(optimizer.parameters.map(\.parameter), maxNorm: maxNorm)
+            }
+            optimizer.step()
         }
-        optimizer.step()
         return step
+    }
+
+    /// The next batch's step, under the layer profiler for the steps `--profile-steps` covers; the
+    /// profile is logged (and written to the run directory as profile.json) once they are done.
+    private func profiledStep() throws -> StepResult {
+        guard let stepProfile, stepProfile.covers(step: progress.globalStep + 1) else {
+            return trainStep(try trainBatches.next())
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let batch = try trainBatches.next()
+        let dataSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        LayerProfiler.active = stepProfile.profiler
+        let step = trainStep(batch)
+        LayerProfiler.active = nil
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 - dataSeconds
+        stepProfile.add(stepSeconds: seconds, dataSeconds: dataSeconds, waitSeconds: buckets.lastWaitSeconds)
+        if stepProfile.isComplete {
+            let batch = trainSampler.globalBatchSize / communicator.worldSize
+            let report = try stepProfile.report(model: model, batch: batch)
+            log("profile of steps \(progress.globalStep + 2 - stepProfile.steps)–\(progress.globalStep + 1) "
+                + "(rank 0):\n" + report.table.trimmingCharacters(in: .newlines))
+            try runDirectory?.writeProfile(report.json)
+            self.stepProfile = nil
+        }
+        return step
+    }
+
+    /// `body`, timed as `section` of the step when the step is profiled.
+    private func profiled<T>(_ section: StepProfile.Section, _ body: () -> T) -> T {
+        guard let stepProfile, LayerProfiler.active != nil else { return body() }
+        return stepProfile.time(section, body)
     }
 
     /// The batch's loss and gradients; its controls start out with the gradients' all-reduce.
     private func forwardBackward(_ batch: Batch) -> SoftmaxCrossEntropy.Result {
         model.beginStep(seed: config.training.seed, step: progress.globalStep, rank: communicator.rank)
-        let local = loss.forward(logits: model.forward(batch.input), labels: batch.labels, gradientScale: nil)
+        let logits = model.forward(batch.input)
+        let local = profiled(.loss) { loss.forward(logits: logits, labels: batch.labels, gradientScale: nil) }
         sendControls(local, batch)
         model.backward(loss.gradient)
         return local
@@ -528,7 +585,8 @@ public final class Trainer {
             micro.load(index, of: batch)
             model.beginStep(seed: config.training.seed, step: progress.globalStep, rank: communicator.rank,
                             microBatch: index)
-            var part = loss.forward(logits: model.forward(micro.input), labels: micro.labels, gradientScale: scale)
+            let logits = model.forward(micro.input)
+            var part = profiled(.loss) { loss.forward(logits: logits, labels: micro.labels, gradientScale: scale) }
             if let earlier = total {
                 part.lossSum += earlier.lossSum
                 part.correct += earlier.correct

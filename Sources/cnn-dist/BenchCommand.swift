@@ -20,6 +20,10 @@ struct BenchTrain: ParsableCommand {
         discussion: """
         Prints one JSON line (rank 0): model, batch, ranks, threads, steps, images_per_sec,
         allreduce_wait_fraction, peak_rss_mib, memory_lower_bound_mib, allocations_per_step.
+        --profile then runs as many steps again with every layer timed and prints where the time \
+        goes: per layer forward, input-gradient (dX) and weight-gradient (dW) ms per step, share of \
+        the step, GFLOP/s and the kernel each pass ran; then loss, optimizer, all-reduce wait and the \
+        rest (--format json: the JSON line with a "profile" object).
         """)
 
     @Option(help: "Model from the zoo.") var model = "lenet5"
@@ -30,6 +34,12 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Threads per rank (0: cores / ranks on the node).") var threads = 0
     @Option(help: "Timed steps.") var steps = 100
     @Option(help: "Untimed warm-up steps.") var warmup = 5
+    @Flag(help: "Also profile: a table of each layer's time (see above).") var profile = false
+    @Option(help: "With --profile: table or json.") var format = ProfileFormat.table
+
+    enum ProfileFormat: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
     @Option(help: ArgumentHelp("Debug: heap allocations to add to every step (checks the counter counts).",
                                visibility: .hidden))
     var debugAllocationsPerStep = 0
@@ -38,11 +48,17 @@ struct BenchTrain: ParsableCommand {
         let counter = TrainingBenchmark.AllocationCounter(count: { allocation_count() },
                                                            allocate: { allocation_counter_probe(Int32($0)) })
         let active = allocation_counter_active() != 0
-        if let line = try TrainingBenchmark.launch(model: model, globalBatch: batch, threads: threads,
-                                                   steps: steps, warmup: warmup,
-                                                   allocationCounter: active ? counter : nil,
-                                                   extraAllocationsPerStep: debugAllocationsPerStep) {
-            print(line)
+        guard let result = try TrainingBenchmark.launch(
+            model: model, globalBatch: batch, threads: threads, steps: steps, warmup: warmup,
+            allocationCounter: active ? counter : nil, extraAllocationsPerStep: debugAllocationsPerStep,
+            profile: profile)
+        else { return }
+        if let table = result.profile?.table, format == .table {
+            print(table, terminator: "")
+            print(String(format: "%.1f images/s over %d timed steps without the profiler", result.imagesPerSecond,
+                         result.steps))
+        } else {
+            print(result.jsonLine)
         }
     }
 }

@@ -38,6 +38,12 @@ struct TrainCommand: ParsableCommand {
               class count (adds it to init.exclude).
               """)
     var resetHead = false
+    @Option(name: .customLong("profile-steps"), help: """
+        Time every layer over N steps after the first and print where the time goes (forward, input and \
+        weight gradient, GFLOP/s, kernels; loss, optimizer, all-reduce and data waits); also written to \
+        the run directory as profile.json.
+        """)
+    var profileSteps = 0
     @Option(name: .customLong("max-steps"), help: "Train exactly N optimizer steps in all, save a checkpoint and exit (0: save the initial model).")
     var maxSteps: Int?
     @Flag(name: .customLong("no-shuffle"), help: "Process training samples in file order (data.shuffle: false).")
@@ -57,6 +63,9 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         guard Logger.Level(name: logLevel) != nil else {
             throw ValidationError("--log-level must be error, warning, info or debug, got '\(logLevel)'")
+        }
+        guard (0...1_000_000).contains(profileSteps) else {
+            throw ValidationError("--profile-steps must lie in 0...1000000, got \(profileSteps)")
         }
     }
 
@@ -83,7 +92,8 @@ struct TrainCommand: ParsableCommand {
             let runName = config.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension }
                 ?? "default"
             let options = StartOptions(resume: resume.map { $0 == TrainCommand.latest ? .latest : .path($0) },
-                                       initFrom: initFrom, resetHead: resetHead, runName: runName, configFileGiven: config != nil,
+                                       initFrom: initFrom, resetHead: resetHead,
+                                       profileSteps: profileSteps, runName: runName, configFileGiven: config != nil,
                                        overrides: overrides, allowConfigChange: allowConfigChange)
             try TrainingLauncher.run(config: trainConfig, workers: workers, options: options, logger: logger)
         } catch {

@@ -5,6 +5,7 @@ import XCTest
 
 @testable import Checkpoint
 @testable import Configuration
+@testable import Distributed
 @testable import NN
 @testable import Train
 
@@ -125,6 +126,61 @@ final class FineTuningTests: XCTestCase {
         XCTAssertThrowsError(try TrainingLauncher.run(config: config, log: { _ in })) { error in
             XCTAssertTrue(
                 "\(error)".hasPrefix("'training.freeze': pattern 'features.*' matches no parameter"), "\(error)")
+        }
+    }
+
+    /// Unfreezing on a multi-rank resume: the checkpoint has momentum only for the parameters
+    /// that trained; every rank must hold rank 0's pattern (fresh buffers for the rest), or the
+    /// broadcasts mismatch and the replicas drift.
+    func testUnfreezingOnAMultiRankResumeKeepsReplicasIdentical() throws {
+        let directory = ProcessRunner.temporaryDirectory("unfreeze")
+        var frozen = TrainingFixtures.smallSynthetic(runDirectory: directory, epochs: 2)
+        frozen.training.freeze = ["conv*"]
+        frozen.training.maxSteps = 5
+        try TrainingLauncher.run(config: frozen, workers: 2, log: { _ in })
+        var unfrozen = frozen
+        unfrozen.training.freeze = []
+        unfrozen.training.maxSteps = nil
+        var lines: [String] = []
+        let lock = NSLock()
+        let history = try TrainingLauncher.run(
+            config: unfrozen, workers: 2, options: StartOptions(resume: .latest, allowConfigChange: true),
+            log: { line in lock.withLock { lines.append(line) } })
+        XCTAssertEqual(history.last?.step, 20)
+        XCTAssertTrue(lines.contains("replicas verified identical on all 2 ranks at step 20"), "\(lines)")
+        let trained = try CheckpointFile.load(path: directory + "/checkpoints/step-000000020.safetensors")
+        XCTAssertNotNil(trained.file[CheckpointFile.momentumPrefix + "conv1.weight"], "unfrozen: it has momentum now")
+    }
+
+    /// A resumed run checks its own micro-batch count against the ranks it resumes on.
+    func testResumingMicroBatchesOnMoreRanksIsCheckedWithTheRunsConfig() throws {
+        let directory = ProcessRunner.temporaryDirectory("micro-resume")
+        var config = TrainingFixtures.smallSynthetic(runDirectory: directory, epochs: 2)
+        config.training.microBatches = 16
+        config.training.maxSteps = 2
+        try TrainingLauncher.run(config: config, log: { _ in })
+        // Resumed without a config (the defaults: micro_batches 1) on 8 ranks: 8 images each.
+        let communicators = try InProcessCommunicator.makeGroup(size: 8)
+        let errors = RankResults<String?>(ranks: 8, initial: nil)
+        let done = DispatchGroup()
+        var plain = TrainConfig()
+        plain.runDirectory = directory
+        for communicator in communicators {
+            done.enter()
+            Thread.detachNewThread {
+                do {
+                    _ = try Trainer(config: plain, communicator: communicator,
+                                    options: StartOptions(resume: .latest, configFileGiven: false), logger: .silent)
+                } catch {
+                    errors.store("\(error)", rank: communicator.rank)
+                }
+                done.leave()
+            }
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 120), .success)
+        for rank in 0..<8 {
+            XCTAssertEqual(errors.value(rank: rank), "training.micro_batches 16 does not divide each rank's 8 images "
+                + "of a batch (training.batch_size 64 over 8 ranks) into equal micro-batches", "rank \(rank)")
         }
     }
 }
