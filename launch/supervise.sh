@@ -96,10 +96,15 @@ while true; do
     child=$!
     wait "$child"
     status=$?
-    # A trapped signal interrupts `wait`; wait again for the job's own status.
-    while kill -0 "$child" 2>/dev/null; do
+    # A trapped signal interrupts `wait` (status 128+n), even when the job ends a moment later:
+    # wait again for the job's own status (bash keeps a finished child's status for that wait;
+    # 127: it was already collected).
+    while [ "$stopping" -eq 1 ] && [ "$status" -gt 128 ]; do
         wait "$child"
-        status=$?
+        again=$?
+        [ "$again" -eq 127 ] && break
+        status=$again
+        kill -0 "$child" 2>/dev/null || break
     done
     child=""
     if [ "$stopping" -eq 1 ]; then

@@ -107,7 +107,7 @@ final class SuperviseTests: XCTestCase {
         try """
             #!/usr/bin/env bash
             echo started >> \(directory)/attempts
-            trap 'echo stopped >> \(directory)/attempts; exit 1' TERM
+            trap 'kill $! 2>/dev/null; echo stopped >> \(directory)/attempts; exit 1' TERM
             sleep 30 & wait
             """.write(toFile: job, atomically: true, encoding: .utf8)
         chmod(job, 0o755)
