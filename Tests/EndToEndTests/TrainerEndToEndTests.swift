@@ -30,8 +30,8 @@ final class TrainerEndToEndTests: XCTestCase {
         let result = try ProcessRunner.run(ProcessRunner.product("cnn-dist"), ["--version"], timeout: 60)
         XCTAssertEqual(result.status, 0, result.error)
         let lines = result.output.split(separator: "\n").map(String.init)
-        let git = try ProcessRunner.run("/usr/bin/env",
-                                        ["git", "-C", TrainerEndToEndTests.repository, "rev-parse", "--short=12", "HEAD"])
+        let arguments = ["git", "-C", TrainerEndToEndTests.repository, "rev-parse", "--short=12", "HEAD"]
+        let git = try ProcessRunner.run("/usr/bin/env", arguments)
         // Outside a git work tree (an unpacked source archive) the build names no commit.
         let commit = git.status == 0 ? git.output.trimmingCharacters(in: .whitespacesAndNewlines) : "unknown"
         XCTAssertTrue(lines.first?.hasPrefix("cnn-dist 0.3.0 (git \(commit)") ?? false,
