@@ -7,7 +7,12 @@
 # Rows: SGEMM 256/512/1024 at 2 threads (cnn-dist bench gemm vs NumPy); LeNet-5 batch 64 and
 # ResNet-20 batch 128 at 2 threads (bench train vs train_throughput.py); 2 ranks x 1 thread vs
 # 1 rank x 1 thread for ResNet-20, global batch 128 (mpirun vs torchrun + ddp_throughput.py);
-# ResNet-20 allocations per step and peak RSS vs the memory lower bound.
+# ResNet-20 allocations per step and peak RSS vs the memory lower bound. Issue 9's rows: AlexNet b32,
+# VGG-16 b8, GoogLeNet b16, ResNet-50 b16, ResNet-18 b32 at 224x224, 2 threads, against PyTorch fp32
+# (train_throughput.py with 10 classes, as ours), as the median of BENCH_PAIRS (default 3) interleaved
+# pairs (ours, peer, ours, peer, …), and VGG-16's and ResNet-50's effective rate (3 passes × 2 FLOP ×
+# forward MACs × img/s) against the same run's bench gemm at n = 1024. These take 15-30 minutes on 2
+# cores; BENCH_IMAGENET=0 leaves them out.
 # Environment: PEERS (venv, default ~/.cache/cnn-dist-peers), BENCH_RAW (keep the raw JSON lines here).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -22,10 +27,11 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpirun_local=(mpirun --allow-run-as-root --oversubscribe)
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-  lenet_steps=20 resnet_steps=3 scaling_steps=3 warmup=1
+  lenet_steps=20 resnet_steps=3 scaling_steps=3 warmup=1 imagenet_steps=2 imagenet_warmup=1
 else
-  lenet_steps=200 resnet_steps=20 scaling_steps=20 warmup=5
+  lenet_steps=200 resnet_steps=20 scaling_steps=20 warmup=5 imagenet_steps=5 imagenet_warmup=2
 fi
+pairs="${BENCH_PAIRS:-3}"
 
 raw="${BENCH_RAW:-$(mktemp)}"
 : > "$raw"
@@ -45,6 +51,10 @@ record() {
   rm -f /tmp/bench-stderr.$$
 }
 peer() { (cd "$shared/peers" && "$@"); }
+# A model's summary (MACs) as one JSON line.
+summary_line() {
+  "$binary" summary --model "$1" --classes 10 --format json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))'
+}
 
 record gemm.ours "$binary" bench gemm --sizes 256,512,1024 --threads 2
 record gemm.peer peer "$peers/bin/python" gemm.py --threads 2 --sizes 256,512,1024
@@ -61,6 +71,21 @@ record scale1.peer peer "$peers/bin/torchrun" --standalone --nproc_per_node=1 dd
   --global-batch 128 --steps "$scaling_steps"
 record scale2.peer peer "$peers/bin/torchrun" --standalone --nproc_per_node=2 ddp_throughput.py --model resnet20 \
   --global-batch 128 --steps "$scaling_steps"
+
+# The ImageNet-size models: interleaved pairs, so both sides see the same noisy machine.
+imagenet_models="alexnet:32 vgg16:8 googlenet:16 resnet50:16 resnet18:32"
+if [ "${BENCH_IMAGENET:-1}" != 0 ]; then
+  for entry in $imagenet_models; do
+    model="${entry%%:*}" batch="${entry##*:}"
+    record "macs.$model" summary_line "$model"
+    for pair in $(seq 1 "$pairs"); do
+      record "in.$model.ours.$pair" "$binary" bench train --model "$model" --batch "$batch" --threads 2 \
+        --steps "$imagenet_steps" --warmup "$imagenet_warmup"
+      record "in.$model.peer.$pair" peer "$peers/bin/python" train_throughput.py --model "$model" --batch "$batch" \
+        --threads 2 --classes 10 --steps "$imagenet_steps" --warmup "$imagenet_warmup"
+    done
+  done
+fi
 
 echo "--- raw ($raw) ---" >&2
 cat "$raw" >&2
@@ -129,6 +154,27 @@ r = ratio(rss, lower)
 table.append(f"| ResNet-20 batch 128: peak RSS vs lower bound (MiB; peer column: PyTorch's RSS) | "
              f"{fmt(rss)} (bound {fmt(lower)}) | {fmt(theirs_rss)} | {'—' if r is None else f'{r:.2f}×'} | "
              f"≤ 1.5× bound | {verdict(r, lambda x: x <= 1.5)} |")
+
+import statistics
+gemm1024 = next((float(r["gflops"]) for r in rows.get("gemm.ours", []) if r.get("size") == 1024 and "gflops" in r),
+                None)
+for model, batch, label in (("alexnet", 32, "AlexNet"), ("vgg16", 8, "VGG-16"), ("googlenet", 16, "GoogLeNet"),
+                            ("resnet50", 16, "ResNet-50"), ("resnet18", 32, "ResNet-18")):
+    ours = [first(t, "images_per_sec") for t in sorted(rows) if t.startswith(f"in.{model}.ours.")]
+    theirs = [first(t, "images_per_sec") for t in sorted(rows) if t.startswith(f"in.{model}.peer.")]
+    pairs = [(o, t) for o, t in zip(ours, theirs) if o and t]
+    if not ours and not theirs:
+        continue
+    median = statistics.median(o / t for o, t in pairs) if pairs else None
+    o_med = statistics.median(o for o, _ in pairs) if pairs else None
+    t_med = statistics.median(t for _, t in pairs) if pairs else None
+    add(f"{label} batch {batch} 224x224, 2 threads (img/s vs PyTorch fp32; median of {len(pairs)} pairs)",
+        o_med, t_med, median, "≥ 1.5×", lambda r: r >= 1.5)
+    macs = (first(f"macs.{model}", "totals") or {}).get("macs")
+    if model in ("vgg16", "resnet50") and macs and o_med:
+        effective = 6 * macs * o_med / 1e9
+        add(f"{label}: effective GFLOP/s (3 passes × 2 × MACs × img/s) vs bench gemm n=1024", effective, gemm1024,
+            ratio(effective, gemm1024), "≥ 1.0×", lambda r: r >= 1.0)
 
 errors = [(tag, r["error"]) for tag, rs in rows.items() for r in rs if "error" in r]
 print("\n".join(table))
