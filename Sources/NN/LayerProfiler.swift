@@ -49,20 +49,21 @@ public final class LayerProfiler {
     /// their children's).
     @inline(__always)
     static func forward(_ child: Layer, _ input: Tensor) -> Tensor {
-        guard let profiler = active, child.children.isEmpty else { return child.forward(input) }
-        let start = now()
-        let output = child.forward(input)
-        profiler.add(child, .forward, Double(now() - start) / 1e9)
-        return output
+        timed(child, .forward) { child.forward(input) }
     }
 
     @inline(__always)
     static func backward(_ child: Layer, _ gradOutput: Tensor) -> Tensor {
-        guard let profiler = active, child.children.isEmpty else { return child.backward(gradOutput) }
+        timed(child, .backward) { child.backward(gradOutput) }
+    }
+
+    @inline(__always)
+    private static func timed(_ child: Layer, _ pass: Pass, _ body: () -> Tensor) -> Tensor {
+        guard let profiler = active, child.children.isEmpty else { return body() }
         let start = now()
-        let gradInput = child.backward(gradOutput)
-        profiler.add(child, .backward, Double(now() - start) / 1e9)
-        return gradInput
+        let result = body()
+        profiler.add(child, pass, Double(now() - start) / 1e9)
+        return result
     }
 
     /// A layer's weight-gradient computation, inside its backward.
