@@ -70,13 +70,7 @@ public struct BatchMaker: BatchMaking {
                 } else {
                     augmentation.applyValidation(source, channels: channels, height: height, width: width, into: target)
                 }
-                if let normalization {
-                    // (x - mean) / std exactly as torchvision's Normalize computes it.
-                    for c in 0..<channels {
-                        let mean = normalization.mean[c], std = normalization.std[c]
-                        for i in (c * plane)..<((c + 1) * plane) { target[i] = (target[i] - mean) / std }
-                    }
-                }
+                normalization?.apply(to: target, plane: plane)
                 labels.append(images.labels[index])
             }
         }

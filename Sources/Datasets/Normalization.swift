@@ -14,4 +14,13 @@ public struct Normalization: Equatable, Sendable {
         self.mean = mean
         self.std = std
     }
+
+    /// Normalises a [C, plane] image in place: (x − mean) / std exactly as torchvision's
+    /// Normalize computes it (a division, not a product with 1/std).
+    public func apply(to image: UnsafeMutablePointer<Float>, plane: Int) {
+        for c in mean.indices {
+            let (channelMean, channelStd, start) = (mean[c], std[c], image + c * plane)
+            for i in 0..<plane { start[i] = (start[i] - channelMean) / channelStd }
+        }
+    }
 }

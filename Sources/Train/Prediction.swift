@@ -178,11 +178,7 @@ public struct Prediction {
                     let target = input.pointer + row * size
                     crop.copy(base + index * images.imageSize, channels: images.channels, height: images.height,
                               width: images.width, top: origin.top, left: origin.left, into: target)
-                    guard let normalization else { continue }
-                    for c in 0..<shape[0] {
-                        let (mean, std) = (normalization.mean[c], normalization.std[c])
-                        for i in (c * plane)..<((c + 1) * plane) { target[i] = (target[i] - mean) / std }
-                    }
+                    normalization?.apply(to: target, plane: plane)
                 }
             }
             let logits = model.forward(input)

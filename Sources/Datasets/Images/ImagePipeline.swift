@@ -132,12 +132,7 @@ public final class ImageWorker {
             }
             random = generator
         }
-        if let normalization = pipeline.normalization {
-            for c in 0..<channels {
-                let mean = normalization.mean[c], std = normalization.std[c], start = target + c * plane
-                for i in 0..<plane { start[i] = (start[i] - mean) / std }
-            }
-        }
+        pipeline.normalization?.apply(to: target, plane: plane)
     }
 
     /// The sample's geometry in full-size source pixels, and the DCT reduction it allows.
