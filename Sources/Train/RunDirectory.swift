@@ -106,15 +106,19 @@ final class RunDirectory {
     /// metrics.csv: metrics.jsonl's records as CSV, rewritten whole (a few hundred lines at most)
     /// so that it follows every cut a resume makes.
     private func writeMetricsCSV() throws {
-        let jsonl = (path as NSString).appendingPathComponent("metrics.jsonl")
-        let text = (try? String(contentsOfFile: jsonl, encoding: .utf8)) ?? ""
-        let records = text.split(separator: "\n").compactMap { try? JSONLines.decode(EpochMetrics.self, from: $0) }
         do {
-            try AtomicFile.write(Data(MetricsCSV.render(records).utf8),
+            try AtomicFile.write(Data(MetricsCSV.render(epochRecords()).utf8),
                                  to: (path as NSString).appendingPathComponent("metrics.csv"))
         } catch {
             throw TrainError.runDirectory(path: path, reason: "cannot write metrics.csv (\(error))")
         }
+    }
+
+    /// The records of metrics.jsonl, earlier sessions included (unreadable lines left out).
+    func epochRecords() -> [EpochMetrics] {
+        let jsonl = (path as NSString).appendingPathComponent("metrics.jsonl")
+        let text = (try? String(contentsOfFile: jsonl, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { try? JSONLines.decode(EpochMetrics.self, from: $0) }
     }
 
     /// steps.jsonl, the per-step stream: started empty, or on a resume cut after the resumed step as metrics.jsonl is.

@@ -76,13 +76,6 @@ struct RunSummary {
         return "'" + path.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
-    /// The records of metrics.jsonl in `runDirectory` (unreadable lines left out).
-    static func records(in runDirectory: String) -> [EpochMetrics] {
-        let file = (runDirectory as NSString).appendingPathComponent("metrics.jsonl")
-        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { try? JSONLines.decode(EpochMetrics.self, from: $0) }
-    }
-
     /// How this process was started: under mpirun (`mpirun -n N`), or on its own.
     static func command(worldSize: Int, launchedByMPI: Bool) -> String {
         let executable = CommandLine.arguments.first ?? "cnn-dist"

@@ -315,9 +315,7 @@ public final class Trainer {
         if file.metadata["format"] == CheckpointFile.formatName {
             _ = try CheckpointFile.verified(file, path: path)  // the checksum of a cnn-dist checkpoint
         }
-        let exclude = config.initialization.exclude
-        try ParameterPatterns.requireEachMatches(exclude, names: model.namedParameters().map(\.name)
-                                                    + model.namedBuffers().map(\.name), key: "init.exclude")
+        let exclude = config.initialization.exclude  // its patterns checked in init, on every rank
         try ModelStateLoader.loadWeights(file, path: path, into: model) { ParameterPatterns.matches($0, exclude) }
         log("initialised weights from \(path)"
             + (exclude.isEmpty ? "" : ", except \(exclude.joined(separator: ", ")) (freshly initialised)"))
@@ -719,7 +717,7 @@ public final class Trainer {
                 runDirectory: runDirectory.path, outcome: outcome, step: progress.globalStep, epoch: progress.epoch,
                 batchInEpoch: progress.batchInEpoch, batchesPerEpoch: trainSampler.batchesPerEpoch,
                 epochs: config.training.epochs, monitor: config.validation.monitor,
-                records: RunSummary.records(in: runDirectory.path),
+                records: runDirectory.epochRecords(),
                 command: RunSummary.command(worldSize: communicator.worldSize,
                                             launchedByMPI: communicator is MPICommunicator),
                 workersOption: communicator is InProcessCommunicator ? " --workers \(communicator.worldSize)" : "")
