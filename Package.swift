@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "CAllocationCounter"),
         // Atomics and the spin-wait hint for TensorCore's worker pool.
         .target(name: "CAtomics"),
-        .target(name: "TensorCore", dependencies: ["CAtomics"], swiftSettings: common + kernelFlags),
+        .target(name: "TensorCore", dependencies: ["CAtomics", "CBuildTarget"], swiftSettings: common + kernelFlags),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: common + kernelFlags),
         .target(name: "Optim", dependencies: ["TensorCore"], swiftSettings: common + kernelFlags),
         .target(name: "Datasets", dependencies: ["TensorCore", "CZlib", "CTurboJPEG", "CSPNG"], swiftSettings: common + kernelFlags),

@@ -40,3 +40,11 @@ const char *cnn_dist_compiled_features(void) {
 #endif
         ;
 }
+
+int cnn_dist_compiled_avx512f(void) {
+#ifdef __AVX512F__
+    return 1;
+#else
+    return 0;
+#endif
+}

@@ -111,6 +111,11 @@ public final class Conv2d: Layer {
     }
 }
 
+extension Conv2d {
+    /// The geometry of the last forward pass (nil before the first): what `bench conv` times.
+    public var lastGeometry: ConvolutionGeometry? { geometry }
+}
+
 extension Conv2d: KernelNaming {
     public var kernelNames: (forward: String, inputGradient: String, weightGradient: String)? {
         geometry.map(Convolution.kernelNames)

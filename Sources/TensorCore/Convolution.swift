@@ -120,20 +120,11 @@ public enum Convolution {
         return UnsafePointer(results)
     }
 
-    /// The kernel each pass runs for `g` (what the profile reports): `direct`, `1x1 GEMM` (a
-    /// pointwise convolution multiplies the image itself) or `im2col+GEMM`.
-    public static func kernelNames(_ g: ConvolutionGeometry)
-        -> (forward: String, inputGradient: String, weightGradient: String) {
-        let lowered = isPointwise(g) ? "1x1 GEMM" : "im2col+GEMM"
-        return (DirectConvolution.appliesToForward(g) ? "direct" : lowered,
-                DirectConvolution.appliesToInputGradient(g) ? "direct" : lowered,
-                DirectConvolution.appliesToWeightGradient(g) ? "direct" : lowered)
-    }
-
     /// output = conv(input, weight) + bias
     public static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
-        if DirectConvolution.appliesToForward(g) {
+                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+                               algorithm: ConvolutionAlgorithm? = nil) {
+        if resolve(algorithm, g, .forward) == .direct {
             DirectConvolution.forward(g, input: input, weight: weight, bias: bias, output: output)
             return
         }
@@ -144,8 +135,9 @@ public enum Convolution {
 
     /// gradInput = ∂loss/∂input (overwritten).
     public static func backwardInput(_ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>,
-                                     weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
-        if DirectConvolution.appliesToInputGradient(g) {
+                                     weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
+                                     algorithm: ConvolutionAlgorithm? = nil) {
+        if resolve(algorithm, g, .inputGradient) == .direct {
             DirectConvolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
             return
         }
@@ -162,8 +154,8 @@ public enum Convolution {
     /// a few-row A against a transposed column matrix. A final pass transposes into gradWeight.
     public static func backwardWeight(_ g: ConvolutionGeometry, input: UnsafePointer<Float>,
                                       gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
-                                      gradBias: UnsafeMutablePointer<Float>?) {
-        if DirectConvolution.appliesToWeightGradient(g) {
+                                      gradBias: UnsafeMutablePointer<Float>?, algorithm: ConvolutionAlgorithm? = nil) {
+        if resolve(algorithm, g, .weightGradient) == .direct {
             DirectConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
                                              gradBias: gradBias)
             return

@@ -43,6 +43,15 @@ enum DirectConvolution {
             || (p.depth <= rowPiecesMaximumDepth && p.outWidth >= rowPiecesMinimumWidth)
     }
 
+    /// Whether the direct kernel can run `pass` for `g`.
+    static func applies(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
+        switch pass {
+        case .forward: return appliesToForward(g)
+        case .inputGradient: return appliesToInputGradient(g)
+        case .weightGradient: return appliesToWeightGradient(g)
+        }
+    }
+
     static func appliesToForward(_ g: ConvolutionGeometry) -> Bool {
         isDirectCandidate(g) && applies(forwardPass(g))
     }
@@ -55,6 +64,26 @@ enum DirectConvolution {
         guard isDirectCandidate(g) else { return false }
         let p = forwardPass(g)
         return applies(p) && p.laneCount <= maximumLaneCount
+    }
+
+    /// Whether the direct kernel is the faster of the two where both apply.
+    ///
+    /// With AVX-512 (the 8×32 tile) it was everywhere it applies (issue 5's measurements on
+    /// LeNet-5 and ResNet-20). With AVX2 (the 6×16 tile), `bench conv` on a Zen 3 core, 2
+    /// threads, medians of interleaved calls, in GFLOP/s direct vs im2col+GEMM:
+    /// - forward: 224x224 planes 59–73 vs 37–59, 112x112 66–77 vs 51–53, 32x32 and smaller
+    ///   63–108 vs 26–81; 56x56 planes 1,152 or 2,304 deep 83–121 vs 115–124 (GEMM);
+    /// - input gradient: 32x32 and smaller 47–114 vs 45–82; from 56x56 up 50–124 vs 58–139;
+    /// - weight gradient (`LaneBlock` needs 32 ymm registers and spills): only the first
+    ///   layers, 25–27 deep on ≤ 32x32 planes, 18–26 vs 13–18; elsewhere 30–58 vs 40–107.
+    static func prefers(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
+        guard GEMM.kernelShape == .rows6Columns16 else { return true }
+        let pixels = g.outHeight * g.outWidth, depth = g.inChannels * g.kernelHeight * g.kernelWidth
+        switch pass {
+        case .forward: return pixels <= 1024 || g.outWidth >= 112 || depth <= 1024
+        case .inputGradient: return g.inHeight * g.inWidth <= 1024
+        case .weightGradient: return pixels <= 1024 && depth < 32
+        }
     }
 
     /// The weight gradient's 16 lanes per (filter, depth row) live in every scratch buffer of
@@ -82,8 +111,8 @@ enum DirectConvolution {
         /// Output pixels per plane.
         var pixels: Int { outHeight * outWidth }
         var inputPixels: Int { height * width }
-        /// Filters rounded up to whole 8-row register tiles (the packed weights' rows).
-        var paddedFilters: Int { (filters + 7) / 8 * 8 }
+        /// Filters rounded up to whole register-tile panels (the packed weights' rows).
+        var paddedFilters: Int { (filters + panelFilters - 1) / panelFilters * panelFilters }
         /// Weight-gradient blocks: filters and depth rounded up to multiples of 4, 16 lanes
         /// for each (filter, row) pair.
         var blockedFilters: Int { (filters + 3) / 4 * 4 }
@@ -261,20 +290,27 @@ enum DirectConvolution {
         }
     }
 
-    /// Packs the filters as the register kernel reads them: 8-filter panels (the last one
-    /// padded with zero filters), for each
-    /// (channel, ki, kj) in order the 8 filters' weights side by side.
+    /// Filters per register tile: the GEMM tile's rows (8 with AVX-512, 6 with AVX2).
+    static var panelFilters: Int { GEMM.tileRows }
+
+    /// Packs the filters as the register kernel reads them: `panelFilters`-filter panels (the
+    /// last one padded with zero filters), for each (channel, ki, kj) in order the panel's
+    /// weights side by side.
     @inline(__always)
     static func packWeights(_ pass: Pass, _ packed: UnsafeMutablePointer<Float>,
                             _ weight: (_ filter: Int, _ channel: Int, _ ki: Int, _ kj: Int) -> Float) {
+        let width = panelFilters
         var p = packed
-        for panel in 0..<(pass.paddedFilters / 8) {
+        for panel in 0..<(pass.paddedFilters / width) {
             for c in 0..<pass.channels {
                 for ki in 0..<pass.kernelHeight {
                     for kj in 0..<pass.kernelWidth {
                         // Filters past the last (a partial panel) get zero weights.
-                        for i in 0..<8 { p[i] = panel * 8 + i < pass.filters ? weight(panel * 8 + i, c, ki, kj) : 0 }
-                        p += 8
+                        for i in 0..<width {
+                            let filter = panel * width + i
+                            p[i] = filter < pass.filters ? weight(filter, c, ki, kj) : 0
+                        }
+                        p += width
                     }
                 }
             }
@@ -306,10 +342,12 @@ enum DirectConvolution {
             for n in images {
                 Run.pad(p, image: input + n * p.channels * p.inputPixels, into: padded)
                 let result = output + n * p.filters * p.pixels
-                if wholePieces {
-                    DirectConvolution.sweep(p, packed: packed, padded: padded, output: result)
-                } else {
+                switch (GEMM.kernelShape, wholePieces) {
+                case (.rows8Columns32, true): DirectConvolution.sweep(p, packed: packed, padded: padded, output: result)
+                case (.rows8Columns32, false):
                     DirectConvolution.sweepRows(p, packed: packed, padded: padded, output: result)
+                case (.rows6Columns16, _):
+                    DirectConvolution.sweep6x16(p, packed: packed, padded: padded, output: result)
                 }
                 if let bias {
                     for f in 0..<p.filters {

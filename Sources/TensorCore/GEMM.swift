@@ -3,18 +3,19 @@
 //
 // BLIS-style blocking: for each NC-wide column block and KC-deep slice, a KC×NC panel of
 // op(B) is packed (it stays in L3/L2), then for each MC-tall row block an MC×KC panel of
-// op(A) is packed (it stays in L2), and the 8×32 AVX-512-width register kernel sweeps the
-// block with one B micro-panel (KC×32, 32 KiB) resident in L1. Threads split C into disjoint row or
-// column ranges, each running the whole blocked loop on its own part with its own packing
-// buffers: no barriers, and every element of C is computed by the same sequence of
-// operations whatever the thread count, so results do not depend on it.
+// op(A) is packed (it stays in L2), and the register kernel (8×32 with AVX-512, 6×16 with
+// AVX2) sweeps the block with one B micro-panel (KC×32, 32 KiB; KC×16 with AVX2) in L1.
+// Threads split C into disjoint row or column ranges, each running the whole blocked loop on
+// its own part with its own packing buffers: no barriers, and every element of C is computed
+// by the same sequence of operations whatever the thread count, so results do not depend on
+// it. (They do depend on the register tile, which is fixed per build.)
 
 
 public enum GEMM {
     /// Depth of a packed slice (KC): one 8×KC A micro-panel (8 KiB) plus one KC×32 B
     /// micro-panel (32 KiB) fit a 48 KiB L1 together.
     static let blockDepth = 256
-    /// Rows of a packed A block (MC, a multiple of 8): MC×KC floats = 192 KiB, in L2.
+    /// Rows of a packed A block (MC, a multiple of 8 and of 6): MC×KC floats = 192 KiB, in L2.
     static let blockRows = 192
     /// Columns of a packed B block (NC, a multiple of 32): KC×NC floats = 2 MiB, in L3.
     static let blockColumns = 2048
@@ -134,18 +135,32 @@ public enum GEMM {
     static func multiplyPanels(rows mc: Int, columns nc: Int, depth kc: Int,
                                packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
                                c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float) {
-        var jr = 0
-        while jr < nc {
-            let tileN = Swift.min(tileColumns, nc - jr)
-            let bPanel = packedB + jr * kc
-            var ir = 0
-            while ir < mc {
-                let tileM = Swift.min(tileRows, mc - ir)
-                multiplyTile(depth: kc, a: packedA + ir * kc, b: bPanel, c: c + ir * ldc + jr, ldc: ldc,
-                             rows: tileM, columns: tileN, beta: beta)
-                ir += tileRows
+        // Two copies of the sweep, so each inlines its own kernel with constant tile sizes.
+        switch kernelShape {
+        case .rows8Columns32:
+            var jr = 0
+            while jr < nc {
+                let bPanel = packedB + jr * kc
+                var ir = 0
+                while ir < mc {
+                    multiplyTile(depth: kc, a: packedA + ir * kc, b: bPanel, c: c + ir * ldc + jr, ldc: ldc,
+                                 rows: Swift.min(8, mc - ir), columns: Swift.min(32, nc - jr), beta: beta)
+                    ir += 8
+                }
+                jr += 32
             }
-            jr += tileColumns
+        case .rows6Columns16:
+            var jr = 0
+            while jr < nc {
+                let bPanel = packedB + jr * kc
+                var ir = 0
+                while ir < mc {
+                    multiplyTile6x16(depth: kc, a: packedA + ir * kc, b: bPanel, c: c + ir * ldc + jr, ldc: ldc,
+                                     rows: Swift.min(6, mc - ir), columns: Swift.min(16, nc - jr), beta: beta)
+                    ir += 6
+                }
+                jr += 16
+            }
         }
     }
 

@@ -10,10 +10,13 @@
 // equal up to rounding.
 
 extension GEMM {
+    /// The register tile this build runs (8×32 with AVX-512, else 6×16). Tests switch it to
+    /// run both kernels, and the kernels sized by it, on any machine.
+    nonisolated(unsafe) static var kernelShape = GEMMKernelShape.compiled
     /// Rows of the register tile (and of one packed A micro-panel).
-    static let tileRows = 8
+    static var tileRows: Int { kernelShape.rows }
     /// Columns of the register tile (and of one packed B micro-panel).
-    static let tileColumns = 32
+    static var tileColumns: Int { kernelShape.columns }
 
     /// C[rows×columns] = A·B + beta·C for one tile, where `a` is a packed 8×kc micro-panel
     /// (8 values per k step) and `b` a packed kc×32 micro-panel (32 values per k step).
@@ -42,7 +45,7 @@ extension GEMM {
             bp += 128
             p += 1
         }
-        if rows == tileRows && columns == tileColumns {
+        if rows == 8 && columns == 32 {
             storeRow(c, tile.c00, tile.c01, beta)
             storeRow(c + ldc, tile.c10, tile.c11, beta)
             storeRow(c + 2 * ldc, tile.c20, tile.c21, beta)
@@ -61,7 +64,7 @@ extension GEMM {
             UnsafeRawPointer(t.baseAddress!).withMemoryRebound(to: Float.self, capacity: 256) { t in
                 for i in 0..<rows {
                     let row = c + i * ldc
-                    let source = t + i * tileColumns
+                    let source = t + i * 32
                     if beta == 0 {
                         for j in 0..<columns { row[j] = source[j] }
                     } else if beta == 1 {

@@ -16,13 +16,21 @@ extension GEMM {
             if !transposed {
                 // op(A)[i][p] = a[i*lda + p]: read 8 rows side by side.
                 let base = a + (row0 + ir) * lda + col0
-                if panelRows == mr {
+                if panelRows == 8 {
                     let r0 = base, r1 = base + lda, r2 = base + 2 * lda, r3 = base + 3 * lda
                     let r4 = base + 4 * lda, r5 = base + 5 * lda, r6 = base + 6 * lda, r7 = base + 7 * lda
                     for p in 0..<kc {
                         let o = d + p * mr
                         o[0] = alpha * r0[p]; o[1] = alpha * r1[p]; o[2] = alpha * r2[p]; o[3] = alpha * r3[p]
                         o[4] = alpha * r4[p]; o[5] = alpha * r5[p]; o[6] = alpha * r6[p]; o[7] = alpha * r7[p]
+                    }
+                } else if panelRows == 6 && mr == 6 {
+                    let r0 = base, r1 = base + lda, r2 = base + 2 * lda, r3 = base + 3 * lda
+                    let r4 = base + 4 * lda, r5 = base + 5 * lda
+                    for p in 0..<kc {
+                        let o = d + p * mr
+                        o[0] = alpha * r0[p]; o[1] = alpha * r1[p]; o[2] = alpha * r2[p]
+                        o[3] = alpha * r3[p]; o[4] = alpha * r4[p]; o[5] = alpha * r5[p]
                     }
                 } else {
                     for p in 0..<kc {
@@ -34,7 +42,7 @@ extension GEMM {
             } else {
                 // op(A)[i][p] = a[p*lda + i]: the 8 values of one k step are contiguous.
                 let base = a + col0 * lda + row0 + ir
-                if panelRows == mr {
+                if panelRows == 8 {
                     let scale = SIMD8<Float>(repeating: alpha)
                     for p in 0..<kc {
                         let s = UnsafeRawPointer(base + p * lda).loadUnaligned(as: SIMD8<Float>.self)
@@ -66,13 +74,19 @@ extension GEMM {
             if !transposed {
                 // op(B)[p][j] = b[p*ldb + j]: each k step is a contiguous run of 32.
                 let base = b + row0 * ldb + col0 + jr
-                if panelColumns == nr {
+                if panelColumns == 32 {
                     for p in 0..<kc {
                         let s = UnsafeRawPointer(base + p * ldb)
                         let o = UnsafeMutableRawPointer(d + p * nr)
                         o.storeBytes(of: s.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
                         o.storeBytes(of: s.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
                                      toByteOffset: 64, as: SIMD16<Float>.self)
+                    }
+                } else if panelColumns == 16 && nr == 16 {
+                    for p in 0..<kc {
+                        let s = UnsafeRawPointer(base + p * ldb)
+                        UnsafeMutableRawPointer(d + p * nr).storeBytes(
+                            of: s.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
                     }
                 } else {
                     for p in 0..<kc {

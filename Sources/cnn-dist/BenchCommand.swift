@@ -3,14 +3,17 @@ import Benchmarks
 import CAllocationCounter
 import Configuration
 import Foundation
+import NN
 import Reports
+import TensorCore
 import Train
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print one JSON line per measurement (commands, not tests).",
-        subcommands: [BenchTrain.self, BenchPipeline.self, BenchGEMM.self, BenchAllReduce.self, BenchImages.self])
+        subcommands: [BenchTrain.self, BenchPipeline.self, BenchGEMM.self, BenchConvolution.self, BenchAllReduce.self,
+                      BenchImages.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -153,6 +156,44 @@ struct BenchGEMM: ParsableCommand {
     func run() throws {
         for n in parsedSizes ?? [] {
             print(GEMMBenchmark.run(size: n, threads: threads, repeats: repeats).jsonLine)
+        }
+    }
+}
+
+struct BenchConvolution: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conv",
+        abstract: "Times every convolution algorithm on each distinct convolution of a model.",
+        discussion: """
+            For each pass (forward, input gradient, weight gradient) of each distinct convolution the \
+            model has at this batch size, every algorithm that can run it (direct, im2col+GEMM or \
+            1x1 GEMM) is timed in turn; the median of --calls calls counts. The line ends with the \
+            algorithm training uses, and says so where another one was faster.
+            """)
+
+    @Option(help: "Model from the zoo.") var model = "resnet50"
+    @Option(name: [.customLong("batch-size"), .customLong("batch")], help: "Images per call.") var batchSize = 8
+    @Option(help: "Threads (0: all cores).") var threads = 0
+    @Option(help: "Timed calls per algorithm and pass.") var calls = 3
+    @Option(help: "table or json (one line per pass).") var format = BenchTrain.ProfileFormat.table
+
+    func validate() throws {
+        guard batchSize > 0, threads >= 0, calls > 0 else {
+            throw ValidationError("--batch-size and --calls must be positive and --threads not negative")
+        }
+    }
+
+    func run() throws {
+        if threads > 0 { Parallel.threadCount = threads }
+        let network = try ModelZoo.make(model, inputShape: ModelZoo.defaultInputShape(model), classes: 10)
+        for (layers, geometry) in ConvolutionBenchmark.geometries(of: network, batch: batchSize) {
+            let rows = ConvolutionBenchmark.measure(geometry, layers: layers, calls: calls)
+            if format == .json {
+                rows.forEach { print($0.jsonLine) }
+            } else {
+                print(ConvolutionBenchmark.table(rows), terminator: "")
+            }
+            fflush(stdout)
         }
     }
 }

@@ -278,28 +278,36 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
-    /// The direct path is taken for `directCases` and gives the same bits whatever the
-    /// thread count (each output is one chain of FMAs in a fixed order).
-    func testDirectConvolutionIsTakenAndThreadIndependent() throws {
+    /// The direct kernel applies to `directCases` and, with either register tile, gives the
+    /// same bits whatever the thread count (each output is one chain of FMAs in a fixed order,
+    /// continued across depth blocks).
+    func testDirectConvolutionAppliesAndIsThreadIndependent() throws {
         for c in Self.directCases {
             let g = try geometry(c)
             let input = randomValues(g.inputCount, seed: 90), weight = randomValues(g.weightCount, seed: 91)
             let gradOutput = randomValues(g.outputCount, seed: 92)
-            var reference: (output: [Float], gradInput: [Float])?
-            for threads in 1...4 {
-                withThreadCount(threads) {
-                    XCTAssertTrue(DirectConvolution.appliesToForward(g), "\(g) with \(threads) threads")
-                    XCTAssertTrue(DirectConvolution.appliesToInputGradient(g), "\(g) with \(threads) threads")
-                    XCTAssertTrue(DirectConvolution.appliesToWeightGradient(g), "\(g) with \(threads) threads")
-                    var output = [Float](repeating: .nan, count: g.outputCount)
-                    Convolution.forward(g, input: input, weight: weight, bias: nil, output: &output)
-                    var gradInput = [Float](repeating: .nan, count: g.inputCount)
-                    Convolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput)
-                    if let reference {
-                        XCTAssertEqual(output.map(\.bitPattern), reference.output.map(\.bitPattern), "\(g) \(threads)")
-                        XCTAssertEqual(gradInput.map(\.bitPattern), reference.gradInput.map(\.bitPattern), "\(g) \(threads)")
-                    } else {
-                        reference = (output, gradInput)
+            for shape in GEMMKernelShape.allCases {
+                var reference: (output: [Float], gradInput: [Float])?
+                for threads in 1...4 {
+                    withThreadCount(threads) {
+                        withKernelShape(shape) {
+                            XCTAssertTrue(DirectConvolution.appliesToForward(g), "\(g) with \(threads) threads")
+                            XCTAssertTrue(DirectConvolution.appliesToInputGradient(g), "\(g) with \(threads) threads")
+                            XCTAssertTrue(DirectConvolution.appliesToWeightGradient(g), "\(g) with \(threads) threads")
+                            var output = [Float](repeating: .nan, count: g.outputCount)
+                            Convolution.forward(g, input: input, weight: weight, bias: nil, output: &output,
+                                                algorithm: .direct)
+                            var gradInput = [Float](repeating: .nan, count: g.inputCount)
+                            Convolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput,
+                                                      algorithm: .direct)
+                            let label = "\(g) \(shape) \(threads) threads"
+                            if let reference {
+                                XCTAssertEqual(output.map(\.bitPattern), reference.output.map(\.bitPattern), label)
+                                XCTAssertEqual(gradInput.map(\.bitPattern), reference.gradInput.map(\.bitPattern), label)
+                            } else {
+                                reference = (output, gradInput)
+                            }
+                        }
                     }
                 }
             }
@@ -333,6 +341,45 @@ final class ConvolutionTests: XCTestCase {
                                     kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1))
         withThreadCount(2) { XCTAssertFalse(DirectConvolution.isDirectCandidate(few)) }
         withThreadCount(1) { XCTAssertTrue(DirectConvolution.isDirectCandidate(few)) }
+    }
+
+    /// The 6×16 direct kernel's blocking: depth blocks of 256 (28 channels of 3x3, so 40 and
+    /// 30 channels make a full and a partial block, whose second block continues the chains the
+    /// first stored) and bands of a few output rows (`bandBytes` lowered), on a plane that
+    /// pieces tile with rows of 24 (pieces straddle rows: bands of an even row count), one
+    /// swept row by row (rows of 12) and one of rows of 16.
+    func testDirectBlockingOverDepthAndBands() throws {
+        let cases = [
+            Case(batch: 2, inChannels: 40, height: 6, width: 24, outChannels: 13, kernelHeight: 3, kernelWidth: 3,
+                 padHeight: 1, padWidth: 1),
+            Case(batch: 3, inChannels: 30, height: 9, width: 12, outChannels: 7, kernelHeight: 3, kernelWidth: 3,
+                 padHeight: 1, padWidth: 1),
+            Case(batch: 2, inChannels: 60, height: 7, width: 16, outChannels: 6, kernelHeight: 3, kernelWidth: 3,
+                 padHeight: 1, padWidth: 1),
+        ]
+        let saved = DirectConvolution.bandBytes
+        defer { DirectConvolution.bandBytes = saved }
+        for (index, c) in cases.enumerated() {
+            let g = try geometry(c)
+            let reference = ReferenceConvolution(g, seed: 700 + UInt64(index) * 10)
+            for bandBytes in [saved, 40 * 26 * 4 * 4] {
+                DirectConvolution.bandBytes = bandBytes
+                for threads in [1, 2] {
+                    withThreadCount(threads) {
+                        withKernelShape(.rows6Columns16) {
+                            var output = [Float](repeating: .nan, count: g.outputCount)
+                            Convolution.forward(g, input: reference.input, weight: reference.weight,
+                                                bias: reference.bias, output: &output, algorithm: .direct)
+                            assertClose(output, reference.output, "forward \(g) band \(bandBytes) \(threads)")
+                            var gradInput = [Float](repeating: .nan, count: g.inputCount)
+                            Convolution.backwardInput(g, gradOutput: reference.gradOutput, weight: reference.weight,
+                                                      gradInput: &gradInput, algorithm: .direct)
+                            assertClose(gradInput, reference.gradInput, "dX \(g) band \(bandBytes) \(threads)")
+                        }
+                    }
+                }
+            }
+        }
     }
 
     func testWeightGradientIsBitwiseReproducible() throws {

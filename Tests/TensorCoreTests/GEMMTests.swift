@@ -12,29 +12,42 @@ final class GEMMTests: XCTestCase {
         let b = randomValues((transposeB ? n : k) * ldb, seed: seed &+ 1)
         // With beta = 0, C must not be read: start from NaN garbage.
         let initial = beta == 0 ? [Float](repeating: .nan, count: m * ldc) : randomValues(m * ldc, seed: seed &+ 2)
-        var fast = initial, reference = initial
-        fast.withUnsafeMutableBufferPointer { c in
-            GEMM.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                          a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c.baseAddress!, ldc: ldc, threads: threads)
-        }
+        var reference = initial
         reference.withUnsafeMutableBufferPointer { c in
             GEMM.naiveMultiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c.baseAddress!, ldc: ldc)
         }
-        // Only the m×n window of C is compared; padding columns (ldc > n) must be untouched.
+        // Both register kernels (8×32 and 6×16), whichever this build runs by default.
+        for shape in GEMMKernelShape.allCases {
+            var fast = initial
+            withKernelShape(shape) {
+                fast.withUnsafeMutableBufferPointer { c in
+                    GEMM.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c.baseAddress!, ldc: ldc,
+                                  threads: threads)
+                }
+            }
+            compare(fast, reference, initial: initial, m: m, n: n, ldc: ldc,
+                    "\(shape) \(transposeA ? "T" : "N")\(transposeB ? "T" : "N") m=\(m) n=\(n) k=\(k) "
+                        + "alpha=\(alpha) beta=\(beta) threads=\(threads)", file: file, line: line)
+        }
+    }
+
+    /// Only the m×n window of C is compared; padding columns (ldc > n) must be untouched.
+    private func compare(_ fast: [Float], _ reference: [Float], initial: [Float], m: Int, n: Int, ldc: Int,
+                         _ label: String, file: StaticString, line: UInt) {
         var window: [Float] = [], expected: [Float] = []
         for i in 0..<m {
             for j in 0..<ldc {
                 if j < n {
                     window.append(fast[i * ldc + j]); expected.append(reference[i * ldc + j])
                 } else if !(fast[i * ldc + j].isNaN && initial[i * ldc + j].isNaN) && fast[i * ldc + j] != initial[i * ldc + j] {
-                    XCTFail("GEMM wrote outside C at row \(i) column \(j)", file: file, line: line)
+                    XCTFail("\(label): GEMM wrote outside C at row \(i) column \(j)", file: file, line: line)
                     return
                 }
             }
         }
-        assertClose(window, expected, "\(transposeA ? "T" : "N")\(transposeB ? "T" : "N") m=\(m) n=\(n) k=\(k) "
-                        + "alpha=\(alpha) beta=\(beta) threads=\(threads)", file: file, line: line)
+        assertClose(window, expected, label, file: file, line: line)
     }
 
     func testOddShapesAllTranspositionsAllThreadCounts() {

@@ -27,22 +27,37 @@ struct ReferenceConvolution {
         (self.output, self.gradInput, self.gradWeight, self.gradBias) = (output, gradInput, gradWeight, gradBias)
     }
 
-    /// Forward, input gradient, weight and bias gradients of the fast kernels against the reference;
-    /// returns the fast weight gradient.
+    /// Forward, input gradient, weight and bias gradients of every algorithm that can run
+    /// each pass (forced one by one), with both register tiles, against the reference;
+    /// returns the chosen algorithms' weight gradient with the build's own tile.
     @discardableResult
     func assertFastPathsMatch(_ label: String) -> [Float] {
-        var output = [Float](repeating: .nan, count: g.outputCount)
-        Convolution.forward(g, input: input, weight: weight, bias: bias, output: &output)
-        assertClose(output, self.output, "forward \(label)")
-        var gradInput = [Float](repeating: .nan, count: g.inputCount)
-        Convolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput)
-        assertClose(gradInput, self.gradInput, "backwardInput \(label)")
-        var gradWeight = [Float](repeating: .nan, count: g.weightCount)
-        var gradBias = [Float](repeating: .nan, count: g.outChannels)
-        Convolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: &gradWeight,
-                                   gradBias: &gradBias)
-        assertClose(gradWeight, self.gradWeight, "backwardWeight \(label)")
-        assertClose(gradBias, self.gradBias, "backwardBias \(label)")
-        return gradWeight
+        var chosen: [Float] = []
+        for shape in [GEMM.kernelShape] + GEMMKernelShape.allCases.filter({ $0 != GEMM.kernelShape }) {
+            withKernelShape(shape) {
+                for algorithm in Convolution.candidates(g, .forward) {
+                    var output = [Float](repeating: .nan, count: g.outputCount)
+                    Convolution.forward(g, input: input, weight: weight, bias: bias, output: &output,
+                                        algorithm: algorithm)
+                    assertClose(output, self.output, "forward \(algorithm) \(shape) \(label)")
+                }
+                for algorithm in Convolution.candidates(g, .inputGradient) {
+                    var gradInput = [Float](repeating: .nan, count: g.inputCount)
+                    Convolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput,
+                                              algorithm: algorithm)
+                    assertClose(gradInput, self.gradInput, "backwardInput \(algorithm) \(shape) \(label)")
+                }
+                for algorithm in Convolution.candidates(g, .weightGradient) {
+                    var gradWeight = [Float](repeating: .nan, count: g.weightCount)
+                    var gradBias = [Float](repeating: .nan, count: g.outChannels)
+                    Convolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: &gradWeight,
+                                               gradBias: &gradBias, algorithm: algorithm)
+                    assertClose(gradWeight, self.gradWeight, "backwardWeight \(algorithm) \(shape) \(label)")
+                    assertClose(gradBias, self.gradBias, "backwardBias \(algorithm) \(shape) \(label)")
+                    if chosen.isEmpty { chosen = gradWeight }
+                }
+            }
+        }
+        return chosen
     }
 }

@@ -29,6 +29,16 @@ func withThreadCount(_ threads: Int, _ body: () throws -> Void) rethrows {
     try body()
 }
 
+/// Runs `body` with the GEMM (and the direct convolution) using the `shape` register tile,
+/// whatever the build was compiled for: both kernels run correctly anywhere, only slower on
+/// a CPU with fewer vector registers than the tile needs.
+func withKernelShape(_ shape: GEMMKernelShape, _ body: () throws -> Void) rethrows {
+    let saved = GEMM.kernelShape
+    GEMM.kernelShape = shape
+    defer { GEMM.kernelShape = saved }
+    try body()
+}
+
 /// Runs `body` with GEMM splitting even tiny products across threads, so small test
 /// shapes exercise the multi-threaded path.
 func withTinyGEMMThreshold(_ body: () throws -> Void) rethrows {

@@ -1,0 +1,65 @@
+// Which algorithm each pass of a convolution runs, chosen per geometry.
+//
+// Every algorithm listed by `candidates` computes the same convolution (tests force each one
+// against the naive reference); `choice` picks the fastest by rules measured with
+// `cnn-dist bench conv`, which times every candidate for a model's geometries and marks
+// where the rule's pick is not the fastest. The rule is fixed, not timed at start-up, so a
+// run and its resume (and every rank) run the same kernels and get the same bits.
+
+/// An algorithm for one pass of a convolution.
+public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
+    /// The register kernel reads the zero-padded image itself (`DirectConvolution`).
+    case direct
+    /// The image is lowered to a column matrix (im2col), multiplied by the blocked SGEMM; a
+    /// 1x1 stride-1 unpadded convolution multiplies the image itself.
+    case gemm
+}
+
+/// The three passes of a convolution in training.
+public enum ConvolutionPass: String, CaseIterable, Sendable {
+    case forward
+    /// ∂loss/∂input (dX).
+    case inputGradient
+    /// ∂loss/∂weight and ∂loss/∂bias (dW).
+    case weightGradient
+}
+
+extension Convolution {
+    /// The algorithms that can run `pass` for `g`, the chosen one first.
+    public static func candidates(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> [ConvolutionAlgorithm] {
+        guard DirectConvolution.applies(g, pass) else { return [.gemm] }
+        return choice(g, pass) == .direct ? [.direct, .gemm] : [.gemm, .direct]
+    }
+
+    /// The algorithm `pass` runs for `g` unless a caller forces another.
+    public static func choice(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> ConvolutionAlgorithm {
+        DirectConvolution.applies(g, pass) && DirectConvolution.prefers(g, pass) ? .direct : .gemm
+    }
+
+    /// What the profile calls `algorithm` for `g`: "direct", "1x1 GEMM" (a pointwise
+    /// convolution multiplies the image itself) or "im2col+GEMM".
+    public static func name(_ algorithm: ConvolutionAlgorithm, _ g: ConvolutionGeometry) -> String {
+        switch algorithm {
+        case .direct: return "direct"
+        case .gemm: return isPointwise(g) ? "1x1 GEMM" : "im2col+GEMM"
+        }
+    }
+
+    /// The kernel each pass runs for `g` (what the profile reports).
+    public static func kernelNames(_ g: ConvolutionGeometry)
+        -> (forward: String, inputGradient: String, weightGradient: String)
+    {
+        (name(choice(g, .forward), g), name(choice(g, .inputGradient), g), name(choice(g, .weightGradient), g))
+    }
+
+    /// `algorithm`, or the choice when nil; a forced algorithm that cannot run `pass` is a
+    /// programming error.
+    static func resolve(
+        _ algorithm: ConvolutionAlgorithm?, _ g: ConvolutionGeometry,
+        _ pass: ConvolutionPass
+    ) -> ConvolutionAlgorithm {
+        guard let algorithm else { return choice(g, pass) }
+        precondition(candidates(g, pass).contains(algorithm), "Convolution: \(algorithm) cannot run \(pass) of \(g)")
+        return algorithm
+    }
+}
