@@ -69,6 +69,45 @@ final class PoolingTests: XCTestCase {
         XCTAssertEqual(result.values[0], 3)
     }
 
+    /// The eight-lane path for any window (AlexNet's and ResNet's 3x3 stride 2, ResNet's with
+    /// padding 1, GoogLeNet's 3x3 stride 1): ties keep the first element, a NaN wins, the
+    /// clipped edge windows go one at a time; all as the reference loops.
+    func testTiesAndNaNInGeneralEightLanePath() throws {
+        for (stride, padding) in [(2, 0), (2, 1), (1, 1), (3, 0)] {
+            let g = try geometry(batch: 1, channels: 2, height: 7, width: 53, kernel: (3, 3),
+                                 stride: (stride, stride), padding: (padding, padding))
+            // Few distinct values, so most windows hold ties; a NaN every 13 elements.
+            let input = (0..<g.inputCount).map { i -> Float in i % 13 == 5 ? .nan : Float(i * 7 % 3) }
+            let result = maxPool(g, input)
+            // PyTorch's rule, element by element in row-major window order: a larger value or a NaN wins.
+            var expected: [Int32] = []
+            for plane in 0..<2 {
+                for oh in 0..<g.outHeight {
+                    for ow in 0..<g.outWidth {
+                        var best = -Float.infinity, bestIndex = -1
+                        for ki in 0..<3 {
+                            for kj in 0..<3 {
+                                let h = oh * stride - padding + ki, w = ow * stride - padding + kj
+                                guard h >= 0, h < g.inHeight, w >= 0, w < g.inWidth else { continue }
+                                let value = input[plane * g.inHeight * g.inWidth + h * g.inWidth + w]
+                                if bestIndex < 0 || value > best || value.isNaN {
+                                    best = value
+                                    bestIndex = h * g.inWidth + w
+                                }
+                            }
+                        }
+                        expected.append(Int32(bestIndex))
+                    }
+                }
+            }
+            XCTAssertEqual(result.argmax, expected, "\(g)")
+            let plane = g.inHeight * g.inWidth, outPlane = g.outHeight * g.outWidth
+            let winners = expected.indices.map { input[$0 / outPlane * plane + Int(expected[$0])] }
+            XCTAssertEqual(result.values.map(\.bitPattern), winners.map(\.bitPattern), "\(g)")
+            XCTAssertTrue(result.values.contains { $0.isNaN }, "\(g) has NaN windows")
+        }
+    }
+
     func testMaxPaddingActsAsNegativeInfinity() throws {
         let input: [Float] = [-5, -4, -3, -2]
         let g = try geometry(height: 2, width: 2, kernel: (2, 2), stride: (1, 1), padding: (1, 1))
