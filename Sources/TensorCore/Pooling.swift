@@ -114,10 +114,10 @@ public enum Pooling {
                         for w in columns {
                             let index = h * width + w
                             let value = source[index]
-                            if value > best || value.isNaN {
-                                best = value
-                                bestIndex = index
-                            }
+                            // Selects, not a branch: which element wins is unpredictable.
+                            let wins = value > best || value.isNaN
+                            best = wins ? value : best
+                            bestIndex = wins ? index : bestIndex
                         }
                     }
                     result[oh * outWidth + ow] = best
@@ -144,8 +144,18 @@ public enum Pooling {
                 for kj in 0..<g.kernelWidth {
                     let first = h * width + w0 + kj
                     let p = source + first
-                    let values = SIMD8<Float>(p[0], p[stride], p[2 * stride], p[3 * stride],
-                                              p[4 * stride], p[5 * stride], p[6 * stride], p[7 * stride])
+                    let values: SIMD8<Float>
+                    switch stride {
+                    case 1: values = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+                    case 2:
+                        // p[0, 2, …, 14] from p[0 ..< 8] and p[7 ..< 15]: never past the window's last column.
+                        let low = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+                        let high = UnsafeRawPointer(p + 7).loadUnaligned(as: SIMD8<Float>.self)
+                        values = SIMD8(low[0], low[2], low[4], low[6], high[1], high[3], high[5], high[7])
+                    default:
+                        values = SIMD8(p[0], p[stride], p[2 * stride], p[3 * stride],
+                                       p[4 * stride], p[5 * stride], p[6 * stride], p[7 * stride])
+                    }
                     let wins = (values .> best) .| (values .!= values)
                     best.replace(with: values, where: wins)
                     bestIndex.replace(with: SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: first)) &+ laneOffsets,
