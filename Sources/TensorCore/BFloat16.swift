@@ -1,0 +1,107 @@
+// bfloat16: the top half of a Float32 (sign, 8-bit exponent, 7-bit mantissa). Conversion
+// from Float32 rounds to nearest, ties to even, as PyTorch's c10::BFloat16 and
+// VCVTNEPS2BF16 do; the exponent range is Float32's, so overflow happens only within one
+// bf16 ulp of Float.greatestFiniteMagnitude and subnormals stay subnormal (PyTorch keeps them;
+// the AVX512-BF16/AMX instructions treat subnormal inputs as zero, which only matters for
+// values below 1.2e-38). NaN stays NaN, made quiet, with its sign.
+
+/// A bfloat16 value, stored as its 16 bits.
+public struct BFloat16: Equatable, Hashable, Sendable, CustomStringConvertible {
+    public var bitPattern: UInt16
+
+    public init(bitPattern: UInt16) { self.bitPattern = bitPattern }
+
+    /// The bfloat16 nearest to `value` (ties to even).
+    @inline(__always)
+    public init(_ value: Float) {
+        bitPattern = UInt16(truncatingIfNeeded: BFloat16.roundedBits(value.bitPattern) >> 16)
+    }
+
+    /// The exact Float32 value of this bfloat16.
+    @inline(__always)
+    public var floatValue: Float { Float(bitPattern: UInt32(bitPattern) << 16) }
+
+    public var description: String { "\(floatValue)" }
+
+    /// `value` rounded to the nearest bfloat16, as a Float32 (low 16 bits zero).
+    @inline(__always)
+    public static func round(_ value: Float) -> Float { Float(bitPattern: roundedBits(value.bitPattern)) }
+
+    /// The Float32 bits of the bfloat16 nearest to the Float32 with bits `x`, low half zero.
+    @inline(__always)
+    static func roundedBits(_ x: UInt32) -> UInt32 {
+        if x & 0x7FFF_FFFF > 0x7F80_0000 { return (x | 0x0040_0000) & 0xFFFF_0000 }  // NaN: quiet, keep sign
+        // Adding 0x7FFF plus the lowest kept bit carries into the kept half exactly when
+        // the dropped half is above one half, or equal with an odd kept half (ties to even).
+        // A carry out of the mantissa bumps the exponent, which is the correct rounding,
+        // and from the largest finite binade it lands on infinity.
+        return (x &+ 0x7FFF &+ ((x >> 16) & 1)) & 0xFFFF_0000
+    }
+
+    /// The same rounding for 16 values at once (the loop over buffers).
+    @inline(__always)
+    static func roundedBits(_ x: SIMD16<UInt32>) -> SIMD16<UInt32> {
+        let rounded = (x &+ 0x7FFF &+ ((x &>> 16) & 1)) & 0xFFFF_0000
+        let quietNaN = (x | 0x0040_0000) & 0xFFFF_0000
+        return rounded.replacing(with: quietNaN, where: (x & 0x7FFF_FFFF) .> 0x7F80_0000)
+    }
+}
+
+public enum BFloat16Rounding {
+    /// destination[i] = source[i] rounded to bfloat16 (as Float32); the two may be the same buffer.
+    public static func round(
+        _ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
+        count: Int
+    ) {
+        let s = UnsafeRawPointer(source), d = UnsafeMutableRawPointer(destination)
+        var i = 0
+        while i + 16 <= count {
+            let x = s.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<UInt32>.self)
+            d.storeBytes(of: BFloat16.roundedBits(x), toByteOffset: i * 4, as: SIMD16<UInt32>.self)
+            i += 16
+        }
+        while i < count {
+            destination[i] = BFloat16.round(source[i])
+            i += 1
+        }
+    }
+
+    /// Rounds every value of `buffer` to bfloat16 in place.
+    public static func roundInPlace(_ buffer: UnsafeMutablePointer<Float>, count: Int) {
+        round(buffer, into: buffer, count: count)
+    }
+
+    /// destination[i] = the bfloat16 bits of source[i]: the packed form the bf16 kernels read.
+    @inline(__always)
+    static func convert(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<UInt16>, count: Int) {
+        for i in 0..<count {
+            destination[i] = UInt16(truncatingIfNeeded: BFloat16.roundedBits(source[i].bitPattern) >> 16)
+        }
+    }
+}
+
+extension BFloat16Rounding {
+    /// Below this many values one thread rounds: about 20 µs, several times a worker's wake-up.
+    static let valuesPerThread = 1 << 16
+
+    /// `round(_:into:count:)` spread over the worker threads in contiguous chunks of whole
+    /// 16-value vectors (the result does not depend on the split); for activations and gradients.
+    public static func roundInParallel(
+        _ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
+        count: Int
+    ) {
+        let chunks = (count + 15) / 16
+        Parallel.forEachRange(
+            chunks, minimumChunk: valuesPerThread / 16,
+            RoundChunks(source: source, destination: destination, count: count))
+    }
+
+    struct RoundChunks: ParallelBody {
+        let source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>, count: Int
+
+        func run(_ range: Range<Int>) {
+            let start = range.lowerBound * 16, end = Swift.min(count, range.upperBound * 16)
+            if start < end { round(source + start, into: destination + start, count: end - start) }
+        }
+    }
+}
