@@ -48,7 +48,11 @@ let package = Package(
         .target(name: "CAllocationCounter"),
         // Atomics and the spin-wait hint for TensorCore's worker pool.
         .target(name: "CAtomics"),
-        .target(name: "TensorCore", dependencies: ["CAtomics", "CBuildTarget"], swiftSettings: common + kernelFlags),
+        // The AMX and AVX512-BF16 micro-kernels, each compiled for its instructions with a target
+        // attribute (so any -march builds them); TensorCore calls them only where the CPU has them.
+        .target(name: "CBFloat16Kernels"),
+        .target(name: "TensorCore", dependencies: ["CAtomics", "CBuildTarget", "CBFloat16Kernels"],
+                swiftSettings: common + kernelFlags),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: common + kernelFlags),
         .target(name: "Optim", dependencies: ["TensorCore"], swiftSettings: common + kernelFlags),
         .target(name: "Datasets", dependencies: ["TensorCore", "CZlib", "CTurboJPEG", "CSPNG"], swiftSettings: common + kernelFlags),

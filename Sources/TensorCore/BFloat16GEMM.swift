@@ -1,0 +1,243 @@
+import CBFloat16Kernels
+
+// bfloat16 matrix multiply: C = alpha · op(A)·op(B) + beta · C from Float32 operands rounded
+// to bf16 (ties to even), products accumulated in Float32, as torch.autocast's bf16 matmul.
+//
+// The hardware paths (AMX, AVX512-BF16) pack op(A) into 32-row panels and op(B) into
+// VNNI-paired 32-column panels over the whole depth (rounding while packing, zero-padding k
+// to a multiple of 32), then a C micro-kernel computes each 32×32 block of C over the full
+// depth into a Float32 panel buffer, which alpha and beta fold into C. B is packed once per
+// NC-wide column block and shared by all threads; each thread packs its own A panels. Every
+// element of C comes from one kernel call in a fixed order, so results do not depend on the
+// thread count. The emulated path rounds copies of the operands and runs the Float32 GEMM:
+// exact Float32 arithmetic on bf16 values.
+
+public enum BFloat16GEMM {
+    /// Rows of a packed A panel and columns of a packed B panel: two AMX tiles each way.
+    static let panel = 32
+    /// Columns of C per packed B block (NC): 16 panels; for k = 4608 (VGG's 3×3×512) the
+    /// block is 4608 × 512 bf16 = 4.5 MiB, in L3 while every row panel sweeps it.
+    static let blockColumns = 512
+    /// Values of one kblock of one packed panel: 32 × 32.
+    static let blockValues = 1024
+
+    static let scratch = ScratchPool()
+
+    /// The micro-kernel behind a packed path; `reference` is the same contract in Swift
+    /// (VDPBF16PS's order of additions), so tests check the packing where the CPU has neither.
+    enum PanelKernel {
+        case amx, avx512bf16, reference
+    }
+
+    /// C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C with A and B rounded to bf16 and Float32
+    /// accumulation; the contract of `GEMM.multiply` otherwise (row-major, beta 0 never reads C).
+    public static func multiply(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+        threads: Int = Parallel.threadCount, isa: BFloat16ISA = BFloat16ISA.active
+    ) {
+        switch isa {
+        case .fp32:
+            GEMM.multiply(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
+        case .emulated:
+            multiplyEmulated(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
+        case .amx, .avx512bf16:
+            multiplyPacked(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads,
+                kernel: isa == .amx ? .amx : .avx512bf16)
+        }
+    }
+
+    /// Rounds compact copies of op(A) and op(B)'s storage, then the Float32 GEMM.
+    static func multiplyEmulated(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
+    ) {
+        guard m > 0 && n > 0 && k > 0 else {
+            GEMM.multiply(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
+            return
+        }
+        // Stored shapes: A is m×k (or k×m transposed), B is k×n (or n×k).
+        let (aRows, aColumns) = transposeA ? (k, m) : (m, k)
+        let (bRows, bColumns) = transposeB ? (n, k) : (k, n)
+        scratch.withScratch(aRows * aColumns + bRows * bColumns) { copies in
+            let roundedA = copies, roundedB = copies + aRows * aColumns
+            for row in 0..<aRows {
+                BFloat16Rounding.round(a + row * lda, into: roundedA + row * aColumns, count: aColumns)
+            }
+            for row in 0..<bRows {
+                BFloat16Rounding.round(b + row * ldb, into: roundedB + row * bColumns, count: bColumns)
+            }
+            GEMM.multiply(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: roundedA, lda: aColumns, b: roundedB, ldb: bColumns, beta: beta, c: c, ldc: ldc,
+                threads: threads)
+        }
+    }
+
+    /// The blocked loop of the hardware paths (and of `reference`, in tests).
+    static func multiplyPacked(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int,
+        kernel: PanelKernel
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "BFloat16GEMM: negative size \(m)x\(n)x\(k)")
+        guard m > 0 && n > 0 else { return }
+        if k == 0 || alpha == 0 {
+            // Nothing to multiply: the Float32 GEMM's C = beta · C.
+            GEMM.multiply(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: 1)
+            return
+        }
+        let kblocks = (k + panel - 1) / panel
+        let rowPanels = (m + panel - 1) / panel
+        let maxColumnPanels = (Swift.min(n, blockColumns) + panel - 1) / panel
+        let workers = Swift.max(1, Swift.min(threads, m * n * k / GEMM.workPerThread))
+        // Packed B block (bf16, two per Float of scratch).
+        scratch.withScratch(maxColumnPanels * kblocks * blockValues / 2) { packedBStorage in
+            let packedB = UnsafeMutableRawPointer(packedBStorage).bindMemory(
+                to: UInt16.self, capacity: maxColumnPanels * kblocks * blockValues)
+            var jc = 0
+            while jc < n {
+                let columns = Swift.min(blockColumns, n - jc)
+                let columnPanels = (columns + panel - 1) / panel
+                let packing = PackBPanels(
+                    transposed: transposeB, b: b, ldb: ldb, k: k, kblocks: kblocks,
+                    column0: jc, columns: columns, into: packedB)
+                runSplit(columnPanels, parts: workers, packing)
+                let rows = RowPanels(
+                    transposeA: transposeA, a: a, lda: lda, m: m, k: k, kblocks: kblocks,
+                    packedB: packedB, column0: jc, columns: columns, alpha: alpha, beta: beta,
+                    c: c, ldc: ldc, kernel: kernel)
+                runSplit(rowPanels, parts: workers, rows)
+                jc += columns
+            }
+        }
+    }
+
+    /// Runs `body` over 0..<count in at most `parts` contiguous ranges, one per thread (the
+    /// caller's thread count, not `Parallel.threadCount`, bounds them, as in `GEMM.multiply`).
+    static func runSplit<Body: ParallelBody>(_ count: Int, parts: Int, _ body: Body) {
+        let parts = Swift.min(parts, count)
+        if parts <= 1 {
+            body.run(0..<count)
+        } else {
+            Parallel.forEachRange(parts, Split(body: body, count: count, parts: parts))
+        }
+    }
+
+    /// Part p of a split loop: indices [p·count/parts, (p+1)·count/parts).
+    struct Split<Body: ParallelBody>: ParallelBody {
+        let body: Body, count: Int, parts: Int
+
+        func run(_ range: Range<Int>) {
+            for part in range {
+                let start = part * count / parts, end = (part + 1) * count / parts
+                if start < end { body.run(start..<end) }
+            }
+        }
+    }
+
+    /// Packs the 32-column panels `range` of op(B)[0..<k, column0..<column0+columns].
+    struct PackBPanels: ParallelBody {
+        let transposed: Bool, b: UnsafePointer<Float>, ldb: Int, k: Int, kblocks: Int
+        let column0: Int, columns: Int, into: UnsafeMutablePointer<UInt16>
+
+        func run(_ range: Range<Int>) {
+            for p in range {
+                let start = column0 + p * panel
+                packB(
+                    transposed: transposed, b, ldb: ldb, k: k, kblocks: kblocks, column0: start,
+                    columns: Swift.min(panel, column0 + columns - start), into: into + p * kblocks * blockValues)
+            }
+        }
+    }
+
+    /// Row panels `range` of C's column block: pack 32 rows of op(A), run the micro-kernel
+    /// over every packed B panel into a Float32 buffer, fold it into C.
+    struct RowPanels: ParallelBody {
+        let transposeA: Bool, a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, kblocks: Int
+        let packedB: UnsafeMutablePointer<UInt16>, column0: Int, columns: Int
+        let alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, kernel: PanelKernel
+
+        func run(_ range: Range<Int>) {
+            let columnPanels = (columns + panel - 1) / panel
+            let resultStride = columnPanels * panel
+            let packedACount = kblocks * blockValues
+            scratch.withScratch(packedACount / 2 + panel * resultStride) { storage in
+                let packedA = UnsafeMutableRawPointer(storage).bindMemory(to: UInt16.self, capacity: packedACount)
+                let result = storage + packedACount / 2
+                for rowPanel in range {
+                    let row0 = rowPanel * panel
+                    let rows = Swift.min(panel, m - row0)
+                    packA(
+                        transposed: transposeA, a, lda: lda, row0: row0, rows: rows, k: k, kblocks: kblocks,
+                        into: packedA)
+                    runKernel(
+                        kernel, a: packedA, b: packedB, c: result, ldc: resultStride, kblocks: kblocks,
+                        columnPanels: columnPanels)
+                    for i in 0..<rows {
+                        let source = result + i * resultStride
+                        let target = c + (row0 + i) * ldc + column0
+                        if beta == 0 {
+                            for j in 0..<columns { target[j] = alpha * source[j] }
+                        } else {
+                            for j in 0..<columns { target[j] = alpha * source[j] + beta * target[j] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func runKernel(
+        _ kernel: PanelKernel, a: UnsafePointer<UInt16>, b: UnsafePointer<UInt16>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, kblocks: Int, columnPanels: Int
+    ) {
+        switch kernel {
+        case .amx: cnn_bf16_amx_panel(a, b, c, ldc, kblocks, columnPanels)
+        case .avx512bf16: cnn_bf16_avx512_panel(a, b, c, ldc, kblocks, columnPanels)
+        case .reference: referencePanel(a: a, b: b, c: c, ldc: ldc, kblocks: kblocks, columnPanels: columnPanels)
+        }
+    }
+
+    /// The micro-kernels' contract in scalar Swift, adding each k pair's odd product then its
+    /// even one onto the Float32 sum as VDPBF16PS specifies (both products are exact).
+    static func referencePanel(
+        a: UnsafePointer<UInt16>, b: UnsafePointer<UInt16>, c: UnsafeMutablePointer<Float>,
+        ldc: Int, kblocks: Int, columnPanels: Int
+    ) {
+        @inline(__always) func value(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
+        for cb in 0..<columnPanels {
+            let bp = b + cb * kblocks * blockValues
+            for i in 0..<panel {
+                let aRow = a + (i / 16) * 512 + (i % 16) * 32
+                for j in 0..<panel {
+                    let bColumn = bp + (j / 16) * 512 + (j % 16) * 2
+                    var sum: Float = 0
+                    for kb in 0..<kblocks {
+                        for p in 0..<16 {
+                            let x = aRow + kb * blockValues + 2 * p, y = bColumn + kb * blockValues + p * 32
+                            sum += value(x[1]) * value(y[1])
+                            sum += value(x[0]) * value(y[0])
+                        }
+                    }
+                    c[i * ldc + cb * panel + j] = sum
+                }
+            }
+        }
+    }
+}
