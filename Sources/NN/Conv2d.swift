@@ -2,7 +2,9 @@ import TensorCore
 
 /// 2-D convolution (cross-correlation, as PyTorch), weight [out, in/groups, kH, kW], bias [out].
 /// forward: [N, in, H, W] → [N, out, oH, oW]
-public final class Conv2d: Layer {
+/// In bf16 (autocast) it convolves bf16-rounded copies of input, weight and bias with the Float32
+/// kernels, which is exact bf16 arithmetic with Float32 accumulation, and rounds what it returns.
+public final class Conv2d: MixedPrecisionLayer {
     public let kind = "Conv2d"
     public let inChannels: Int
     public let outChannels: Int
@@ -15,12 +17,16 @@ public final class Conv2d: Layer {
     public let bias: Parameter?
     public var isTraining = true
     public var needsInputGradient = true
+    public var precision = ComputePrecision.fp32
 
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
     public var inputGradientBuffer: InputGradientBuffer { .own(gradInput) }
     private var input: Tensor?
     private var geometry: ConvolutionGeometry?
+    private lazy var bf16 = BFloat16Copies()
+    /// Whether the last forward ran in bf16 (backward follows it).
+    private var roundedForward = false
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Size2D, stride: Size2D = 1,
                 padding: Size2D = 0, dilation: Size2D = 1, groups: Int = 1, bias: Bool = true) {
@@ -89,8 +95,19 @@ public final class Conv2d: Layer {
             do { g = try makeGeometry(input.shape) } catch { preconditionFailure("\(error)") }
             geometry = g
         }
-        self.input = input
         output.reshape(g.batch, outChannels, g.outHeight, g.outWidth)
+        roundedForward = precision.roundsToBFloat16
+        if roundedForward {
+            BFloat16Copies.round(input, into: bf16.input)
+            BFloat16Copies.round(weight.value, into: bf16.weight)
+            if let bias { BFloat16Copies.round(bias.value, into: bf16.bias) }
+            self.input = bf16.input
+            Convolution.forward(g, input: bf16.input.pointer, weight: bf16.weight.pointer,
+                                bias: bias == nil ? nil : UnsafePointer(bf16.bias.pointer), output: output.pointer)
+            BFloat16Copies.roundInPlace(output)
+            return output
+        }
+        self.input = input
         Convolution.forward(g, input: input.pointer, weight: weight.value.pointer,
                             bias: bias.map { UnsafePointer($0.value.pointer) }, output: output.pointer)
         return output
@@ -98,6 +115,7 @@ public final class Conv2d: Layer {
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let g = geometry, let input else { preconditionFailure("Conv2d.backward before forward") }
+        if roundedForward { return backwardBFloat16(g, input: input, gradOutput: gradOutput) }
         LayerProfiler.weightGradient(self) {
             Convolution.backwardWeight(g, input: input.pointer, gradOutput: gradOutput.pointer,
                                        gradWeight: weight.gradient.pointer, gradBias: bias?.gradient.pointer)
@@ -114,6 +132,26 @@ public final class Conv2d: Layer {
 extension Conv2d {
     /// The geometry of the last forward pass (nil before the first): what `bench conv` times.
     public var lastGeometry: ConvolutionGeometry? { geometry }
+
+    /// Autocast's backward: the bf16 output's gradient is bf16, the products accumulate in
+    /// Float32, and the weight, bias and input gradients come back as bf16 values (the weight's
+    /// bf16 copy receives them; its cast to Float32 is exact).
+    private func backwardBFloat16(_ g: ConvolutionGeometry, input: Tensor, gradOutput: Tensor) -> Tensor {
+        BFloat16Copies.round(gradOutput, into: bf16.gradOutput)
+        LayerProfiler.weightGradient(self) {
+            Convolution.backwardWeight(g, input: input.pointer, gradOutput: bf16.gradOutput.pointer,
+                                       gradWeight: weight.gradient.pointer, gradBias: bias?.gradient.pointer)
+            BFloat16Copies.roundInPlace(weight.gradient)
+            if let bias { BFloat16Copies.roundInPlace(bias.gradient) }
+        }
+        gradInput.reshape(input.shape)
+        if needsInputGradient {
+            Convolution.backwardInput(g, gradOutput: bf16.gradOutput.pointer, weight: bf16.weight.pointer,
+                                      gradInput: gradInput.pointer)
+            BFloat16Copies.roundInPlace(gradInput)
+        }
+        return gradInput
+    }
 }
 
 extension Conv2d: KernelNaming {

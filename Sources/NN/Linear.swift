@@ -2,7 +2,9 @@ import TensorCore
 
 /// Fully connected layer y = x·Wᵀ + b, weight [out, in], bias [out].
 /// forward: [N, in] → [N, out]
-public final class Linear: Layer {
+/// In bf16 (autocast) its products run in `BFloat16GEMM` (operands rounded to bf16, Float32
+/// accumulation) and what it returns is rounded to bf16.
+public final class Linear: MixedPrecisionLayer {
     public let kind = "Linear"
     public let inFeatures: Int
     public let outFeatures: Int
@@ -10,11 +12,15 @@ public final class Linear: Layer {
     public let bias: Parameter?
     public var isTraining = true
     public var needsInputGradient = true
+    public var precision = ComputePrecision.fp32
 
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
     public var inputGradientBuffer: InputGradientBuffer { .own(gradInput) }
     private var input: Tensor?
+    private lazy var bf16 = BFloat16Copies()
+    /// Whether the last forward ran in bf16 (backward follows it).
+    private var roundedForward = false
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
         self.inFeatures = inFeatures
@@ -48,6 +54,8 @@ public final class Linear: Layer {
         let batch = input.shape[0]
         self.input = input
         output.reshape(batch, outFeatures)
+        roundedForward = precision.roundsToBFloat16
+        if roundedForward { return forwardBFloat16(input) }
         if let bias {
             // Start from the bias in every row, then accumulate x·Wᵀ with beta = 1.
             for n in 0..<batch { (output.pointer + n * outFeatures).update(from: bias.value.pointer, count: outFeatures) }
@@ -60,6 +68,7 @@ public final class Linear: Layer {
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let input else { preconditionFailure("Linear.backward before forward") }
+        if roundedForward { return backwardBFloat16(input: input, gradOutput: gradOutput) }
         let batch = input.shape[0]
         // dW [out, in] = dYᵀ [out, N] · X [N, in]
         LayerProfiler.weightGradient(self) {
@@ -77,6 +86,49 @@ public final class Linear: Layer {
             GEMM.multiply(transposeA: false, transposeB: false, m: batch, n: inFeatures, k: outFeatures,
                           a: gradOutput.pointer, lda: outFeatures, b: weight.value.pointer, ldb: inFeatures,
                           c: gradInput.pointer, ldc: inFeatures)
+        }
+        return gradInput
+    }
+}
+
+extension Linear {
+    /// y = bf16(x·Wᵀ + b) with bf16 operands (the bias too, as autocast casts it) and Float32 sums.
+    private func forwardBFloat16(_ input: Tensor) -> Tensor {
+        let batch = input.shape[0]
+        if let bias {
+            BFloat16Copies.round(bias.value, into: bf16.bias)
+            for n in 0..<batch {
+                (output.pointer + n * outFeatures).update(from: bf16.bias.pointer, count: outFeatures)
+            }
+        }
+        BFloat16GEMM.multiply(transposeA: false, transposeB: true, m: batch, n: outFeatures, k: inFeatures,
+                              a: input.pointer, lda: inFeatures, b: weight.value.pointer, ldb: inFeatures,
+                              beta: bias == nil ? 0 : 1, c: output.pointer, ldc: outFeatures)
+        BFloat16Copies.roundInPlace(output)
+        return output
+    }
+
+    /// Autocast's backward: bf16 output gradient, Float32 sums, bf16-valued parameter and input gradients.
+    private func backwardBFloat16(input: Tensor, gradOutput: Tensor) -> Tensor {
+        let batch = input.shape[0]
+        BFloat16Copies.round(gradOutput, into: bf16.gradOutput)
+        let dY = bf16.gradOutput.pointer
+        LayerProfiler.weightGradient(self) {
+            BFloat16GEMM.multiply(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: batch,
+                                  a: dY, lda: outFeatures, b: input.pointer, ldb: inFeatures,
+                                  c: weight.gradient.pointer, ldc: inFeatures)
+            BFloat16Copies.roundInPlace(weight.gradient)
+            if let bias {
+                Reduction.columnSums(dY, rows: batch, columns: outFeatures, into: bias.gradient.pointer)
+                BFloat16Copies.roundInPlace(bias.gradient)
+            }
+        }
+        gradInput.reshape(input.shape)
+        if needsInputGradient {
+            BFloat16GEMM.multiply(transposeA: false, transposeB: false, m: batch, n: inFeatures, k: outFeatures,
+                                  a: dY, lda: outFeatures, b: weight.value.pointer, ldb: inFeatures,
+                                  c: gradInput.pointer, ldc: inFeatures)
+            BFloat16Copies.roundInPlace(gradInput)
         }
         return gradInput
     }

@@ -32,6 +32,8 @@ public final class Model {
     public func namedBuffers() -> [(name: String, tensor: Tensor)] { network.namedBuffers() }
     public var parameterCount: Int { network.parameterCount }
     public func setTraining(_ training: Bool) { network.setTraining(training) }
+    /// fp32, or bf16 (autocast) for every convolution and linear layer.
+    public func setPrecision(_ precision: ComputePrecision) { network.setPrecision(precision) }
     public func initializeParameters(seed: UInt64) { network.initializeParameters(seed: seed) }
 
     /// Before each training step: per-layer random streams from (seed, step, rank), so

@@ -1,0 +1,182 @@
+import XCTest
+
+@testable import NN
+@testable import Optim
+@testable import TensorCore
+
+/// bf16 (autocast) layers against their definition: the Float32 layers run on bf16-rounded
+/// inputs, weights and output gradients, with what they return rounded to bf16.
+final class MixedPrecisionTests: XCTestCase {
+    override func setUp() {
+        super.setUp()
+        savedISA = BFloat16ISA.active
+        BFloat16ISA.active = .emulated
+    }
+
+    override func tearDown() {
+        BFloat16ISA.active = savedISA
+        super.tearDown()
+    }
+
+    private var savedISA = BFloat16ISA.emulated
+
+    private func random(_ shape: [Int], seed: UInt64) -> Tensor {
+        var generator = RandomGenerator(seed: seed)
+        let count = shape.reduce(1, *)
+        return Tensor(shape: shape, values: (0..<count).map { _ in generator.uniform(-1, 1) })
+    }
+
+    private func rounded(_ tensor: Tensor) -> Tensor {
+        Tensor(shape: tensor.shape, values: tensor.array.map(BFloat16.round))
+    }
+
+    private func assertBitwiseEqual(
+        _ actual: Tensor, _ expected: Tensor, _ what: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        XCTAssertEqual(actual.shape, expected.shape, what, file: file, line: line)
+        XCTAssertEqual(actual.array.map(\.bitPattern), expected.array.map(\.bitPattern), what, file: file, line: line)
+        XCTAssertTrue(
+            actual.array.allSatisfy { $0 == BFloat16.round($0) }, "\(what) holds non-bf16 values",
+            file: file, line: line)
+    }
+
+    /// One forward and backward of `make()` in bf16 against the Float32 layer on rounded values.
+    private func checkLayer<L: MixedPrecisionLayer>(
+        _ name: String, inputShape: [Int], threads: Int,
+        make: () -> L
+    ) {
+        let bf16 = make(), reference = make()
+        bf16.precision = .bf16
+        for ((_, p), (_, q)) in zip(bf16.parameters, reference.parameters) {
+            let values = random(p.value.shape, seed: UInt64(p.count) &+ 5)
+            p.value.copy(from: values)
+            q.value.copy(from: rounded(values))
+        }
+        let input = random(inputShape, seed: 3)
+        withThreads(threads) {
+            let output = bf16.forward(input)
+            let expected = rounded(reference.forward(rounded(input)))
+            assertBitwiseEqual(output, expected, "\(name) forward, threads \(threads)")
+            let gradOutput = random(output.shape, seed: 4)
+            let gradInput = bf16.backward(gradOutput)
+            let expectedInput = rounded(reference.backward(rounded(gradOutput)))
+            assertBitwiseEqual(gradInput, expectedInput, "\(name) input gradient, threads \(threads)")
+            for ((label, p), (_, q)) in zip(bf16.parameters, reference.parameters) {
+                assertBitwiseEqual(p.gradient, rounded(q.gradient), "\(name) \(label) gradient, threads \(threads)")
+            }
+        }
+    }
+
+    private func withThreads(_ threads: Int, _ body: () -> Void) {
+        let saved = Parallel.threadCount
+        Parallel.threadCount = threads
+        defer { Parallel.threadCount = saved }
+        body()
+    }
+
+    func testConv2dInBFloat16IsFloat32OnRoundedValues() {
+        for threads in 1...4 {
+            checkLayer("Conv2d 3→8 3×3 stride 2 pad 1", inputShape: [3, 3, 11, 9], threads: threads) {
+                Conv2d(3, 8, kernelSize: 3, stride: 2, padding: 1)
+            }
+            checkLayer("Conv2d 4→6 groups 2 no bias", inputShape: [2, 4, 7, 7], threads: threads) {
+                Conv2d(4, 6, kernelSize: 5, groups: 2, bias: false)
+            }
+        }
+    }
+
+    func testLinearInBFloat16IsFloat32OnRoundedValues() {
+        for threads in 1...4 {
+            checkLayer("Linear 37→13", inputShape: [5, 37], threads: threads) { Linear(37, 13) }
+            checkLayer("Linear 7→3 no bias", inputShape: [9, 7], threads: threads) { Linear(7, 3, bias: false) }
+        }
+    }
+
+    func testFP32PathLeavesValuesUnrounded() {
+        BFloat16ISA.active = .fp32
+        let layer = Linear(3, 2), reference = Linear(3, 2)
+        layer.precision = .bf16
+        let weight = Tensor(shape: [2, 3], values: [1 + 0x1p-12, 0.3, -0.7, 0.1, 0.2, 0.3])
+        layer.weight.value.copy(from: weight)
+        reference.weight.value.copy(from: weight)
+        layer.bias?.value.zero()
+        reference.bias?.value.zero()
+        let input = Tensor(shape: [1, 3], values: [1 + 0x1p-11, 2, 3])
+        XCTAssertEqual(layer.forward(input).array, reference.forward(input).array)
+    }
+
+    /// Rounds to bf16 forward and backward: the casts autocast puts around a bf16 layer.
+    private final class RoundToBFloat16: Layer {
+        let kind = "RoundToBFloat16"
+        var isTraining = true
+        var needsInputGradient = true
+        let output = Tensor(shape: [0]), gradInput = Tensor(shape: [0])
+        func outputShape(for inputShape: [Int]) throws -> [Int] { inputShape }
+        func forward(_ input: Tensor) -> Tensor {
+            output.reshape(input.shape)
+            BFloat16Rounding.round(input.pointer, into: output.pointer, count: input.count)
+            return output
+        }
+        func backward(_ gradOutput: Tensor) -> Tensor {
+            gradInput.reshape(gradOutput.shape)
+            BFloat16Rounding.round(gradOutput.pointer, into: gradInput.pointer, count: gradOutput.count)
+            return gradInput
+        }
+    }
+
+    /// A whole step (forward, loss, backward, SGD with momentum and weight decay) of a bf16
+    /// network equals the Float32 network with casts around its conv and linear layers, whose
+    /// weights are rounded copies of Float32 masters and whose rounded gradients update them.
+    func testTrainingStepEqualsFloat32StepOnRoundedValues() throws {
+        func network(_ precision: ComputePrecision, casts: Bool) -> (Sequential, [Parameter]) {
+            let conv = Conv2d(2, 4, kernelSize: 3, padding: 1), fc = Linear(4 * 6 * 6, 5)
+            conv.precision = precision
+            fc.precision = precision
+            func cast(_ layer: Layer) -> [Layer] { casts ? [RoundToBFloat16(), layer, RoundToBFloat16()] : [layer] }
+            let layers = cast(conv) + [ReLU(), MaxPool2d(kernelSize: 2), Flatten()] + cast(fc)
+            let sequential = Sequential(layers.enumerated().map { (name: "\($0.offset)", layer: $0.element) })
+            return (sequential, [conv.weight, conv.bias!, fc.weight, fc.bias!])
+        }
+        let (bf16, bf16Parameters) = network(.bf16, casts: false)
+        let (reference, referenceParameters) = network(.fp32, casts: true)
+        let masters = bf16Parameters.map { Parameter(shape: $0.value.shape) }
+        for (index, p) in bf16Parameters.enumerated() {
+            let values = random(p.value.shape, seed: UInt64(10 + index))
+            p.value.copy(from: values)
+            masters[index].value.copy(from: values)
+            referenceParameters[index].value.copy(from: rounded(values))
+        }
+        let input = random([6, 2, 12, 12], seed: 20), labels: [Int32] = [0, 1, 2, 3, 4, 0]
+        let options = SGD.Options(learningRate: 0.1, momentum: 0.9, weightDecay: 1e-3)
+        let named = { (parameters: [Parameter]) in
+            parameters.enumerated().map { (name: "\($0.offset)", parameter: $0.element) }
+        }
+
+        let loss = SoftmaxCrossEntropy()
+        let bf16Loss = loss.forward(logits: bf16.forward(input), labels: labels)
+        _ = bf16.backward(loss.gradient)
+        SGD(parameters: named(bf16Parameters), options: options).step()
+
+        let referenceLoss = loss.forward(logits: reference.forward(input), labels: labels)
+        _ = reference.backward(loss.gradient)
+        for (master, p) in zip(masters, referenceParameters) {
+            master.gradient.copy(from: rounded(p.gradient))
+        }
+        SGD(parameters: named(masters), options: options).step()
+
+        XCTAssertEqual(bf16Loss, referenceLoss)
+        for (index, (p, master)) in zip(bf16Parameters, masters).enumerated() {
+            XCTAssertEqual(p.value.array.map(\.bitPattern), master.value.array.map(\.bitPattern), "parameter \(index)")
+        }
+    }
+
+    func testSetPrecisionReachesNestedLayers() throws {
+        let model = try ModelZoo.lenet5()
+        model.setPrecision(.bf16)
+        func all(_ layer: Layer) -> [Layer] { [layer] + layer.children.flatMap { all($0.layer) } }
+        let layers = all(model.network).compactMap { $0 as? MixedPrecisionLayer }
+        XCTAssertEqual(layers.count, 5)
+        XCTAssertTrue(layers.allSatisfy { $0.precision == .bf16 })
+    }
+}
