@@ -37,14 +37,6 @@ public struct BFloat16: Equatable, Hashable, Sendable, CustomStringConvertible {
         // and from the largest finite binade it lands on infinity.
         return (x &+ 0x7FFF &+ ((x >> 16) & 1)) & 0xFFFF_0000
     }
-
-    /// The same rounding for 16 values at once (the loop over buffers).
-    @inline(__always)
-    static func roundedBits(_ x: SIMD16<UInt32>) -> SIMD16<UInt32> {
-        let rounded = (x &+ 0x7FFF &+ ((x &>> 16) & 1)) & 0xFFFF_0000
-        let quietNaN = (x | 0x0040_0000) & 0xFFFF_0000
-        return rounded.replacing(with: quietNaN, where: (x & 0x7FFF_FFFF) .> 0x7F80_0000)
-    }
 }
 
 public enum BFloat16Rounding {
@@ -53,16 +45,15 @@ public enum BFloat16Rounding {
         _ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
         count: Int
     ) {
-        let s = UnsafeRawPointer(source), d = UnsafeMutableRawPointer(destination)
-        var i = 0
-        while i + 16 <= count {
-            let x = s.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<UInt32>.self)
-            d.storeBytes(of: BFloat16.roundedBits(x), toByteOffset: i * 4, as: SIMD16<UInt32>.self)
-            i += 16
-        }
-        while i < count {
-            destination[i] = BFloat16.round(source[i])
-            i += 1
+        // A branch-free loop over the bits, which LLVM vectorises; SIMD16<UInt32> with
+        // `replacing(with:where:)` cost 7 ns a value (bench gemm --precision bf16, n = 512).
+        let s = UnsafeRawPointer(source).assumingMemoryBound(to: UInt32.self)
+        let d = UnsafeMutableRawPointer(destination).assumingMemoryBound(to: UInt32.self)
+        for i in 0..<count {
+            let x = s[i]
+            let rounded = (x &+ 0x7FFF &+ ((x &>> 16) & 1)) & 0xFFFF_0000
+            let quietNaN = (x | 0x0040_0000) & 0xFFFF_0000
+            d[i] = (x & 0x7FFF_FFFF) > 0x7F80_0000 ? quietNaN : rounded
         }
     }
 

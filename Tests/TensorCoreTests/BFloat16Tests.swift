@@ -79,7 +79,7 @@ final class BFloat16Tests: XCTestCase {
             let x = Float(bitPattern: bits)
             XCTAssertEqual(BFloat16.round(x).bitPattern, referenceRound(x), "0x\(String(bits, radix: 16))")
         }
-        // The 16-wide buffer loop equals the scalar rounding, tails included.
+        // The buffer loop (branch-free, vectorised) equals the scalar rounding.
         let values = patterns.map { Float(bitPattern: $0) }
         var rounded = [Float](repeating: 0, count: values.count - 3)
         BFloat16Rounding.round(values, into: &rounded, count: rounded.count)
