@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "Optim", dependencies: ["TensorCore"], swiftSettings: common + kernelFlags),
         .target(name: "Datasets", dependencies: ["TensorCore", "CZlib", "CTurboJPEG", "CSPNG"], swiftSettings: common + kernelFlags),
         .target(name: "Distributed", dependencies: ["CMPI"], swiftSettings: common),
-        .target(name: "Configuration", dependencies: ["Datasets", "Optim", "Yams"], swiftSettings: common),
+        .target(name: "Configuration", dependencies: ["TensorCore", "Datasets", "Optim", "Yams"], swiftSettings: common),
         .target(name: "Checkpoint",
                 dependencies: ["TensorCore", "NN", "Optim", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: common),

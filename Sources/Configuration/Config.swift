@@ -1,5 +1,6 @@
 import Datasets
 import Optim
+import TensorCore
 
 /// The whole configuration of a training run. Every key is optional; `TrainConfig()` is
 /// the built-in default (LeNet-5 on the synthetic data set), identical to configs/default.yaml.
@@ -125,6 +126,8 @@ public struct TrainingSection: Equatable, Sendable {
     public var maxSteps: Int?
     /// What a non-finite training loss does: stop the run, or skip the step.
     public var onNonFinite = NonFiniteLossAction.stop
+    /// Convolutions and linear layers in Float32, or in bf16 as torch.autocast (master weights stay Float32).
+    public var precision = ComputePrecision.fp32
     /// torch's `CrossEntropyLoss(label_smoothing=…)` for the training loss.
     public var labelSmoothing = 0.0
     /// torch's `clip_grad_norm_(parameters, max_norm)` on the averaged gradients; nil: no clipping.
@@ -209,6 +212,8 @@ public struct DistributedSection: Equatable, Sendable {
     /// Seconds any collective may wait for the other ranks before the job ends, naming the ranks
     /// that did not arrive (PyTorch's process-group timeout, Horovod's stall shutdown).
     public var timeoutSeconds = 300.0
+    /// Gradients all-reduced as Float32, or rounded to bf16 around the sum (Horovod's compression in value).
+    public var allReduceDType = AllReduceDType.fp32
 }
 
 extension DataSection {

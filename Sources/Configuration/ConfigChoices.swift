@@ -1,5 +1,6 @@
 import Datasets
 import Optim
+import TensorCore
 
 /// What a non-finite training loss does (`training.on_nonfinite`).
 public enum NonFiniteLossAction: String, ConfigChoice {
@@ -25,6 +26,18 @@ public enum MonitoredMetric: String, ConfigChoice {
     case validationAccuracy = "val_accuracy"
 }
 
+/// `distributed.allreduce_dtype`: what the gradient all-reduce sends.
+public enum AllReduceDType: String, ConfigChoice {
+    /// Float32 gradients, summed in Float32 (exact up to summation order).
+    case fp32
+    /// Horovod-style compression: each rank rounds its gradients to bf16 before the reduction
+    /// and the sum comes back rounded to bf16 (the values of compression; the sum still travels
+    /// as Float32, so the bytes are not halved yet).
+    case bf16
+}
+
+/// `training.precision`: Float32, or bfloat16 with torch.autocast's semantics.
+extension ComputePrecision: ConfigChoice {}
 extension MetricMode: ConfigChoice {}
 extension ThresholdMode: ConfigChoice {}
 extension ScheduleUnit: ConfigChoice {}

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import TensorCore
 import Yams
 
 /// Command-line values that replace config keys; validated like the file's own values.
@@ -18,6 +19,8 @@ public struct ConfigOverrides: Equatable, Sendable {
     public var noShuffle = false
     /// --prefetch: data.prefetch.
     public var prefetch: Int?
+    /// --precision: training.precision.
+    public var precision: ComputePrecision?
     /// `--set key=value`, any key of `ConfigSchema`, the value in YAML (`--set optimizer.lr=0.1`).
     public var settings: [String] = []
 
@@ -68,6 +71,7 @@ extension TrainConfig {
             training.maxSteps = maxSteps
         }
         if overrides.noShuffle { data.shuffle = false }
+        if let precision = overrides.precision { training.precision = precision }
         if let prefetch = overrides.prefetch, accepts(prefetch >= 0, "--prefetch", "must be 0 (no prefetching) or more, got \(prefetch)") {
             data.prefetch = prefetch
         }

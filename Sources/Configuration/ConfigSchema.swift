@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Optim
+import TensorCore
 import Yams
 
 /// Every key a config may hold, one declaration each: path, type (from the field), rule,
@@ -133,6 +134,11 @@ public enum ConfigSchema {
                  + "training mode, as in PyTorch); each pattern must match a parameter"),
         .key("training.on_nonfinite", \.training.onNonFinite,
              "a NaN/Inf training loss on any rank: stop with an error, or skip the step on all ranks"),
+        .key("training.precision", \.training.precision,
+             "compute precision of convolutions and linear layers: fp32, or bf16 as torch.autocast(\"cpu\", "
+                 + "dtype=torch.bfloat16) (bf16 inputs and weights, Float32 sums, bf16 outputs; BatchNorm, loss, "
+                 + "optimizer and master weights stay Float32; AMX, AVX512-BF16 or an exact emulation, "
+                 + "CNN_DIST_ISA forces one)"),
         .key("optimizer.name", \.optimizer.name, "SGD with torch.optim.SGD's exact update"),
         .key("optimizer.lr", \.optimizer.lr, .above(0, "positive"), "base learning rate"),
         .key("optimizer.momentum", \.optimizer.momentum, rateOrZero, "momentum factor"),
@@ -186,6 +192,9 @@ public enum ConfigSchema {
              .above(0, "positive").and(.atMost(604_800, "a week")),
              "seconds a collective may wait for the other ranks; then the job ends naming the ranks that "
                  + "did not arrive (a slower rank within it is fine)"),
+        .key("distributed.allreduce_dtype", \.distributed.allReduceDType,
+             "gradients all-reduced in fp32, or rounded to bf16 before and after the sum (Horovod's compression, "
+                 + "in value only for now: the sum still travels as Float32)"),
         .key("metrics.every_steps", \.metrics.everySteps, countOrZero, "a steps.jsonl record every N optimizer steps; 0: none"),
         .key("metrics.tensorboard", \.metrics.tensorBoard,
              "write a TensorBoard events file into the run directory (the epoch and step records' scalars, the "

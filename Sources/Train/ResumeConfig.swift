@@ -21,6 +21,9 @@ public enum ResumeConfig {
         "metrics.every_steps", "metrics.tensorboard", "checkpoint.every_epochs", "checkpoint.every_steps",
         "checkpoint.keep_last", "distributed.timeout_s", "distributed.check_every", "early_stopping.patience",
         "early_stopping.threshold", "validation.every_steps", "run_dir", "init.exclude",
+        // Checkpoints hold Float32 master weights in either precision, so a run may switch
+        // between fp32 and bf16 (and the all-reduce's dtype) at a resume, with a note.
+        "training.precision", "distributed.allreduce_dtype",
     ]
 
     /// Every key whose resolved value differs between the checkpoint's config and this run's.

@@ -150,6 +150,13 @@ public final class Trainer {
         self.data = data
         let makers = data.makers
         model = try data.makeModel(config.model)
+        // CNN_DIST_ISA is checked on every rank, whatever the precision: a path this CPU lacks stops the run here.
+        BFloat16ISA.active = try BFloat16ISA.select()
+        model.setPrecision(config.training.precision)
+        if config.training.precision == .bf16 {
+            logger.debug("training.precision bf16: convolutions and linear layers on the \(BFloat16ISA.active) path "
+                + "(CPU: \(CPUFeatures.current.relevantPresent.joined(separator: " ")))")
+        }
         if options.resetHead {  // recorded in the run's config.yaml as what it is: an exclusion
             let excluded = self.config.initialization.exclude
             self.config.initialization.exclude += ParameterPatterns.head(of: model).filter { !excluded.contains($0) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Configuration
 import Distributed
 import Foundation
+import TensorCore
 import Train
 
 struct TrainCommand: ParsableCommand {
@@ -50,6 +51,8 @@ struct TrainCommand: ParsableCommand {
     var noShuffle = false
     @Option(name: .long, help: "Model from the zoo (model.name).") var model: String?
     @Option(name: .long, help: "Dataset name (data.dataset).") var dataset: String?
+    @Option(name: .long, help: "fp32 or bf16 (training.precision; bf16 as torch.autocast, CNN_DIST_ISA forces a path).")
+    var precision: ComputePrecision?
     @Option(name: .long, help: "Training batches made ahead on a background queue (data.prefetch; 0: none).") var prefetch: Int?
     @Option(name: .customLong("set"), help: ArgumentHelp("Set any config key (repeatable): --set optimizer.lr=0.1; `cnn-dist config keys` lists them.", valueName: "key=value"))
     var settings: [String] = []
@@ -86,6 +89,7 @@ struct TrainCommand: ParsableCommand {
             overrides.model = model
             overrides.dataset = dataset
             overrides.prefetch = prefetch
+            overrides.precision = precision
             overrides.settings = settings
             let trainConfig = try TrainConfig.load(file: config, overrides: overrides, knownModels: Catalog.models)
             // Runs of a config without run_dir go to runs/<its file name>/version_N.

@@ -307,3 +307,28 @@ final class ConfigSchemaTests: XCTestCase {
         }
     }
 }
+
+final class PrecisionConfigTests: XCTestCase {
+    private func parse(_ yaml: String) throws -> TrainConfig {
+        try TrainConfig.parse(yaml: yaml, source: "x.yaml", knownModels: ["lenet5"])
+    }
+
+    func testPrecisionAndAllReduceDTypeParseAndDefault() throws {
+        let defaults = TrainConfig()
+        XCTAssertEqual(defaults.training.precision, .fp32)
+        XCTAssertEqual(defaults.distributed.allReduceDType, .fp32)
+        let config = try parse("training:\n  precision: bf16\ndistributed:\n  allreduce_dtype: bf16\n")
+        XCTAssertEqual(config.training.precision, .bf16)
+        XCTAssertEqual(config.distributed.allReduceDType, .bf16)
+        XCTAssertEqual(try parse(config.resolvedYAML()), config.resolved())
+    }
+
+    func testBadPrecisionValuesNameTheKey() {
+        XCTAssertThrowsError(try parse("training:\n  precision: fp16\n")) {
+            XCTAssertEqual("\($0)", "x.yaml:2: 'training.precision' must be fp32 or bf16, got 'fp16'")
+        }
+        XCTAssertThrowsError(try parse("distributed:\n  allreduce_dtype: int8\n")) {
+            XCTAssertEqual("\($0)", "x.yaml:2: 'distributed.allreduce_dtype' must be fp32 or bf16, got 'int8'")
+        }
+    }
+}
