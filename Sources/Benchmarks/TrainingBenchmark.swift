@@ -20,6 +20,9 @@ public enum TrainingBenchmark {
         public var ranks: Int
         public var threads: Int
         public var steps: Int
+        /// fp32, or bf16 (autocast) convolutions and linear layers, and the bf16 path that ran.
+        public var precision = ComputePrecision.fp32
+        public var path = "fp32"
         public var imagesPerSecond: Double
         /// Share of step time spent blocked on gradient all-reduce (0 for one rank).
         public var allReduceWaitFraction: Double
@@ -33,7 +36,8 @@ public enum TrainingBenchmark {
         public var profile: LayerProfile?
 
         enum CodingKeys: String, CodingKey {
-            case model, globalBatch = "batch", ranks, threads, steps, imagesPerSecond = "images_per_sec"
+            case model, globalBatch = "batch", ranks, threads, steps, precision, path
+            case imagesPerSecond = "images_per_sec"
             case allReduceWaitFraction = "allreduce_wait_fraction", peakRSSMebibytes = "peak_rss_mib"
             case memoryLowerBoundMebibytes = "memory_lower_bound_mib", allocationsPerStep = "allocations_per_step"
             case profile
@@ -46,6 +50,8 @@ public enum TrainingBenchmark {
             try c.encode(ranks, forKey: .ranks)
             try c.encode(threads, forKey: .threads)
             try c.encode(steps, forKey: .steps)
+            try c.encode(precision.rawValue, forKey: .precision)
+            try c.encode(path, forKey: .path)
             try c.encodeNumber(rounded(imagesPerSecond, places: 1), forKey: .imagesPerSecond)
             try c.encodeNumber(rounded(allReduceWaitFraction, places: 4), forKey: .allReduceWaitFraction)
             try c.encodeNumber(rounded(peakRSSMebibytes, places: 1), forKey: .peakRSSMebibytes)
@@ -72,36 +78,51 @@ public enum TrainingBenchmark {
     }
 
     /// Parameters + gradients + momentum + activations for `batch` images, in MiB (4-byte values).
-    public static func memoryLowerBound(_ model: Model, batch: Int) throws -> Double {
+    /// bf16 adds what its convolution and linear layers keep beside that: bf16 copies of their
+    /// weights and biases and of their output gradient, and convolutions the bf16 copy of their
+    /// input saved for backward (linear layers round theirs while packing). The copies are held
+    /// as Float32 values, so here bf16 costs memory rather than saving it.
+    public static func memoryLowerBound(_ model: Model, batch: Int, precision: ComputePrecision = .fp32) throws
+        -> Double
+    {
         let summary = try ModelSummary(model: model)
-        let values = summary.fixedTrainingValues + summary.forwardActivations * batch
+        var values = summary.fixedTrainingValues + summary.forwardActivations * batch
+        if precision == .bf16 {
+            for row in summary.rows where row.kind == "Conv2d" || row.kind == "Linear" {
+                values += row.parameters + row.activations * batch
+                if row.kind == "Conv2d" { values += row.inputShape.reduce(1, *) * batch }
+            }
+        }
         return Double(values * ModelSummary.bytesPerValue) / Double(1 << 20)
     }
 
     /// Runs the benchmark as this process's launcher set it up (MPI ranks under mpirun,
     /// else one process); returns the JSON line on rank 0, nil on the other ranks.
     public static func launch(model: String, globalBatch: Int, threads: Int, steps: Int, warmup: Int,
+                              precision: ComputePrecision = .fp32,
                               allocationCounter: AllocationCounter? = nil, extraAllocationsPerStep: Int = 0,
                               profile: Bool = false) throws -> Result? {
         let communicator: Communicator = MPICommunicator.launchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
         Parallel.threadCount = TrainingLauncher.threadsPerRank(configured: threads, ranksOnNode: communicator.localSize)
         let result = TrainingLauncher.runOrAbort(communicator) {
-            try run(model: model, globalBatch: globalBatch, steps: steps, warmup: warmup, communicator: communicator,
-                    allocationCounter: allocationCounter, extraAllocationsPerStep: extraAllocationsPerStep,
-                    profile: profile)
+            try run(model: model, globalBatch: globalBatch, steps: steps, warmup: warmup, precision: precision,
+                    communicator: communicator, allocationCounter: allocationCounter,
+                    extraAllocationsPerStep: extraAllocationsPerStep, profile: profile)
         }
         communicator.finish()
         return communicator.isCoordinator ? result : nil
     }
 
     public static func run(model name: String, globalBatch: Int, steps: Int, warmup: Int,
-                           communicator: Communicator, allocationCounter: AllocationCounter? = nil,
-                           extraAllocationsPerStep: Int = 0, profile: Bool = false) throws -> Result {
+                           precision: ComputePrecision = .fp32, communicator: Communicator,
+                           allocationCounter: AllocationCounter? = nil, extraAllocationsPerStep: Int = 0, profile: Bool = false) throws -> Result {
         guard globalBatch % communicator.worldSize == 0 else {
             throw TrainError.batchNotDivisible(batch: globalBatch, ranks: communicator.worldSize)
         }
         let batch = globalBatch / communicator.worldSize
         let model = try ModelZoo.make(name, inputShape: ModelZoo.defaultInputShape(name), classes: 10)
+        BFloat16ISA.active = try BFloat16ISA.select()
+        model.setPrecision(precision)
         let trainer = StepTrainer(model: model, communicator: communicator)
         var random = RandomGenerator(seed: UInt64(communicator.rank)).split("benchmark")
         let input = Tensor(shape: [batch] + model.inputShape)
@@ -130,9 +151,11 @@ public enum TrainingBenchmark {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         var result = Result(
             model: name, globalBatch: globalBatch, ranks: communicator.worldSize, threads: Parallel.threadCount,
-            steps: steps, imagesPerSecond: Double(globalBatch * steps) / seconds,
+            steps: steps, precision: precision, path: precision == .bf16 ? BFloat16ISA.active.rawValue : "fp32",
+            imagesPerSecond: Double(globalBatch * steps) / seconds,
             allReduceWaitFraction: waited / seconds, peakRSSMebibytes: Double(usage.ru_maxrss) / 1024,
-            memoryLowerBoundMebibytes: try memoryLowerBound(model, batch: batch), allocationsPerStep: allocationsPerStep)
+            memoryLowerBoundMebibytes: try memoryLowerBound(model, batch: batch, precision: precision),
+            allocationsPerStep: allocationsPerStep)
         if profile {
             // Further steps, so the timed ones above carry none of the profiler's cost.
             result.profile = try profileSteps(trainer, input: input, labels: labels, steps: steps,

@@ -21,7 +21,8 @@ struct BenchTrain: ParsableCommand {
         commandName: "train",
         abstract: "Training images/s on random data (forward, loss, backward, all-reduce, SGD); works under mpirun.",
         discussion: """
-        Prints one JSON line (rank 0): model, batch, ranks, threads, steps, images_per_sec,
+        Prints one JSON line (rank 0): model, batch, ranks, threads, steps, precision, path (the bf16 kernels \
+        that ran, or fp32), images_per_sec,
         allreduce_wait_fraction, peak_rss_mib, memory_lower_bound_mib, allocations_per_step.
         --profile then runs as many steps again with every layer timed and prints where the time \
         goes: per layer forward, input-gradient (dX) and weight-gradient (dW) ms per step, share of \
@@ -37,6 +38,8 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Threads per rank (0: cores / ranks on the node).") var threads = 0
     @Option(help: "Timed steps.") var steps = 100
     @Option(help: "Untimed warm-up steps.") var warmup = 5
+    @Option(help: "fp32 or bf16 (convolutions and linear layers as torch.autocast; CNN_DIST_ISA forces a path).")
+    var precision = ComputePrecision.fp32
     @Flag(help: "Also profile: a table of each layer's time (see above).") var profile = false
     @Option(help: "With --profile: table or json.") var format = ProfileFormat.table
 
@@ -52,7 +55,7 @@ struct BenchTrain: ParsableCommand {
                                                            allocate: { allocation_counter_probe(Int32($0)) })
         let active = allocation_counter_active() != 0
         guard let result = try TrainingBenchmark.launch(
-            model: model, globalBatch: batch, threads: threads, steps: steps, warmup: warmup,
+            model: model, globalBatch: batch, threads: threads, steps: steps, warmup: warmup, precision: precision,
             allocationCounter: active ? counter : nil, extraAllocationsPerStep: debugAllocationsPerStep,
             profile: profile)
         else { return }
@@ -136,11 +139,18 @@ struct BenchAllReduce: ParsableCommand {
 struct BenchGEMM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm",
-        abstract: "SGEMM GFLOP/s on square n×n float32 matrices (2n³ flops), timed as shared/peers/gemm.py times NumPy.")
+        abstract: "SGEMM GFLOP/s on square n×n float32 matrices (2n³ flops), timed as shared/peers/gemm.py times "
+            + "NumPy.",
+        discussion: """
+        --precision bf16 times the bf16 GEMM (Float32 operands rounded to bf16 while packing, Float32 sums) on \
+        the best path this CPU has (amx, avx512bf16, else emulated; CNN_DIST_ISA forces one); each JSON line \
+        names the path that ran.
+        """)
 
     @Option(help: "Comma-separated matrix sizes n.") var sizes = "128,256,512,1024"
     @Option(help: "Threads.") var threads = 1
     @Option(help: "Timed 0.5 s windows per size; the best counts.") var repeats = 3
+    @Option(help: "fp32 or bf16.") var precision = ComputePrecision.fp32
 
     func validate() throws {
         guard threads > 0, repeats > 0 else { throw ValidationError("--threads and --repeats must be positive") }
@@ -154,8 +164,10 @@ struct BenchGEMM: ParsableCommand {
     }
 
     func run() throws {
+        let isa = try BFloat16ISA.select()
         for n in parsedSizes ?? [] {
-            print(GEMMBenchmark.run(size: n, threads: threads, repeats: repeats).jsonLine)
+            let result = GEMMBenchmark.run(size: n, threads: threads, repeats: repeats, precision: precision, isa: isa)
+            print(result.jsonLine)
         }
     }
 }

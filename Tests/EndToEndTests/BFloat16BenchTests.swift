@@ -1,0 +1,74 @@
+import Foundation
+import TestSupport
+import TrainingFixtures
+import XCTest
+
+@testable import Benchmarks
+@testable import NN
+@testable import TensorCore
+
+/// `bench gemm --precision bf16` and `bench train --precision bf16`: the path that ran, the
+/// memory bound, and CNN_DIST_ISA.
+final class BFloat16BenchTests: XCTestCase {
+    private func bench(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessRunner.Result {
+        try ProcessRunner.run(
+            ProcessRunner.product("cnn-dist"), ["bench"] + arguments, timeout: 120,
+            environment: environment, directory: TrainingFixtures.repositoryRoot.path)
+    }
+
+    private func object(_ result: ProcessRunner.Result) throws -> [String: Any] {
+        let line = try XCTUnwrap(result.output.split(separator: "\n").last.map(String.init), result.error)
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], line)
+    }
+
+    func testGEMMReportsThePathThatRan() throws {
+        let bf16 = try bench(
+            ["gemm", "--sizes", "64", "--repeats", "1", "--precision", "bf16"],
+            environment: ["CNN_DIST_ISA": "emulated"])
+        XCTAssertEqual(bf16.status, 0, bf16.error)
+        let report = try object(bf16)
+        XCTAssertEqual(report["precision"] as? String, "bf16")
+        XCTAssertEqual(report["path"] as? String, "emulated")
+        XCTAssertGreaterThan(try XCTUnwrap(report["gflops"] as? Double), 0)
+        let best = try object(try bench(["gemm", "--sizes", "64", "--repeats", "1", "--precision", "bf16"]))
+        XCTAssertEqual(best["path"] as? String, BFloat16ISA.best(for: .current).rawValue)
+    }
+
+    func testForcingAPathThisCPULacksIsAnError() throws {
+        guard let missing = [BFloat16ISA.amx, .avx512bf16].first(where: { $0.missingFlag(on: .current) != nil }) else {
+            throw XCTSkip("this CPU has both amx_tile and avx512_bf16: no path to force that it lacks")
+        }
+        let result = try bench(
+            ["gemm", "--sizes", "64", "--precision", "bf16"],
+            environment: ["CNN_DIST_ISA": missing.rawValue])
+        XCTAssertEqual(result.status, 1, result.output)
+        let flag = try XCTUnwrap(missing.missingFlag(on: .current))
+        XCTAssertTrue(result.error.contains("CNN_DIST_ISA=\(missing): this CPU lacks \(flag)"), result.error)
+    }
+
+    func testTrainReportsPrecisionPathAndMemoryBound() throws {
+        let result = try bench(
+            [
+                "train", "--model", "lenet5", "--batch-size", "8", "--threads", "1", "--steps", "2",
+                "--warmup", "1", "--precision", "bf16",
+            ], environment: ["CNN_DIST_ISA": "emulated"])
+        XCTAssertEqual(result.status, 0, result.error)
+        let report = try object(result)
+        XCTAssertEqual(report["precision"] as? String, "bf16")
+        XCTAssertEqual(report["path"] as? String, "emulated")
+        XCTAssertEqual(report["allocations_per_step"] as? Double, 0, result.output)
+        let model = try ModelZoo.make("lenet5", inputShape: [1, 28, 28], classes: 10)
+        XCTAssertEqual(
+            try XCTUnwrap(report["memory_lower_bound_mib"] as? Double),
+            try TrainingBenchmark.memoryLowerBound(model, batch: 8, precision: .bf16), accuracy: 0.05)
+    }
+
+    /// bf16 adds LeNet-5's 61,706 parameter copies and, per image, the conv and linear outputs'
+    /// gradient copies (4,704 + 1,600 + 120 + 84 + 10) and the conv inputs' copies (784 + 1,176 + 400).
+    func testBFloat16MemoryBoundCountsTheCopies() throws {
+        let model = try ModelZoo.make("lenet5", inputShape: [1, 28, 28], classes: 10)
+        let fp32 = try TrainingBenchmark.memoryLowerBound(model, batch: 64)
+        let bf16 = try TrainingBenchmark.memoryLowerBound(model, batch: 64, precision: .bf16)
+        XCTAssertEqual(bf16 - fp32, Double((61_706 + 64 * (6_518 + 2_360)) * 4) / Double(1 << 20), accuracy: 1e-9)
+    }
+}
