@@ -53,6 +53,11 @@ public final class GradientBuckets {
     /// Set while an earlier micro-batch runs backward: its gradients are kept, not sent.
     private var holdingMicroBatch = false
     private var microBatchesHeld = 0
+    /// `distributed.allreduce_dtype: bf16`: each rank's gradients are rounded to bf16 before the
+    /// sum and the sum is rounded to bf16 after it, Horovod's compression in value (the controls
+    /// stay Float32). The sum itself still travels as Float32, so this measures the compression's
+    /// effect on accuracy but does not yet halve the bytes.
+    public var compressesToBFloat16 = false
 
     public init(parameters: [Parameter], capacityBytes: Int, communicator: Communicator) {
         self.communicator = communicator
@@ -194,6 +199,10 @@ public final class GradientBuckets {
 
     private func start(_ index: Int) {
         addHeldGradients(index)
+        if compressesToBFloat16 {
+            BFloat16Rounding.roundInParallel(buckets[index].storage, into: buckets[index].storage,
+                                             count: buckets[index].gradientCount)
+        }
         buckets[index].request = communicator.startAllReduceSum(
             UnsafeMutableBufferPointer(start: buckets[index].storage, count: buckets[index].count), bucket: index)
     }
@@ -214,6 +223,11 @@ public final class GradientBuckets {
         let recorded = (0..<communicator.worldSize).contains { waits[$0] > 0 }
         lastToArrive = recorded ? (0..<communicator.worldSize).min { waits[$0] < waits[$1] } : nil
         let scale = 1 / Float(communicator.worldSize)
-        for bucket in buckets { Elementwise.scale(bucket.storage, by: scale, count: bucket.gradientCount) }
+        for bucket in buckets {
+            if compressesToBFloat16 {
+                BFloat16Rounding.roundInParallel(bucket.storage, into: bucket.storage, count: bucket.gradientCount)
+            }
+            Elementwise.scale(bucket.storage, by: scale, count: bucket.gradientCount)
+        }
     }
 }

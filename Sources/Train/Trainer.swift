@@ -199,6 +199,7 @@ public final class Trainer {
                                   capacityBytes: Int(config.distributed.bucketMegabytes * 1_048_576),
                                   communicator: communicator)
         buckets.attach(to: model)
+        buckets.compressesToBFloat16 = config.distributed.allReduceDType == .bf16
         if microBatches != nil { buckets.enableAccumulation() }
         bufferBroadcast = BufferBroadcast(model: model, communicator: communicator)
         reporter = StepReporter(logger: logger, runDirectory: runDirectory, epochs: config.training.epochs,
