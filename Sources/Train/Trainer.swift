@@ -104,6 +104,8 @@ public final class Trainer {
         try DatasetLoader.checkAvailable(config.data)
         // Before any collective, so every rank stops alike (a resume checks its own config below).
         try Trainer.checkMicroBatches(config, worldSize: communicator.worldSize)
+        // CNN_DIST_ISA too, on every rank whatever the precision: a bf16 path this CPU lacks stops the run here.
+        BFloat16ISA.active = try BFloat16ISA.select()
         if let initFrom = options.initFrom, options.resume != nil {
             throw TrainError.runDirectory(path: initFrom, reason: "--init-from starts a new run from these weights and "
                 + "--resume continues one from its checkpoint: give one of them")
@@ -150,8 +152,6 @@ public final class Trainer {
         self.data = data
         let makers = data.makers
         model = try data.makeModel(config.model)
-        // CNN_DIST_ISA is checked on every rank, whatever the precision: a path this CPU lacks stops the run here.
-        BFloat16ISA.active = try BFloat16ISA.select()
         model.setPrecision(config.training.precision)
         if config.training.precision == .bf16 {
             logger.debug("training.precision bf16: convolutions and linear layers on the \(BFloat16ISA.active) path "

@@ -8,8 +8,8 @@ import XCTest
 @testable import TensorCore
 
 /// `bench gemm --precision bf16` and `bench train --precision bf16`: the path that ran, the
-/// memory bound, and CNN_DIST_ISA.
-final class BFloat16BenchTests: XCTestCase {
+/// memory bound, and CNN_DIST_ISA (also for `train`).
+final class BFloat16CommandTests: XCTestCase {
     private func bench(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessRunner.Result {
         try ProcessRunner.run(
             ProcessRunner.product("cnn-dist"), ["bench"] + arguments, timeout: 120,
@@ -44,6 +44,21 @@ final class BFloat16BenchTests: XCTestCase {
         XCTAssertEqual(result.status, 1, result.output)
         let flag = try XCTUnwrap(missing.missingFlag(on: .current))
         XCTAssertTrue(result.error.contains("CNN_DIST_ISA=\(missing): this CPU lacks \(flag)"), result.error)
+    }
+
+    func testTrainStopsOnAForcedPathBeforeTheRunDirectory() throws {
+        guard let missing = [BFloat16ISA.amx, .avx512bf16].first(where: { $0.missingFlag(on: .current) != nil }) else {
+            throw XCTSkip("this CPU has both amx_tile and avx512_bf16: no path to force that it lacks")
+        }
+        let directory = ProcessRunner.temporaryDirectory("forced-isa") + "/run"
+        let result = try ProcessRunner.run(
+            ProcessRunner.product("cnn-dist"),
+            ["train", "--precision", "bf16", "--max-steps", "1", "--run-dir", directory],
+            timeout: 120, environment: ["CNN_DIST_ISA": missing.rawValue],
+            directory: TrainingFixtures.repositoryRoot.path)
+        XCTAssertEqual(result.status, 1, result.output)
+        XCTAssertTrue(result.error.contains("CNN_DIST_ISA=\(missing): this CPU lacks"), result.error)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory), "the run directory was created")
     }
 
     func testTrainReportsPrecisionPathAndMemoryBound() throws {
