@@ -212,7 +212,7 @@ public struct DistributedSection: Equatable, Sendable {
     /// Seconds any collective may wait for the other ranks before the job ends, naming the ranks
     /// that did not arrive (PyTorch's process-group timeout, Horovod's stall shutdown).
     public var timeoutSeconds = 300.0
-    /// Gradients all-reduced as Float32, or rounded to bf16 around the sum (Horovod's compression in value).
+    /// Gradients all-reduced as Float32, or as bf16 (Horovod's compression: half the bytes).
     public var allReduceDType = AllReduceDType.fp32
 }
 

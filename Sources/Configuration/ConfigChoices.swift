@@ -30,9 +30,8 @@ public enum MonitoredMetric: String, ConfigChoice {
 public enum AllReduceDType: String, ConfigChoice {
     /// Float32 gradients, summed in Float32 (exact up to summation order).
     case fp32
-    /// Horovod-style compression: each rank rounds its gradients to bf16 before the reduction
-    /// and the sum comes back rounded to bf16 (the values of compression; the sum still travels
-    /// as Float32, so the bytes are not halved yet).
+    /// Horovod-style compression: gradients travel as bf16 (half the bytes) and every partial
+    /// sum is rounded to bf16.
     case bf16
 }
 

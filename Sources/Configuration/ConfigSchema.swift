@@ -193,8 +193,8 @@ public enum ConfigSchema {
              "seconds a collective may wait for the other ranks; then the job ends naming the ranks that "
                  + "did not arrive (a slower rank within it is fine)"),
         .key("distributed.allreduce_dtype", \.distributed.allReduceDType,
-             "gradients all-reduced in fp32, or rounded to bf16 before and after the sum (Horovod's compression, "
-                 + "in value only for now: the sum still travels as Float32)"),
+             "gradients all-reduced in fp32, or as bf16 (Horovod's compression: half the bytes, each partial sum "
+                 + "rounded to bf16; the step's loss sums and counts stay fp32)"),
         .key("metrics.every_steps", \.metrics.everySteps, countOrZero, "a steps.jsonl record every N optimizer steps; 0: none"),
         .key("metrics.tensorboard", \.metrics.tensorBoard,
              "write a TensorBoard events file into the run directory (the epoch and step records' scalars, the "

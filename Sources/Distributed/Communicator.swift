@@ -1,3 +1,4 @@
+import CMPI
 import Foundation
 
 /// How ranks of a data-parallel job talk: collectives over flat buffers.
@@ -23,6 +24,9 @@ public protocol Communicator: AnyObject {
     /// Starts an in-place sum of gradient bucket `bucket` (named in timeout reports); the buffer
     /// must not be touched until the request is waited on.
     func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, bucket: Int) -> CollectiveRequest
+    /// Starts an in-place sum of bfloat16 values (their bits), each partial sum rounded to bf16:
+    /// half the bytes of a Float32 all-reduce (`distributed.allreduce_dtype: bf16`).
+    func startAllReduceSumBFloat16(_ buffer: UnsafeMutableBufferPointer<UInt16>, bucket: Int) -> CollectiveRequest
     /// Lets outstanding non-blocking collectives progress (MPI progresses only inside MPI calls).
     func progress()
     /// Copies `root`'s buffer into every other rank's buffer.
@@ -67,6 +71,18 @@ public protocol CollectiveRequestOwner: AnyObject {
 
 extension Communicator {
     public var isCoordinator: Bool { rank == 0 }
+
+    /// Communicators without a bf16 collective (threads of one process, one process): the values
+    /// summed in Float32 and rounded to bf16 once, completed at once.
+    public func startAllReduceSumBFloat16(_ buffer: UnsafeMutableBufferPointer<UInt16>, bucket: Int)
+        -> CollectiveRequest
+    {
+        guard worldSize > 1, !buffer.isEmpty else { return CollectiveRequest() }
+        var values = buffer.map(cmpi_bf16_to_float)
+        values.withUnsafeMutableBufferPointer { allReduceSum($0) }
+        for i in buffer.indices { buffer[i] = cmpi_bf16_from_float(values[i]) }
+        return CollectiveRequest()
+    }
 
     public func allReduceSum(_ values: inout [Double]) {
         values.withUnsafeMutableBufferPointer { allReduceSum($0) }

@@ -135,6 +135,19 @@ public final class MPICommunicator: Communicator, CollectiveRequestOwner {
         return CollectiveRequest(owner: self, index: pending.count - 1)
     }
 
+    public func startAllReduceSumBFloat16(_ buffer: UnsafeMutableBufferPointer<UInt16>, bucket: Int)
+        -> CollectiveRequest
+    {
+        guard buffer.count > 0 else { return CollectiveRequest() }
+        var request: MPI_Request? = cmpi_request_null()
+        check(MPI_Iallreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), cmpi_uint16(), cmpi_bf16_sum(),
+                             cmpi_comm_world(), &request), "MPI_Iallreduce (bf16)")
+        pending.append(request)
+        pendingBuckets.append(bucket)
+        waited.append(false)
+        return CollectiveRequest(owner: self, index: pending.count - 1)
+    }
+
     public func completeRequest(_ index: Int) {
         guard pending.indices.contains(index), !waited[index] else { return }
         // MPI_Testall in progress() may have completed it already (the request is then null).

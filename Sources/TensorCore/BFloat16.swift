@@ -62,12 +62,20 @@ public enum BFloat16Rounding {
         round(buffer, into: buffer, count: count)
     }
 
-    /// destination[i] = the bfloat16 bits of source[i]: the packed form the bf16 kernels read.
+    /// destination[i] = the bfloat16 bits of source[i]: the packed form the bf16 kernels read, and
+    /// what a bf16 all-reduce sends.
     @inline(__always)
-    static func convert(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<UInt16>, count: Int) {
+    public static func convert(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<UInt16>,
+                               count: Int) {
         for i in 0..<count {
             destination[i] = UInt16(truncatingIfNeeded: BFloat16.roundedBits(source[i].bitPattern) >> 16)
         }
+    }
+
+    /// destination[i] = the Float32 value of the bfloat16 bits source[i] (exact).
+    public static func expand(_ source: UnsafePointer<UInt16>, into destination: UnsafeMutablePointer<Float>,
+                              count: Int) {
+        for i in 0..<count { destination[i] = Float(bitPattern: UInt32(source[i]) << 16) }
     }
 }
 

@@ -38,6 +38,8 @@ public final class GradientBuckets {
         let parameterCount: Int
         var remaining = 0
         var request: CollectiveRequest?
+        /// With bf16 compression, bucket 0's Float32 controls.
+        var controlRequest: CollectiveRequest?
     }
 
     private var buckets: [Bucket] = []
@@ -53,11 +55,17 @@ public final class GradientBuckets {
     /// Set while an earlier micro-batch runs backward: its gradients are kept, not sent.
     private var holdingMicroBatch = false
     private var microBatchesHeld = 0
-    /// `distributed.allreduce_dtype: bf16`: each rank's gradients are rounded to bf16 before the
-    /// sum and the sum is rounded to bf16 after it, Horovod's compression in value (the controls
-    /// stay Float32). The sum itself still travels as Float32, so this measures the compression's
-    /// effect on accuracy but does not yet halve the bytes.
-    public var compressesToBFloat16 = false
+    /// `distributed.allreduce_dtype: bf16` (Horovod's compression): each bucket's gradients travel
+    /// as bf16, half the bytes, summed with each partial sum rounded to bf16 (MPI; threads of one
+    /// process sum in Float32 and round once); bucket 0's controls go in a Float32 all-reduce of their own.
+    public var compressesToBFloat16 = false {
+        didSet {
+            for buffer in compressed { buffer.deallocate() }
+            compressed = compressesToBFloat16 ? buckets.map { .allocate(capacity: max(1, $0.gradientCount)) } : []
+        }
+    }
+    /// Per bucket, its gradients as bf16 bits while they are all-reduced; empty without compression.
+    private var compressed: [UnsafeMutablePointer<UInt16>] = []
 
     public init(parameters: [Parameter], capacityBytes: Int, communicator: Communicator) {
         self.communicator = communicator
@@ -97,6 +105,7 @@ public final class GradientBuckets {
     deinit {
         for bucket in buckets { bucket.storage.deallocate() }
         for sum in accumulated { sum.deallocate() }
+        for buffer in compressed { buffer.deallocate() }
     }
 
     /// Prepares gradient accumulation: memory for one more copy of the gradients.
@@ -181,6 +190,7 @@ public final class GradientBuckets {
         for index in buckets.indices {
             buckets[index].remaining = buckets[index].parameterCount
             buckets[index].request = nil
+            buckets[index].controlRequest = nil
         }
         holdingMicroBatch = false
         microBatchesHeld = 0
@@ -199,12 +209,20 @@ public final class GradientBuckets {
 
     private func start(_ index: Int) {
         addHeldGradients(index)
-        if compressesToBFloat16 {
-            BFloat16Rounding.roundInParallel(buckets[index].storage, into: buckets[index].storage,
-                                             count: buckets[index].gradientCount)
+        let bucket = buckets[index]
+        if !compressed.isEmpty {
+            BFloat16Rounding.convert(bucket.storage, into: compressed[index], count: bucket.gradientCount)
+            buckets[index].request = communicator.startAllReduceSumBFloat16(
+                UnsafeMutableBufferPointer(start: compressed[index], count: bucket.gradientCount), bucket: index)
+            if bucket.count > bucket.gradientCount {
+                buckets[index].controlRequest = communicator.startAllReduceSum(
+                    UnsafeMutableBufferPointer(start: bucket.storage + bucket.gradientCount,
+                                               count: bucket.count - bucket.gradientCount), bucket: index)
+            }
+            return
         }
         buckets[index].request = communicator.startAllReduceSum(
-            UnsafeMutableBufferPointer(start: buckets[index].storage, count: buckets[index].count), bucket: index)
+            UnsafeMutableBufferPointer(start: bucket.storage, count: bucket.count), bucket: index)
     }
 
     /// Completes every bucket's all-reduce and turns the sums into averages over ranks.
@@ -217,17 +235,18 @@ public final class GradientBuckets {
         // Buckets start in index order, so any not started yet (a parameter unused in
         // this step) are started in the same order on every rank.
         for index in buckets.indices where buckets[index].request == nil { start(index) }
-        for bucket in buckets { bucket.request?.wait() }
+        for bucket in buckets {
+            bucket.request?.wait()
+            bucket.controlRequest?.wait()
+        }
         lastWaitSeconds = Double(DispatchTime.now().uptimeNanoseconds - waitStart) / 1e9
+        for (index, bucket) in buckets.enumerated() where !compressed.isEmpty {
+            BFloat16Rounding.expand(compressed[index], into: bucket.storage, count: bucket.gradientCount)
+        }
         let waits = buckets[0].storage + buckets[0].gradientCount + Control.allCases.count
         let recorded = (0..<communicator.worldSize).contains { waits[$0] > 0 }
         lastToArrive = recorded ? (0..<communicator.worldSize).min { waits[$0] < waits[$1] } : nil
         let scale = 1 / Float(communicator.worldSize)
-        for bucket in buckets {
-            if compressesToBFloat16 {
-                BFloat16Rounding.roundInParallel(bucket.storage, into: bucket.storage, count: bucket.gradientCount)
-            }
-            Elementwise.scale(bucket.storage, by: scale, count: bucket.gradientCount)
-        }
+        for bucket in buckets { Elementwise.scale(bucket.storage, by: scale, count: bucket.gradientCount) }
     }
 }
