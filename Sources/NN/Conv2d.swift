@@ -103,7 +103,8 @@ public final class Conv2d: MixedPrecisionLayer {
             if let bias { BFloat16Copies.round(bias.value, into: bf16.bias) }
             self.input = bf16.input
             Convolution.forward(g, input: bf16.input.pointer, weight: bf16.weight.pointer,
-                                bias: bias == nil ? nil : UnsafePointer(bf16.bias.pointer), output: output.pointer)
+                                bias: bias == nil ? nil : UnsafePointer(bf16.bias.pointer), output: output.pointer,
+                                product: product)
             BFloat16Copies.roundInPlace(output)
             return output
         }
@@ -133,6 +134,10 @@ extension Conv2d {
     /// The geometry of the last forward pass (nil before the first): what `bench conv` times.
     public var lastGeometry: ConvolutionGeometry? { geometry }
 
+    /// The matrix product behind this layer's convolutions: the bf16 GEMM where the CPU has
+    /// AMX or AVX512-BF16 and the layer computes in bf16, else the Float32 kernels.
+    var product: MatrixProduct { MatrixProduct.forPrecision(roundedForward ? .bf16 : .fp32) }
+
     /// Autocast's backward: the bf16 output's gradient is bf16, the products accumulate in
     /// Float32, and the weight, bias and input gradients come back as bf16 values (the weight's
     /// bf16 copy receives them; its cast to Float32 is exact).
@@ -140,14 +145,15 @@ extension Conv2d {
         BFloat16Copies.round(gradOutput, into: bf16.gradOutput)
         LayerProfiler.weightGradient(self) {
             Convolution.backwardWeight(g, input: input.pointer, gradOutput: bf16.gradOutput.pointer,
-                                       gradWeight: weight.gradient.pointer, gradBias: bias?.gradient.pointer)
+                                       gradWeight: weight.gradient.pointer, gradBias: bias?.gradient.pointer,
+                                       product: product)
             BFloat16Copies.roundInPlace(weight.gradient)
             if let bias { BFloat16Copies.roundInPlace(bias.gradient) }
         }
         gradInput.reshape(input.shape)
         if needsInputGradient {
             Convolution.backwardInput(g, gradOutput: bf16.gradOutput.pointer, weight: bf16.weight.pointer,
-                                      gradInput: gradInput.pointer)
+                                      gradInput: gradInput.pointer, product: product)
             BFloat16Copies.roundInPlace(gradInput)
         }
         return gradInput
@@ -156,6 +162,6 @@ extension Conv2d {
 
 extension Conv2d: KernelNaming {
     public var kernelNames: (forward: String, inputGradient: String, weightGradient: String)? {
-        geometry.map(Convolution.kernelNames)
+        geometry.map { Convolution.kernelNames($0, product: product) }
     }
 }

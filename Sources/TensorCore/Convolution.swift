@@ -35,8 +35,10 @@ public enum Convolution {
         let chunk: Int             // images per column matrix
         let columnsSize: Int       // floats of one chunk's column matrix
         let resultsSize: Int       // floats of one chunk's gathered [out, chunk·oH·oW] block
+        let product: MatrixProduct
 
-        init(_ g: ConvolutionGeometry) {
+        init(_ g: ConvolutionGeometry, product: MatrixProduct = .float32) {
+            self.product = product
             pixels = g.outHeight * g.outWidth
             imageSize = g.inChannels * g.inHeight * g.inWidth
             resultSize = g.outChannels * pixels
@@ -123,12 +125,12 @@ public enum Convolution {
     /// output = conv(input, weight) + bias
     public static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
-                               algorithm: ConvolutionAlgorithm? = nil) {
-        if resolve(algorithm, g, .forward) == .direct {
+                               algorithm: ConvolutionAlgorithm? = nil, product: MatrixProduct = .float32) {
+        if resolve(algorithm, g, .forward, product) == .direct {
             DirectConvolution.forward(g, input: input, weight: weight, bias: bias, output: output)
             return
         }
-        let l = Lowering(g)
+        let l = Lowering(g, product: product)
         forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize,
                         ForwardRun(g: g, l: l, input: input, weight: weight, bias: bias, output: output))
     }
@@ -136,12 +138,12 @@ public enum Convolution {
     /// gradInput = ∂loss/∂input (overwritten).
     public static func backwardInput(_ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>,
                                      weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
-                                     algorithm: ConvolutionAlgorithm? = nil) {
-        if resolve(algorithm, g, .inputGradient) == .direct {
+                                     algorithm: ConvolutionAlgorithm? = nil, product: MatrixProduct = .float32) {
+        if resolve(algorithm, g, .inputGradient, product) == .direct {
             DirectConvolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
             return
         }
-        let l = Lowering(g)
+        let l = Lowering(g, product: product)
         forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize,
                         InputGradientRun(g: g, l: l, gradOutput: gradOutput, weight: weight, gradInput: gradInput))
     }
@@ -154,13 +156,14 @@ public enum Convolution {
     /// a few-row A against a transposed column matrix. A final pass transposes into gradWeight.
     public static func backwardWeight(_ g: ConvolutionGeometry, input: UnsafePointer<Float>,
                                       gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
-                                      gradBias: UnsafeMutablePointer<Float>?, algorithm: ConvolutionAlgorithm? = nil) {
-        if resolve(algorithm, g, .weightGradient) == .direct {
+                                      gradBias: UnsafeMutablePointer<Float>?, algorithm: ConvolutionAlgorithm? = nil,
+                                      product: MatrixProduct = .float32) {
+        if resolve(algorithm, g, .weightGradient, product) == .direct {
             DirectConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
                                              gradBias: gradBias)
             return
         }
-        let l = Lowering(g)
+        let l = Lowering(g, product: product)
         sumWeightGradientsOverRuns(g, runScratch: l.columnsSize + l.resultsSize, gradWeight: gradWeight,
                                    gradBias: gradBias) { partials, stride in
             WeightGradientRun(g: g, l: l, input: input, gradOutput: gradOutput, partials: partials, stride: stride,
@@ -207,11 +210,11 @@ public enum Convolution {
                                             results: buffer + l.columnsSize)
             for group in 0..<g.groups {
                 // gradW_gᵀ [depth × filters] += columns_g [depth × width] · gradOut_gᵀ [width × filters]
-                GEMM.multiply(transposeA: false, transposeB: true, m: l.depth, n: l.filters, k: width,
-                              a: columns + group * l.depth * width, lda: width,
-                              b: gradResults + group * l.filters * width, ldb: width,
-                              beta: first ? 0 : 1, c: gradWeightTransposed + group * l.filters * l.depth,
-                              ldc: l.filters, threads: gemmThreads)
+                l.product.multiply(transposeA: false, transposeB: true, m: l.depth, n: l.filters, k: width,
+                                  a: columns + group * l.depth * width, lda: width,
+                                  b: gradResults + group * l.filters * width, ldb: width,
+                                  beta: first ? 0 : 1, c: gradWeightTransposed + group * l.filters * l.depth,
+                                  ldc: l.filters, threads: gemmThreads)
             }
             if let gradBias {
                 for channel in 0..<g.outChannels {
@@ -239,10 +242,10 @@ public enum Convolution {
                 let result = count == 1 ? output + start * l.resultSize : buffer + l.columnsSize
                 for group in 0..<g.groups {
                     // out_g [filters × width] = W_g [filters × depth] · columns_g [depth × width]
-                    GEMM.multiply(transposeA: false, transposeB: false, m: l.filters, n: width, k: l.depth,
-                                  a: weight + group * l.filters * l.depth, lda: l.depth,
-                                  b: columns + group * l.depth * width, ldb: width,
-                                  c: result + group * l.filters * width, ldc: width, threads: gemmThreads)
+                    l.product.multiply(transposeA: false, transposeB: false, m: l.filters, n: width, k: l.depth,
+                                      a: weight + group * l.filters * l.depth, lda: l.depth,
+                                      b: columns + group * l.depth * width, ldb: width,
+                                      c: result + group * l.filters * width, ldc: width, threads: gemmThreads)
                 }
                 for i in 0..<count {
                     let image = output + (start + i) * l.resultSize
@@ -273,10 +276,10 @@ public enum Convolution {
                 let columns = direct ? gradInput + start * l.imageSize : buffer
                 for group in 0..<g.groups {
                     // columns_g [depth × width] = W_gᵀ [depth × filters] · gradOut_g [filters × width]
-                    GEMM.multiply(transposeA: true, transposeB: false, m: l.depth, n: width, k: l.filters,
-                                  a: weight + group * l.filters * l.depth, lda: l.depth,
-                                  b: gradResults + group * l.filters * width, ldb: width,
-                                  c: columns + group * l.depth * width, ldc: width, threads: gemmThreads)
+                    l.product.multiply(transposeA: true, transposeB: false, m: l.depth, n: width, k: l.filters,
+                                      a: weight + group * l.filters * l.depth, lda: l.depth,
+                                      b: gradResults + group * l.filters * width, ldb: width,
+                                      c: columns + group * l.depth * width, ldc: width, threads: gemmThreads)
                 }
                 if !direct {
                     for i in 0..<count {

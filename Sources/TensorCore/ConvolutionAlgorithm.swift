@@ -53,13 +53,23 @@ extension Convolution {
     }
 
     /// `algorithm`, or the choice when nil; a forced algorithm that cannot run `pass` is a
-    /// programming error.
-    static func resolve(
-        _ algorithm: ConvolutionAlgorithm?, _ g: ConvolutionGeometry,
-        _ pass: ConvolutionPass
-    ) -> ConvolutionAlgorithm {
+    /// programming error. A bf16 product always runs lowered (the direct kernels are Float32).
+    static func resolve(_ algorithm: ConvolutionAlgorithm?, _ g: ConvolutionGeometry,
+                        _ pass: ConvolutionPass, _ product: MatrixProduct = .float32) -> ConvolutionAlgorithm {
+        guard product.allowsDirect else {
+            precondition(algorithm != .direct, "Convolution: the direct kernel has no \(product) path")
+            return .gemm
+        }
         guard let algorithm else { return choice(g, pass) }
         precondition(candidates(g, pass).contains(algorithm), "Convolution: \(algorithm) cannot run \(pass) of \(g)")
         return algorithm
+    }
+
+    /// The kernel names for a layer whose products are `product` ("im2col+bf16 GEMM (amx)").
+    public static func kernelNames(_ g: ConvolutionGeometry, product: MatrixProduct)
+        -> (forward: String, inputGradient: String, weightGradient: String) {
+        guard case .bfloat16(let isa) = product else { return kernelNames(g) }
+        let name = (isPointwise(g) ? "1x1 bf16 GEMM" : "im2col+bf16 GEMM") + " (\(isa))"
+        return (name, name, name)
     }
 }

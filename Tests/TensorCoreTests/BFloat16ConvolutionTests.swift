@@ -1,0 +1,103 @@
+import XCTest
+
+@testable import TensorCore
+
+/// Convolutions whose lowered products run on the bf16 GEMM (what a bf16 layer does on AMX or
+/// AVX512-BF16): on bf16-rounded operands, the emulated bf16 product equals the Float32
+/// lowered path bit for bit, and each hardware path the CPU has is within accumulation-order
+/// tolerance of it (the others skipped, naming the missing flag). Geometries: a 3x3 same
+/// convolution, a 7x7 stride-2 one, a 1x1 (pointwise), a grouped one.
+final class BFloat16ConvolutionTests: XCTestCase {
+    private let geometries: [ConvolutionGeometry] = [
+        try! ConvolutionGeometry(
+            batch: 3, inChannels: 8, inHeight: 9, inWidth: 12, outChannels: 20,
+            kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1),
+        try! ConvolutionGeometry(
+            batch: 2, inChannels: 3, inHeight: 23, inWidth: 19, outChannels: 16,
+            kernelHeight: 7, kernelWidth: 7, strideHeight: 2, strideWidth: 2,
+            padHeight: 3, padWidth: 3),
+        try! ConvolutionGeometry(
+            batch: 4, inChannels: 40, inHeight: 7, inWidth: 7, outChannels: 36,
+            kernelHeight: 1, kernelWidth: 1),
+        try! ConvolutionGeometry(
+            batch: 2, inChannels: 12, inHeight: 6, inWidth: 10, outChannels: 18,
+            kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1, groups: 3),
+    ]
+
+    /// The three passes with `product`, from bf16-rounded operands.
+    private func passes(_ g: ConvolutionGeometry, _ product: MatrixProduct, seed: UInt64) -> [[Float]] {
+        let round = { (values: [Float]) in values.map(BFloat16.round) }
+        let input = round(randomValues(g.inputCount, seed: seed)),
+            weight = round(randomValues(g.weightCount, seed: seed + 1))
+        let bias = round(randomValues(g.outChannels, seed: seed + 2))
+        let gradOutput = round(randomValues(g.outputCount, seed: seed + 3))
+        // The Float32 reference runs lowered too, as a bf16 product must.
+        let algorithm: ConvolutionAlgorithm? = product == .float32 ? .gemm : nil
+        var output = [Float](repeating: .nan, count: g.outputCount)
+        Convolution.forward(
+            g, input: input, weight: weight, bias: bias, output: &output, algorithm: algorithm,
+            product: product)
+        var gradInput = [Float](repeating: .nan, count: g.inputCount)
+        Convolution.backwardInput(
+            g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput,
+            algorithm: algorithm, product: product)
+        var gradWeight = [Float](repeating: .nan, count: g.weightCount)
+        var gradBias = [Float](repeating: .nan, count: g.outChannels)
+        Convolution.backwardWeight(
+            g, input: input, gradOutput: gradOutput, gradWeight: &gradWeight,
+            gradBias: &gradBias, algorithm: algorithm, product: product)
+        return [output, gradInput, gradWeight, gradBias]
+    }
+
+    func testEmulatedBFloat16ProductEqualsFloat32OnRoundedOperands() {
+        for (index, g) in geometries.enumerated() {
+            for threads in 1...4 {
+                withThreadCount(threads) {
+                    let reference = passes(g, .float32, seed: 40 + UInt64(index))
+                    let emulated = passes(g, .bfloat16(.emulated), seed: 40 + UInt64(index))
+                    for (pass, (a, b)) in zip(["forward", "dX", "dW", "dBias"], zip(emulated, reference)) {
+                        XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "\(pass) \(g) threads \(threads)")
+                    }
+                }
+            }
+        }
+    }
+
+    private func checkHardware(_ isa: BFloat16ISA) throws {
+        if let flag = isa.missingFlag(on: .current) {
+            throw XCTSkip("\(isa) convolution not run: this CPU lacks \(flag) (/proc/cpuinfo)")
+        }
+        guard isa.isPermitted else { throw XCTSkip("\(isa): Linux refused AMX tile data (arch_prctl)") }
+        for (index, g) in geometries.enumerated() {
+            for threads in 1...4 {
+                withThreadCount(threads) {
+                    let reference = passes(g, .float32, seed: 60 + UInt64(index))
+                    let hardware = passes(g, .bfloat16(isa), seed: 60 + UInt64(index))
+                    for (pass, (a, b)) in zip(["forward", "dX", "dW", "dBias"], zip(hardware, reference)) {
+                        assertClose(a, b, tolerance: 1e-5, "\(isa) \(pass) \(g) threads \(threads)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testAVX512BF16ConvolutionAgainstFloat32() throws { try checkHardware(.avx512bf16) }
+
+    func testAMXConvolutionAgainstFloat32() throws { try checkHardware(.amx) }
+
+    /// A bf16 layer on a CPU with neither instruction set keeps the Float32 kernels, direct
+    /// ones included (they are the exact emulation); with one, its products go to the bf16 GEMM.
+    func testProductForPrecision() {
+        XCTAssertEqual(MatrixProduct.forPrecision(.fp32, isa: .amx), .float32)
+        XCTAssertEqual(MatrixProduct.forPrecision(.bf16, isa: .emulated), .float32)
+        XCTAssertEqual(MatrixProduct.forPrecision(.bf16, isa: .fp32), .float32)
+        XCTAssertEqual(MatrixProduct.forPrecision(.bf16, isa: .amx), .bfloat16(.amx))
+        XCTAssertEqual(MatrixProduct.forPrecision(.bf16, isa: .avx512bf16), .bfloat16(.avx512bf16))
+        let g = geometries[0]
+        XCTAssertEqual(Convolution.resolve(nil, g, .forward, .bfloat16(.amx)), .gemm)
+        XCTAssertEqual(Convolution.kernelNames(g, product: .bfloat16(.amx)).forward, "im2col+bf16 GEMM (amx)")
+        XCTAssertEqual(
+            Convolution.kernelNames(geometries[2], product: .bfloat16(.avx512bf16)).weightGradient,
+            "1x1 bf16 GEMM (avx512bf16)")
+    }
+}
