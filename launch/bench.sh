@@ -13,6 +13,9 @@
 # pairs (ours, peer, ours, peer, …), and VGG-16's and ResNet-50's effective rate (3 passes × 2 FLOP ×
 # forward MACs × img/s) against the same run's bench gemm at n = 1024. These take 15-30 minutes on 2
 # cores; BENCH_IMAGENET=0 leaves them out.
+# Issue 10's rows (BENCH_BF16=0 leaves them out): bf16 GEMM at n = 1024, 2048 vs PyTorch's bf16 matmul, and
+# bf16 training (ResNet-20 b128, ResNet-18 b32, ResNet-50 b16, VGG-16 b8, GoogLeNet b16) vs PyTorch autocast
+# bf16 channels-last and vs our own fp32; the bf16 path that ran (amx, avx512bf16, emulated) is in the row.
 # Environment: PEERS (venv, default ~/.cache/cnn-dist-peers), BENCH_RAW (keep the raw JSON lines here).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +86,24 @@ if [ "${BENCH_IMAGENET:-1}" != 0 ]; then
         --steps "$imagenet_steps" --warmup "$imagenet_warmup"
       record "in.$model.peer.$pair" peer "$peers/bin/python" train_throughput.py --model "$model" --batch "$batch" \
         --threads 2 --classes 10 --steps "$imagenet_steps" --warmup "$imagenet_warmup"
+    done
+  done
+fi
+
+# Issue 10's rows: bf16 (training.precision bf16 / bench --precision bf16) against PyTorch's bf16 matmul and
+# its fastest CPU training path (autocast bf16 + channels-last), interleaved pairs as above; our fp32 beside
+# it (the in.* rows, or resnet.ours for ResNet-20). BENCH_BF16=0 leaves them out.
+bf16_models="resnet20:128 resnet18:32 resnet50:16 vgg16:8 googlenet:16"
+if [ "${BENCH_BF16:-1}" != 0 ]; then
+  record gemm.bf16.ours "$binary" bench gemm --precision bf16 --sizes 1024,2048 --threads 2
+  record gemm.bf16.peer peer "$peers/bin/python" gemm.py --threads 2 --sizes 1024,2048
+  for entry in $bf16_models; do
+    model="${entry%%:*}" batch="${entry##*:}"
+    for pair in $(seq 1 "$pairs"); do
+      record "bf.$model.ours.$pair" "$binary" bench train --model "$model" --batch "$batch" --threads 2 \
+        --precision bf16 --steps "$imagenet_steps" --warmup "$imagenet_warmup"
+      record "bf.$model.peer.$pair" peer "$peers/bin/python" train_throughput.py --model "$model" --batch "$batch" \
+        --threads 2 --classes 10 --bf16 --channels-last --steps "$imagenet_steps" --warmup "$imagenet_warmup"
     done
   done
 fi
@@ -175,6 +196,32 @@ for model, batch, label in (("alexnet", 32, "AlexNet"), ("vgg16", 8, "VGG-16"), 
         effective = 6 * macs * o_med / 1e9
         add(f"{label}: effective GFLOP/s (3 passes × 2 × MACs × img/s) vs bench gemm n=1024", effective, gemm1024,
             ratio(effective, gemm1024), "≥ 1.0×", lambda r: r >= 1.0)
+
+for n in (1024, 2048):
+    bf16 = [r for r in rows.get("gemm.bf16.ours", []) if r.get("size") == n and "gflops" in r]
+    ours = float(bf16[0]["gflops"]) if bf16 else None
+    path = bf16[0].get("path", "?") if bf16 else "?"
+    theirs = next((float(r["pytorch_bf16_gflops"]) for r in rows.get("gemm.bf16.peer", [])
+                   if r.get("size") == n and "pytorch_bf16_gflops" in r), None)
+    add(f"bf16 GEMM {n}³, 2 threads, path {path} (GFLOP/s vs PyTorch bf16 matmul)", ours, theirs,
+        ratio(ours, theirs), "≥ 1.0×", lambda r: r >= 1.0)
+for model, batch, label in (("resnet20", 128, "ResNet-20"), ("resnet18", 32, "ResNet-18"), ("resnet50", 16, "ResNet-50"),
+                            ("vgg16", 8, "VGG-16"), ("googlenet", 16, "GoogLeNet")):
+    ours = [first(t, "images_per_sec") for t in sorted(rows) if t.startswith(f"bf.{model}.ours.")]
+    theirs = [first(t, "images_per_sec") for t in sorted(rows) if t.startswith(f"bf.{model}.peer.")]
+    pairs = [(o, t) for o, t in zip(ours, theirs) if o and t]
+    if not ours and not theirs:
+        continue
+    median = statistics.median(o / t for o, t in pairs) if pairs else None
+    o_med = statistics.median(o for o, _ in pairs) if pairs else None
+    t_med = statistics.median(t for _, t in pairs) if pairs else None
+    add(f"{label} batch {batch} bf16, 2 threads (img/s vs PyTorch autocast bf16 channels-last; "
+        f"median of {len(pairs)} pairs)", o_med, t_med, median, "≥ 1.5×", lambda r: r >= 1.5)
+    fp32 = [first(t, "images_per_sec") for t in sorted(rows) if t.startswith(f"in.{model}.ours.")]
+    fp32 = [v for v in fp32 if v] or [v for v in [first("resnet.ours", "images_per_sec")] if v and model == "resnet20"]
+    f_med = statistics.median(fp32) if fp32 else None
+    add(f"{label} batch {batch}: cnn-dist bf16 vs its own fp32 (img/s)", o_med, f_med, ratio(o_med, f_med),
+        "≥ 2.5×", lambda r: r >= 2.5)
 
 errors = [(tag, r["error"]) for tag, rs in rows.items() for r in rs if "error" in r]
 print("\n".join(table))
