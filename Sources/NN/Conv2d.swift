@@ -27,6 +27,10 @@ public final class Conv2d: MixedPrecisionLayer {
     private lazy var bf16 = BFloat16Copies()
     /// Whether the last forward ran in bf16 (backward follows it).
     private var roundedForward = false
+    /// The matrix product behind this layer's convolutions, fixed at forward for its backward:
+    /// the bf16 GEMM where the CPU has AMX or AVX512-BF16 and the layer computes in bf16, else
+    /// the Float32 kernels.
+    private var product = MatrixProduct.float32
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Size2D, stride: Size2D = 1,
                 padding: Size2D = 0, dilation: Size2D = 1, groups: Int = 1, bias: Bool = true) {
@@ -97,6 +101,7 @@ public final class Conv2d: MixedPrecisionLayer {
         }
         output.reshape(g.batch, outChannels, g.outHeight, g.outWidth)
         roundedForward = precision.roundsToBFloat16
+        product = MatrixProduct.forPrecision(roundedForward ? .bf16 : .fp32)
         if roundedForward {
             BFloat16Copies.round(input, into: bf16.input)
             BFloat16Copies.round(weight.value, into: bf16.weight)
@@ -134,9 +139,6 @@ extension Conv2d {
     /// The geometry of the last forward pass (nil before the first): what `bench conv` times.
     public var lastGeometry: ConvolutionGeometry? { geometry }
 
-    /// The matrix product behind this layer's convolutions: the bf16 GEMM where the CPU has
-    /// AMX or AVX512-BF16 and the layer computes in bf16, else the Float32 kernels.
-    var product: MatrixProduct { MatrixProduct.forPrecision(roundedForward ? .bf16 : .fp32) }
 
     /// Autocast's backward: the bf16 output's gradient is bf16, the products accumulate in
     /// Float32, and the weight, bias and input gradients come back as bf16 values (the weight's
