@@ -179,17 +179,26 @@ table.append(f"| ResNet-20 batch 128: peak RSS vs lower bound (MiB; peer column:
 import statistics
 gemm1024 = next((float(r["gflops"]) for r in rows.get("gemm.ours", []) if r.get("size") == 1024 and "gflops" in r),
                 None)
+def interleaved(prefix):
+    """The pairs recorded as PREFIX.ours.N / PREFIX.peer.N: None if neither side ran, else (pairs, median of
+    ours, median of theirs, median of the per-pair ratios), the medians None without a complete pair."""
+    ours = [first(t, "images_per_sec") for t in sorted(rows) if t.startswith(f"{prefix}.ours.")]
+    theirs = [first(t, "images_per_sec") for t in sorted(rows) if t.startswith(f"{prefix}.peer.")]
+    if not ours and not theirs:
+        return None
+    pairs = [(o, t) for o, t in zip(ours, theirs) if o and t]
+    if not pairs:
+        return 0, None, None, None
+    return (len(pairs), statistics.median(o for o, _ in pairs), statistics.median(t for _, t in pairs),
+            statistics.median(o / t for o, t in pairs))
+
 for model, batch, label in (("alexnet", 32, "AlexNet"), ("vgg16", 8, "VGG-16"), ("googlenet", 16, "GoogLeNet"),
                             ("resnet50", 16, "ResNet-50"), ("resnet18", 32, "ResNet-18")):
-    ours = [first(t, "images_per_sec") for t in sorted(rows) if t.startswith(f"in.{model}.ours.")]
-    theirs = [first(t, "images_per_sec") for t in sorted(rows) if t.startswith(f"in.{model}.peer.")]
-    pairs = [(o, t) for o, t in zip(ours, theirs) if o and t]
-    if not ours and not theirs:
+    measured = interleaved(f"in.{model}")
+    if measured is None:
         continue
-    median = statistics.median(o / t for o, t in pairs) if pairs else None
-    o_med = statistics.median(o for o, _ in pairs) if pairs else None
-    t_med = statistics.median(t for _, t in pairs) if pairs else None
-    add(f"{label} batch {batch} 224x224, 2 threads (img/s vs PyTorch fp32; median of {len(pairs)} pairs)",
+    count, o_med, t_med, median = measured
+    add(f"{label} batch {batch} 224x224, 2 threads (img/s vs PyTorch fp32; median of {count} pairs)",
         o_med, t_med, median, "≥ 1.5×", lambda r: r >= 1.5)
     macs = (first(f"macs.{model}", "totals") or {}).get("macs")
     if model in ("vgg16", "resnet50") and macs and o_med:
@@ -207,16 +216,12 @@ for n in (1024, 2048):
         ratio(ours, theirs), "≥ 1.0×", lambda r: r >= 1.0)
 for model, batch, label in (("resnet20", 128, "ResNet-20"), ("resnet18", 32, "ResNet-18"), ("resnet50", 16, "ResNet-50"),
                             ("vgg16", 8, "VGG-16"), ("googlenet", 16, "GoogLeNet")):
-    ours = [first(t, "images_per_sec") for t in sorted(rows) if t.startswith(f"bf.{model}.ours.")]
-    theirs = [first(t, "images_per_sec") for t in sorted(rows) if t.startswith(f"bf.{model}.peer.")]
-    pairs = [(o, t) for o, t in zip(ours, theirs) if o and t]
-    if not ours and not theirs:
+    measured = interleaved(f"bf.{model}")
+    if measured is None:
         continue
-    median = statistics.median(o / t for o, t in pairs) if pairs else None
-    o_med = statistics.median(o for o, _ in pairs) if pairs else None
-    t_med = statistics.median(t for _, t in pairs) if pairs else None
+    count, o_med, t_med, median = measured
     add(f"{label} batch {batch} bf16, 2 threads (img/s vs PyTorch autocast bf16 channels-last; "
-        f"median of {len(pairs)} pairs)", o_med, t_med, median, "≥ 1.5×", lambda r: r >= 1.5)
+        f"median of {count} pairs)", o_med, t_med, median, "≥ 1.5×", lambda r: r >= 1.5)
     fp32 = [first(t, "images_per_sec") for t in sorted(rows) if t.startswith(f"in.{model}.ours.")]
     fp32 = [v for v in fp32 if v] or [v for v in [first("resnet.ours", "images_per_sec")] if v and model == "resnet20"]
     f_med = statistics.median(fp32) if fp32 else None
