@@ -102,6 +102,8 @@ enum DirectConvolution {
     struct Pass {
         let channels: Int, filters: Int, height: Int, width: Int, outHeight: Int, outWidth: Int
         let kernelHeight: Int, kernelWidth: Int, padHeight: Int, padWidth: Int
+        /// The register tile, read once per call: the packed panels and the sweep must agree.
+        var shape = GEMM.kernelShape
 
         var paddedWidth: Int { width + 2 * padWidth }
         var paddedPlane: Int { (height + 2 * padHeight) * paddedWidth }
@@ -112,7 +114,7 @@ enum DirectConvolution {
         var pixels: Int { outHeight * outWidth }
         var inputPixels: Int { height * width }
         /// Filters rounded up to whole register-tile panels (the packed weights' rows).
-        var paddedFilters: Int { (filters + panelFilters - 1) / panelFilters * panelFilters }
+        var paddedFilters: Int { (filters + shape.rows - 1) / shape.rows * shape.rows }
         /// Weight-gradient blocks: filters and depth rounded up to multiples of 4, 16 lanes
         /// for each (filter, row) pair.
         var blockedFilters: Int { (filters + 3) / 4 * 4 }
@@ -290,16 +292,13 @@ enum DirectConvolution {
         }
     }
 
-    /// Filters per register tile: the GEMM tile's rows (8 with AVX-512, 6 with AVX2).
-    static var panelFilters: Int { GEMM.tileRows }
-
-    /// Packs the filters as the register kernel reads them: `panelFilters`-filter panels (the
+    /// Packs the filters as the register kernel reads them: panels of the tile's rows of filters (the
     /// last one padded with zero filters), for each (channel, ki, kj) in order the panel's
     /// weights side by side.
     @inline(__always)
     static func packWeights(_ pass: Pass, _ packed: UnsafeMutablePointer<Float>,
                             _ weight: (_ filter: Int, _ channel: Int, _ ki: Int, _ kj: Int) -> Float) {
-        let width = panelFilters
+        let width = pass.shape.rows
         var p = packed
         for panel in 0..<(pass.paddedFilters / width) {
             for c in 0..<pass.channels {
@@ -342,7 +341,7 @@ enum DirectConvolution {
             for n in images {
                 Run.pad(p, image: input + n * p.channels * p.inputPixels, into: padded)
                 let result = output + n * p.filters * p.pixels
-                switch (GEMM.kernelShape, wholePieces) {
+                switch (p.shape, wholePieces) {
                 case (.rows8Columns32, true): DirectConvolution.sweep(p, packed: packed, padded: padded, output: result)
                 case (.rows8Columns32, false):
                     DirectConvolution.sweepRows(p, packed: packed, padded: padded, output: result)

@@ -53,16 +53,18 @@ public enum GEMM {
             return
         }
 
+        // Read once: the packing, the scratch sizes and the sweep must agree on the tile.
+        let shape = kernelShape
         let work = m * n * k
         let workers = Swift.max(1, Swift.min(threads, work / workPerThread))
         // Split the longer side of C, in whole tiles, so every worker has full tiles.
         let splitColumns = n >= m
-        let units = splitColumns ? (n + tileColumns - 1) / tileColumns : (m + tileRows - 1) / tileRows
+        let units = splitColumns ? (n + shape.columns - 1) / shape.columns : (m + shape.rows - 1) / shape.rows
         let parts = Swift.min(workers, units)
 
         let partition = Partition(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
-                                  splitColumns: splitColumns, units: units, parts: parts)
+                                  splitColumns: splitColumns, units: units, parts: parts, shape: shape)
         if parts <= 1 {
             partition.run(0..<1)
         } else {
@@ -75,18 +77,19 @@ public enum GEMM {
         let transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float
         let a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int
         let beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
-        let splitColumns: Bool, units: Int, parts: Int
+        let splitColumns: Bool, units: Int, parts: Int, shape: GEMMKernelShape
 
         func run(_ range: Range<Int>) {
             for part in range {
-                let unit = splitColumns ? tileColumns : tileRows
+                let unit = splitColumns ? shape.columns : shape.rows
                 let extent = splitColumns ? n : m
                 let start = Swift.min(extent, part * units / parts * unit)
                 let end = Swift.min(extent, (part + 1) * units / parts * unit)
                 guard start < end else { continue }
                 multiplyBlock(transposeA: transposeA, transposeB: transposeB,
                               rows: splitColumns ? 0..<m : start..<end, columns: splitColumns ? start..<end : 0..<n,
-                              k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+                              k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+                              shape: shape)
             }
         }
     }
@@ -95,12 +98,12 @@ public enum GEMM {
     static func multiplyBlock(transposeA: Bool, transposeB: Bool, rows: Range<Int>, columns: Range<Int>,
                               k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                               b: UnsafePointer<Float>, ldb: Int,
-                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, shape: GEMMKernelShape) {
         // Even depth slices (k = 300 → 150 + 150, not 256 + 44) keep every slice efficient.
         let slices = (k + blockDepth - 1) / blockDepth
         let sliceDepth = (k + slices - 1) / slices
-        let maxColumns = roundUp(Swift.min(columns.count, blockColumns), tileColumns)
-        let maxRows = roundUp(Swift.min(rows.count, blockRows), tileRows)
+        let maxColumns = roundUp(Swift.min(columns.count, blockColumns), shape.columns)
+        let maxRows = roundUp(Swift.min(rows.count, blockRows), shape.rows)
 
         scratch.withScratch(sliceDepth * (maxColumns + maxRows)) { workspace in
             let packedB = workspace
@@ -113,14 +116,15 @@ public enum GEMM {
                     let kc = Swift.min(sliceDepth, k - pc)
                     // Later slices accumulate onto what the first slice wrote.
                     let sliceBeta: Float = pc == 0 ? beta : 1
-                    packB(transposed: transposeB, b, ldb: ldb, row0: pc, col0: jc, depth: kc, columns: nc, into: packedB)
+                    packB(transposed: transposeB, b, ldb: ldb, row0: pc, col0: jc, depth: kc, columns: nc,
+                          panelWidth: shape.columns, into: packedB)
                     var ic = rows.lowerBound
                     while ic < rows.upperBound {
                         let mc = Swift.min(blockRows, rows.upperBound - ic)
                         packA(transposed: transposeA, a, lda: lda, row0: ic, col0: pc, rows: mc, depth: kc,
-                              alpha: alpha, into: packedA)
+                              alpha: alpha, panelHeight: shape.rows, into: packedA)
                         multiplyPanels(rows: mc, columns: nc, depth: kc, packedA: packedA, packedB: packedB,
-                                       c: c + ic * ldc + jc, ldc: ldc, beta: sliceBeta)
+                                       c: c + ic * ldc + jc, ldc: ldc, beta: sliceBeta, shape: shape)
                         ic += mc
                     }
                     pc += kc
@@ -134,9 +138,9 @@ public enum GEMM {
     @inline(__always)
     static func multiplyPanels(rows mc: Int, columns nc: Int, depth kc: Int,
                                packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
-                               c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float) {
+                               c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, shape: GEMMKernelShape) {
         // Two copies of the sweep, so each inlines its own kernel with constant tile sizes.
-        switch kernelShape {
+        switch shape {
         case .rows8Columns32:
             var jr = 0
             while jr < nc {

@@ -11,12 +11,9 @@
 
 extension GEMM {
     /// The register tile this build runs (8×32 with AVX-512, else 6×16). Tests switch it to
-    /// run both kernels, and the kernels sized by it, on any machine.
+    /// run both kernels, and the kernels sized by it, on any machine. Each call reads it once
+    /// (its packing, scratch and sweep must agree), so a change only affects later calls.
     nonisolated(unsafe) static var kernelShape = GEMMKernelShape.compiled
-    /// Rows of the register tile (and of one packed A micro-panel).
-    static var tileRows: Int { kernelShape.rows }
-    /// Columns of the register tile (and of one packed B micro-panel).
-    static var tileColumns: Int { kernelShape.columns }
 
     /// C[rows×columns] = A·B + beta·C for one tile, where `a` is a packed 8×kc micro-panel
     /// (8 values per k step) and `b` a packed kc×32 micro-panel (32 values per k step).

@@ -7,8 +7,8 @@ extension GEMM {
     /// Packs op(A)[row0 ..< row0+rows, col0 ..< col0+depth], scaled by alpha, as
     /// consecutive 8-row micro-panels: panel r holds, for each k, its 8 row values.
     static func packA(transposed: Bool, _ a: UnsafePointer<Float>, lda: Int, row0: Int, col0: Int,
-                      rows: Int, depth kc: Int, alpha: Float, into packed: UnsafeMutablePointer<Float>) {
-        let mr = tileRows
+                      rows: Int, depth kc: Int, alpha: Float, panelHeight mr: Int,
+                      into packed: UnsafeMutablePointer<Float>) {
         var ir = 0
         while ir < rows {
             let panelRows = Swift.min(mr, rows - ir)
@@ -65,8 +65,7 @@ extension GEMM {
     /// Packs op(B)[row0 ..< row0+depth, col0 ..< col0+columns] as consecutive 32-column
     /// micro-panels: panel j holds, for each k, its 32 column values.
     static func packB(transposed: Bool, _ b: UnsafePointer<Float>, ldb: Int, row0: Int, col0: Int,
-                      depth kc: Int, columns: Int, into packed: UnsafeMutablePointer<Float>) {
-        let nr = tileColumns
+                      depth kc: Int, columns: Int, panelWidth nr: Int, into packed: UnsafeMutablePointer<Float>) {
         var jr = 0
         while jr < columns {
             let panelColumns = Swift.min(nr, columns - jr)
