@@ -139,7 +139,6 @@ extension Conv2d {
     /// The geometry of the last forward pass (nil before the first): what `bench conv` times.
     public var lastGeometry: ConvolutionGeometry? { geometry }
 
-
     /// Autocast's backward: the bf16 output's gradient is bf16, the products accumulate in
     /// Float32, and the weight, bias and input gradients come back as bf16 values (the weight's
     /// bf16 copy receives them; its cast to Float32 is exact).

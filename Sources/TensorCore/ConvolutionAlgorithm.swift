@@ -45,11 +45,17 @@ extension Convolution {
         }
     }
 
-    /// The kernel each pass runs for `g` (what the profile reports).
-    public static func kernelNames(_ g: ConvolutionGeometry)
+    /// The kernel each pass runs for `g` (what the profile reports); a bf16 product runs all
+    /// three lowered on the bf16 GEMM ("im2col+bf16 GEMM (amx)").
+    public static func kernelNames(_ g: ConvolutionGeometry, product: MatrixProduct = .float32)
         -> (forward: String, inputGradient: String, weightGradient: String)
     {
-        (name(choice(g, .forward), g), name(choice(g, .inputGradient), g), name(choice(g, .weightGradient), g))
+        guard case .bfloat16(let isa) = product else {
+            return (name(choice(g, .forward), g), name(choice(g, .inputGradient), g),
+                    name(choice(g, .weightGradient), g))
+        }
+        let label = (isPointwise(g) ? "1x1 bf16 GEMM" : "im2col+bf16 GEMM") + " (\(isa))"
+        return (label, label, label)
     }
 
     /// `algorithm`, or the choice when nil; a forced algorithm that cannot run `pass` is a
@@ -63,13 +69,5 @@ extension Convolution {
         guard let algorithm else { return choice(g, pass) }
         precondition(candidates(g, pass).contains(algorithm), "Convolution: \(algorithm) cannot run \(pass) of \(g)")
         return algorithm
-    }
-
-    /// The kernel names for a layer whose products are `product` ("im2col+bf16 GEMM (amx)").
-    public static func kernelNames(_ g: ConvolutionGeometry, product: MatrixProduct)
-        -> (forward: String, inputGradient: String, weightGradient: String) {
-        guard case .bfloat16(let isa) = product else { return kernelNames(g) }
-        let name = (isPointwise(g) ? "1x1 bf16 GEMM" : "im2col+bf16 GEMM") + " (\(isa))"
-        return (name, name, name)
     }
 }
