@@ -126,9 +126,14 @@ public enum Convolution {
     public static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
                                algorithm: ConvolutionAlgorithm? = nil, product: MatrixProduct = .float32) {
-        if resolve(algorithm, g, .forward, product) == .direct {
+        switch resolve(algorithm, g, .forward, product) {
+        case .direct:
             DirectConvolution.forward(g, input: input, weight: weight, bias: bias, output: output)
             return
+        case .winograd:
+            WinogradConvolution.forward(g, input: input, weight: weight, bias: bias, output: output)
+            return
+        case .gemm: break
         }
         let l = Lowering(g, product: product)
         forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize,
@@ -139,9 +144,14 @@ public enum Convolution {
     public static func backwardInput(_ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>,
                                      weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
                                      algorithm: ConvolutionAlgorithm? = nil, product: MatrixProduct = .float32) {
-        if resolve(algorithm, g, .inputGradient, product) == .direct {
+        switch resolve(algorithm, g, .inputGradient, product) {
+        case .direct:
             DirectConvolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
             return
+        case .winograd:
+            WinogradConvolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
+            return
+        case .gemm: break
         }
         let l = Lowering(g, product: product)
         forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize,

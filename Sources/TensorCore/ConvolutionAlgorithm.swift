@@ -13,6 +13,9 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
     /// The image is lowered to a column matrix (im2col), multiplied by the blocked SGEMM; a
     /// 1x1 stride-1 unpadded convolution multiplies the image itself.
     case gemm
+    /// Winograd F(2x2, 3x3): 3x3 stride-1 forward and input gradient with 2.25× fewer
+    /// multiplies (`WinogradConvolution`).
+    case winograd
 }
 
 /// The three passes of a convolution in training.
@@ -27,13 +30,23 @@ public enum ConvolutionPass: String, CaseIterable, Sendable {
 extension Convolution {
     /// The algorithms that can run `pass` for `g`, the chosen one first.
     public static func candidates(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> [ConvolutionAlgorithm] {
-        guard DirectConvolution.applies(g, pass) else { return [.gemm] }
-        return choice(g, pass) == .direct ? [.direct, .gemm] : [.gemm, .direct]
+        let chosen = choice(g, pass)
+        return [chosen] + ConvolutionAlgorithm.allCases.filter { $0 != chosen && applies($0, g, pass) }
+    }
+
+    /// Whether `algorithm` can run `pass` for `g` (im2col+GEMM runs everything).
+    static func applies(_ algorithm: ConvolutionAlgorithm, _ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
+        switch algorithm {
+        case .gemm: return true
+        case .direct: return DirectConvolution.applies(g, pass)
+        case .winograd: return WinogradConvolution.applies(g, pass)
+        }
     }
 
     /// The algorithm `pass` runs for `g` unless a caller forces another.
     public static func choice(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> ConvolutionAlgorithm {
-        DirectConvolution.applies(g, pass) && DirectConvolution.prefers(g, pass) ? .direct : .gemm
+        if WinogradConvolution.applies(g, pass) && WinogradConvolution.prefers(g, pass) { return .winograd }
+        return DirectConvolution.applies(g, pass) && DirectConvolution.prefers(g, pass) ? .direct : .gemm
     }
 
     /// What the profile calls `algorithm` for `g`: "direct", "1x1 GEMM" (a pointwise
@@ -41,6 +54,7 @@ extension Convolution {
     public static func name(_ algorithm: ConvolutionAlgorithm, _ g: ConvolutionGeometry) -> String {
         switch algorithm {
         case .direct: return "direct"
+        case .winograd: return "Winograd"
         case .gemm: return isPointwise(g) ? "1x1 GEMM" : "im2col+GEMM"
         }
     }
@@ -59,11 +73,12 @@ extension Convolution {
     }
 
     /// `algorithm`, or the choice when nil; a forced algorithm that cannot run `pass` is a
-    /// programming error. A bf16 product always runs lowered (the direct kernels are Float32).
+    /// programming error. A bf16 product always runs lowered (the direct and Winograd kernels
+    /// are Float32).
     static func resolve(_ algorithm: ConvolutionAlgorithm?, _ g: ConvolutionGeometry,
                         _ pass: ConvolutionPass, _ product: MatrixProduct = .float32) -> ConvolutionAlgorithm {
         guard product.allowsDirect else {
-            precondition(algorithm != .direct, "Convolution: the direct kernel has no \(product) path")
+            precondition((algorithm ?? .gemm) == .gemm, "Convolution: only im2col+GEMM has a \(product) path")
             return .gemm
         }
         guard let algorithm else { return choice(g, pass) }

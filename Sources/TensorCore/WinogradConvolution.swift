@@ -1,0 +1,429 @@
+// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (VGG, ResNet, GoogLeNet), forward and
+// input gradient.
+//
+// Each 2x2 block of outputs (a "tile") comes from its 4x4 input patch d and the filter g as
+// Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A: 16 multiplies per input channel instead of 36, 2.25× fewer.
+// Summed over input channels, the elementwise products become 16 independent matrix products,
+// M[ξ] (filters × tiles) = U[ξ] (filters × channels) · V[ξ] (channels × tiles), one per
+// position ξ of the 4x4 transformed tile, run by the GEMM's register kernel. The filter
+// transform U is written straight into the GEMM's packed-A order and the input transform V
+// into its packed-B order, so nothing is packed twice. Each thread takes blocks of
+// `blockTiles` tiles, whose V and M stay in L2 while the 16 products run.
+//
+// The input gradient of a stride-1 3x3 convolution with padding p is itself such a
+// convolution: of the output gradient, with the filters transposed (in ↔ out), rotated by
+// 180°, and padding 2 − p.
+//
+// Every output is the same sequence of operations whatever the thread count or the block a
+// tile falls in, so results do not depend on either. The transforms' entries are 0, ±1 and
+// ±½, so the rounding error stays within a few ulps of the terms' magnitudes; the tests
+// state the bound against the exact result.
+
+enum WinogradConvolution {
+    /// Tiles per block: a multiple of both register tiles' widths (16 and 32).
+    static let blockTiles = 64
+
+    /// 3x3, stride 1, no dilation or groups, padding at most 2 (so the input gradient, with
+    /// padding 2 − p, is one too).
+    static func applies(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
+        pass != .weightGradient && g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1
+            && g.strideWidth == 1 && g.dilationHeight == 1 && g.dilationWidth == 1 && g.groups == 1
+            && g.padHeight <= 2 && g.padWidth <= 2
+    }
+
+    /// Whether Winograd is the fastest candidate where it applies: with 64 or more channels on
+    /// both sides, where the transforms (linear in channels) are small beside the products
+    /// (quadratic). `bench conv`, Zen 3 (AVX2), 2 threads, forward / input gradient GFLOP/s,
+    /// Winograd vs the best other candidate:
+    /// - VGG-16 b8: 64→64 at 224x224 181 / 182 vs 99 / 115; 128→128 at 112x112 263 / 225 vs
+    ///   165 / 131; 512→512 at 28x28 254 / 208 vs 139 / 133;
+    /// - ResNet-18 b32: 64→64 at 56x56 143 / 158 vs 124 / 147; 512→512 at 7x7 120 / 161 vs 76 / 81;
+    /// - AlexNet b32: 192→384 at 13x13 213 / 162 vs 126 / 101;
+    /// - it loses with 3 channels (VGG's first layer: 37 / 23 vs 54 / 60), with 16 and 32
+    ///   (ResNet-20: 33–61 vs 88–91, direct) and, narrowly, with 64 on 8x8 planes (106 / 100 vs
+    ///   114 / 110, direct).
+    static func prefers(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
+        let channels = Swift.min(g.inChannels, g.outChannels)
+        return channels >= 128 || (channels >= 64 && g.outHeight * g.outWidth > 64)
+    }
+
+    /// output = conv(input, weight) + bias
+    static func forward(
+        _ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
+    ) {
+        let problem = Problem(
+            batch: g.batch, channels: g.inChannels, height: g.inHeight, width: g.inWidth,
+            filters: g.outChannels, padTop: g.padHeight, padLeft: g.padWidth,
+            outHeight: g.outHeight, outWidth: g.outWidth, shape: GEMM.kernelShape)
+        problem.run(source: input, weight: weight, rotated: false, bias: bias, output: output)
+    }
+
+    /// gradInput = conv(gradOutput, W rotated 180° and transposed, padding 2 − p)
+    static func backwardInput(
+        _ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>,
+        weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>
+    ) {
+        let problem = Problem(
+            batch: g.batch, channels: g.outChannels, height: g.outHeight, width: g.outWidth,
+            filters: g.inChannels, padTop: 2 - g.padHeight, padLeft: 2 - g.padWidth,
+            outHeight: g.inHeight, outWidth: g.inWidth, shape: GEMM.kernelShape)
+        problem.run(source: gradOutput, weight: weight, rotated: true, bias: nil, output: gradInput)
+    }
+
+    /// One Winograd convolution: `channels` source planes of height×width, padded, into
+    /// `filters` planes of outHeight×outWidth (= the padded size − 2).
+    struct Problem {
+        let batch: Int, channels: Int, height: Int, width: Int, filters: Int
+        let padTop: Int, padLeft: Int, outHeight: Int, outWidth: Int
+        /// The register tile, read once: packing and the sweep must agree on it.
+        let shape: GEMMKernelShape
+
+        var tilesHigh: Int { (outHeight + 1) / 2 }
+        var tilesWide: Int { (outWidth + 1) / 2 }
+        var tileCount: Int { batch * tilesHigh * tilesWide }
+        /// Filters rounded up to whole A panels (the padding rows of U are zeros).
+        var paddedFilters: Int { GEMM.roundUp(filters, shape.rows) }
+        /// Depth slices as in the GEMM: even slices of at most `GEMM.blockDepth` channels.
+        var sliceDepth: Int {
+            let slices = (channels + GEMM.blockDepth - 1) / GEMM.blockDepth
+            return (channels + slices - 1) / slices
+        }
+        var transformedFiltersSize: Int { 16 * paddedFilters * channels }
+        /// One block's V (16 × channels × blockTiles) and M (16 × filters × blockTiles).
+        var blockScratchSize: Int { 16 * (channels + filters) * WinogradConvolution.blockTiles }
+
+        func run(
+            source: UnsafePointer<Float>, weight: UnsafePointer<Float>, rotated: Bool,
+            bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
+        ) {
+            Convolution.scratch.withScratch(transformedFiltersSize) { transformed in
+                Parallel.forEachRange(
+                    filters, FilterTransform(problem: self, weight: weight, rotated: rotated, packed: transformed))
+                let blocks = (tileCount + WinogradConvolution.blockTiles - 1) / WinogradConvolution.blockTiles
+                Parallel.forEachRange(
+                    blocks, TileBlocks(problem: self, source: source, filters: transformed, bias: bias, output: output))
+            }
+        }
+
+        /// Where channels [c0, c0 + kc) of the slice holding channel `c` start, and kc.
+        @inline(__always)
+        func slice(of c: Int) -> (start: Int, depth: Int) {
+            let start = c / sliceDepth * sliceDepth
+            return (start, Swift.min(sliceDepth, channels - start))
+        }
+    }
+
+    /// U = G g Gᵀ for filters in a range, written in packed-A order: for position ξ, the
+    /// slice of channels [c0, c0 + kc) starts at ξ·paddedFilters·channels + c0·paddedFilters,
+    /// and within it, filter f's value for channel c sits in panel f / mr at (c − c0)·mr + f % mr.
+    struct FilterTransform: ParallelBody {
+        let problem: Problem
+        let weight: UnsafePointer<Float>
+        let rotated: Bool
+        let packed: UnsafeMutablePointer<Float>
+
+        func run(_ range: Range<Int>) {
+            let p = problem
+            let mr = p.shape.rows
+            let plane = p.paddedFilters * p.channels
+            for f in range {
+                for c in 0..<p.channels {
+                    let u = transform(filter: f, channel: c)
+                    let (c0, kc) = p.slice(of: c)
+                    let offset = c0 * p.paddedFilters + (f / mr) * mr * kc + (c - c0) * mr + f % mr
+                    for xi in 0..<16 { packed[xi * plane + offset] = u[xi] }
+                }
+            }
+            // The last panel's padding rows are zeros, written by the workers that own them.
+            if range.upperBound == p.filters {
+                for f in p.filters..<p.paddedFilters {
+                    for c in 0..<p.channels {
+                        let (c0, kc) = p.slice(of: c)
+                        let offset = c0 * p.paddedFilters + (f / mr) * mr * kc + (c - c0) * mr + f % mr
+                        for xi in 0..<16 { packed[xi * plane + offset] = 0 }
+                    }
+                }
+            }
+        }
+
+        /// G g Gᵀ of one 3x3 filter, G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
+        @inline(__always)
+        func transform(filter f: Int, channel c: Int) -> SIMD16<Float> {
+            let p = problem
+            var k = SIMD16<Float>()  // the 3x3 filter in lanes 0...8, row-major
+            if rotated {
+                // Forward weight [channels][filters][3][3] of this problem's transpose, rotated 180°.
+                let w = weight + (c * p.filters + f) * 9
+                for i in 0..<9 { k[i] = w[8 - i] }
+            } else {
+                let w = weight + (f * p.channels + c) * 9
+                for i in 0..<9 { k[i] = w[i] }
+            }
+            // Rows of G g (4 rows × 3 columns).
+            let r0 = SIMD4<Float>(k[0], k[1], k[2], 0)
+            let r1 = SIMD4<Float>(k[3], k[4], k[5], 0)
+            let r2 = SIMD4<Float>(k[6], k[7], k[8], 0)
+            let gg0 = r0
+            let gg1 = 0.5 * (r0 + r1 + r2)
+            let gg2 = 0.5 * (r0 - r1 + r2)
+            let gg3 = r2
+            // Then (G g) Gᵀ, row by row.
+            @inline(__always) func times(_ x: SIMD4<Float>) -> SIMD4<Float> {
+                SIMD4(x[0], 0.5 * (x[0] + x[1] + x[2]), 0.5 * (x[0] - x[1] + x[2]), x[2])
+            }
+            return SIMD16(
+                lowHalf: SIMD8(lowHalf: times(gg0), highHalf: times(gg1)),
+                highHalf: SIMD8(lowHalf: times(gg2), highHalf: times(gg3)))
+        }
+    }
+
+    /// Blocks of tiles: input transform, the 16 products, output transform.
+    struct TileBlocks: ParallelBody {
+        let problem: Problem
+        let source: UnsafePointer<Float>
+        let filters: UnsafePointer<Float>
+        let bias: UnsafePointer<Float>?
+        let output: UnsafeMutablePointer<Float>
+
+        func run(_ range: Range<Int>) {
+            let p = problem
+            let tiles = WinogradConvolution.blockTiles
+            Convolution.scratch.withScratch(p.blockScratchSize) { scratch in
+                let transformedInput = scratch
+                let products = scratch + 16 * p.channels * tiles
+                for block in range {
+                    let first = block * tiles
+                    let count = Swift.min(tiles, p.tileCount - first)
+                    transformInput(tiles: first..<(first + count), into: transformedInput)
+                    multiply(tileCount: count, transformedInput: transformedInput, products: products)
+                    transformOutput(tiles: first..<(first + count), products: products)
+                }
+            }
+        }
+
+        /// V = Bᵀ d B for every tile and channel, in packed-B order: for position ξ, the slice
+        /// [c0, c0 + kc) starts at ξ·channels·blockTiles + c0·blockTiles, and within it tile t's
+        /// value for channel c sits in panel t / nr at (c − c0)·nr + t % nr. Lanes past the last
+        /// tile are zeros.
+        func transformInput(tiles: Range<Int>, into v: UnsafeMutablePointer<Float>) {
+            let p = problem
+            let nr = p.shape.columns
+            let blockTiles = WinogradConvolution.blockTiles
+            let plane = p.channels * blockTiles
+            let paddedCount = GEMM.roundUp(tiles.count, nr)
+            for c in 0..<p.channels {
+                let (c0, kc) = p.slice(of: c)
+                let sliceBase = c0 * blockTiles + (c - c0) * nr
+                var position = TilePosition(tiles.lowerBound, p)
+                var local = 0
+                while local < paddedCount {
+                    let offset = sliceBase + (local / nr) * nr * kc + local % nr
+                    guard local < tiles.count else {
+                        for xi in 0..<16 { v[xi * plane + offset] = 0 }
+                        local += 1
+                        continue
+                    }
+                    let image = source + (position.image * p.channels + c) * p.height * p.width
+                    let top = 2 * position.row - p.padTop, left = 2 * position.column - p.padLeft
+                    // Eight tiles of one row, inside the plane (with the two columns the shifted
+                    // load reads), eight lanes of one panel: one vector per position ξ.
+                    if local % 8 == 0 && tiles.count - local >= 8 && position.column + 8 <= p.tilesWide
+                        && top >= 0 && top + 4 <= p.height && left >= 0 && left + 18 <= p.width
+                    {
+                        transformEightTiles(image + top * p.width + left, into: v + offset, plane: plane)
+                        for _ in 0..<8 { position.advance(p) }
+                        local += 8
+                        continue
+                    }
+                    let d = patch(image, top: top, left: left)
+                    // Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]], on rows then columns.
+                    let e0 = d.0 - d.2, e1 = d.1 + d.2, e2 = d.2 - d.1, e3 = d.1 - d.3
+                    @inline(__always) func store(_ e: SIMD4<Float>, row: Int) {
+                        let at = v + 4 * row * plane + offset
+                        at[0] = e[0] - e[2]
+                        at[plane] = e[1] + e[2]
+                        at[2 * plane] = e[2] - e[1]
+                        at[3 * plane] = e[1] - e[3]
+                    }
+                    store(e0, row: 0)
+                    store(e1, row: 1)
+                    store(e2, row: 2)
+                    store(e3, row: 3)
+                    position.advance(p)
+                    local += 1
+                }
+            }
+        }
+
+        /// Bᵀ d B for eight horizontally adjacent tiles whose patches start at `corner`: patch
+        /// column j of the eight tiles is every other pixel from column j, split from two
+        /// 16-pixel loads.
+        @inline(__always)
+        func transformEightTiles(_ corner: UnsafePointer<Float>, into v: UnsafeMutablePointer<Float>, plane: Int) {
+            let width = problem.width
+            @inline(__always) func columns(_ y: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+                let row = UnsafeRawPointer(corner + y * width)
+                let a = row.loadUnaligned(as: SIMD16<Float>.self)
+                let b = row.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self)
+                return (a.evenHalf, a.oddHalf, b.evenHalf, b.oddHalf)
+            }
+            let d0 = columns(0), d1 = columns(1), d2 = columns(2), d3 = columns(3)
+            @inline(__always) func store(_ e: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>), row: Int) {
+                let at = UnsafeMutableRawPointer(v + 4 * row * plane)
+                let stride = plane * MemoryLayout<Float>.stride
+                at.storeBytes(of: e.0 - e.2, as: SIMD8<Float>.self)
+                at.storeBytes(of: e.1 + e.2, toByteOffset: stride, as: SIMD8<Float>.self)
+                at.storeBytes(of: e.2 - e.1, toByteOffset: 2 * stride, as: SIMD8<Float>.self)
+                at.storeBytes(of: e.1 - e.3, toByteOffset: 3 * stride, as: SIMD8<Float>.self)
+            }
+            store((d0.0 - d2.0, d0.1 - d2.1, d0.2 - d2.2, d0.3 - d2.3), row: 0)
+            store((d1.0 + d2.0, d1.1 + d2.1, d1.2 + d2.2, d1.3 + d2.3), row: 1)
+            store((d2.0 - d1.0, d2.1 - d1.1, d2.2 - d1.2, d2.3 - d1.3), row: 2)
+            store((d1.0 - d3.0, d1.1 - d3.1, d1.2 - d3.2, d1.3 - d3.3), row: 3)
+        }
+
+        /// The 4x4 patch at (top, left) of one plane, zero outside it, as four rows.
+        @inline(__always)
+        func patch(_ plane: UnsafePointer<Float>, top: Int, left: Int)
+            -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>)
+        {
+            let p = problem
+            if top >= 0 && left >= 0 && top + 4 <= p.height && left + 4 <= p.width {
+                let base = UnsafeRawPointer(plane + top * p.width + left)
+                let stride = p.width * MemoryLayout<Float>.stride
+                return (
+                    base.loadUnaligned(as: SIMD4<Float>.self),
+                    base.loadUnaligned(fromByteOffset: stride, as: SIMD4<Float>.self),
+                    base.loadUnaligned(fromByteOffset: 2 * stride, as: SIMD4<Float>.self),
+                    base.loadUnaligned(fromByteOffset: 3 * stride, as: SIMD4<Float>.self)
+                )
+            }
+            func row(_ y: Int) -> SIMD4<Float> {
+                var r = SIMD4<Float>()
+                guard y >= 0 && y < p.height else { return r }
+                for j in 0..<4 where left + j >= 0 && left + j < p.width { r[j] = plane[y * p.width + left + j] }
+                return r
+            }
+            return (row(top), row(top + 1), row(top + 2), row(top + 3))
+        }
+
+        /// M[ξ] = U[ξ] · V[ξ] for the 16 positions, over depth slices and 192-filter row blocks.
+        func multiply(
+            tileCount count: Int, transformedInput v: UnsafePointer<Float>,
+            products m: UnsafeMutablePointer<Float>
+        ) {
+            let p = problem
+            let blockTiles = WinogradConvolution.blockTiles
+            let filterPlane = p.paddedFilters * p.channels
+            for xi in 0..<16 {
+                var c0 = 0
+                while c0 < p.channels {
+                    let kc = Swift.min(p.sliceDepth, p.channels - c0)
+                    let u = filters + xi * filterPlane + c0 * p.paddedFilters
+                    let b = v + xi * p.channels * blockTiles + c0 * blockTiles
+                    var ic = 0
+                    while ic < p.filters {
+                        let mc = Swift.min(GEMM.blockRows, p.filters - ic)
+                        GEMM.multiplyPanels(
+                            rows: mc, columns: count, depth: kc, packedA: u + ic * kc, packedB: b,
+                            c: m + (xi * p.filters + ic) * blockTiles, ldc: blockTiles,
+                            beta: c0 == 0 ? 0 : 1, shape: p.shape)
+                        ic += mc
+                    }
+                    c0 += kc
+                }
+            }
+        }
+
+        /// Y = Aᵀ m A, Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]], plus the bias, into each tile's 2x2
+        /// outputs (clipped at odd edges). Eight tiles at a time: their M values are contiguous.
+        func transformOutput(tiles: Range<Int>, products m: UnsafePointer<Float>) {
+            let p = problem
+            let blockTiles = WinogradConvolution.blockTiles
+            let planeSize = p.outHeight * p.outWidth
+            for f in 0..<p.filters {
+                let offset = bias?[f] ?? 0
+                var position = TilePosition(tiles.lowerBound, p)
+                var local = 0
+                while local < tiles.count {
+                    let lanes = Swift.min(8, tiles.count - local)
+                    let base = m + f * blockTiles + local
+                    @inline(__always) func value(_ xi: Int) -> SIMD8<Float> {
+                        let row = base + xi * p.filters * blockTiles
+                        if lanes == 8 { return UnsafeRawPointer(row).loadUnaligned(as: SIMD8<Float>.self) }
+                        var r = SIMD8<Float>()
+                        for l in 0..<lanes { r[l] = row[l] }
+                        return r
+                    }
+                    // Aᵀ on rows (s0 = m0 + m1 + m2, s1 = m1 − m2 − m3), then on columns.
+                    let s00 = value(0) + value(4) + value(8), s01 = value(1) + value(5) + value(9)
+                    let s02 = value(2) + value(6) + value(10), s03 = value(3) + value(7) + value(11)
+                    let s10 = value(4) - value(8) - value(12), s11 = value(5) - value(9) - value(13)
+                    let s12 = value(6) - value(10) - value(14), s13 = value(7) - value(11) - value(15)
+                    let y00 = s00 + s01 + s02 + offset, y01 = s01 - s02 - s03 + offset
+                    let y10 = s10 + s11 + s12 + offset, y11 = s11 - s12 - s13 + offset
+                    let plane = output + (position.image * p.filters + f) * planeSize
+                    if lanes == 8 && position.column + 8 <= p.tilesWide && 2 * position.column + 16 <= p.outWidth
+                        && 2 * position.row + 2 <= p.outHeight
+                    {
+                        // Eight tiles of one row: their two output rows are 16 contiguous pixels each.
+                        let top = UnsafeMutableRawPointer(plane + 2 * position.row * p.outWidth + 2 * position.column)
+                        top.storeBytes(of: WinogradConvolution.interleave(y00, y01), as: SIMD16<Float>.self)
+                        top.storeBytes(
+                            of: WinogradConvolution.interleave(y10, y11),
+                            toByteOffset: p.outWidth * MemoryLayout<Float>.stride,
+                            as: SIMD16<Float>.self)
+                        for _ in 0..<8 { position.advance(p) }
+                        local += 8
+                        continue
+                    }
+                    for l in 0..<lanes {
+                        let plane = output + (position.image * p.filters + f) * planeSize
+                        let y = 2 * position.row, xPixel = 2 * position.column
+                        let top = plane + y * p.outWidth + xPixel
+                        top[0] = y00[l]
+                        let right = xPixel + 1 < p.outWidth
+                        if right { top[1] = y01[l] }
+                        if y + 1 < p.outHeight {
+                            top[p.outWidth] = y10[l]
+                            if right { top[p.outWidth + 1] = y11[l] }
+                        }
+                        position.advance(p)
+                    }
+                    local += lanes
+                }
+            }
+        }
+    }
+
+    /// (a0, b0, a1, b1, …, a7, b7)
+    @inline(__always)
+    static func interleave(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD16<Float> {
+        SIMD16(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
+    }
+
+    /// A tile's image and (row, column) in tile units, stepped in tile order.
+    struct TilePosition {
+        var image: Int, row: Int, column: Int
+
+        init(_ tile: Int, _ p: Problem) {
+            column = tile % p.tilesWide
+            row = tile / p.tilesWide % p.tilesHigh
+            image = tile / (p.tilesWide * p.tilesHigh)
+        }
+
+        @inline(__always)
+        mutating func advance(_ p: Problem) {
+            column += 1
+            if column == p.tilesWide {
+                column = 0
+                row += 1
+                if row == p.tilesHigh {
+                    row = 0
+                    image += 1
+                }
+            }
+        }
+    }
+}
