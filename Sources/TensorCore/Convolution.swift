@@ -168,10 +168,16 @@ public enum Convolution {
                                       gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
                                       gradBias: UnsafeMutablePointer<Float>?, algorithm: ConvolutionAlgorithm? = nil,
                                       product: MatrixProduct = .float32) {
-        if resolve(algorithm, g, .weightGradient, product) == .direct {
+        switch resolve(algorithm, g, .weightGradient, product) {
+        case .direct:
             DirectConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
                                              gradBias: gradBias)
             return
+        case .winograd:
+            WinogradConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
+                                               gradBias: gradBias)
+            return
+        case .gemm: break
         }
         let l = Lowering(g, product: product)
         sumWeightGradientsOverRuns(g, runScratch: l.columnsSize + l.resultsSize, gradWeight: gradWeight,

@@ -13,8 +13,8 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
     /// The image is lowered to a column matrix (im2col), multiplied by the blocked SGEMM; a
     /// 1x1 stride-1 unpadded convolution multiplies the image itself.
     case gemm
-    /// Winograd F(2x2, 3x3): 3x3 stride-1 forward and input gradient with 2.25× fewer
-    /// multiplies (`WinogradConvolution`).
+    /// Winograd F(2x2, 3x3): 3x3 stride-1 convolutions with 2.25× fewer multiplies in every
+    /// pass (`WinogradConvolution`, `WinogradWeightGradient.swift`).
     case winograd
 }
 

@@ -1,5 +1,5 @@
-// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (VGG, ResNet, GoogLeNet), forward and
-// input gradient.
+// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (VGG, ResNet, GoogLeNet): forward and
+// input gradient here, the weight gradient in WinogradWeightGradient.swift.
 //
 // Each 2x2 block of outputs (a "tile") comes from its 4x4 input patch d and the filter g as
 // Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A: 16 multiplies per input channel instead of 36, 2.25× fewer.
@@ -24,9 +24,9 @@ enum WinogradConvolution {
     static let blockTiles = 64
 
     /// 3x3, stride 1, no dilation or groups, padding at most 2 (so the input gradient, with
-    /// padding 2 − p, is one too).
+    /// padding 2 − p, is one too); every pass.
     static func applies(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
-        pass != .weightGradient && g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1
+        g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1
             && g.strideWidth == 1 && g.dilationHeight == 1 && g.dilationWidth == 1 && g.groups == 1
             && g.padHeight <= 2 && g.padWidth <= 2
     }
@@ -39,6 +39,9 @@ enum WinogradConvolution {
     ///   165 / 131; 512→512 at 28x28 254 / 208 vs 139 / 133;
     /// - ResNet-18 b32: 64→64 at 56x56 143 / 158 vs 124 / 147; 512→512 at 7x7 120 / 161 vs 76 / 81;
     /// - AlexNet b32: 192→384 at 13x13 213 / 162 vs 126 / 101;
+    /// - weight gradient, Winograd vs im2col+GEMM: VGG-16 64→64 at 224x224 99 vs 73, 256→256 at
+    ///   56x56 170 vs 120, 512→512 at 28x28 258 vs 148; ResNet-18 64→64 at 56x56 97 vs 93,
+    ///   512→512 at 7x7 157 vs 82;
     /// - it loses with 3 channels (VGG's first layer: 37 / 23 vs 54 / 60), with 16 and 32
     ///   (ResNet-20: 33–61 vs 88–91, direct) and, narrowly, with 64 on 8x8 planes (106 / 100 vs
     ///   114 / 110, direct).
@@ -195,117 +198,13 @@ enum WinogradConvolution {
                 for block in range {
                     let first = block * tiles
                     let count = Swift.min(tiles, p.tileCount - first)
-                    transformInput(tiles: first..<(first + count), into: transformedInput)
+                    p.transformInput(
+                        source, tiles: first..<(first + count), into: transformedInput,
+                        layout: PackedTileLayout(p), paddedCount: GEMM.roundUp(count, p.shape.columns))
                     multiply(tileCount: count, transformedInput: transformedInput, products: products)
                     transformOutput(tiles: first..<(first + count), products: products)
                 }
             }
-        }
-
-        /// V = Bᵀ d B for every tile and channel, in packed-B order: for position ξ, the slice
-        /// [c0, c0 + kc) starts at ξ·channels·blockTiles + c0·blockTiles, and within it tile t's
-        /// value for channel c sits in panel t / nr at (c − c0)·nr + t % nr. Lanes past the last
-        /// tile are zeros.
-        func transformInput(tiles: Range<Int>, into v: UnsafeMutablePointer<Float>) {
-            let p = problem
-            let nr = p.shape.columns
-            let blockTiles = WinogradConvolution.blockTiles
-            let plane = p.channels * blockTiles
-            let paddedCount = GEMM.roundUp(tiles.count, nr)
-            for c in 0..<p.channels {
-                let (c0, kc) = p.slice(of: c)
-                let sliceBase = c0 * blockTiles + (c - c0) * nr
-                var position = TilePosition(tiles.lowerBound, p)
-                var local = 0
-                while local < paddedCount {
-                    let offset = sliceBase + (local / nr) * nr * kc + local % nr
-                    guard local < tiles.count else {
-                        for xi in 0..<16 { v[xi * plane + offset] = 0 }
-                        local += 1
-                        continue
-                    }
-                    let image = source + (position.image * p.channels + c) * p.height * p.width
-                    let top = 2 * position.row - p.padTop, left = 2 * position.column - p.padLeft
-                    // Eight tiles of one row, inside the plane (with the two columns the shifted
-                    // load reads), eight lanes of one panel: one vector per position ξ.
-                    if local % 8 == 0 && tiles.count - local >= 8 && position.column + 8 <= p.tilesWide
-                        && top >= 0 && top + 4 <= p.height && left >= 0 && left + 18 <= p.width
-                    {
-                        transformEightTiles(image + top * p.width + left, into: v + offset, plane: plane)
-                        for _ in 0..<8 { position.advance(p) }
-                        local += 8
-                        continue
-                    }
-                    let d = patch(image, top: top, left: left)
-                    // Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]], on rows then columns.
-                    let e0 = d.0 - d.2, e1 = d.1 + d.2, e2 = d.2 - d.1, e3 = d.1 - d.3
-                    @inline(__always) func store(_ e: SIMD4<Float>, row: Int) {
-                        let at = v + 4 * row * plane + offset
-                        at[0] = e[0] - e[2]
-                        at[plane] = e[1] + e[2]
-                        at[2 * plane] = e[2] - e[1]
-                        at[3 * plane] = e[1] - e[3]
-                    }
-                    store(e0, row: 0)
-                    store(e1, row: 1)
-                    store(e2, row: 2)
-                    store(e3, row: 3)
-                    position.advance(p)
-                    local += 1
-                }
-            }
-        }
-
-        /// Bᵀ d B for eight horizontally adjacent tiles whose patches start at `corner`: patch
-        /// column j of the eight tiles is every other pixel from column j, split from two
-        /// 16-pixel loads.
-        @inline(__always)
-        func transformEightTiles(_ corner: UnsafePointer<Float>, into v: UnsafeMutablePointer<Float>, plane: Int) {
-            let width = problem.width
-            @inline(__always) func columns(_ y: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-                let row = UnsafeRawPointer(corner + y * width)
-                let a = row.loadUnaligned(as: SIMD16<Float>.self)
-                let b = row.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self)
-                return (a.evenHalf, a.oddHalf, b.evenHalf, b.oddHalf)
-            }
-            let d0 = columns(0), d1 = columns(1), d2 = columns(2), d3 = columns(3)
-            @inline(__always) func store(_ e: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>), row: Int) {
-                let at = UnsafeMutableRawPointer(v + 4 * row * plane)
-                let stride = plane * MemoryLayout<Float>.stride
-                at.storeBytes(of: e.0 - e.2, as: SIMD8<Float>.self)
-                at.storeBytes(of: e.1 + e.2, toByteOffset: stride, as: SIMD8<Float>.self)
-                at.storeBytes(of: e.2 - e.1, toByteOffset: 2 * stride, as: SIMD8<Float>.self)
-                at.storeBytes(of: e.1 - e.3, toByteOffset: 3 * stride, as: SIMD8<Float>.self)
-            }
-            store((d0.0 - d2.0, d0.1 - d2.1, d0.2 - d2.2, d0.3 - d2.3), row: 0)
-            store((d1.0 + d2.0, d1.1 + d2.1, d1.2 + d2.2, d1.3 + d2.3), row: 1)
-            store((d2.0 - d1.0, d2.1 - d1.1, d2.2 - d1.2, d2.3 - d1.3), row: 2)
-            store((d1.0 - d3.0, d1.1 - d3.1, d1.2 - d3.2, d1.3 - d3.3), row: 3)
-        }
-
-        /// The 4x4 patch at (top, left) of one plane, zero outside it, as four rows.
-        @inline(__always)
-        func patch(_ plane: UnsafePointer<Float>, top: Int, left: Int)
-            -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>)
-        {
-            let p = problem
-            if top >= 0 && left >= 0 && top + 4 <= p.height && left + 4 <= p.width {
-                let base = UnsafeRawPointer(plane + top * p.width + left)
-                let stride = p.width * MemoryLayout<Float>.stride
-                return (
-                    base.loadUnaligned(as: SIMD4<Float>.self),
-                    base.loadUnaligned(fromByteOffset: stride, as: SIMD4<Float>.self),
-                    base.loadUnaligned(fromByteOffset: 2 * stride, as: SIMD4<Float>.self),
-                    base.loadUnaligned(fromByteOffset: 3 * stride, as: SIMD4<Float>.self)
-                )
-            }
-            func row(_ y: Int) -> SIMD4<Float> {
-                var r = SIMD4<Float>()
-                guard y >= 0 && y < p.height else { return r }
-                for j in 0..<4 where left + j >= 0 && left + j < p.width { r[j] = plane[y * p.width + left + j] }
-                return r
-            }
-            return (row(top), row(top + 1), row(top + 2), row(top + 3))
         }
 
         /// M[ξ] = U[ξ] · V[ξ] for the 16 positions, over depth slices and 192-filter row blocks.
@@ -395,6 +294,30 @@ enum WinogradConvolution {
                 }
             }
         }
+    }
+
+    /// The 4x4 patch at (top, left) of a height×width plane, zero outside it, as four rows.
+    @inline(__always)
+    static func patch(_ plane: UnsafePointer<Float>, top: Int, left: Int, height: Int, width: Int)
+        -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>)
+    {
+        if top >= 0 && left >= 0 && top + 4 <= height && left + 4 <= width {
+            let base = UnsafeRawPointer(plane + top * width + left)
+            let stride = width * MemoryLayout<Float>.stride
+            return (
+                base.loadUnaligned(as: SIMD4<Float>.self),
+                base.loadUnaligned(fromByteOffset: stride, as: SIMD4<Float>.self),
+                base.loadUnaligned(fromByteOffset: 2 * stride, as: SIMD4<Float>.self),
+                base.loadUnaligned(fromByteOffset: 3 * stride, as: SIMD4<Float>.self)
+            )
+        }
+        func row(_ y: Int) -> SIMD4<Float> {
+            var r = SIMD4<Float>()
+            guard y >= 0 && y < height else { return r }
+            for j in 0..<4 where left + j >= 0 && left + j < width { r[j] = plane[y * width + left + j] }
+            return r
+        }
+        return (row(top), row(top + 1), row(top + 2), row(top + 3))
     }
 
     /// (a0, b0, a1, b1, …, a7, b7)

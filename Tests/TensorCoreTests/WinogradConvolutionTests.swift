@@ -5,7 +5,8 @@ import XCTest
 /// Winograd F(2x2, 3x3) against the naive reference on geometries that exercise its edges:
 /// odd output sizes (clipped tiles), every padding 0–2 and unequal paddings, channels over
 /// two depth slices, filters over two 192-row blocks and not a multiple of the register
-/// tile, tiles wrapping rows and images and filling blocks partly; and its error bound.
+/// tile, tiles wrapping rows and images and filling blocks partly, in all three passes; and its
+/// error bound.
 final class WinogradConvolutionTests: XCTestCase {
     func testOddGeometriesEveryThreadCountAndTileBitwiseThreadIndependent() throws {
         let geometries = [
@@ -28,7 +29,7 @@ final class WinogradConvolutionTests: XCTestCase {
         for (index, g) in geometries.enumerated() {
             XCTAssertTrue(Convolution.candidates(g, .forward).contains(.winograd), "\(g)")
             XCTAssertTrue(Convolution.candidates(g, .inputGradient).contains(.winograd), "\(g)")
-            XCTAssertFalse(Convolution.candidates(g, .weightGradient).contains(.winograd), "\(g)")
+            XCTAssertTrue(Convolution.candidates(g, .weightGradient).contains(.winograd), "\(g)")
             let reference = ReferenceConvolution(g, seed: 1_200 + UInt64(index) * 10)
             var firstOutput: [Float]?, firstGradInput: [Float]?
             for shape in GEMMKernelShape.allCases {
@@ -45,6 +46,19 @@ final class WinogradConvolutionTests: XCTestCase {
                                 g, gradOutput: reference.gradOutput, weight: reference.weight,
                                 gradInput: &dx, algorithm: .winograd)
                             assertClose(dx, reference.gradInput, "backwardInput \(g) \(shape) threads \(threads)")
+                            var dw = [Float](repeating: .nan, count: g.weightCount)
+                            var db = [Float](repeating: .nan, count: g.outChannels)
+                            Convolution.backwardWeight(
+                                g, input: reference.input, gradOutput: reference.gradOutput,
+                                gradWeight: &dw, gradBias: &db, algorithm: .winograd)
+                            assertClose(dw, reference.gradWeight, "backwardWeight \(g) \(shape) threads \(threads)")
+                            assertClose(db, reference.gradBias, "backwardBias \(g) \(shape) threads \(threads)")
+                            // The weight gradient sums per-thread partials in order: the same bits again.
+                            var again = [Float](repeating: .nan, count: g.weightCount)
+                            Convolution.backwardWeight(
+                                g, input: reference.input, gradOutput: reference.gradOutput,
+                                gradWeight: &again, gradBias: nil, algorithm: .winograd)
+                            XCTAssertEqual(again, dw, "backwardWeight repeated \(g) threads \(threads)")
                             // Same bits for every thread count (each tile is one sequence of operations).
                             guard shape == GEMM.kernelShape else { return }
                             let expectedY = try XCTUnwrap(firstOutput ?? y)
@@ -61,7 +75,8 @@ final class WinogradConvolutionTests: XCTestCase {
 
     /// The stated bound: every output within 5e-7 of the sum of its terms' magnitudes (Σ|w·x|)
     /// of the exact result, on a 512-deep layer (VGG's deepest). Measured: Winograd 4.8e-8
-    /// forward and 1.3e-7 input gradient, im2col+GEMM 2.7e-8 and 7.9e-8 (printed side by side).
+    /// forward, 1.3e-7 input gradient and 2.0e-7 weight gradient; im2col+GEMM 2.7e-8, 7.9e-8 and
+    /// 1.3e-7 (printed side by side).
     func testErrorBoundAgainstTheExactResult() throws {
         let g = try ConvolutionGeometry(
             batch: 2, inChannels: 512, inHeight: 7, inWidth: 7, outChannels: 24,
@@ -76,6 +91,11 @@ final class WinogradConvolutionTests: XCTestCase {
         Convolution.naiveBackwardInput(
             g, gradOutput: reference.gradOutput.map(abs),
             weight: reference.weight.map(abs), gradInput: &inputGradientScale)
+        var weightGradientScale = [Float](repeating: 0, count: g.weightCount)
+        var biasScale = [Float](repeating: 0, count: g.outChannels)
+        Convolution.naiveBackwardWeight(
+            g, input: reference.input.map(abs), gradOutput: reference.gradOutput.map(abs),
+            gradWeight: &weightGradientScale, gradBias: &biasScale)
         func worstRelativeError(_ actual: [Float], _ exact: [Float], _ scale: [Float]) -> Float {
             zip(zip(actual, exact), scale).map { abs($0.0 - $0.1) / $1 }.max() ?? .infinity
         }
@@ -88,6 +108,13 @@ final class WinogradConvolutionTests: XCTestCase {
             Convolution.backwardInput(
                 g, gradOutput: reference.gradOutput, weight: reference.weight,
                 gradInput: &dx, algorithm: algorithm)
+            var dw = [Float](repeating: .nan, count: g.weightCount)
+            Convolution.backwardWeight(
+                g, input: reference.input, gradOutput: reference.gradOutput, gradWeight: &dw,
+                gradBias: nil, algorithm: algorithm)
+            let weightGradientError = worstRelativeError(dw, reference.gradWeight, weightGradientScale)
+            print("\(algorithm): worst error / Σ|terms| weight gradient \(weightGradientError)")
+            XCTAssertLessThanOrEqual(weightGradientError, 5e-7, "weight gradient \(algorithm)")
             let forwardError = worstRelativeError(y, reference.output, forwardScale)
             let inputGradientError = worstRelativeError(dx, reference.gradInput, inputGradientScale)
             print("\(algorithm): worst error / Σ|terms| forward \(forwardError), input gradient \(inputGradientError)")
