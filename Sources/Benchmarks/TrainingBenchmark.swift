@@ -52,7 +52,7 @@ public enum TrainingBenchmark {
             try c.encode(steps, forKey: .steps)
             try c.encode(precision.rawValue, forKey: .precision)
             try c.encode(path, forKey: .path)
-            try c.encodeNumber(rounded(imagesPerSecond, places: 1), forKey: .imagesPerSecond)
+            try c.encodeNumber(rounded(imagesPerSecond, places: 2), forKey: .imagesPerSecond)
             try c.encodeNumber(rounded(allReduceWaitFraction, places: 4), forKey: .allReduceWaitFraction)
             try c.encodeNumber(rounded(peakRSSMebibytes, places: 1), forKey: .peakRSSMebibytes)
             try c.encodeNumber(rounded(memoryLowerBoundMebibytes, places: 1), forKey: .memoryLowerBoundMebibytes)
