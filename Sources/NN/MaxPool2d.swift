@@ -14,8 +14,9 @@ public final class MaxPool2d: Layer {
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
     public var inputGradientBuffer: InputGradientBuffer { .own(gradInput) }
-    private var argmax = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
-    private var argmaxCapacity = 1
+    /// The forward pass's input, which backward searches again for each window's winner
+    /// instead of keeping an index per output (the layer before keeps this tensor anyway).
+    private var input: Tensor?
     private var geometry: PoolingGeometry?
 
     public init(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0, ceilMode: Bool = false) {
@@ -24,8 +25,6 @@ public final class MaxPool2d: Layer {
         self.padding = padding
         self.ceilMode = ceilMode
     }
-
-    deinit { argmax.deallocate() }
 
     public func outputShape(for inputShape: [Int]) throws -> [Int] {
         let g = try makePoolingGeometry(kind: kind, shape: inputShape, kernelSize: kernelSize, stride: stride,
@@ -42,22 +41,17 @@ public final class MaxPool2d: Layer {
                                         padding: padding, ceilMode: ceilMode)
         } catch { preconditionFailure("\(error)") }
         geometry = g
-        let outCount = g.batch * g.channels * g.outHeight * g.outWidth
-        if outCount > argmaxCapacity {
-            argmax.deallocate()
-            argmax = .allocate(capacity: outCount)
-            argmaxCapacity = outCount
-        }
+        self.input = input
         output.reshape(g.batch, g.channels, g.outHeight, g.outWidth)
-        Pooling.maxForward(g, input: input.pointer, output: output.pointer, argmax: argmax)
+        Pooling.maxForward(g, input: input.pointer, output: output.pointer)
         return output
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let g = geometry else { preconditionFailure("MaxPool2d.backward before forward") }
+        guard let g = geometry, let input else { preconditionFailure("MaxPool2d.backward before forward") }
         gradInput.reshape(g.batch, g.channels, g.inHeight, g.inWidth)
         if needsInputGradient {
-            Pooling.maxBackward(g, gradOutput: gradOutput.pointer, argmax: argmax, gradInput: gradInput.pointer)
+            Pooling.maxBackward(g, input: input.pointer, gradOutput: gradOutput.pointer, gradInput: gradInput.pointer)
         }
         return gradInput
     }

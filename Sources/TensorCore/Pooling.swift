@@ -34,6 +34,55 @@ public enum Pooling {
                               MaxBackward(g: g, gradOutput: gradOutput, argmax: argmax, gradInput: gradInput))
     }
 
+    /// output = max over each window, keeping no winners: `maxBackward(_:input:gradOutput:gradInput:)`
+    /// finds them again. A layer then holds no index per output between the passes (VGG-16 at
+    /// batch 32: 196 MB of Int32), for a second search over the windows in backward.
+    public static func maxForward(_ g: PoolingGeometry, input: UnsafePointer<Float>,
+                                  output: UnsafeMutablePointer<Float>) {
+        Parallel.forEachRange(g.batch * g.channels, minimumChunk: minimumPlanes(g),
+                              MaxPlanesRecomputingWinners(g: g, input: input, output: output, gradOutput: nil,
+                                                          gradInput: nil))
+    }
+
+    /// gradInput (overwritten) as `maxBackward(_:gradOutput:argmax:gradInput:)`, with each
+    /// plane's winners found again from the forward pass's input by the same comparisons in the
+    /// same order, so they are the same winners.
+    public static func maxBackward(_ g: PoolingGeometry, input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                   gradInput: UnsafeMutablePointer<Float>) {
+        Parallel.forEachRange(g.batch * g.channels, minimumChunk: minimumPlanes(g),
+                              MaxPlanesRecomputingWinners(g: g, input: input, output: nil, gradOutput: gradOutput,
+                                                          gradInput: gradInput))
+    }
+
+    /// Winners, one plane at a time into scratch: forward writes the maxima, backward routes
+    /// the output gradient.
+    struct MaxPlanesRecomputingWinners: ParallelBody {
+        let g: PoolingGeometry, input: UnsafePointer<Float>
+        let output: UnsafeMutablePointer<Float>?
+        let gradOutput: UnsafePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?
+
+        func run(_ planes: Range<Int>) {
+            let inPlane = g.inHeight * g.inWidth, outPlane = g.outHeight * g.outWidth
+            scratch.withScratch(2 * outPlane) { buffer in
+                (buffer + outPlane).withMemoryRebound(to: Int32.self, capacity: outPlane) { winners in
+                    let kernel = MaxForward(g: g, input: input, output: buffer, argmax: winners)
+                    for plane in planes {
+                        let maxima = output.map { $0 + plane * outPlane } ?? buffer
+                        kernel.maxOfPlane(input + plane * inPlane, maxima, winners)
+                        guard let gradOutput, let gradInput else { continue }
+                        let gradSource = gradInput + plane * inPlane
+                        gradSource.update(repeating: 0, count: inPlane)
+                        let gradResult = gradOutput + plane * outPlane
+                        for i in 0..<outPlane { gradSource[Int(winners[i])] += gradResult[i] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scratch for winners found again (one plane's maxima and indices per thread).
+    static let scratch = ScratchPool()
+
     /// The divisor of avg_pool2d for output (oh, ow): with countIncludePad, the window
     /// clipped to the padded input (H + pad); otherwise the real input elements only.
     @inline(__always)
@@ -72,17 +121,22 @@ public enum Pooling {
             // Unpadded windows that all lie inside the input (LeNet, AlexNet, VGG) need no
             // clipping; a 2x2 window is unrolled. Same comparisons in the same order as the
             // general path, so the results are identical.
+            for plane in planes {
+                maxOfPlane(input + plane * inPlane, output + plane * outPlane, argmax + plane * outPlane)
+            }
+        }
+
+        /// One plane's maxima and winners.
+        @inline(__always)
+        func maxOfPlane(_ source: UnsafePointer<Float>, _ result: UnsafeMutablePointer<Float>,
+                        _ winners: UnsafeMutablePointer<Int32>) {
             let unclipped = g.padHeight == 0 && g.padWidth == 0
                 && (g.outHeight - 1) * g.strideHeight + g.kernelHeight <= g.inHeight
                 && (g.outWidth - 1) * g.strideWidth + g.kernelWidth <= g.inWidth
-            for plane in planes {
-                let source = input + plane * inPlane, result = output + plane * outPlane
-                let winners = argmax + plane * outPlane
-                if unclipped && g.kernelHeight == 2 && g.kernelWidth == 2 {
-                    maxOf2x2Windows(source, result, winners)
-                } else {
-                    maxOfWindows(source, result, winners, clip: !unclipped)
-                }
+            if unclipped && g.kernelHeight == 2 && g.kernelWidth == 2 {
+                maxOf2x2Windows(source, result, winners)
+            } else {
+                maxOfWindows(source, result, winners, clip: !unclipped)
             }
         }
 

@@ -105,6 +105,14 @@ final class PoolingTests: XCTestCase {
             let winners = expected.indices.map { input[$0 / outPlane * plane + Int(expected[$0])] }
             XCTAssertEqual(result.values.map(\.bitPattern), winners.map(\.bitPattern), "\(g)")
             XCTAssertTrue(result.values.contains { $0.isNaN }, "\(g) has NaN windows")
+            // Backward that finds the winners again routes each gradient to the same element
+            // (the gradient of window i is i + 1, so a wrong winner shows).
+            let gradOutput = (0..<g.outputCount).map { Float($0 + 1) }
+            var viaStored = [Float](repeating: .nan, count: g.inputCount)
+            Pooling.maxBackward(g, gradOutput: gradOutput, argmax: result.argmax, gradInput: &viaStored)
+            var viaSearch = [Float](repeating: .nan, count: g.inputCount)
+            Pooling.maxBackward(g, input: input, gradOutput: gradOutput, gradInput: &viaSearch)
+            XCTAssertEqual(viaSearch, viaStored, "\(g)")
         }
     }
 
@@ -295,6 +303,13 @@ final class PoolingTests: XCTestCase {
             var gradInput = [Float](repeating: .nan, count: g.inputCount)
             Pooling.maxBackward(g, gradOutput: gradOutput, argmax: max.argmax, gradInput: &gradInput)
             assertClose(gradInput, expectedMaxGrad, "max backward \(label)")
+            // Without stored winners: the same maxima, and backward finds the same winners again.
+            var values = [Float](repeating: .nan, count: g.outputCount)
+            Pooling.maxForward(g, input: input, output: &values)
+            XCTAssertEqual(values, max.values, "max forward without winners \(label)")
+            var recomputed = [Float](repeating: .nan, count: g.inputCount)
+            Pooling.maxBackward(g, input: input, gradOutput: gradOutput, gradInput: &recomputed)
+            XCTAssertEqual(recomputed, gradInput, "max backward with winners found again \(label)")
             for countIncludePad in [true, false] {
                 let expected = referenceAverage(g, input, gradOutput: gradOutput, countIncludePad: countIncludePad)
                 assertClose(averagePool(g, input, countIncludePad: countIncludePad), expected.output,
