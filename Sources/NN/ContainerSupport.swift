@@ -15,7 +15,8 @@ func childOutputShape(_ child: (name: String, layer: Layer), for inputShape: [In
 /// Lets each ReLU of a chain that follows a layer whose backward reads its input, not its
 /// output (Conv2d, Linear, BatchNorm2d), work in place on that output, as torchvision's
 /// inplace=True does. Not the chain's last layer: its output gradient comes from outside the
-/// chain and may have other readers (a residual shortcut).
+/// chain and may have other readers (a residual shortcut). Never in place on a layer's input:
+/// MaxPool2d reads its input again in backward.
 func enableInPlaceReLUs(_ chain: [(name: String, layer: Layer)]) {
     for index in chain.indices.dropFirst().dropLast() {
         guard let relu = chain[index].layer as? ReLU else { continue }

@@ -41,16 +41,18 @@ public final class MaxPool2d: Layer {
                                         padding: padding, ceilMode: ceilMode)
         } catch { preconditionFailure("\(error)") }
         geometry = g
-        self.input = input
+        // Only a backward that routes gradients needs the input again.
+        self.input = isTraining && needsInputGradient ? input : nil
         output.reshape(g.batch, g.channels, g.outHeight, g.outWidth)
         Pooling.maxForward(g, input: input.pointer, output: output.pointer)
         return output
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let g = geometry, let input else { preconditionFailure("MaxPool2d.backward before forward") }
+        guard let g = geometry else { preconditionFailure("MaxPool2d.backward before forward") }
         gradInput.reshape(g.batch, g.channels, g.inHeight, g.inWidth)
         if needsInputGradient {
+            guard let input else { preconditionFailure("MaxPool2d.backward after an evaluation-mode forward") }
             Pooling.maxBackward(g, input: input.pointer, gradOutput: gradOutput.pointer, gradInput: gradInput.pointer)
         }
         return gradInput

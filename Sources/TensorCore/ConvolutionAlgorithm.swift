@@ -82,7 +82,7 @@ extension Convolution {
             return .gemm
         }
         guard let algorithm else { return choice(g, pass) }
-        precondition(candidates(g, pass).contains(algorithm), "Convolution: \(algorithm) cannot run \(pass) of \(g)")
+        precondition(applies(algorithm, g, pass), "Convolution: \(algorithm) cannot run \(pass) of \(g)")
         return algorithm
     }
 }

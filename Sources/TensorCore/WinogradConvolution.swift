@@ -23,6 +23,12 @@ enum WinogradConvolution {
     /// Tiles per block: a multiple of both register tiles' widths (16 and 32).
     static let blockTiles = 64
 
+    /// The transformed filters (forward) and the workers' weight-gradient sums, borrowed by the
+    /// calling thread: a pool of their own, so the tens of MB a 512→512 layer needs grow one
+    /// buffer, not every buffer of `Convolution.scratch` (a pool grows each buffer it lends to
+    /// the largest request).
+    static let transformScratch = ScratchPool()
+
     /// 3x3, stride 1, no dilation or groups, padding at most 2 (so the input gradient, with
     /// padding 2 − p, is one too); every pass.
     static func applies(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
@@ -100,7 +106,7 @@ enum WinogradConvolution {
             source: UnsafePointer<Float>, weight: UnsafePointer<Float>, rotated: Bool,
             bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
         ) {
-            Convolution.scratch.withScratch(transformedFiltersSize) { transformed in
+            WinogradConvolution.transformScratch.withScratch(transformedFiltersSize) { transformed in
                 Parallel.forEachRange(
                     filters, FilterTransform(problem: self, weight: weight, rotated: rotated, packed: transformed))
                 let blocks = (tileCount + WinogradConvolution.blockTiles - 1) / WinogradConvolution.blockTiles

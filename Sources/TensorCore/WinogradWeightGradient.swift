@@ -27,7 +27,7 @@ extension WinogradConvolution {
         let blocks = (problem.tileCount + weightGradientBlockTiles - 1) / weightGradientBlockTiles
         let workers = Swift.max(1, Swift.min(Parallel.threadCount, blocks))
         let partialSize = 16 * problem.filters * problem.channels
-        Convolution.scratch.withScratch(workers * partialSize) { partials in
+        WinogradConvolution.transformScratch.withScratch(workers * partialSize) { partials in
             Parallel.forEachRange(
                 workers,
                 WeightGradientRuns(

@@ -25,14 +25,22 @@ final class WinogradConvolutionTests: XCTestCase {
             try ConvolutionGeometry(
                 batch: 5, inChannels: 16, inHeight: 1, inWidth: 2, outChannels: 8,
                 kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1),
+            // The eight-tile vector paths: rows of exactly 8 tiles read up to the last column
+            // (width 18, no padding); rows of 17 tiles with padding (width 34).
+            try ConvolutionGeometry(
+                batch: 2, inChannels: 3, inHeight: 6, inWidth: 18, outChannels: 5,
+                kernelHeight: 3, kernelWidth: 3),
+            try ConvolutionGeometry(
+                batch: 2, inChannels: 4, inHeight: 5, inWidth: 34, outChannels: 7,
+                kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1),
         ]
         for (index, g) in geometries.enumerated() {
             XCTAssertTrue(Convolution.candidates(g, .forward).contains(.winograd), "\(g)")
             XCTAssertTrue(Convolution.candidates(g, .inputGradient).contains(.winograd), "\(g)")
             XCTAssertTrue(Convolution.candidates(g, .weightGradient).contains(.winograd), "\(g)")
             let reference = ReferenceConvolution(g, seed: 1_200 + UInt64(index) * 10)
-            var firstOutput: [Float]?, firstGradInput: [Float]?
             for shape in GEMMKernelShape.allCases {
+                var firstOutput: [Float]?, firstGradInput: [Float]?
                 try withKernelShape(shape) {
                     for threads in 1...4 {
                         try withThreadCount(threads) {
@@ -60,7 +68,6 @@ final class WinogradConvolutionTests: XCTestCase {
                                 gradWeight: &again, gradBias: nil, algorithm: .winograd)
                             XCTAssertEqual(again, dw, "backwardWeight repeated \(g) threads \(threads)")
                             // Same bits for every thread count (each tile is one sequence of operations).
-                            guard shape == GEMM.kernelShape else { return }
                             let expectedY = try XCTUnwrap(firstOutput ?? y)
                             let expectedDx = try XCTUnwrap(firstGradInput ?? dx)
                             XCTAssertEqual(y, expectedY, "forward bits \(g) threads \(threads)")
