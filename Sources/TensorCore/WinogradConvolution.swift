@@ -61,11 +61,7 @@ enum WinogradConvolution {
         _ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
     ) {
-        let problem = Problem(
-            batch: g.batch, channels: g.inChannels, height: g.inHeight, width: g.inWidth,
-            filters: g.outChannels, padTop: g.padHeight, padLeft: g.padWidth,
-            outHeight: g.outHeight, outWidth: g.outWidth, shape: GEMM.kernelShape)
-        problem.run(source: input, weight: weight, rotated: false, bias: bias, output: output)
+        Problem(forward: g).run(source: input, weight: weight, rotated: false, bias: bias, output: output)
     }
 
     /// gradInput = conv(gradOutput, W rotated 180° and transposed, padding 2 − p)
@@ -115,6 +111,14 @@ enum WinogradConvolution {
             }
         }
 
+        /// Where U[ξ]'s value for filter f and channel c sits, ξ·paddedFilters·channels apart.
+        @inline(__always)
+        func packedFilterOffset(filter f: Int, channel c: Int) -> Int {
+            let mr = shape.rows
+            let (c0, kc) = slice(of: c)
+            return c0 * paddedFilters + (f / mr) * mr * kc + (c - c0) * mr + f % mr
+        }
+
         /// Where channels [c0, c0 + kc) of the slice holding channel `c` start, and kc.
         @inline(__always)
         func slice(of c: Int) -> (start: Int, depth: Int) {
@@ -134,13 +138,11 @@ enum WinogradConvolution {
 
         func run(_ range: Range<Int>) {
             let p = problem
-            let mr = p.shape.rows
             let plane = p.paddedFilters * p.channels
             for f in range {
                 for c in 0..<p.channels {
                     let u = transform(filter: f, channel: c)
-                    let (c0, kc) = p.slice(of: c)
-                    let offset = c0 * p.paddedFilters + (f / mr) * mr * kc + (c - c0) * mr + f % mr
+                    let offset = p.packedFilterOffset(filter: f, channel: c)
                     for xi in 0..<16 { packed[xi * plane + offset] = u[xi] }
                 }
             }
@@ -148,8 +150,7 @@ enum WinogradConvolution {
             if range.upperBound == p.filters {
                 for f in p.filters..<p.paddedFilters {
                     for c in 0..<p.channels {
-                        let (c0, kc) = p.slice(of: c)
-                        let offset = c0 * p.paddedFilters + (f / mr) * mr * kc + (c - c0) * mr + f % mr
+                        let offset = p.packedFilterOffset(filter: f, channel: c)
                         for xi in 0..<16 { packed[xi * plane + offset] = 0 }
                     }
                 }
@@ -302,30 +303,6 @@ enum WinogradConvolution {
         }
     }
 
-    /// The 4x4 patch at (top, left) of a height×width plane, zero outside it, as four rows.
-    @inline(__always)
-    static func patch(_ plane: UnsafePointer<Float>, top: Int, left: Int, height: Int, width: Int)
-        -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>)
-    {
-        if top >= 0 && left >= 0 && top + 4 <= height && left + 4 <= width {
-            let base = UnsafeRawPointer(plane + top * width + left)
-            let stride = width * MemoryLayout<Float>.stride
-            return (
-                base.loadUnaligned(as: SIMD4<Float>.self),
-                base.loadUnaligned(fromByteOffset: stride, as: SIMD4<Float>.self),
-                base.loadUnaligned(fromByteOffset: 2 * stride, as: SIMD4<Float>.self),
-                base.loadUnaligned(fromByteOffset: 3 * stride, as: SIMD4<Float>.self)
-            )
-        }
-        func row(_ y: Int) -> SIMD4<Float> {
-            var r = SIMD4<Float>()
-            guard y >= 0 && y < height else { return r }
-            for j in 0..<4 where left + j >= 0 && left + j < width { r[j] = plane[y * width + left + j] }
-            return r
-        }
-        return (row(top), row(top + 1), row(top + 2), row(top + 3))
-    }
-
     /// (a0, b0, a1, b1, …, a7, b7)
     @inline(__always)
     static func interleave(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD16<Float> {
@@ -354,5 +331,15 @@ enum WinogradConvolution {
                 }
             }
         }
+    }
+}
+
+extension WinogradConvolution.Problem {
+    /// The forward pass of `g` (also the problem its weight gradient transposes).
+    init(forward g: ConvolutionGeometry) {
+        self.init(
+            batch: g.batch, channels: g.inChannels, height: g.inHeight, width: g.inWidth,
+            filters: g.outChannels, padTop: g.padHeight, padLeft: g.padWidth,
+            outHeight: g.outHeight, outWidth: g.outWidth, shape: GEMM.kernelShape)
     }
 }

@@ -30,6 +30,30 @@ extension WinogradConvolution {
         }
     }
 
+    /// The 4x4 patch at (top, left) of a height×width plane, zero outside it, as four rows.
+    @inline(__always)
+    static func patch(_ plane: UnsafePointer<Float>, top: Int, left: Int, height: Int, width: Int)
+        -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>)
+    {
+        if top >= 0 && left >= 0 && top + 4 <= height && left + 4 <= width {
+            let base = UnsafeRawPointer(plane + top * width + left)
+            let stride = width * MemoryLayout<Float>.stride
+            return (
+                base.loadUnaligned(as: SIMD4<Float>.self),
+                base.loadUnaligned(fromByteOffset: stride, as: SIMD4<Float>.self),
+                base.loadUnaligned(fromByteOffset: 2 * stride, as: SIMD4<Float>.self),
+                base.loadUnaligned(fromByteOffset: 3 * stride, as: SIMD4<Float>.self)
+            )
+        }
+        func row(_ y: Int) -> SIMD4<Float> {
+            var r = SIMD4<Float>()
+            guard y >= 0 && y < height else { return r }
+            for j in 0..<4 where left + j >= 0 && left + j < width { r[j] = plane[y * width + left + j] }
+            return r
+        }
+        return (row(top), row(top + 1), row(top + 2), row(top + 3))
+    }
+
     /// Row-major [channel][tile] with `tiles` per row.
     struct RowMajorTileLayout: WinogradTileLayout {
         let channels: Int, tiles: Int

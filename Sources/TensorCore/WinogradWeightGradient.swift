@@ -20,10 +20,7 @@ extension WinogradConvolution {
         gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
         gradBias: UnsafeMutablePointer<Float>?
     ) {
-        let problem = Problem(
-            batch: g.batch, channels: g.inChannels, height: g.inHeight, width: g.inWidth,
-            filters: g.outChannels, padTop: g.padHeight, padLeft: g.padWidth,
-            outHeight: g.outHeight, outWidth: g.outWidth, shape: GEMM.kernelShape)
+        let problem = Problem(forward: g)
         let blocks = (problem.tileCount + weightGradientBlockTiles - 1) / weightGradientBlockTiles
         let workers = Swift.max(1, Swift.min(Parallel.threadCount, blocks))
         let partialSize = 16 * problem.filters * problem.channels
