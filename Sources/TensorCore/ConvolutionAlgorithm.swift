@@ -13,8 +13,10 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
     /// The image is lowered to a column matrix (im2col), multiplied by the blocked SGEMM; a
     /// 1x1 stride-1 unpadded convolution multiplies the image itself.
     case gemm
-    /// Winograd F(2x2, 3x3): 3x3 stride-1 convolutions with 2.25× fewer multiplies in every
-    /// pass (`WinogradConvolution`, `WinogradWeightGradient.swift`).
+    /// Winograd with 2x2 output tiles: F(2x2, 3x3) for every pass of 3x3 stride-1
+    /// convolutions, 2.25× fewer multiplies (`WinogradConvolution`,
+    /// `WinogradWeightGradient.swift`); F(2x2, 5x5) for the forward pass and input gradient of
+    /// 5x5 ones, 2.78× fewer (`WinogradF2x5.swift`).
     case winograd
 }
 

@@ -29,12 +29,14 @@ enum WinogradConvolution {
     /// the largest request).
     static let transformScratch = ScratchPool()
 
-    /// 3x3, stride 1, no dilation or groups, padding at most 2 (so the input gradient, with
-    /// padding 2 − p, is one too); every pass.
+    /// 3x3 (F(2x2, 3x3), every pass) or 5x5 (F(2x2, 5x5), WinogradF2x5.swift, forward and
+    /// input gradient), stride 1, no dilation or groups, padding at most kernel − 1 (so the
+    /// input gradient, with padding kernel − 1 − p, is one too).
     static func applies(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
-        g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1
-            && g.strideWidth == 1 && g.dilationHeight == 1 && g.dilationWidth == 1 && g.groups == 1
-            && g.padHeight <= 2 && g.padWidth <= 2
+        let k = g.kernelHeight
+        return (k == 3 || (k == 5 && pass != .weightGradient)) && g.kernelWidth == k
+            && g.strideHeight == 1 && g.strideWidth == 1 && g.dilationHeight == 1 && g.dilationWidth == 1
+            && g.groups == 1            && g.padHeight <= k - 1 && g.padWidth <= k - 1
     }
 
     /// Whether Winograd is the fastest candidate where it applies: with 64 or more channels on
@@ -51,6 +53,7 @@ enum WinogradConvolution {
     /// - it loses with 3 channels (VGG's first layer: 37 / 23 vs 54 / 60), with 16 and 32
     ///   (ResNet-20: 33–61 vs 88–91, direct) and, narrowly, with 64 on 8x8 planes (106 / 100 vs
     ///   114 / 110, direct).
+    /// - 5x5, AlexNet b32 64→192 at 27x27: 237 / 170 vs im2col+GEMM 129 / 124.
     static func prefers(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
         let channels = Swift.min(g.inChannels, g.outChannels)
         return channels >= 128 || (channels >= 64 && g.outHeight * g.outWidth > 64)
@@ -64,22 +67,25 @@ enum WinogradConvolution {
         Problem(forward: g).run(source: input, weight: weight, rotated: false, bias: bias, output: output)
     }
 
-    /// gradInput = conv(gradOutput, W rotated 180° and transposed, padding 2 − p)
+    /// gradInput = conv(gradOutput, W rotated 180° and transposed, padding kernel − 1 − p)
     static func backwardInput(
         _ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>
     ) {
         let problem = Problem(
             batch: g.batch, channels: g.outChannels, height: g.outHeight, width: g.outWidth,
-            filters: g.inChannels, padTop: 2 - g.padHeight, padLeft: 2 - g.padWidth,
-            outHeight: g.inHeight, outWidth: g.inWidth, shape: GEMM.kernelShape)
+            filters: g.inChannels, kernel: g.kernelHeight, padTop: g.kernelHeight - 1 - g.padHeight,
+            padLeft: g.kernelWidth - 1 - g.padWidth, outHeight: g.inHeight, outWidth: g.inWidth,
+            shape: GEMM.kernelShape)
         problem.run(source: gradOutput, weight: weight, rotated: true, bias: nil, output: gradInput)
     }
 
     /// One Winograd convolution: `channels` source planes of height×width, padded, into
-    /// `filters` planes of outHeight×outWidth (= the padded size − 2).
+    /// `filters` planes of outHeight×outWidth (= the padded size − kernel + 1).
     struct Problem {
         let batch: Int, channels: Int, height: Int, width: Int, filters: Int
+        /// 3 or 5: the filter's size, so the input patch is (kernel + 1)².
+        let kernel: Int
         let padTop: Int, padLeft: Int, outHeight: Int, outWidth: Int
         /// The register tile, read once: packing and the sweep must agree on it.
         let shape: GEMMKernelShape
@@ -87,6 +93,8 @@ enum WinogradConvolution {
         var tilesHigh: Int { (outHeight + 1) / 2 }
         var tilesWide: Int { (outWidth + 1) / 2 }
         var tileCount: Int { batch * tilesHigh * tilesWide }
+        /// The positions ξ of a transformed tile: 16 for F(2x2, 3x3), 36 for F(2x2, 5x5).
+        var positions: Int { (kernel + 1) * (kernel + 1) }
         /// Filters rounded up to whole A panels (the padding rows of U are zeros).
         var paddedFilters: Int { GEMM.roundUp(filters, shape.rows) }
         /// Depth slices as in the GEMM: even slices of at most `GEMM.blockDepth` channels.
@@ -94,9 +102,9 @@ enum WinogradConvolution {
             let slices = (channels + GEMM.blockDepth - 1) / GEMM.blockDepth
             return (channels + slices - 1) / slices
         }
-        var transformedFiltersSize: Int { 16 * paddedFilters * channels }
-        /// One block's V (16 × channels × blockTiles) and M (16 × filters × blockTiles).
-        var blockScratchSize: Int { 16 * (channels + filters) * WinogradConvolution.blockTiles }
+        var transformedFiltersSize: Int { positions * paddedFilters * channels }
+        /// One block's V (positions × channels × blockTiles) and M (positions × filters × blockTiles).
+        var blockScratchSize: Int { positions * (channels + filters) * WinogradConvolution.blockTiles }
 
         func run(
             source: UnsafePointer<Float>, weight: UnsafePointer<Float>, rotated: Bool,
@@ -141,8 +149,13 @@ enum WinogradConvolution {
             let plane = p.paddedFilters * p.channels
             for f in range {
                 for c in 0..<p.channels {
-                    let u = transform(filter: f, channel: c)
                     let offset = p.packedFilterOffset(filter: f, channel: c)
+                    guard p.kernel == 3 else {
+                        p.transformFilterF2x5(
+                            weight, filter: f, channel: c, rotated: rotated, into: packed + offset, stride: plane)
+                        continue
+                    }
+                    let u = transform(filter: f, channel: c)
                     for xi in 0..<16 { packed[xi * plane + offset] = u[xi] }
                 }
             }
@@ -151,7 +164,7 @@ enum WinogradConvolution {
                 for f in p.filters..<p.paddedFilters {
                     for c in 0..<p.channels {
                         let offset = p.packedFilterOffset(filter: f, channel: c)
-                        for xi in 0..<16 { packed[xi * plane + offset] = 0 }
+                        for xi in 0..<p.positions { packed[xi * plane + offset] = 0 }
                     }
                 }
             }
@@ -201,7 +214,7 @@ enum WinogradConvolution {
             let tiles = WinogradConvolution.blockTiles
             Convolution.scratch.withScratch(p.blockScratchSize) { scratch in
                 let transformedInput = scratch
-                let products = scratch + 16 * p.channels * tiles
+                let products = scratch + p.positions * p.channels * tiles
                 for block in range {
                     let first = block * tiles
                     let count = Swift.min(tiles, p.tileCount - first)
@@ -214,7 +227,7 @@ enum WinogradConvolution {
             }
         }
 
-        /// M[ξ] = U[ξ] · V[ξ] for the 16 positions, over depth slices and 192-filter row blocks.
+        /// M[ξ] = U[ξ] · V[ξ] for every position, over depth slices and 192-filter row blocks.
         func multiply(
             tileCount count: Int, transformedInput v: UnsafePointer<Float>,
             products m: UnsafeMutablePointer<Float>
@@ -222,7 +235,7 @@ enum WinogradConvolution {
             let p = problem
             let blockTiles = WinogradConvolution.blockTiles
             let filterPlane = p.paddedFilters * p.channels
-            for xi in 0..<16 {
+            for xi in 0..<p.positions {
                 var c0 = 0
                 while c0 < p.channels {
                     let kc = Swift.min(p.sliceDepth, p.channels - c0)
@@ -242,8 +255,9 @@ enum WinogradConvolution {
             }
         }
 
-        /// Y = Aᵀ m A, Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]], plus the bias, into each tile's 2x2
-        /// outputs (clipped at odd edges). Eight tiles at a time: their M values are contiguous.
+        /// Y = Aᵀ m A (for F(2x2, 3x3) Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]), plus the bias, into
+        /// each tile's 2x2 outputs (clipped at odd edges). Eight tiles at a time: their M values
+        /// are contiguous.
         func transformOutput(tiles: Range<Int>, products m: UnsafePointer<Float>) {
             let p = problem
             let blockTiles = WinogradConvolution.blockTiles
@@ -262,13 +276,8 @@ enum WinogradConvolution {
                         for l in 0..<lanes { r[l] = row[l] }
                         return r
                     }
-                    // Aᵀ on rows (s0 = m0 + m1 + m2, s1 = m1 − m2 − m3), then on columns.
-                    let s00 = value(0) + value(4) + value(8), s01 = value(1) + value(5) + value(9)
-                    let s02 = value(2) + value(6) + value(10), s03 = value(3) + value(7) + value(11)
-                    let s10 = value(4) - value(8) - value(12), s11 = value(5) - value(9) - value(13)
-                    let s12 = value(6) - value(10) - value(14), s13 = value(7) - value(11) - value(15)
-                    let y00 = s00 + s01 + s02 + offset, y01 = s01 - s02 - s03 + offset
-                    let y10 = s10 + s11 + s12 + offset, y11 = s11 - s12 - s13 + offset
+                    let t = p.kernel == 3 ? WinogradConvolution.outputF2x3(value) : p.outputF2x5(value)
+                    let y00 = t.0 + offset, y01 = t.1 + offset, y10 = t.2 + offset, y11 = t.3 + offset
                     let plane = output + (position.image * p.filters + f) * planeSize
                     if lanes == 8 && position.column + 8 <= p.tilesWide && 2 * position.column + 16 <= p.outWidth
                         && 2 * position.row + 2 <= p.outHeight
@@ -301,6 +310,17 @@ enum WinogradConvolution {
                 }
             }
         }
+    }
+
+    /// Y = Aᵀ M A of F(2x2, 3x3) for eight tiles, `value(ξ)` their products at ξ = 4i + j:
+    /// Aᵀ on rows (s0 = m0 + m1 + m2, s1 = m1 − m2 − m3), then on columns.
+    @inline(__always)
+    static func outputF2x3(_ value: (Int) -> SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let s00 = value(0) + value(4) + value(8), s01 = value(1) + value(5) + value(9)
+        let s02 = value(2) + value(6) + value(10), s03 = value(3) + value(7) + value(11)
+        let s10 = value(4) - value(8) - value(12), s11 = value(5) - value(9) - value(13)
+        let s12 = value(6) - value(10) - value(14), s13 = value(7) - value(11) - value(15)
+        return (s00 + s01 + s02, s01 - s02 - s03, s10 + s11 + s12, s11 - s12 - s13)
     }
 
     /// (a0, b0, a1, b1, …, a7, b7)
@@ -339,7 +359,7 @@ extension WinogradConvolution.Problem {
     init(forward g: ConvolutionGeometry) {
         self.init(
             batch: g.batch, channels: g.inChannels, height: g.inHeight, width: g.inWidth,
-            filters: g.outChannels, padTop: g.padHeight, padLeft: g.padWidth,
+            filters: g.outChannels, kernel: g.kernelHeight, padTop: g.padHeight, padLeft: g.padWidth,
             outHeight: g.outHeight, outWidth: g.outWidth, shape: GEMM.kernelShape)
     }
 }

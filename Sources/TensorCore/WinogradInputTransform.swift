@@ -72,6 +72,10 @@ extension WinogradConvolution.Problem {
         _ source: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>, layout: Layout,
         paddedCount: Int
     ) {
+        guard kernel == 3 else {
+            transformInputF2x5(source, tiles: tiles, into: v, layout: layout, paddedCount: paddedCount)
+            return
+        }
         let plane = layout.plane
         for c in 0..<channels {
             var position = WinogradConvolution.TilePosition(tiles.lowerBound, self)

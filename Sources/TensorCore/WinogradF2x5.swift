@@ -1,0 +1,193 @@
+// Winograd F(2x2, 5x5) for the forward pass and input gradient of 5x5 stride-1 convolutions
+// (AlexNet's second layer): the same 2x2 output tiles, tile order, blocking and products as
+// F(2x2, 3x3), on 6x6 input patches, so 36 products per tile and input channel instead of 100,
+// 2.78× fewer. Its weight gradient stays on im2col+GEMM: written as the transpose of the
+// forward pass (as for 3x3) it erred 6e-6 of Σ|terms| on a 512-deep layer, 40× im2col's, for
+// 10 % of speed on AlexNet.
+//
+// The interpolation points are 0, ±1, ±2 and ∞ (those of the widely used F(4x4, 3x3)):
+//   Bᵀ = [[4, 0, −5, 0, 1, 0], [0, −4, −4, 1, 1, 0], [0, 4, −4, −1, 1, 0],
+//         [0, −2, −1, 2, 1, 0], [0, 2, −1, −2, 1, 0], [0, 4, 0, −5, 0, 1]]
+//   G  = rows f_j·(1, p_j, p_j², p_j³, p_j⁴) with f = (¼, −⅙, −⅙, 1/24, 1/24) and (0, 0, 0, 0, 1)
+//   Aᵀ = [[1, 1, 1, 1, 1, 0], [0, 1, −1, 2, −2, 1]]
+// Larger entries than F(2x2, 3x3)'s (5, 16/24) cost some accuracy; the tests state the bound.
+// Each 2-D transform X ↦ L X Rᵀ applies the 1-D transform down columns, then along rows.
+
+/// What the 1-D transforms compute on: one value (filters) or eight tiles' values at once.
+protocol WinogradLaneValue {
+    static func + (lhs: Self, rhs: Self) -> Self
+    static func - (lhs: Self, rhs: Self) -> Self
+    static func * (lhs: Float, rhs: Self) -> Self
+}
+
+extension Float: WinogradLaneValue {}
+extension SIMD8: WinogradLaneValue where Scalar == Float {}
+
+enum WinogradF2x5 {
+    /// Six values of a patch column, a transformed tile row, and so on.
+    typealias Six<V> = (V, V, V, V, V, V)
+
+    /// Bᵀ d: the data transform.
+    @inline(__always)
+    static func data<V: WinogradLaneValue>(_ d: Six<V>) -> Six<V> {
+        let d2x4 = 4 * d.2, d1x4 = 4 * d.1
+        return (
+            4 * d.0 - 5 * d.2 + d.4, d.3 + d.4 - d1x4 - d2x4, d1x4 - d2x4 - d.3 + d.4,
+            2 * (d.3 - d.1) - d.2 + d.4, 2 * (d.1 - d.3) - d.2 + d.4, d1x4 - 5 * d.3 + d.5
+        )
+    }
+
+    /// G g: the filter transform of five taps.
+    @inline(__always)
+    static func filter<V: WinogradLaneValue>(_ g: (V, V, V, V, V)) -> Six<V> {
+        let even = g.0 + g.2 + g.4, odd = g.1 + g.3
+        let evenWeighted = g.0 + 4 * g.2 + 16 * g.4, oddWeighted = 2 * g.1 + 8 * g.3
+        return (
+            0.25 * g.0, (-1.0 / 6) * (even + odd), (-1.0 / 6) * (even - odd),
+            (1.0 / 24) * (evenWeighted + oddWeighted), (1.0 / 24) * (evenWeighted - oddWeighted), g.4
+        )
+    }
+
+    /// Aᵀ m: the output transform, six products to two outputs.
+    @inline(__always)
+    static func output<V: WinogradLaneValue>(_ m: Six<V>) -> (V, V) {
+        (m.0 + m.1 + m.2 + m.3 + m.4, m.1 - m.2 + 2 * (m.3 - m.4) + m.5)
+    }
+
+    @inline(__always)
+    static func load<V>(_ p: UnsafePointer<V>, _ stride: Int) -> Six<V> {
+        (p[0], p[stride], p[2 * stride], p[3 * stride], p[4 * stride], p[5 * stride])
+    }
+
+    @inline(__always)
+    static func store<V>(_ s: Six<V>, _ p: UnsafeMutablePointer<V>, _ stride: Int) {
+        p[0] = s.0
+        p[stride] = s.1
+        p[2 * stride] = s.2
+        p[3 * stride] = s.3
+        p[4 * stride] = s.4
+        p[5 * stride] = s.5
+    }
+}
+
+extension WinogradConvolution.Problem {
+    /// U = G g Gᵀ of filter f for channel c (rotated 180° and transposed for the input
+    /// gradient), position ξ = 6i + j written at packed[ξ·stride].
+    func transformFilterF2x5(
+        _ weight: UnsafePointer<Float>, filter f: Int, channel c: Int, rotated: Bool,
+        into packed: UnsafeMutablePointer<Float>, stride: Int
+    ) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 25 + 30) { buffer in
+            let k = buffer.baseAddress.unsafelyUnwrapped, columns = k + 25
+            if rotated {
+                let w = weight + (c * filters + f) * 25
+                for i in 0..<25 { k[i] = w[24 - i] }
+            } else {
+                let w = weight + (f * channels + c) * 25
+                for i in 0..<25 { k[i] = w[i] }
+            }
+            // G down each of the five columns: a 6x5 matrix, row-major.
+            for b in 0..<5 {
+                let column = WinogradF2x5.filter((k[b], k[5 + b], k[10 + b], k[15 + b], k[20 + b]))
+                WinogradF2x5.store(column, columns + b, 5)
+            }
+            for i in 0..<6 {
+                let r = columns + 5 * i
+                WinogradF2x5.store(WinogradF2x5.filter((r[0], r[1], r[2], r[3], r[4])), packed + 6 * i * stride, stride)
+            }
+        }
+    }
+
+    /// V = Bᵀ d B on 6x6 patches for tiles and every channel of `source`, into `layout`,
+    /// eight tiles per vector (gathered lane by lane); tiles from tiles.count up to
+    /// `paddedCount` get zeros.
+    func transformInputF2x5<Layout: WinogradTileLayout>(
+        _ source: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>, layout: Layout,
+        paddedCount: Int
+    ) {
+        let plane = layout.plane
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 36) { buffer in
+            let patch = buffer.baseAddress.unsafelyUnwrapped
+            let lanes = UnsafeMutableRawPointer(patch).assumingMemoryBound(to: Float.self)
+            for c in 0..<channels {
+                var position = WinogradConvolution.TilePosition(tiles.lowerBound, self)
+                var local = 0
+                while local < paddedCount {
+                    let group = Swift.min(8, paddedCount - local)
+                    patch.initialize(repeating: SIMD8(), count: 36)
+                    for lane in 0..<Swift.min(group, Swift.max(0, tiles.count - local)) {
+                        let image = source + (position.image * channels + c) * height * width
+                        gather(
+                            image, top: 2 * position.row - padTop, left: 2 * position.column - padLeft,
+                            into: lanes + lane)
+                        position.advance(self)
+                    }
+                    // Bᵀ down the columns, in place; then along each row into V.
+                    for x in 0..<6 {
+                        WinogradF2x5.store(WinogradF2x5.data(WinogradF2x5.load(patch + x, 6)), patch + x, 6)
+                    }
+                    let offset = layout.offset(channel: c, tile: local)
+                    for y in 0..<6 {
+                        let row = WinogradF2x5.data(WinogradF2x5.load(patch + 6 * y, 1))
+                        if group == 8 {
+                            let to = UnsafeMutableRawPointer(v + 6 * y * plane + offset)
+                            let stride = plane * MemoryLayout<Float>.stride
+                            to.storeBytes(of: row.0, as: SIMD8<Float>.self)
+                            to.storeBytes(of: row.1, toByteOffset: stride, as: SIMD8<Float>.self)
+                            to.storeBytes(of: row.2, toByteOffset: 2 * stride, as: SIMD8<Float>.self)
+                            to.storeBytes(of: row.3, toByteOffset: 3 * stride, as: SIMD8<Float>.self)
+                            to.storeBytes(of: row.4, toByteOffset: 4 * stride, as: SIMD8<Float>.self)
+                            to.storeBytes(of: row.5, toByteOffset: 5 * stride, as: SIMD8<Float>.self)
+                        } else {
+                            for lane in 0..<group {
+                                let at = v + 6 * y * plane + layout.offset(channel: c, tile: local + lane)
+                                WinogradF2x5.store(
+                                    (row.0[lane], row.1[lane], row.2[lane], row.3[lane], row.4[lane], row.5[lane]),
+                                    at, plane)
+                            }
+                        }
+                    }
+                    local += group
+                }
+            }
+        }
+    }
+
+    /// The 6x6 patch at (top, left) of a height×width plane, zero outside it, into every
+    /// eighth float from `lane` (one lane of the 36 patch vectors, which start zeroed).
+    @inline(__always)
+    private func gather(_ plane: UnsafePointer<Float>, top: Int, left: Int, into lane: UnsafeMutablePointer<Float>) {
+        if top >= 0 && left >= 0 && top + 6 <= height && left + 6 <= width {
+            for y in 0..<6 {
+                let row = plane + (top + y) * width + left
+                for x in 0..<6 { lane[8 * (6 * y + x)] = row[x] }
+            }
+            return
+        }
+        for y in Swift.max(0, -top)..<Swift.max(0, Swift.min(6, height - top)) {
+            let row = plane + (top + y) * width
+            for x in Swift.max(0, -left)..<Swift.max(0, Swift.min(6, width - left)) {
+                lane[8 * (6 * y + x)] = row[left + x]
+            }
+        }
+    }
+
+    /// Y = Aᵀ M A for eight tiles: `value(ξ)` is their products at position ξ = 6i + j.
+    @inline(__always)
+    func outputF2x5(_ value: (Int) -> SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        // Aᵀ down the six columns: two rows of six.
+        var top = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+        var bottom = top
+        @inline(__always) func column(_ j: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+            WinogradF2x5.output((value(j), value(6 + j), value(12 + j), value(18 + j), value(24 + j), value(30 + j)))
+        }
+        (top.0, bottom.0) = column(0)
+        (top.1, bottom.1) = column(1)
+        (top.2, bottom.2) = column(2)
+        (top.3, bottom.3) = column(3)
+        (top.4, bottom.4) = column(4)
+        (top.5, bottom.5) = column(5)
+        let (y00, y01) = WinogradF2x5.output(top), (y10, y11) = WinogradF2x5.output(bottom)
+        return (y00, y01, y10, y11)
+    }
+}
