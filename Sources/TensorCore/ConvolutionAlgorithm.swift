@@ -45,8 +45,14 @@ extension Convolution {
         }
     }
 
+    /// Every pass on im2col+GEMM, whose sums are plain dot products: the reference path for
+    /// checking that the faster kernels (Winograd's transforms round differently) train the
+    /// same. Set it before training, not during a step.
+    nonisolated(unsafe) public static var loweredOnly = false
+
     /// The algorithm `pass` runs for `g` unless a caller forces another.
     public static func choice(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> ConvolutionAlgorithm {
+        if loweredOnly { return .gemm }
         if WinogradConvolution.applies(g, pass) && WinogradConvolution.prefers(g, pass) { return .winograd }
         return DirectConvolution.applies(g, pass) && DirectConvolution.prefers(g, pass) ? .direct : .gemm
     }
