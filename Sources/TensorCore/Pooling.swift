@@ -63,12 +63,13 @@ public enum Pooling {
 
         func run(_ planes: Range<Int>) {
             let inPlane = g.inHeight * g.inWidth, outPlane = g.outHeight * g.outWidth
-            scratch.withScratch(2 * outPlane) { buffer in
+            scratch.withScratch(2 * outPlane + g.paddedPlaneSize) { buffer in
+                let padded = buffer + 2 * outPlane
                 (buffer + outPlane).withMemoryRebound(to: Int32.self, capacity: outPlane) { winners in
                     let kernel = MaxForward(g: g, input: input, output: buffer, argmax: winners)
                     for plane in planes {
                         let maxima = output.map { $0 + plane * outPlane } ?? buffer
-                        kernel.maxOfPlane(input + plane * inPlane, maxima, winners)
+                        kernel.maxOfPlane(input + plane * inPlane, maxima, winners, padded: padded)
                         guard let gradOutput, let gradInput else { continue }
                         let gradSource = gradInput + plane * inPlane
                         gradSource.update(repeating: 0, count: inPlane)
@@ -80,7 +81,8 @@ public enum Pooling {
         }
     }
 
-    /// Scratch for winners found again (one plane's maxima and indices per thread).
+    /// Scratch for winners found again (one plane's maxima and indices per thread) and for the
+    /// −inf-bordered copies of planes.
     static let scratch = ScratchPool()
 
     /// The divisor of avg_pool2d for output (oh, ow): with countIncludePad, the window
@@ -118,106 +120,91 @@ public enum Pooling {
 
         func run(_ planes: Range<Int>) {
             let inPlane = g.inHeight * g.inWidth, outPlane = g.outHeight * g.outWidth
-            // Unpadded windows that all lie inside the input (LeNet, AlexNet, VGG) need no
-            // clipping; a 2x2 window is unrolled. Same comparisons in the same order as the
-            // general path, so the results are identical.
-            for plane in planes {
-                maxOfPlane(input + plane * inPlane, output + plane * outPlane, argmax + plane * outPlane)
+            scratch.withScratch(g.paddedPlaneSize) { padded in
+                for plane in planes {
+                    maxOfPlane(input + plane * inPlane, output + plane * outPlane, argmax + plane * outPlane,
+                               padded: padded)
+                }
             }
         }
 
-        /// One plane's maxima and winners.
+        /// One plane's maxima and winners; `padded` holds `g.paddedPlaneSize` floats of scratch.
         @inline(__always)
         func maxOfPlane(_ source: UnsafePointer<Float>, _ result: UnsafeMutablePointer<Float>,
-                        _ winners: UnsafeMutablePointer<Int32>) {
+                        _ winners: UnsafeMutablePointer<Int32>, padded: UnsafeMutablePointer<Float>) {
             let unclipped = g.padHeight == 0 && g.padWidth == 0
                 && (g.outHeight - 1) * g.strideHeight + g.kernelHeight <= g.inHeight
                 && (g.outWidth - 1) * g.strideWidth + g.kernelWidth <= g.inWidth
             if unclipped && g.kernelHeight == 2 && g.kernelWidth == 2 {
                 maxOf2x2Windows(source, result, winners)
-            } else {
-                maxOfWindows(source, result, winners, clip: !unclipped)
+                return
+            }
+            // One copy of the loop per stride, so the lane loads are not chosen per element.
+            switch g.strideWidth {
+            case 1: maxOfPaddedWindows(source, result, winners, padded, ContiguousLanes.self)
+            case 2: maxOfPaddedWindows(source, result, winners, padded, EveryOtherLanes.self)
+            default: maxOfPaddedWindows(source, result, winners, padded, StridedLanes.self)
             }
         }
 
+        /// Every window in groups of eight outputs of a row, on a copy of the plane bordered
+        /// with −inf (`paddedPlaneSize` floats at `padded`): no window is clipped and no output
+        /// is left to a scalar loop, whatever the padding, ceil mode or plane size (GoogLeNet's
+        /// 3x3 stride-1 pooling of 7x7 and 14x14 planes, ResNet's padded 3x3 stride 2). A −inf
+        /// border never wins (the rule is a larger value or a NaN), so each window has the
+        /// clipped path's winner: visited in the same row-major order, starting from its first
+        /// element inside the input, indices in the unpadded plane.
         @inline(__always)
-        private func maxOfWindows(_ source: UnsafePointer<Float>, _ result: UnsafeMutablePointer<Float>,
-                                  _ winners: UnsafeMutablePointer<Int32>, clip: Bool) {
-            let width = g.inWidth, outWidth = g.outWidth
-            // Output columns whose windows lie inside the input's columns: [firstInterior, endInterior).
-            let firstInterior = Swift.min(outWidth, (g.padWidth + g.strideWidth - 1) / g.strideWidth)
-            let span = width + g.padWidth - g.kernelWidth
-            let endInterior = span < 0 ? firstInterior
-                : Swift.max(firstInterior, Swift.min(outWidth, span / g.strideWidth + 1))
-            for oh in 0..<g.outHeight {
+        private func maxOfPaddedWindows<Lanes: WindowLanes>(
+            _ source: UnsafePointer<Float>, _ result: UnsafeMutablePointer<Float>,
+            _ winners: UnsafeMutablePointer<Int32>, _ padded: UnsafeMutablePointer<Float>, _: Lanes.Type
+        ) {
+            // Locals, not the geometry's computed sizes (each a division) in the loops.
+            let width = g.inWidth, stride = g.strideWidth, outHeight = g.outHeight, outWidth = g.outWidth
+            let kernelHeight = g.kernelHeight, kernelWidth = g.kernelWidth
+            let padHeight = g.padHeight, padWidth = g.padWidth, strideHeight = g.strideHeight
+            let paddedWidth = g.paddedPlaneWidth, paddedHeight = g.paddedPlaneHeight
+            padded.update(repeating: -.infinity, count: paddedHeight * paddedWidth)
+            for h in 0..<Swift.min(g.inHeight, paddedHeight - padHeight) {
+                let columns = Swift.min(width, paddedWidth - padWidth)
+                (padded + (h + padHeight) * paddedWidth + padWidth).update(from: source + h * width, count: columns)
+            }
+            let laneColumns = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) &* Int32(truncatingIfNeeded: stride)
+            for oh in 0..<outHeight {
+                let top = oh * strideHeight  // padded row of the window's first row
+                let firstRow = Swift.max(top - padHeight, 0)
                 var ow = 0
                 while ow < outWidth {
-                    // Eight interior windows at a time in SIMD lanes, chosen by masks (which
-                    // element wins is unpredictable on real activations: branches on it made
-                    // AlexNet's and ResNet-50's 3x3 stride-2 max pooling as slow as a convolution).
-                    if ow >= firstInterior && ow + 8 <= endInterior {
-                        maxOf8Windows(source, result, winners, oh: oh, ow: ow)
-                        ow += 8
-                        continue
-                    }
-                    let h0 = oh * g.strideHeight, w0 = ow * g.strideWidth
-                    let (rows, columns) = clip ? window(g, oh, ow) : (h0..<h0 + g.kernelHeight, w0..<w0 + g.kernelWidth)
-                    var best = -Float.infinity
-                    var bestIndex = rows.lowerBound * width + columns.lowerBound
-                    for h in rows {
-                        for w in columns {
-                            let index = h * width + w
-                            let value = source[index]
-                            // Selects, not a branch: which element wins is unpredictable.
-                            let wins = value > best || value.isNaN
-                            best = wins ? value : best
-                            bestIndex = wins ? index : bestIndex
+                    let left = ow * stride  // padded column of lane 0's first column
+                    var best = SIMD8<Float>(repeating: -.infinity)
+                    // Each lane's first element inside the input.
+                    let firstColumns = pointwiseMax(
+                        SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: left - padWidth)) &+ laneColumns, .zero)
+                    var bestIndex = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: firstRow * width)) &+ firstColumns
+                    for i in 0..<kernelHeight {
+                        for kj in 0..<kernelWidth {
+                            let values = Lanes.load(padded + (top + i) * paddedWidth + left + kj, stride: stride)
+                            let index = (top + i - padHeight) * width + left + kj - padWidth
+                            let wins = (values .> best) .| (values .!= values)
+                            best.replace(with: values, where: wins)
+                            bestIndex.replace(
+                                with: SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: index)) &+ laneColumns,
+                                where: wins)
                         }
                     }
-                    result[oh * outWidth + ow] = best
-                    winners[oh * outWidth + ow] = Int32(truncatingIfNeeded: bestIndex)
-                    ow += 1
-                }
-            }
-        }
-
-        /// Outputs (oh, ow ..< ow + 8), whose windows' columns lie inside the input: the window
-        /// rows clipped as in `window`, elements visited in the same row-major order with the
-        /// same rule (a larger value or a NaN replaces the best so far), lane by lane.
-        @inline(__always)
-        private func maxOf8Windows(_ source: UnsafePointer<Float>, _ result: UnsafeMutablePointer<Float>,
-                                   _ winners: UnsafeMutablePointer<Int32>, oh: Int, ow: Int) {
-            let width = g.inWidth, stride = g.strideWidth
-            let h0 = oh * g.strideHeight - g.padHeight, w0 = ow * stride - g.padWidth
-            let rows = Swift.max(h0, 0)..<Swift.min(h0 + g.kernelHeight, g.inHeight)
-            let laneOffsets = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) &* Int32(truncatingIfNeeded: stride)
-            var best = SIMD8<Float>(repeating: -.infinity)
-            let firstIndex = Int32(truncatingIfNeeded: rows.lowerBound * width + w0)
-            var bestIndex = SIMD8<Int32>(repeating: firstIndex) &+ laneOffsets
-            for h in rows {
-                for kj in 0..<g.kernelWidth {
-                    let first = h * width + w0 + kj
-                    let p = source + first
-                    let values: SIMD8<Float>
-                    switch stride {
-                    case 1: values = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-                    case 2:
-                        // p[0, 2, …, 14] from p[0 ..< 8] and p[7 ..< 15]: never past the window's last column.
-                        let low = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-                        let high = UnsafeRawPointer(p + 7).loadUnaligned(as: SIMD8<Float>.self)
-                        values = SIMD8(low[0], low[2], low[4], low[6], high[1], high[3], high[5], high[7])
-                    default:
-                        values = SIMD8(p[0], p[stride], p[2 * stride], p[3 * stride],
-                                       p[4 * stride], p[5 * stride], p[6 * stride], p[7 * stride])
+                    let lanes = Swift.min(8, outWidth - ow), at = oh * outWidth + ow
+                    if lanes == 8 {
+                        UnsafeMutableRawPointer(result + at).storeBytes(of: best, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(winners + at).storeBytes(of: bestIndex, as: SIMD8<Int32>.self)
+                    } else {
+                        for lane in 0..<lanes {
+                            result[at + lane] = best[lane]
+                            winners[at + lane] = bestIndex[lane]
+                        }
                     }
-                    let wins = (values .> best) .| (values .!= values)
-                    best.replace(with: values, where: wins)
-                    bestIndex.replace(with: SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: first)) &+ laneOffsets,
-                                      where: wins)
+                    ow += 8
                 }
             }
-            UnsafeMutableRawPointer(result + oh * g.outWidth + ow).storeBytes(of: best, as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(winners + oh * g.outWidth + ow).storeBytes(of: bestIndex, as: SIMD8<Int32>.self)
         }
 
         /// 2x2 windows: with stride 2 (the usual pooling), eight windows at a time in SIMD
@@ -272,6 +259,36 @@ public enum Pooling {
                     ow += 1
                 }
             }
+        }
+    }
+
+    /// Eight windows' elements at `p`, `stride` apart.
+    protocol WindowLanes {
+        static func load(_ p: UnsafePointer<Float>, stride: Int) -> SIMD8<Float>
+    }
+
+    enum ContiguousLanes: WindowLanes {
+        @inline(__always)
+        static func load(_ p: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
+            UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+        }
+    }
+
+    /// p[0, 2, …, 14] from p[0 ..< 8] and p[7 ..< 15].
+    enum EveryOtherLanes: WindowLanes {
+        @inline(__always)
+        static func load(_ p: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
+            let low = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+            let high = UnsafeRawPointer(p + 7).loadUnaligned(as: SIMD8<Float>.self)
+            return SIMD8(low[0], low[2], low[4], low[6], high[1], high[3], high[5], high[7])
+        }
+    }
+
+    enum StridedLanes: WindowLanes {
+        @inline(__always)
+        static func load(_ p: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
+            SIMD8(p[0], p[stride], p[2 * stride], p[3 * stride], p[4 * stride], p[5 * stride], p[6 * stride],
+                  p[7 * stride])
         }
     }
 

@@ -66,4 +66,12 @@ public struct PoolingGeometry: Equatable, Sendable, CustomStringConvertible {
             + "padding \(padHeight)x\(padWidth)\(ceilMode ? " ceil" : "") on "
             + "[\(batch), \(channels), \(inHeight), \(inWidth)] → [\(batch), \(channels), \(outHeight), \(outWidth)]"
     }
+
+    /// The rows of a plane bordered for max pooling: every window row, padding and ceil mode's
+    /// overhang included.
+    var paddedPlaneHeight: Int { (outHeight - 1) * strideHeight + kernelHeight }
+    /// The columns of a bordered plane: every window of the output rounded up to groups of
+    /// eight, and the stride-2 loads' last column.
+    var paddedPlaneWidth: Int { ((outWidth + 7) / 8 * 8 - 1) * strideWidth + kernelWidth + 8 }
+    var paddedPlaneSize: Int { paddedPlaneHeight * paddedPlaneWidth }
 }

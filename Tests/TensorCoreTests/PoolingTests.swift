@@ -116,6 +116,41 @@ final class PoolingTests: XCTestCase {
         }
     }
 
+    /// Windows whose real elements are all −inf (and −inf beside NaN) pick their first element
+    /// inside the input, as the reference loops do, not a border cell of the bordered copy.
+    func testNegativeInfinityWindowsPickTheirFirstElementInside() throws {
+        for (kernel, stride, padding) in [(3, 1, 1), (3, 2, 1), (5, 3, 2), (2, 2, 1)] {
+            let g = try geometry(batch: 2, channels: 3, height: 7, width: 19, kernel: (kernel, kernel),
+                                 stride: (stride, stride), padding: (padding, padding), ceilMode: true)
+            // The first plane all −inf; the others a 1 every fifth element and a NaN every 29th.
+            let input = (0..<g.inputCount).map { i -> Float in
+                i < 7 * 19 ? -.infinity : (i % 29 == 3 ? .nan : (i % 5 == 0 ? 1 : -.infinity))
+            }
+            let result = maxPool(g, input)
+            var expectedArgmax: [Int32] = []
+            // The reference loops' rule plus NaN wins (as in PyTorch).
+            for index in 0..<g.outputCount {
+                let plane = index / (g.outHeight * g.outWidth)
+                let oh = index / g.outWidth % g.outHeight, ow = index % g.outWidth
+                var best = -Float.infinity, bestIndex = -1
+                for ki in 0..<kernel {
+                    for kj in 0..<kernel {
+                        let h = oh * stride - padding + ki, w = ow * stride - padding + kj
+                        guard h >= 0, h < g.inHeight, w >= 0, w < g.inWidth else { continue }
+                        let value = input[plane * g.inHeight * g.inWidth + h * g.inWidth + w]
+                        if bestIndex < 0 || value > best || value.isNaN {
+                            best = value
+                            bestIndex = h * g.inWidth + w
+                        }
+                    }
+                }
+                expectedArgmax.append(Int32(bestIndex))
+            }
+            XCTAssertEqual(result.argmax, expectedArgmax, "\(g)")
+            XCTAssertTrue(result.values.contains(-.infinity), "\(g) has all −inf windows")
+        }
+    }
+
     func testMaxPaddingActsAsNegativeInfinity() throws {
         let input: [Float] = [-5, -4, -3, -2]
         let g = try geometry(height: 2, width: 2, kernel: (2, 2), stride: (1, 1), padding: (1, 1))
