@@ -79,27 +79,7 @@ final class PoolingTests: XCTestCase {
             // Few distinct values, so most windows hold ties; a NaN every 13 elements.
             let input = (0..<g.inputCount).map { i -> Float in i % 13 == 5 ? .nan : Float(i * 7 % 3) }
             let result = maxPool(g, input)
-            // PyTorch's rule, element by element in row-major window order: a larger value or a NaN wins.
-            var expected: [Int32] = []
-            for plane in 0..<2 {
-                for oh in 0..<g.outHeight {
-                    for ow in 0..<g.outWidth {
-                        var best = -Float.infinity, bestIndex = -1
-                        for ki in 0..<3 {
-                            for kj in 0..<3 {
-                                let h = oh * stride - padding + ki, w = ow * stride - padding + kj
-                                guard h >= 0, h < g.inHeight, w >= 0, w < g.inWidth else { continue }
-                                let value = input[plane * g.inHeight * g.inWidth + h * g.inWidth + w]
-                                if bestIndex < 0 || value > best || value.isNaN {
-                                    best = value
-                                    bestIndex = h * g.inWidth + w
-                                }
-                            }
-                        }
-                        expected.append(Int32(bestIndex))
-                    }
-                }
-            }
+            let expected = winnersWithNaN(g, input)
             XCTAssertEqual(result.argmax, expected, "\(g)")
             let plane = g.inHeight * g.inWidth, outPlane = g.outHeight * g.outWidth
             let winners = expected.indices.map { input[$0 / outPlane * plane + Int(expected[$0])] }
@@ -127,26 +107,7 @@ final class PoolingTests: XCTestCase {
                 i < 7 * 19 ? -.infinity : (i % 29 == 3 ? .nan : (i % 5 == 0 ? 1 : -.infinity))
             }
             let result = maxPool(g, input)
-            var expectedArgmax: [Int32] = []
-            // The reference loops' rule plus NaN wins (as in PyTorch).
-            for index in 0..<g.outputCount {
-                let plane = index / (g.outHeight * g.outWidth)
-                let oh = index / g.outWidth % g.outHeight, ow = index % g.outWidth
-                var best = -Float.infinity, bestIndex = -1
-                for ki in 0..<kernel {
-                    for kj in 0..<kernel {
-                        let h = oh * stride - padding + ki, w = ow * stride - padding + kj
-                        guard h >= 0, h < g.inHeight, w >= 0, w < g.inWidth else { continue }
-                        let value = input[plane * g.inHeight * g.inWidth + h * g.inWidth + w]
-                        if bestIndex < 0 || value > best || value.isNaN {
-                            best = value
-                            bestIndex = h * g.inWidth + w
-                        }
-                    }
-                }
-                expectedArgmax.append(Int32(bestIndex))
-            }
-            XCTAssertEqual(result.argmax, expectedArgmax, "\(g)")
+            XCTAssertEqual(result.argmax, winnersWithNaN(g, input), "\(g)")
             XCTAssertTrue(result.values.contains(-.infinity), "\(g) has all −inf windows")
         }
     }
@@ -189,9 +150,10 @@ final class PoolingTests: XCTestCase {
 
     // MARK: Against direct reference loops
 
-    /// Max pooling straight from the definition: padding is −inf, first maximum wins.
-    private func referenceMax(_ g: PoolingGeometry, _ input: [Float]) -> (values: [Float], argmax: [Int32]) {
-        var values: [Float] = [], argmax: [Int32] = []
+    /// PyTorch's rule, element by element in row-major window order from the first element
+    /// inside the input: a larger value or a NaN wins. The winners' indices in their planes.
+    private func winnersWithNaN(_ g: PoolingGeometry, _ input: [Float]) -> [Int32] {
+        var winners: [Int32] = []
         for plane in 0..<(g.batch * g.channels) {
             for oh in 0..<g.outHeight {
                 for ow in 0..<g.outWidth {
@@ -201,15 +163,23 @@ final class PoolingTests: XCTestCase {
                             let h = oh * g.strideHeight - g.padHeight + ki, w = ow * g.strideWidth - g.padWidth + kj
                             guard h >= 0, h < g.inHeight, w >= 0, w < g.inWidth else { continue }
                             let value = input[plane * g.inHeight * g.inWidth + h * g.inWidth + w]
-                            if bestIndex < 0 || value > best { best = value; bestIndex = h * g.inWidth + w }
+                            if bestIndex < 0 || value > best || value.isNaN {
+                                best = value
+                                bestIndex = h * g.inWidth + w
+                            }
                         }
                     }
-                    values.append(best)
-                    argmax.append(Int32(bestIndex))
+                    winners.append(Int32(bestIndex))
                 }
             }
         }
-        return (values, argmax)
+        return winners
+    }
+
+    /// Max pooling straight from the definition: padding is −inf, first maximum wins.
+    private func referenceMax(_ g: PoolingGeometry, _ input: [Float]) -> (values: [Float], argmax: [Int32]) {
+        let argmax = winnersWithNaN(g, input), inPlane = g.inHeight * g.inWidth, outPlane = g.outHeight * g.outWidth
+        return (argmax.indices.map { input[$0 / outPlane * inPlane + Int(argmax[$0])] }, argmax)
     }
 
     /// Average pooling from the definition; the divisor counts window positions inside the
