@@ -29,6 +29,10 @@ public final class BatchNorm2d: Layer {
     private let savedMean: Tensor
     private let savedInverseStd: Tensor
     private var forwardUsedBatchStatistics = true
+    /// Applies the ReLU that follows it in a chain: y = max(normalised, 0) in the output pass,
+    /// and backward passes the gradient only where y > 0 (what ReLU's backward does), in the
+    /// same passes. Set by `Sequential` with the ReLU's `passesThrough`.
+    public internal(set) var appliesReLU = false
 
     public init(_ numFeatures: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
         precondition(numFeatures > 0, "BatchNorm2d: numFeatures must be positive, got \(numFeatures)")
@@ -82,7 +86,8 @@ public final class BatchNorm2d: Layer {
         forwardUsedBatchStatistics = training
         Parallel.forEachRange(channels, BatchNormForward(
             x: x, y: y, gamma: gamma, beta: beta, mean: mean, inverseStd: inverseStd, runMean: runMean, runVar: runVar,
-            batch: batch, channels: channels, plane: plane, training: training, eps: eps, momentum: momentum))
+            batch: batch, channels: channels, plane: plane, training: training, eps: eps, momentum: momentum,
+            appliesReLU: appliesReLU))
         if training { numBatchesTracked[0] += 1 }
         return output
     }
@@ -95,10 +100,13 @@ public final class BatchNorm2d: Layer {
         let batch = input.shape[0], channels = numFeatures, plane = input.shape[2] * input.shape[3]
         let count = Float(batch * plane)
         let x = input.pointer, dy = gradOutput.pointer, dx = gradInput.pointer
+        // With a ReLU applied, the output (which nothing overwrites: the ReLU passes through)
+        // masks the gradient.
+        let mask = appliesReLU ? UnsafePointer(output.pointer) : nil
         let gamma = weight.value.pointer, gradGamma = weight.gradient.pointer, gradBeta = bias.gradient.pointer
         let mean = savedMean.pointer, inverseStd = savedInverseStd.pointer
         Parallel.forEachRange(channels, BatchNormBackward(
-            x: x, dy: dy, dx: dx, gamma: gamma, gradGamma: gradGamma, gradBeta: gradBeta, mean: mean,
+            x: x, dy: dy, mask: mask, dx: dx, gamma: gamma, gradGamma: gradGamma, gradBeta: gradBeta, mean: mean,
             inverseStd: inverseStd, batch: batch, channels: channels, plane: plane, count: count,
             throughBatchStatistics: forwardUsedBatchStatistics, needsInputGradient: needsInputGradient))
         return gradInput
@@ -112,7 +120,7 @@ private struct BatchNormForward: ParallelBody {
     let mean: UnsafeMutablePointer<Float>, inverseStd: UnsafeMutablePointer<Float>
     let runMean: UnsafeMutablePointer<Float>, runVar: UnsafeMutablePointer<Float>
     let batch: Int, channels: Int, plane: Int
-    let training: Bool, eps: Float, momentum: Float
+    let training: Bool, eps: Float, momentum: Float, appliesReLU: Bool
 
     func run(_ range: Range<Int>) {
         let count = batch * plane
@@ -138,7 +146,15 @@ private struct BatchNormForward: ParallelBody {
             let scale = gamma[c] * inverseStd[c], shift = beta[c] - mean[c] * scale
             for n in 0..<batch {
                 let offset = (n * channels + c) * plane
-                for i in 0..<plane { y[offset + i] = x[offset + i] * scale + shift }
+                if appliesReLU {
+                    // As Elementwise.relu: v where v > 0, else 0.
+                    for i in 0..<plane {
+                        let v = x[offset + i] * scale + shift
+                        y[offset + i] = v > 0 ? v : 0
+                    }
+                } else {
+                    for i in 0..<plane { y[offset + i] = x[offset + i] * scale + shift }
+                }
             }
         }
     }
@@ -146,7 +162,10 @@ private struct BatchNormForward: ParallelBody {
 
 /// Per channel: dγ, dβ and (when needed) dx; see `BatchNorm2d.backward`.
 private struct BatchNormBackward: ParallelBody {
-    let x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>
+    let x: UnsafePointer<Float>, dy: UnsafePointer<Float>
+    /// The ReLU's output when one is applied: the gradient counts only where it is > 0.
+    let mask: UnsafePointer<Float>?
+    let dx: UnsafeMutablePointer<Float>
     let gamma: UnsafePointer<Float>, gradGamma: UnsafeMutablePointer<Float>, gradBeta: UnsafeMutablePointer<Float>
     let mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>
     let batch: Int, channels: Int, plane: Int, count: Float
@@ -157,7 +176,8 @@ private struct BatchNormBackward: ParallelBody {
             var sumDy = 0.0, sumDyCentred = 0.0
             for n in 0..<batch {
                 let offset = (n * channels + c) * plane
-                let (planeDy, planeDyCentred) = planeSumAndCentredDot(dy + offset, x + offset, plane, mean[c])
+                let (planeDy, planeDyCentred) = planeSumAndCentredDot(
+                    dy + offset, x + offset, plane, mean[c], mask: mask.map { $0 + offset })
                 sumDy += Double(planeDy)
                 sumDyCentred += Double(planeDyCentred)
             }
@@ -171,8 +191,15 @@ private struct BatchNormBackward: ParallelBody {
             let mu = mean[c]
             for n in 0..<batch {
                 let offset = (n * channels + c) * plane
-                for i in 0..<plane {
-                    dx[offset + i] = scale * (dy[offset + i] - meanDy - (x[offset + i] - mu) * centredFactor)
+                if let mask {
+                    for i in 0..<plane {
+                        let g = mask[offset + i] > 0 ? dy[offset + i] : 0
+                        dx[offset + i] = scale * (g - meanDy - (x[offset + i] - mu) * centredFactor)
+                    }
+                } else {
+                    for i in 0..<plane {
+                        dx[offset + i] = scale * (dy[offset + i] - meanDy - (x[offset + i] - mu) * centredFactor)
+                    }
                 }
             }
         }
@@ -226,17 +253,23 @@ func planeSquaredDeviations(_ x: UnsafePointer<Float>, _ count: Int, _ mean: Flo
     return total
 }
 
-/// (Σ dy[i], Σ dy[i]·(x[i] − mean)) in one pass, two 8-lane accumulators each.
+/// (Σ g[i], Σ g[i]·(x[i] − mean)) in one pass, two 8-lane accumulators each, where g = dy, or
+/// with a mask g[i] = dy[i] where mask[i] > 0, else 0.
 @inline(__always)
 func planeSumAndCentredDot(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int,
-                           _ mean: Float) -> (Float, Float) {
+                           _ mean: Float, mask: UnsafePointer<Float>?) -> (Float, Float) {
+    // g = dy where mask > 0: `masked(i, dy[i ..< i + 8])`, a branch the loops hoist.
+    @inline(__always) func masked(_ i: Int, _ g: SIMD8<Float>) -> SIMD8<Float> {
+        guard let mask else { return g }
+        return g.replacing(with: 0, where: UnsafeRawPointer(mask + i).loadUnaligned(as: SIMD8<Float>.self) .<= 0)
+    }
     let rawDy = UnsafeRawPointer(dy), rawX = UnsafeRawPointer(x)
     let m = SIMD8<Float>(repeating: mean)
     var s0 = SIMD8<Float>(repeating: 0), s1 = s0, d0 = s0, d1 = s0
     var i = 0
     while i + 16 <= count {
-        let g0 = rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        let g1 = rawDy.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+        let g0 = masked(i, rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+        let g1 = masked(i + 8, rawDy.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self))
         let v0 = rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - m
         let v1 = rawX.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) - m
         s0 += g0; s1 += g1
@@ -244,13 +277,18 @@ func planeSumAndCentredDot(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>
         i += 16
     }
     while i + 8 <= count {
-        let g = rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let g = masked(i, rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
         let v = rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - m
         s0 += g
         d0.addProduct(g, v)
         i += 8
     }
     var sum = (s0 + s1).sum(), dot = (d0 + d1).sum()
-    while i < count { sum += dy[i]; dot += dy[i] * (x[i] - mean); i += 1 }
+    while i < count {
+        let g = mask.map { $0[i] > 0 } ?? true ? dy[i] : 0
+        sum += g
+        dot += g * (x[i] - mean)
+        i += 1
+    }
     return (sum, dot)
 }

@@ -12,20 +12,30 @@ func childOutputShape(_ child: (name: String, layer: Layer), for inputShape: [In
     }
 }
 
-/// Lets each ReLU of a chain that follows a layer whose backward reads its input, not its
-/// output (Conv2d, Linear, BatchNorm2d), work in place on that output, as torchvision's
-/// inplace=True does. Not the chain's last layer: its output gradient comes from outside the
-/// chain and may have other readers (a residual shortcut). Never in place on a layer's input:
-/// MaxPool2d reads its input again in backward.
-func enableInPlaceReLUs(_ chain: [(name: String, layer: Layer)]) {
-    for index in chain.indices.dropFirst().dropLast() {
+/// Arranges the ReLUs of a chain. One right after a BatchNorm2d passes through: the
+/// normalisation applies it in its own output pass and masks its own gradient pass, saving a
+/// read and a write of the activation each way (a conv-BN-ReLU block's two elementwise passes
+/// become one). Any other that follows a layer whose backward reads its input, not its output
+/// (Conv2d, Linear), works in place on that output, as torchvision's inplace=True does; not
+/// the chain's last layer, whose output gradient comes from outside the chain and may have
+/// other readers (a residual shortcut). Never in place on a layer's input: MaxPool2d reads its
+/// input again in backward.
+func planReLUs(_ chain: [(name: String, layer: Layer)]) {
+    for index in chain.indices.dropFirst() {
         guard let relu = chain[index].layer as? ReLU else { continue }
-        relu.inPlace = backwardReadsInputOnly(chain[index - 1].layer)
+        if let norm = chain[index - 1].layer as? BatchNorm2d {
+            norm.appliesReLU = true
+            relu.passesThrough = true
+            relu.inPlace = false
+        } else if index < chain.count - 1 {
+            relu.inPlace = backwardReadsInputOnly(chain[index - 1].layer)
+        }
     }
 }
 
 /// True for layers whose backward reads their input (and saved statistics) but not their
-/// output, so the output may be overwritten after forward: Conv2d, Linear, BatchNorm2d.
+/// output, so the output may be overwritten after forward: Conv2d, Linear, and BatchNorm2d
+/// unless it applies a ReLU (whose mask it reads from its output).
 func backwardReadsInputOnly(_ layer: Layer) -> Bool {
-    layer is Conv2d || layer is Linear || layer is BatchNorm2d
+    layer is Conv2d || layer is Linear || (layer as? BatchNorm2d).map { !$0.appliesReLU } ?? false
 }

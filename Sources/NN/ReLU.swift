@@ -16,7 +16,11 @@ public final class ReLU: Layer {
     /// chain's last layer (whose output gradient may also feed a residual shortcut).
     public internal(set) var inPlace = false
 
-    public var inputGradientBuffer: InputGradientBuffer { inPlace ? .incoming : .own(gradInput) }
+    /// Returns its input and its output gradient unchanged: the BatchNorm2d before it in a
+    /// chain applies it (`BatchNorm2d.appliesReLU`, set with this by `Sequential`).
+    public internal(set) var passesThrough = false
+
+    public var inputGradientBuffer: InputGradientBuffer { inPlace || passesThrough ? .incoming : .own(gradInput) }
 
     public init() {}
 
@@ -26,6 +30,10 @@ public final class ReLU: Layer {
     public var allocatesOutput: Bool { false }
 
     public func forward(_ input: Tensor) -> Tensor {
+        if passesThrough {
+            result = input
+            return input
+        }
         let y = inPlace ? input : output
         y.reshape(input.shape)
         Elementwise.relu(input.pointer, y.pointer, count: input.count)
@@ -35,6 +43,7 @@ public final class ReLU: Layer {
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let result else { preconditionFailure("ReLU.backward before forward") }
+        if passesThrough { return gradOutput }
         let dx = inPlace ? gradOutput : gradInput
         dx.reshape(result.shape)
         Elementwise.reluBackward(output: result.pointer, gradOutput: gradOutput.pointer, gradInput: dx.pointer,

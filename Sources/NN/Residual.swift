@@ -47,7 +47,7 @@ public final class Residual: Layer {
         sumsInPlace = main.last.map { backwardReadsInputOnly($0.layer) } ?? false
         activationIsChild = activation.map { !$0.namedParameters().isEmpty || !$0.namedBuffers().isEmpty } ?? false
         children = main + (shortcut.map { [$0] } ?? []) + (activationIsChild ? [("activation", activation!)] : [])
-        enableInPlaceReLUs(main)
+        planReLUs(main)
     }
 
     public func outputShape(for inputShape: [Int]) throws -> [Int] {

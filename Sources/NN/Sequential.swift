@@ -16,7 +16,7 @@ public final class Sequential: Layer {
 
     public init(_ children: [(name: String, layer: Layer)]) {
         self.children = children
-        enableInPlaceReLUs(children)
+        planReLUs(children)
     }
 
     /// Children named by their index, as torch.nn.Sequential names them.

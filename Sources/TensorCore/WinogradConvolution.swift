@@ -103,8 +103,11 @@ enum WinogradConvolution {
             return (channels + slices - 1) / slices
         }
         var transformedFiltersSize: Int { positions * paddedFilters * channels }
-        /// One block's V (positions × channels × blockTiles) and M (positions × filters × blockTiles).
-        var blockScratchSize: Int { positions * (channels + filters) * WinogradConvolution.blockTiles }
+        /// One block's V (positions × channels × blockTiles) and M (positions × filters ×
+        /// blockTiles), and F(2x2, 5x5)'s patch vectors.
+        var blockScratchSize: Int {
+            positions * (channels + filters) * WinogradConvolution.blockTiles + Self.patchScratchSize
+        }
 
         func run(
             source: UnsafePointer<Float>, weight: UnsafePointer<Float>, rotated: Bool,
@@ -215,12 +218,20 @@ enum WinogradConvolution {
             Convolution.scratch.withScratch(p.blockScratchSize) { scratch in
                 let transformedInput = scratch
                 let products = scratch + p.positions * p.channels * tiles
+                let patch = products + p.positions * p.filters * tiles
                 for block in range {
                     let first = block * tiles
                     let count = Swift.min(tiles, p.tileCount - first)
-                    p.transformInput(
-                        source, tiles: first..<(first + count), into: transformedInput,
-                        layout: PackedTileLayout(p), paddedCount: GEMM.roundUp(count, p.shape.columns))
+                    let paddedCount = GEMM.roundUp(count, p.shape.columns)
+                    if p.kernel == 3 {
+                        p.transformInput(
+                            source, tiles: first..<(first + count), into: transformedInput,
+                            layout: PackedTileLayout(p), paddedCount: paddedCount)
+                    } else {
+                        p.transformInputF2x5(
+                            source, tiles: first..<(first + count), into: transformedInput,
+                            layout: PackedTileLayout(p), paddedCount: paddedCount, patch: patch)
+                    }
                     multiply(tileCount: count, transformedInput: transformedInput, products: products)
                     transformOutput(tiles: first..<(first + count), products: products)
                 }

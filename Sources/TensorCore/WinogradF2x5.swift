@@ -54,6 +54,28 @@ enum WinogradF2x5 {
         (m.0 + m.1 + m.2 + m.3 + m.4, m.1 - m.2 + 2 * (m.3 - m.4) + m.5)
     }
 
+    /// Vectors first, first + stride, …, first + 5·stride of a buffer of eight-lane vectors.
+    @inline(__always)
+    static func loadVectors(_ p: UnsafeMutablePointer<Float>, _ first: Int, _ stride: Int) -> Six<SIMD8<Float>> {
+        @inline(__always) func at(_ i: Int) -> SIMD8<Float> {
+            UnsafeRawPointer(p + 8 * (first + i * stride)).loadUnaligned(as: SIMD8<Float>.self)
+        }
+        return (at(0), at(1), at(2), at(3), at(4), at(5))
+    }
+
+    @inline(__always)
+    static func storeVectors(_ s: Six<SIMD8<Float>>, _ p: UnsafeMutablePointer<Float>, _ first: Int, _ stride: Int) {
+        @inline(__always) func at(_ i: Int) -> UnsafeMutableRawPointer {
+            UnsafeMutableRawPointer(p + 8 * (first + i * stride))
+        }
+        at(0).storeBytes(of: s.0, as: SIMD8<Float>.self)
+        at(1).storeBytes(of: s.1, as: SIMD8<Float>.self)
+        at(2).storeBytes(of: s.2, as: SIMD8<Float>.self)
+        at(3).storeBytes(of: s.3, as: SIMD8<Float>.self)
+        at(4).storeBytes(of: s.4, as: SIMD8<Float>.self)
+        at(5).storeBytes(of: s.5, as: SIMD8<Float>.self)
+    }
+
     @inline(__always)
     static func load<V>(_ p: UnsafePointer<V>, _ stride: Int) -> Six<V> {
         (p[0], p[stride], p[2 * stride], p[3 * stride], p[4 * stride], p[5 * stride])
@@ -98,57 +120,57 @@ extension WinogradConvolution.Problem {
         }
     }
 
+    /// The scratch `transformInputF2x5` needs: 36 vectors of eight lanes.
+    static let patchScratchSize = 36 * 8
+
     /// V = Bᵀ d B on 6x6 patches for tiles and every channel of `source`, into `layout`,
-    /// eight tiles per vector (gathered lane by lane); tiles from tiles.count up to
-    /// `paddedCount` get zeros.
+    /// eight tiles per vector (gathered lane by lane into `patch`, `patchScratchSize` floats
+    /// from the caller's scratch: a temporary allocation this size would come from the heap);
+    /// tiles from tiles.count up to `paddedCount` get zeros.
     func transformInputF2x5<Layout: WinogradTileLayout>(
         _ source: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>, layout: Layout,
-        paddedCount: Int
+        paddedCount: Int, patch lanes: UnsafeMutablePointer<Float>
     ) {
         let plane = layout.plane
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 36) { buffer in
-            let patch = buffer.baseAddress.unsafelyUnwrapped
-            let lanes = UnsafeMutableRawPointer(patch).assumingMemoryBound(to: Float.self)
-            for c in 0..<channels {
-                var position = WinogradConvolution.TilePosition(tiles.lowerBound, self)
-                var local = 0
-                while local < paddedCount {
-                    let group = Swift.min(8, paddedCount - local)
-                    patch.initialize(repeating: SIMD8(), count: 36)
-                    for lane in 0..<Swift.min(group, Swift.max(0, tiles.count - local)) {
-                        let image = source + (position.image * channels + c) * height * width
-                        gather(
-                            image, top: 2 * position.row - padTop, left: 2 * position.column - padLeft,
-                            into: lanes + lane)
-                        position.advance(self)
-                    }
-                    // Bᵀ down the columns, in place; then along each row into V.
-                    for x in 0..<6 {
-                        WinogradF2x5.store(WinogradF2x5.data(WinogradF2x5.load(patch + x, 6)), patch + x, 6)
-                    }
-                    let offset = layout.offset(channel: c, tile: local)
-                    for y in 0..<6 {
-                        let row = WinogradF2x5.data(WinogradF2x5.load(patch + 6 * y, 1))
-                        if group == 8 {
-                            let to = UnsafeMutableRawPointer(v + 6 * y * plane + offset)
-                            let stride = plane * MemoryLayout<Float>.stride
-                            to.storeBytes(of: row.0, as: SIMD8<Float>.self)
-                            to.storeBytes(of: row.1, toByteOffset: stride, as: SIMD8<Float>.self)
-                            to.storeBytes(of: row.2, toByteOffset: 2 * stride, as: SIMD8<Float>.self)
-                            to.storeBytes(of: row.3, toByteOffset: 3 * stride, as: SIMD8<Float>.self)
-                            to.storeBytes(of: row.4, toByteOffset: 4 * stride, as: SIMD8<Float>.self)
-                            to.storeBytes(of: row.5, toByteOffset: 5 * stride, as: SIMD8<Float>.self)
-                        } else {
-                            for lane in 0..<group {
-                                let at = v + 6 * y * plane + layout.offset(channel: c, tile: local + lane)
-                                WinogradF2x5.store(
-                                    (row.0[lane], row.1[lane], row.2[lane], row.3[lane], row.4[lane], row.5[lane]),
-                                    at, plane)
-                            }
+        for c in 0..<channels {
+            var position = WinogradConvolution.TilePosition(tiles.lowerBound, self)
+            var local = 0
+            while local < paddedCount {
+                let group = Swift.min(8, paddedCount - local)
+                lanes.update(repeating: 0, count: Self.patchScratchSize)
+                for lane in 0..<Swift.min(group, Swift.max(0, tiles.count - local)) {
+                    let image = source + (position.image * channels + c) * height * width
+                    gather(
+                        image, top: 2 * position.row - padTop, left: 2 * position.column - padLeft,
+                        into: lanes + lane)
+                    position.advance(self)
+                }
+                // Bᵀ down the columns, in place; then along each row into V.
+                for x in 0..<6 {
+                    WinogradF2x5.storeVectors(WinogradF2x5.data(WinogradF2x5.loadVectors(lanes, x, 6)), lanes, x, 6)
+                }
+                let offset = layout.offset(channel: c, tile: local)
+                for y in 0..<6 {
+                    let row = WinogradF2x5.data(WinogradF2x5.loadVectors(lanes, 6 * y, 1))
+                    if group == 8 {
+                        let to = UnsafeMutableRawPointer(v + 6 * y * plane + offset)
+                        let stride = plane * MemoryLayout<Float>.stride
+                        to.storeBytes(of: row.0, as: SIMD8<Float>.self)
+                        to.storeBytes(of: row.1, toByteOffset: stride, as: SIMD8<Float>.self)
+                        to.storeBytes(of: row.2, toByteOffset: 2 * stride, as: SIMD8<Float>.self)
+                        to.storeBytes(of: row.3, toByteOffset: 3 * stride, as: SIMD8<Float>.self)
+                        to.storeBytes(of: row.4, toByteOffset: 4 * stride, as: SIMD8<Float>.self)
+                        to.storeBytes(of: row.5, toByteOffset: 5 * stride, as: SIMD8<Float>.self)
+                    } else {
+                        for lane in 0..<group {
+                            let at = v + 6 * y * plane + layout.offset(channel: c, tile: local + lane)
+                            WinogradF2x5.store(
+                                (row.0[lane], row.1[lane], row.2[lane], row.3[lane], row.4[lane], row.5[lane]),
+                                at, plane)
                         }
                     }
-                    local += group
                 }
+                local += group
             }
         }
     }

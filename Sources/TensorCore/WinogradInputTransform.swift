@@ -65,17 +65,14 @@ extension WinogradConvolution {
 }
 
 extension WinogradConvolution.Problem {
-    /// V = Bᵀ d B for tiles and every channel of `source`, into `layout`; tiles from
+    /// V = Bᵀ d B of F(2x2, 3x3) for tiles and every channel of `source`, into `layout`; tiles from
     /// tiles.count up to `paddedCount` get zeros.
     @inline(__always)
     func transformInput<Layout: WinogradTileLayout>(
         _ source: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>, layout: Layout,
         paddedCount: Int
     ) {
-        guard kernel == 3 else {
-            transformInputF2x5(source, tiles: tiles, into: v, layout: layout, paddedCount: paddedCount)
-            return
-        }
+        precondition(kernel == 3, "F(2x2, 5x5) transforms its input with transformInputF2x5")
         let plane = layout.plane
         for c in 0..<channels {
             var position = WinogradConvolution.TilePosition(tiles.lowerBound, self)

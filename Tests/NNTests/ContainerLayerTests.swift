@@ -186,16 +186,22 @@ final class ContainerLayerTests: XCTestCase {
         XCTAssertFalse(block.allocatesOutput)
     }
 
-    /// ReLUs after Conv2d, Linear or BatchNorm2d work in place (torchvision's inplace=True),
-    /// except as a chain's last layer or after a layer whose backward reads its output.
-    func testReLUsWorkInPlaceWhereSafe() {
+    /// ReLUs after Conv2d or Linear work in place (torchvision's inplace=True), except as a
+    /// chain's last layer or after a layer whose backward reads its output; one after a
+    /// BatchNorm2d passes through, the normalisation applying it, even as the last layer.
+    func testReLUsWorkInPlaceWhereSafeAndPassThroughAfterBatchNorm() {
         let chain = Sequential(indexed: [Conv2d(2, 3, kernelSize: 3, padding: 1), ReLU(), BatchNorm2d(3), ReLU(),
-                                         Sigmoid(), ReLU(), Conv2d(3, 2, kernelSize: 1), ReLU()])
-        XCTAssertEqual(chain.children.compactMap { ($0.layer as? ReLU)?.inPlace }, [true, true, false, false])
+                                         Sigmoid(), ReLU(), Conv2d(3, 2, kernelSize: 1), ReLU(), BatchNorm2d(2),
+                                         ReLU()])
+        let relus = chain.children.compactMap { $0.layer as? ReLU }
+        XCTAssertEqual(relus.map(\.inPlace), [true, false, false, true, false])
+        XCTAssertEqual(relus.map(\.passesThrough), [false, true, false, false, true])
+        XCTAssertEqual(chain.children.compactMap { ($0.layer as? BatchNorm2d)?.appliesReLU }, [true, true])
         let block = Residual(main: [("conv1", Conv2d(3, 3, kernelSize: 3, padding: 1)), ("bn1", BatchNorm2d(3)),
                                     ("relu", ReLU()), ("conv2", Conv2d(3, 3, kernelSize: 3, padding: 1))])
-        XCTAssertEqual((block.mainLayers[2].layer as? ReLU)?.inPlace, true)
+        XCTAssertEqual((block.mainLayers[2].layer as? ReLU)?.passesThrough, true)
         XCTAssertEqual(ReLU().inPlace, false)
+        XCTAssertEqual(ReLU().passesThrough, false)
     }
 
     /// A chain with an in-place ReLU computes exactly what the same layers compute with a

@@ -134,4 +134,44 @@ final class NormalizationLayerTests: XCTestCase {
     func testLocalResponseNormReusesBuffers() {
         assertReusesBuffers(LocalResponseNorm(size: 3), input: GradientCheck.randomTensor([2, 4, 3, 3], seed: 29))
     }
+
+    /// In a chain, a BatchNorm2d followed by a ReLU applies the ReLU itself (the ReLU passes
+    /// through): the same bits as the two layers run separately, forward and backward, in
+    /// training and evaluation, with values at and around zero after normalisation.
+    func testBatchNormApplyingTheFollowingReLUMatchesTheTwoLayersBitwise() {
+        let shape = [3, 5, 7, 9]
+        let fusedNorm = BatchNorm2d(5), fusedReLU = ReLU()
+        let chain = Sequential([("bn", fusedNorm), ("relu", fusedReLU)])
+        XCTAssertTrue(fusedNorm.appliesReLU)
+        XCTAssertTrue(fusedReLU.passesThrough)
+        let norm = BatchNorm2d(5), relu = ReLU()
+        XCTAssertFalse(norm.appliesReLU)
+        for layer in [fusedNorm, norm] {
+            for c in 0..<5 {
+                layer.weight.value[c] = 0.5 + 0.3 * Float(c)
+                layer.bias.value[c] = Float(c) * 0.2 - 0.4
+            }
+        }
+        let input = Tensor(shape: shape)
+        // Exact zeros in the input make the normalised value cross zero in some channels.
+        for i in 0..<input.count { input.pointer[i] = i % 11 == 0 ? 0 : Float(sin(Double(i) * 0.7)) }
+        let gradOutput = Tensor(shape: shape)
+        for i in 0..<gradOutput.count { gradOutput.pointer[i] = Float(cos(Double(i) * 0.3)) }
+        for training in [true, false] {
+            chain.setTraining(training)
+            norm.isTraining = training
+            relu.isTraining = training
+            let fusedOutput = chain.forward(input).array
+            let expectedOutput = relu.forward(norm.forward(input)).array
+            XCTAssertEqual(fusedOutput.map(\.bitPattern), expectedOutput.map(\.bitPattern), "training \(training)")
+            XCTAssertTrue(fusedOutput.contains(0) && fusedOutput.contains { $0 > 0 })
+            let fusedGradInput = chain.backward(gradOutput).array
+            let expectedGradInput = norm.backward(relu.backward(gradOutput)).array
+            XCTAssertEqual(
+                fusedGradInput.map(\.bitPattern), expectedGradInput.map(\.bitPattern), "training \(training)")
+            XCTAssertEqual(fusedNorm.weight.gradient.array, norm.weight.gradient.array, "training \(training)")
+            XCTAssertEqual(fusedNorm.bias.gradient.array, norm.bias.gradient.array, "training \(training)")
+            XCTAssertEqual(fusedNorm.runningVar.array, norm.runningVar.array, "training \(training)")
+        }
+    }
 }
