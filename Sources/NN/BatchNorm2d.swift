@@ -192,16 +192,31 @@ private struct BatchNormBackward: ParallelBody {
             for n in 0..<batch {
                 let offset = (n * channels + c) * plane
                 if let mask {
-                    for i in 0..<plane {
-                        let g = mask[offset + i] > 0 ? dy[offset + i] : 0
-                        dx[offset + i] = scale * (g - meanDy - (x[offset + i] - mu) * centredFactor)
-                    }
+                    inputGradient(of: offset, PositiveOutputs(output: mask), scale, meanDy, mu, centredFactor)
                 } else {
-                    for i in 0..<plane {
-                        dx[offset + i] = scale * (dy[offset + i] - meanDy - (x[offset + i] - mu) * centredFactor)
-                    }
+                    inputGradient(of: offset, Unmasked(), scale, meanDy, mu, centredFactor)
                 }
             }
+        }
+    }
+
+    /// dx = scale·(g − meanDy − (x − mu)·centredFactor) over one plane, g the masked dy.
+    @inline(__always)
+    private func inputGradient<Mask: GradientMask>(
+        of offset: Int, _ mask: Mask, _ scale: Float, _ meanDy: Float, _ mu: Float, _ centredFactor: Float
+    ) {
+        var i = 0
+        while i + 8 <= plane {
+            let g = mask.apply(UnsafeRawPointer(dy + offset + i).loadUnaligned(as: SIMD8<Float>.self), at: offset + i)
+            let centred = UnsafeRawPointer(x + offset + i).loadUnaligned(as: SIMD8<Float>.self) - mu
+            let value = scale * (g - meanDy - centred * centredFactor)
+            UnsafeMutableRawPointer(dx + offset + i).storeBytes(of: value, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < plane {
+            let g = mask.apply(dy[offset + i], at: offset + i)
+            dx[offset + i] = scale * (g - meanDy - (x[offset + i] - mu) * centredFactor)
+            i += 1
         }
     }
 }
@@ -258,11 +273,35 @@ func planeSquaredDeviations(_ x: UnsafePointer<Float>, _ count: Int, _ mean: Flo
 @inline(__always)
 func planeSumAndCentredDot(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int,
                            _ mean: Float, mask: UnsafePointer<Float>?) -> (Float, Float) {
-    // g = dy where mask > 0: `masked(i, dy[i ..< i + 8])`, a branch the loops hoist.
-    @inline(__always) func masked(_ i: Int, _ g: SIMD8<Float>) -> SIMD8<Float> {
-        guard let mask else { return g }
-        return g.replacing(with: 0, where: UnsafeRawPointer(mask + i).loadUnaligned(as: SIMD8<Float>.self) .<= 0)
+    guard let mask else { return planeSumAndCentredDot(dy, x, count, mean, Unmasked()) }
+    return planeSumAndCentredDot(dy, x, count, mean, PositiveOutputs(output: mask))
+}
+
+/// Which output gradients BatchNorm2d's backward counts: all, or where its ReLU's output is > 0.
+/// A type per case, so each loop is compiled without a per-element test of which.
+protocol GradientMask {
+    func apply(_ g: SIMD8<Float>, at i: Int) -> SIMD8<Float>
+    func apply(_ g: Float, at i: Int) -> Float
+}
+
+struct Unmasked: GradientMask {
+    @inline(__always) func apply(_ g: SIMD8<Float>, at i: Int) -> SIMD8<Float> { g }
+    @inline(__always) func apply(_ g: Float, at i: Int) -> Float { g }
+}
+
+struct PositiveOutputs: GradientMask {
+    let output: UnsafePointer<Float>
+    @inline(__always) func apply(_ g: SIMD8<Float>, at i: Int) -> SIMD8<Float> {
+        SIMD8<Float>().replacing(with: g, where: UnsafeRawPointer(output + i).loadUnaligned(as: SIMD8<Float>.self) .> 0)
     }
+    @inline(__always) func apply(_ g: Float, at i: Int) -> Float { output[i] > 0 ? g : 0 }
+}
+
+@inline(__always)
+private func planeSumAndCentredDot<Mask: GradientMask>(
+    _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int, _ mean: Float, _ mask: Mask
+) -> (Float, Float) {
+    @inline(__always) func masked(_ i: Int, _ g: SIMD8<Float>) -> SIMD8<Float> { mask.apply(g, at: i) }
     let rawDy = UnsafeRawPointer(dy), rawX = UnsafeRawPointer(x)
     let m = SIMD8<Float>(repeating: mean)
     var s0 = SIMD8<Float>(repeating: 0), s1 = s0, d0 = s0, d1 = s0
@@ -285,7 +324,7 @@ func planeSumAndCentredDot(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>
     }
     var sum = (s0 + s1).sum(), dot = (d0 + d1).sum()
     while i < count {
-        let g = mask.map { $0[i] > 0 } ?? true ? dy[i] : 0
+        let g = mask.apply(dy[i], at: i)
         sum += g
         dot += g * (x[i] - mean)
         i += 1
