@@ -21,6 +21,12 @@ func childOutputShape(_ child: (name: String, layer: Layer), for inputShape: [In
 /// other readers (a residual shortcut). Never in place on a layer's input: MaxPool2d reads its
 /// input again in backward.
 func planReLUs(_ chain: [(name: String, layer: Layer)]) {
+    // From scratch: a layer object may have been planned in another chain before.
+    for (_, layer) in chain {
+        (layer as? ReLU)?.passesThrough = false
+        (layer as? ReLU)?.inPlace = false
+        (layer as? BatchNorm2d)?.appliesReLU = false
+    }
     for index in chain.indices.dropFirst() {
         guard let relu = chain[index].layer as? ReLU else { continue }
         if let norm = chain[index - 1].layer as? BatchNorm2d {

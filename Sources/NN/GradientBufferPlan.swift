@@ -47,6 +47,8 @@ public final class GradientBufferPlan {
                 precondition(incoming.map { !live.contains($0) } ?? true,
                              "\(layer.kind) overwrites a gradient that is read after it")
                 return incoming
+            case .passThrough:
+                return incoming
             case .unplanned:
                 return nil
             }

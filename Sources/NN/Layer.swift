@@ -7,6 +7,9 @@ public enum InputGradientBuffer {
     case own(Tensor)
     /// The output gradient's own tensor, overwritten in place and returned.
     case incoming
+    /// The output gradient's tensor returned unchanged, nothing written (a ReLU that the
+    /// batch norm before it applies): it may be a gradient that is read again later.
+    case passThrough
     /// Anything else (containers with branches, custom layers): the layer keeps its buffers.
     case unplanned
 }

@@ -20,7 +20,9 @@ public final class ReLU: Layer {
     /// chain applies it (`BatchNorm2d.appliesReLU`, set with this by `Sequential`).
     public internal(set) var passesThrough = false
 
-    public var inputGradientBuffer: InputGradientBuffer { inPlace || passesThrough ? .incoming : .own(gradInput) }
+    public var inputGradientBuffer: InputGradientBuffer {
+        passesThrough ? .passThrough : inPlace ? .incoming : .own(gradInput)
+    }
 
     public init() {}
 

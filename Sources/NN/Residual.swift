@@ -44,10 +44,10 @@ public final class Residual: Layer {
         self.shortcut = shortcut
         self.activation = activation
         fusesReLU = activation is ReLU
+        planReLUs(main)  // before sumsInPlace: a batch norm that applies a ReLU reads its output
         sumsInPlace = main.last.map { backwardReadsInputOnly($0.layer) } ?? false
         activationIsChild = activation.map { !$0.namedParameters().isEmpty || !$0.namedBuffers().isEmpty } ?? false
         children = main + (shortcut.map { [$0] } ?? []) + (activationIsChild ? [("activation", activation!)] : [])
-        planReLUs(main)
     }
 
     public func outputShape(for inputShape: [Int]) throws -> [Int] {

@@ -63,7 +63,7 @@ public enum Pooling {
 
         func run(_ planes: Range<Int>) {
             let inPlane = g.inHeight * g.inWidth, outPlane = g.outHeight * g.outWidth
-            scratch.withScratch(2 * outPlane + g.paddedPlaneSize) { buffer in
+            scratch.withScratch(2 * outPlane + g.maxPoolingBorderScratch) { buffer in
                 let padded = buffer + 2 * outPlane
                 (buffer + outPlane).withMemoryRebound(to: Int32.self, capacity: outPlane) { winners in
                     let kernel = MaxForward(g: g, input: input, output: buffer, argmax: winners)
@@ -120,7 +120,7 @@ public enum Pooling {
 
         func run(_ planes: Range<Int>) {
             let inPlane = g.inHeight * g.inWidth, outPlane = g.outHeight * g.outWidth
-            scratch.withScratch(g.paddedPlaneSize) { padded in
+            scratch.withScratch(g.maxPoolingBorderScratch) { padded in
                 for plane in planes {
                     maxOfPlane(input + plane * inPlane, output + plane * outPlane, argmax + plane * outPlane,
                                padded: padded)
@@ -128,14 +128,11 @@ public enum Pooling {
             }
         }
 
-        /// One plane's maxima and winners; `padded` holds `g.paddedPlaneSize` floats of scratch.
+        /// One plane's maxima and winners; `padded` holds `g.maxPoolingBorderScratch` floats.
         @inline(__always)
         func maxOfPlane(_ source: UnsafePointer<Float>, _ result: UnsafeMutablePointer<Float>,
                         _ winners: UnsafeMutablePointer<Int32>, padded: UnsafeMutablePointer<Float>) {
-            let unclipped = g.padHeight == 0 && g.padWidth == 0
-                && (g.outHeight - 1) * g.strideHeight + g.kernelHeight <= g.inHeight
-                && (g.outWidth - 1) * g.strideWidth + g.kernelWidth <= g.inWidth
-            if unclipped && g.kernelHeight == 2 && g.kernelWidth == 2 {
+            if !g.maxPoolingNeedsBorder {
                 maxOf2x2Windows(source, result, winners)
                 return
             }

@@ -67,11 +67,23 @@ public struct PoolingGeometry: Equatable, Sendable, CustomStringConvertible {
             + "[\(batch), \(channels), \(inHeight), \(inWidth)] → [\(batch), \(channels), \(outHeight), \(outWidth)]"
     }
 
+    /// Whether max pooling copies each plane into a bordered buffer: all but unpadded 2x2
+    /// windows inside the input (VGG's, LeNet's), which an unrolled loop takes as they are.
+    var maxPoolingNeedsBorder: Bool {
+        let unclipped = padHeight == 0 && padWidth == 0
+            && (outHeight - 1) * strideHeight + kernelHeight <= inHeight
+            && (outWidth - 1) * strideWidth + kernelWidth <= inWidth
+        return !(unclipped && kernelHeight == 2 && kernelWidth == 2)
+    }
+
+    /// The scratch floats max pooling needs per thread for a bordered plane.
+    var maxPoolingBorderScratch: Int { maxPoolingNeedsBorder ? paddedPlaneSize : 0 }
+
     /// The rows of a plane bordered for max pooling: every window row, padding and ceil mode's
     /// overhang included.
     var paddedPlaneHeight: Int { (outHeight - 1) * strideHeight + kernelHeight }
     /// The columns of a bordered plane: every window of the output rounded up to groups of
-    /// eight, and the stride-2 loads' last column.
-    var paddedPlaneWidth: Int { ((outWidth + 7) / 8 * 8 - 1) * strideWidth + kernelWidth + 8 }
+    /// eight (the stride-2 loads' p[7 ..< 15] end at the last window's last column).
+    var paddedPlaneWidth: Int { ((outWidth + 7) / 8 * 8 - 1) * strideWidth + kernelWidth }
     var paddedPlaneSize: Int { paddedPlaneHeight * paddedPlaneWidth }
 }

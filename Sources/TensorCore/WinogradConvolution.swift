@@ -8,7 +8,8 @@
 // position ξ of the 4x4 transformed tile, run by the GEMM's register kernel. The filter
 // transform U is written straight into the GEMM's packed-A order and the input transform V
 // into its packed-B order, so nothing is packed twice. Each thread takes blocks of
-// `blockTiles` tiles, whose V and M stay in L2 while the 16 products run.
+// `blockTiles` tiles, whose V and M stay in L2 while the 16 products run. F(2x2, 5x5)
+// (WinogradF2x5.swift) is the same with 6x6 patches and 36 products.
 //
 // The input gradient of a stride-1 3x3 convolution with padding p is itself such a
 // convolution: of the output gradient, with the filters transposed (in ↔ out), rotated by
@@ -36,7 +37,7 @@ enum WinogradConvolution {
         let k = g.kernelHeight
         return (k == 3 || (k == 5 && pass != .weightGradient)) && g.kernelWidth == k
             && g.strideHeight == 1 && g.strideWidth == 1 && g.dilationHeight == 1 && g.dilationWidth == 1
-            && g.groups == 1            && g.padHeight <= k - 1 && g.padWidth <= k - 1
+            && g.groups == 1 && g.padHeight <= k - 1 && g.padWidth <= k - 1
     }
 
     /// Whether Winograd is the fastest candidate where it applies: with 64 or more channels on
@@ -204,7 +205,7 @@ enum WinogradConvolution {
         }
     }
 
-    /// Blocks of tiles: input transform, the 16 products, output transform.
+    /// Blocks of tiles: input transform, the 16 (or 36) products, output transform.
     struct TileBlocks: ParallelBody {
         let problem: Problem
         let source: UnsafePointer<Float>

@@ -71,7 +71,7 @@ public struct LayerProfile: Encodable, Sendable {
             let kernel = names.map { n in
                 n.forward == n.inputGradient && n.forward == n.weightGradient
                     ? n.forward : "\(n.forward) / dX \(n.inputGradient) / dW \(n.weightGradient)"
-            }
+            } ?? fusionNote(layer)
             rows.append(
                 Row(
                     layer: path, kind: layer.kind,
@@ -139,4 +139,12 @@ public struct LayerProfile: Encodable, Sendable {
     }
 
     public var json: String { JSONLines.encode(self) }
+}
+
+/// The profile's kernel column for a batch norm that applies the ReLU after it (whose time it
+/// then includes) and for that ReLU (which then takes none).
+private func fusionNote(_ layer: Layer) -> String? {
+    if (layer as? BatchNorm2d)?.appliesReLU == true { return "+ next ReLU" }
+    if (layer as? ReLU)?.passesThrough == true { return "in the BatchNorm2d before" }
+    return nil
 }

@@ -11,8 +11,9 @@ final class GradientBufferPlanTests: XCTestCase {
     }
 
     /// Every kind of link the plan handles: a stem with an in-place ReLU, residual blocks with
-    /// an identity shortcut, a downsampling shortcut and a non-fused activation, a Concat (which
-    /// keeps its own buffers) with a chain inside a branch, pooling, Flatten and Linear.
+    /// an identity shortcut, a downsampling shortcut, a non-fused activation and paths ending in
+    /// a pass-through ReLU, a Concat (which keeps its own buffers) with a chain inside a
+    /// branch, pooling, Flatten and Linear.
     func network(seed: UInt64) -> Sequential {
         let net = Sequential([
             ("conv1", Conv2d(3, 4, kernelSize: 3, padding: 1, bias: false)), ("bn1", BatchNorm2d(4)), ("relu", ReLU()),
@@ -28,6 +29,12 @@ final class GradientBufferPlanTests: XCTestCase {
                                     Conv2d(4, 6, kernelSize: 1, stride: 2, bias: false), BatchNorm2d(6)])))),
             ("block3", Residual(main: [("conv", Conv2d(6, 6, kernelSize: 1)), ("bn", BatchNorm2d(6))],
                                 activation: LeakyReLU(negativeSlope: 0.1))),
+            // Both paths end in a batch norm that applies the ReLU after it: the pass-through
+            // ReLUs hand on the gradient at the sum, which both paths read.
+            ("block4", Residual(main: [("conv", Conv2d(6, 6, kernelSize: 3, padding: 1)), ("bn", BatchNorm2d(6)),
+                                       ("relu", ReLU())],
+                                shortcut: ("projection", Sequential(indexed: [
+                                    Conv2d(6, 6, kernelSize: 1), BatchNorm2d(6), ReLU()])))),
             ("mixed", Concat([("a", Sequential(indexed: [Conv2d(6, 2, kernelSize: 1), ReLU()])),
                               ("b", Conv2d(6, 3, kernelSize: 3, padding: 1))])),
             ("pool", MaxPool2d(kernelSize: 2)),
