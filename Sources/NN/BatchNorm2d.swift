@@ -301,14 +301,13 @@ struct PositiveOutputs: GradientMask {
 private func planeSumAndCentredDot<Mask: GradientMask>(
     _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int, _ mean: Float, _ mask: Mask
 ) -> (Float, Float) {
-    @inline(__always) func masked(_ i: Int, _ g: SIMD8<Float>) -> SIMD8<Float> { mask.apply(g, at: i) }
     let rawDy = UnsafeRawPointer(dy), rawX = UnsafeRawPointer(x)
     let m = SIMD8<Float>(repeating: mean)
     var s0 = SIMD8<Float>(repeating: 0), s1 = s0, d0 = s0, d1 = s0
     var i = 0
     while i + 16 <= count {
-        let g0 = masked(i, rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-        let g1 = masked(i + 8, rawDy.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self))
+        let g0 = mask.apply(rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), at: i)
+        let g1 = mask.apply(rawDy.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self), at: i + 8)
         let v0 = rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - m
         let v1 = rawX.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) - m
         s0 += g0; s1 += g1
@@ -316,7 +315,7 @@ private func planeSumAndCentredDot<Mask: GradientMask>(
         i += 16
     }
     while i + 8 <= count {
-        let g = masked(i, rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+        let g = mask.apply(rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), at: i)
         let v = rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - m
         s0 += g
         d0.addProduct(g, v)

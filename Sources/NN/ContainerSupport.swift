@@ -32,7 +32,6 @@ func planReLUs(_ chain: [(name: String, layer: Layer)]) {
         if let norm = chain[index - 1].layer as? BatchNorm2d {
             norm.appliesReLU = true
             relu.passesThrough = true
-            relu.inPlace = false
         } else if index < chain.count - 1 {
             relu.inPlace = backwardReadsInputOnly(chain[index - 1].layer)
         }
