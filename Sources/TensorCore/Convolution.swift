@@ -133,6 +133,9 @@ public enum Convolution {
         case .winograd:
             WinogradConvolution.forward(g, input: input, weight: weight, bias: bias, output: output)
             return
+        case .winograd4x4:
+            WinogradConvolution.forward(g, input: input, weight: weight, bias: bias, output: output, outputTile: 4)
+            return
         case .gemm: break
         }
         let l = Lowering(g, product: product)
@@ -150,6 +153,10 @@ public enum Convolution {
             return
         case .winograd:
             WinogradConvolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
+            return
+        case .winograd4x4:
+            WinogradConvolution.backwardInput(
+                g, gradOutput: gradOutput, weight: weight, gradInput: gradInput, outputTile: 4)
             return
         case .gemm: break
         }
@@ -177,6 +184,8 @@ public enum Convolution {
             WinogradConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
                                                gradBias: gradBias)
             return
+        case .winograd4x4:
+            preconditionFailure("Convolution: F(4x4, 3x3) has no weight gradient")  // resolve() refuses it first
         case .gemm: break
         }
         let l = Lowering(g, product: product)

@@ -18,6 +18,9 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
     /// `WinogradWeightGradient.swift`); F(2x2, 5x5) for the forward pass and input gradient of
     /// 5x5 ones, 2.78× fewer (`WinogradF2x5.swift`).
     case winograd
+    /// Winograd F(4x4, 3x3), 4x4 output tiles: the forward pass and input gradient of 3x3
+    /// stride-1 convolutions, 4× fewer multiplies (`WinogradF4x3.swift`).
+    case winograd4x4
 }
 
 /// The three passes of a convolution in training.
@@ -42,6 +45,7 @@ extension Convolution {
         case .gemm: return true
         case .direct: return DirectConvolution.applies(g, pass)
         case .winograd: return WinogradConvolution.applies(g, pass)
+        case .winograd4x4: return WinogradConvolution.appliesLargeTiles(g, pass)
         }
     }
 
@@ -53,16 +57,20 @@ extension Convolution {
     /// The algorithm `pass` runs for `g` unless a caller forces another.
     public static func choice(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> ConvolutionAlgorithm {
         if loweredOnly { return .gemm }
+        if WinogradConvolution.appliesLargeTiles(g, pass) && WinogradConvolution.prefersLargeTiles(g, pass) {
+            return .winograd4x4
+        }
         if WinogradConvolution.applies(g, pass) && WinogradConvolution.prefers(g, pass) { return .winograd }
         return DirectConvolution.applies(g, pass) && DirectConvolution.prefers(g, pass) ? .direct : .gemm
     }
 
-    /// What the profile calls `algorithm` for `g`: "direct", "1x1 GEMM" (a pointwise
-    /// convolution multiplies the image itself) or "im2col+GEMM".
+    /// What the profile calls `algorithm` for `g`: "direct", "Winograd" (2x2 tiles), "Winograd
+    /// 4x4", "1x1 GEMM" (a pointwise convolution multiplies the image itself) or "im2col+GEMM".
     public static func name(_ algorithm: ConvolutionAlgorithm, _ g: ConvolutionGeometry) -> String {
         switch algorithm {
         case .direct: return "direct"
         case .winograd: return "Winograd"
+        case .winograd4x4: return "Winograd 4x4"
         case .gemm: return isPointwise(g) ? "1x1 GEMM" : "im2col+GEMM"
         }
     }

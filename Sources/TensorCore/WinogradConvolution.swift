@@ -9,7 +9,8 @@
 // transform U is written straight into the GEMM's packed-A order and the input transform V
 // into its packed-B order, so nothing is packed twice. Each thread takes blocks of
 // `blockTiles` tiles, whose V and M stay in L2 while the 16 products run. F(2x2, 5x5)
-// (WinogradF2x5.swift) is the same with 6x6 patches and 36 products.
+// (WinogradF2x5.swift) and F(4x4, 3x3) (WinogradF4x3.swift, 4x4 output tiles) are the same
+// with 6x6 patches and 36 products.
 //
 // The input gradient of a stride-1 3x3 convolution with padding p is itself such a
 // convolution: of the output gradient, with the filters transposed (in ↔ out), rotated by
@@ -40,6 +41,30 @@ enum WinogradConvolution {
             && g.groups == 1 && g.padHeight <= k - 1 && g.padWidth <= k - 1
     }
 
+    /// F(4x4, 3x3): the forward pass and input gradient of what F(2x2, 3x3) runs.
+    static func appliesLargeTiles(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
+        g.kernelHeight == 3 && pass != .weightGradient && applies(g, pass)
+    }
+
+    /// Whether F(4x4, 3x3) is the fastest candidate where it applies: with 64 or more channels
+    /// on both sides and at least four blocks of 4x4 tiles (threads split the work by blocks, and
+    /// a 7x7 plane has only 4 tiles). `bench conv`, Zen 3 (AVX2), 2 threads, forward / input
+    /// gradient GFLOP/s, F(4x4, 3x3) vs F(2x2, 3x3):
+    /// - VGG-16 b8: 64→64 at 224x224 228 / 222 vs 164 / 169; 256→256 at 56x56 370 / 275 vs
+    ///   238 / 173; 512→512 at 28x28 331 / 337 vs 252 / 250; but 512→512 at 14x14 (128 tiles)
+    ///   182 / 164 vs 205 / 186;
+    /// - ResNet-50 b16: 64→64 at 56x56 201 / 193 vs 127 / 132; 256→256 at 14x14 243 / 250 vs
+    ///   220 / 213; but 512→512 at 7x7 (64 tiles) 101 / 98 vs 159 / 160;
+    /// - AlexNet b32, 384→256 at 13x13: 309 / 263 vs 197 / 200; ResNet-20 b128, 64→64 at 8x8:
+    ///   234 / 225 vs direct 160 / 165;
+    /// - ResNet-18 b32, 512→512 at 7x7 (128 tiles): 179 / 169 vs 164 / 175, a draw;
+    /// - with 32 channels, a draw against direct (ResNet-20 32→32 at 16x16: 110 / 145 vs
+    ///   101 / 154), and it loses with 16.
+    static func prefersLargeTiles(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
+        let tiles = g.batch * ((g.outHeight + 3) / 4) * ((g.outWidth + 3) / 4)
+        return Swift.min(g.inChannels, g.outChannels) >= 64 && tiles >= 4 * blockTiles
+    }
+
     /// Whether Winograd is the fastest candidate where it applies: with 64 or more channels on
     /// both sides, where the transforms (linear in channels) are small beside the products
     /// (quadratic). `bench conv`, Zen 3 (AVX2), 2 threads, forward / input gradient GFLOP/s,
@@ -63,19 +88,21 @@ enum WinogradConvolution {
     /// output = conv(input, weight) + bias
     static func forward(
         _ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
+        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, outputTile: Int = 2
     ) {
-        Problem(forward: g).run(source: input, weight: weight, rotated: false, bias: bias, output: output)
+        Problem(forward: g, outputTile: outputTile).run(
+            source: input, weight: weight, rotated: false, bias: bias, output: output)
     }
 
     /// gradInput = conv(gradOutput, W rotated 180° and transposed, padding kernel − 1 − p)
     static func backwardInput(
         _ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>,
-        weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>
+        weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>, outputTile: Int = 2
     ) {
         let problem = Problem(
             batch: g.batch, channels: g.outChannels, height: g.outHeight, width: g.outWidth,
-            filters: g.inChannels, kernel: g.kernelHeight, padTop: g.kernelHeight - 1 - g.padHeight,
+            filters: g.inChannels, kernel: g.kernelHeight, outputTile: outputTile,
+            padTop: g.kernelHeight - 1 - g.padHeight,
             padLeft: g.kernelWidth - 1 - g.padWidth, outHeight: g.inHeight, outWidth: g.inWidth,
             shape: GEMM.kernelShape)
         problem.run(source: gradOutput, weight: weight, rotated: true, bias: nil, output: gradInput)
@@ -85,17 +112,22 @@ enum WinogradConvolution {
     /// `filters` planes of outHeight×outWidth (= the padded size − kernel + 1).
     struct Problem {
         let batch: Int, channels: Int, height: Int, width: Int, filters: Int
-        /// 3 or 5: the filter's size, so the input patch is (kernel + 1)².
+        /// 3 or 5: the filter's size.
         let kernel: Int
+        /// 2 or 4 (F(4x4, 3x3)): the side of a tile of outputs; a tile's input patch has
+        /// side outputTile + kernel − 1.
+        let outputTile: Int
         let padTop: Int, padLeft: Int, outHeight: Int, outWidth: Int
         /// The register tile, read once: packing and the sweep must agree on it.
         let shape: GEMMKernelShape
 
-        var tilesHigh: Int { (outHeight + 1) / 2 }
-        var tilesWide: Int { (outWidth + 1) / 2 }
+        var tilesHigh: Int { (outHeight + outputTile - 1) / outputTile }
+        var tilesWide: Int { (outWidth + outputTile - 1) / outputTile }
         var tileCount: Int { batch * tilesHigh * tilesWide }
-        /// The positions ξ of a transformed tile: 16 for F(2x2, 3x3), 36 for F(2x2, 5x5).
-        var positions: Int { (kernel + 1) * (kernel + 1) }
+        /// The side of a tile's input patch: 4 for F(2x2, 3x3), 6 for F(2x2, 5x5) and F(4x4, 3x3).
+        var patchSide: Int { outputTile + kernel - 1 }
+        /// The positions ξ of a transformed tile: 16 for F(2x2, 3x3), 36 for the others.
+        var positions: Int { patchSide * patchSide }
         /// Filters rounded up to whole A panels (the padding rows of U are zeros).
         var paddedFilters: Int { GEMM.roundUp(filters, shape.rows) }
         /// Depth slices as in the GEMM: even slices of at most `GEMM.blockDepth` channels.
@@ -105,7 +137,7 @@ enum WinogradConvolution {
         }
         var transformedFiltersSize: Int { positions * paddedFilters * channels }
         /// One block's V (positions × channels × blockTiles) and M (positions × filters ×
-        /// blockTiles), and F(2x2, 5x5)'s patch vectors.
+        /// blockTiles), and the 6x6 transforms' patch vectors.
         var blockScratchSize: Int {
             positions * (channels + filters) * WinogradConvolution.blockTiles + Self.patchScratchSize
         }
@@ -154,8 +186,8 @@ enum WinogradConvolution {
             for f in range {
                 for c in 0..<p.channels {
                     let offset = p.packedFilterOffset(filter: f, channel: c)
-                    guard p.kernel == 3 else {
-                        p.transformFilterF2x5(
+                    guard p.patchSide == 4 else {
+                        p.transformFilterSixBySix(
                             weight, filter: f, channel: c, rotated: rotated, into: packed + offset, stride: plane)
                         continue
                     }
@@ -224,17 +256,21 @@ enum WinogradConvolution {
                     let first = block * tiles
                     let count = Swift.min(tiles, p.tileCount - first)
                     let paddedCount = GEMM.roundUp(count, p.shape.columns)
-                    if p.kernel == 3 {
+                    if p.patchSide == 4 {
                         p.transformInput(
                             source, tiles: first..<(first + count), into: transformedInput,
                             layout: PackedTileLayout(p), paddedCount: paddedCount)
                     } else {
-                        p.transformInputF2x5(
+                        p.transformInputSixBySix(
                             source, tiles: first..<(first + count), into: transformedInput,
                             layout: PackedTileLayout(p), paddedCount: paddedCount, patch: patch)
                     }
                     multiply(tileCount: count, transformedInput: transformedInput, products: products)
-                    transformOutput(tiles: first..<(first + count), products: products)
+                    if p.outputTile == 4 {
+                        transformOutputF4x3(tiles: first..<(first + count), products: products)
+                    } else {
+                        transformOutput(tiles: first..<(first + count), products: products)
+                    }
                 }
             }
         }
@@ -272,7 +308,6 @@ enum WinogradConvolution {
         /// are contiguous.
         func transformOutput(tiles: Range<Int>, products m: UnsafePointer<Float>) {
             let p = problem
-            let blockTiles = WinogradConvolution.blockTiles
             let planeSize = p.outHeight * p.outWidth
             for f in 0..<p.filters {
                 let offset = bias?[f] ?? 0
@@ -280,15 +315,8 @@ enum WinogradConvolution {
                 var local = 0
                 while local < tiles.count {
                     let lanes = Swift.min(8, tiles.count - local)
-                    let base = m + f * blockTiles + local
-                    @inline(__always) func value(_ xi: Int) -> SIMD8<Float> {
-                        let row = base + xi * p.filters * blockTiles
-                        if lanes == 8 { return UnsafeRawPointer(row).loadUnaligned(as: SIMD8<Float>.self) }
-                        var r = SIMD8<Float>()
-                        for l in 0..<lanes { r[l] = row[l] }
-                        return r
-                    }
-                    let t = p.kernel == 3 ? WinogradConvolution.outputF2x3(value) : p.outputF2x5(value)
+                    let products = EightTileProducts(m, filter: f, local: local, lanes: lanes, p)
+                    let t = p.kernel == 3 ? WinogradConvolution.outputF2x3(products.at) : p.outputF2x5(products.at)
                     let y00 = t.0 + offset, y01 = t.1 + offset, y10 = t.2 + offset, y11 = t.3 + offset
                     let plane = output + (position.image * p.filters + f) * planeSize
                     if lanes == 8 && position.column + 8 <= p.tilesWide && 2 * position.column + 16 <= p.outWidth
@@ -335,6 +363,28 @@ enum WinogradConvolution {
         return (s00 + s01 + s02, s01 - s02 - s03, s10 + s11 + s12, s11 - s12 - s13)
     }
 
+    /// One filter's products M[ξ] for up to eight consecutive tiles of a block (zeros in the
+    /// missing lanes).
+    struct EightTileProducts {
+        let base: UnsafePointer<Float>, stride: Int, lanes: Int
+
+        @inline(__always)
+        init(_ m: UnsafePointer<Float>, filter f: Int, local: Int, lanes: Int, _ p: Problem) {
+            base = m + f * WinogradConvolution.blockTiles + local
+            stride = p.filters * WinogradConvolution.blockTiles
+            self.lanes = lanes
+        }
+
+        @inline(__always)
+        func at(_ xi: Int) -> SIMD8<Float> {
+            let row = base + xi * stride
+            if lanes == 8 { return UnsafeRawPointer(row).loadUnaligned(as: SIMD8<Float>.self) }
+            var r = SIMD8<Float>()
+            for l in 0..<lanes { r[l] = row[l] }
+            return r
+        }
+    }
+
     /// (a0, b0, a1, b1, …, a7, b7)
     @inline(__always)
     static func interleave(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD16<Float> {
@@ -368,10 +418,11 @@ enum WinogradConvolution {
 
 extension WinogradConvolution.Problem {
     /// The forward pass of `g` (also the problem its weight gradient transposes).
-    init(forward g: ConvolutionGeometry) {
+    init(forward g: ConvolutionGeometry, outputTile: Int = 2) {
         self.init(
             batch: g.batch, channels: g.inChannels, height: g.inHeight, width: g.inWidth,
-            filters: g.outChannels, kernel: g.kernelHeight, padTop: g.padHeight, padLeft: g.padWidth,
+            filters: g.outChannels, kernel: g.kernelHeight, outputTile: outputTile,
+            padTop: g.padHeight, padLeft: g.padWidth,
             outHeight: g.outHeight, outWidth: g.outWidth, shape: GEMM.kernelShape)
     }
 }

@@ -5,7 +5,8 @@
 // forward pass (as for 3x3) it erred 6e-6 of Σ|terms| on a 512-deep layer, 40× im2col's, for
 // 10 % of speed on AlexNet.
 //
-// The interpolation points are 0, ±1, ±2 and ∞ (those of the widely used F(4x4, 3x3)):
+// The interpolation points are 0, ±1, ±2 and ∞, those of the widely used F(4x4, 3x3)
+// (WinogradF4x3.swift), which shares this file's data transform and 6x6 input transform:
 //   Bᵀ = [[4, 0, −5, 0, 1, 0], [0, −4, −4, 1, 1, 0], [0, 4, −4, −1, 1, 0],
 //         [0, −2, −1, 2, 1, 0], [0, 2, −1, −2, 1, 0], [0, 4, 0, −5, 0, 1]]
 //   G  = rows f_j·(1, p_j, p_j², p_j³, p_j⁴) with f = (¼, −⅙, −⅙, 1/24, 1/24) and (0, 0, 0, 0, 1)
@@ -94,11 +95,16 @@ enum WinogradF2x5 {
 
 extension WinogradConvolution.Problem {
     /// U = G g Gᵀ of filter f for channel c (rotated 180° and transposed for the input
-    /// gradient), position ξ = 6i + j written at packed[ξ·stride].
-    func transformFilterF2x5(
+    /// gradient), position ξ = 6i + j written at packed[ξ·stride]: F(2x2, 5x5)'s or
+    /// F(4x4, 3x3)'s G.
+    func transformFilterSixBySix(
         _ weight: UnsafePointer<Float>, filter f: Int, channel c: Int, rotated: Bool,
         into packed: UnsafeMutablePointer<Float>, stride: Int
     ) {
+        if kernel == 3 {
+            transformFilterF4x3(weight, filter: f, channel: c, rotated: rotated, into: packed, stride: stride)
+            return
+        }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 25 + 30) { buffer in
             let k = buffer.baseAddress.unsafelyUnwrapped, columns = k + 25
             if rotated {
@@ -120,14 +126,14 @@ extension WinogradConvolution.Problem {
         }
     }
 
-    /// The scratch `transformInputF2x5` needs: 36 vectors of eight lanes.
+    /// The scratch `transformInputSixBySix` needs: 36 vectors of eight lanes.
     static let patchScratchSize = 36 * 8
 
-    /// V = Bᵀ d B on 6x6 patches for tiles and every channel of `source`, into `layout`,
-    /// eight tiles per vector (gathered lane by lane into `patch`, `patchScratchSize` floats
-    /// from the caller's scratch: a temporary allocation this size would come from the heap);
-    /// tiles from tiles.count up to `paddedCount` get zeros.
-    func transformInputF2x5<Layout: WinogradTileLayout>(
+    /// V = Bᵀ d B on 6x6 patches (F(2x2, 5x5), F(4x4, 3x3)) for tiles and every channel of
+    /// `source`, into `layout`, eight tiles per vector (gathered lane by lane into `patch`,
+    /// `patchScratchSize` floats from the caller's scratch: a temporary allocation this size
+    /// would come from the heap); tiles from tiles.count up to `paddedCount` get zeros.
+    func transformInputSixBySix<Layout: WinogradTileLayout>(
         _ source: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>, layout: Layout,
         paddedCount: Int, patch lanes: UnsafeMutablePointer<Float>
     ) {
@@ -141,7 +147,8 @@ extension WinogradConvolution.Problem {
                 for lane in 0..<Swift.min(group, Swift.max(0, tiles.count - local)) {
                     let image = source + (position.image * channels + c) * height * width
                     gather(
-                        image, top: 2 * position.row - padTop, left: 2 * position.column - padLeft,
+                        image, top: outputTile * position.row - padTop,
+                        left: outputTile * position.column - padLeft,
                         into: lanes + lane)
                     position.advance(self)
                 }

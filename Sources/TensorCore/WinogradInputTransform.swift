@@ -72,7 +72,7 @@ extension WinogradConvolution.Problem {
         _ source: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>, layout: Layout,
         paddedCount: Int
     ) {
-        precondition(kernel == 3, "F(2x2, 5x5) transforms its input with transformInputF2x5")
+        precondition(patchSide == 4, "6x6 patches are transformed by transformInputSixBySix")
         let plane = layout.plane
         for c in 0..<channels {
             var position = WinogradConvolution.TilePosition(tiles.lowerBound, self)

@@ -2,11 +2,11 @@ import XCTest
 
 @testable import TensorCore
 
-/// Winograd F(2x2, 3x3) against the naive reference on geometries that exercise its edges:
-/// odd output sizes (clipped tiles), every padding 0–2 and unequal paddings, channels over
-/// two depth slices, filters over two 192-row blocks and not a multiple of the register
-/// tile, tiles wrapping rows and images and filling blocks partly, in all three passes; and its
-/// error bound.
+/// Winograd F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5) against the naive reference on geometries
+/// that exercise their edges: odd output sizes (clipped tiles), every padding and unequal
+/// paddings, channels over two depth slices, filters over two 192-row blocks and not a multiple
+/// of the register tile, tiles wrapping rows and images and filling blocks partly, in every pass
+/// each runs; and their error bounds.
 final class WinogradConvolutionTests: XCTestCase {
     func testOddGeometriesEveryThreadCountAndTileBitwiseThreadIndependent() throws {
         let geometries = [
@@ -33,6 +33,17 @@ final class WinogradConvolutionTests: XCTestCase {
             try ConvolutionGeometry(
                 batch: 2, inChannels: 4, inHeight: 5, inWidth: 34, outChannels: 7,
                 kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1),
+            // F(4x4, 3x3)'s 32-pixel output rows: rows of exactly 8 tiles (width 32) and of 9
+            // (width 36, padding 1), and 3- and 5-row planes (tiles clipped at the bottom).
+            try ConvolutionGeometry(
+                batch: 2, inChannels: 3, inHeight: 6, inWidth: 34, outChannels: 5,
+                kernelHeight: 3, kernelWidth: 3),
+            try ConvolutionGeometry(
+                batch: 3, inChannels: 4, inHeight: 5, inWidth: 36, outChannels: 7,
+                kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1),
+            try ConvolutionGeometry(
+                batch: 1, inChannels: 9, inHeight: 3, inWidth: 70, outChannels: 17,
+                kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 0),
             // F(2x2, 5x5): odd sizes, paddings 0–4, two depth slices, partial panels, the edge
             // gathers of 6x6 patches and a block boundary mid-row (AlexNet's 27x27 at batch 1).
             try ConvolutionGeometry(
@@ -51,56 +62,67 @@ final class WinogradConvolutionTests: XCTestCase {
         for (index, g) in geometries.enumerated() {
             XCTAssertTrue(Convolution.candidates(g, .forward).contains(.winograd), "\(g)")
             XCTAssertTrue(Convolution.candidates(g, .inputGradient).contains(.winograd), "\(g)")
-            // F(2x2, 5x5) runs forward and the input gradient only.
-            let hasWeightGradient = g.kernelHeight == 3
+            // F(2x2, 5x5) and F(4x4, 3x3) run forward and the input gradient only.
+            let isThreeByThree = g.kernelHeight == 3
             XCTAssertEqual(
-                Convolution.candidates(g, .weightGradient).contains(.winograd), hasWeightGradient, "\(g)")
+                Convolution.candidates(g, .weightGradient).contains(.winograd), isThreeByThree, "\(g)")
+            XCTAssertEqual(Convolution.candidates(g, .forward).contains(.winograd4x4), isThreeByThree, "\(g)")
+            XCTAssertEqual(Convolution.candidates(g, .inputGradient).contains(.winograd4x4), isThreeByThree, "\(g)")
+            XCTAssertFalse(Convolution.candidates(g, .weightGradient).contains(.winograd4x4), "\(g)")
             let reference = ReferenceConvolution(g, seed: 1_200 + UInt64(index) * 10)
-            // F(2x2, 5x5) errs up to ~8e-7 of Σ|terms| (the bound test below): on 300 × 25 unit
-            // terms, ~2e-4 beside outputs near 1.
-            let tolerance: Float = g.kernelHeight == 5 ? 1e-3 : 1e-4
-            for shape in GEMMKernelShape.allCases {
-                var firstOutput: [Float]?, firstGradInput: [Float]?
-                try withKernelShape(shape) {
-                    for threads in 1...4 {
-                        try withThreadCount(threads) {
-                            var y = [Float](repeating: .nan, count: g.outputCount)
-                            Convolution.forward(
-                                g, input: reference.input, weight: reference.weight,
-                                bias: reference.bias, output: &y, algorithm: .winograd)
-                            assertClose(
-                                y, reference.output, tolerance: tolerance, "forward \(g) \(shape) threads \(threads)")
-                            var dx = [Float](repeating: .nan, count: g.inputCount)
-                            Convolution.backwardInput(
-                                g, gradOutput: reference.gradOutput, weight: reference.weight,
-                                gradInput: &dx, algorithm: .winograd)
-                            assertClose(
-                                dx, reference.gradInput, tolerance: tolerance,
-                                "backwardInput \(g) \(shape) threads \(threads)")
-                            if hasWeightGradient {
-                                var dw = [Float](repeating: .nan, count: g.weightCount)
-                                var db = [Float](repeating: .nan, count: g.outChannels)
-                                Convolution.backwardWeight(
-                                    g, input: reference.input, gradOutput: reference.gradOutput,
-                                    gradWeight: &dw, gradBias: &db, algorithm: .winograd)
-                                assertClose(
-                                    dw, reference.gradWeight, tolerance: tolerance,
-                                    "backwardWeight \(g) \(shape) threads \(threads)")
-                                assertClose(db, reference.gradBias, "backwardBias \(g) \(shape) threads \(threads)")
-                                // The weight gradient sums per-thread partials in order: the same bits again.
-                                var again = [Float](repeating: .nan, count: g.weightCount)
-                                Convolution.backwardWeight(
-                                    g, input: reference.input, gradOutput: reference.gradOutput,
-                                    gradWeight: &again, gradBias: nil, algorithm: .winograd)
-                                XCTAssertEqual(again, dw, "backwardWeight repeated \(g) threads \(threads)")
-                            }
-                            // Same bits for every thread count (each tile is one sequence of operations).
-                            let expectedY = try XCTUnwrap(firstOutput ?? y)
-                            let expectedDx = try XCTUnwrap(firstGradInput ?? dx)
-                            XCTAssertEqual(y, expectedY, "forward bits \(g) threads \(threads)")
-                            XCTAssertEqual(dx, expectedDx, "backwardInput bits \(g) threads \(threads)")
-                            (firstOutput, firstGradInput) = (expectedY, expectedDx)
+            let algorithms: [ConvolutionAlgorithm] = isThreeByThree ? [.winograd, .winograd4x4] : [.winograd]
+            for algorithm in algorithms {
+                try assertMatchesReference(g, reference, algorithm)
+            }
+        }
+    }
+
+    /// Every register tile and 1–4 threads: within tolerance of the reference, and bitwise the
+    /// same results for every thread count.
+    private func assertMatchesReference(
+        _ g: ConvolutionGeometry, _ reference: ReferenceConvolution, _ algorithm: ConvolutionAlgorithm
+    ) throws {
+        let hasWeightGradient = Convolution.candidates(g, .weightGradient).contains(algorithm)
+        // The 6x6 transforms err up to ~8e-7 of Σ|terms| (the bound test below): on 300 × 25 unit
+        // terms, ~2e-4 beside outputs near 1.
+        let tolerance: Float = algorithm == .winograd && g.kernelHeight == 3 ? 1e-4 : 1e-3
+        for shape in GEMMKernelShape.allCases {
+            var firstOutput: [Float]?, firstGradInput: [Float]?
+            try withKernelShape(shape) {
+                for threads in 1...4 {
+                    try withThreadCount(threads) {
+                        let label = "\(algorithm) \(g) \(shape) threads \(threads)"
+                        var y = [Float](repeating: .nan, count: g.outputCount)
+                        Convolution.forward(
+                            g, input: reference.input, weight: reference.weight,
+                            bias: reference.bias, output: &y, algorithm: algorithm)
+                        assertClose(y, reference.output, tolerance: tolerance, "forward \(label)")
+                        var dx = [Float](repeating: .nan, count: g.inputCount)
+                        Convolution.backwardInput(
+                            g, gradOutput: reference.gradOutput, weight: reference.weight,
+                            gradInput: &dx, algorithm: algorithm)
+                        assertClose(dx, reference.gradInput, tolerance: tolerance, "backwardInput \(label)")
+                        if hasWeightGradient {
+                            var dw = [Float](repeating: .nan, count: g.weightCount)
+                            var db = [Float](repeating: .nan, count: g.outChannels)
+                            Convolution.backwardWeight(
+                                g, input: reference.input, gradOutput: reference.gradOutput,
+                                gradWeight: &dw, gradBias: &db, algorithm: algorithm)
+                            assertClose(dw, reference.gradWeight, tolerance: tolerance, "backwardWeight \(label)")
+                            assertClose(db, reference.gradBias, "backwardBias \(label)")
+                            // The weight gradient sums per-thread partials in order: the same bits again.
+                            var again = [Float](repeating: .nan, count: g.weightCount)
+                            Convolution.backwardWeight(
+                                g, input: reference.input, gradOutput: reference.gradOutput,
+                                gradWeight: &again, gradBias: nil, algorithm: algorithm)
+                            XCTAssertEqual(again, dw, "backwardWeight repeated \(label)")
                         }
+                        // Same bits for every thread count (each tile is one sequence of operations).
+                        let expectedY = try XCTUnwrap(firstOutput ?? y)
+                        let expectedDx = try XCTUnwrap(firstGradInput ?? dx)
+                        XCTAssertEqual(y, expectedY, "forward bits \(label)")
+                        XCTAssertEqual(dx, expectedDx, "backwardInput bits \(label)")
+                        (firstOutput, firstGradInput) = (expectedY, expectedDx)
                     }
                 }
             }
@@ -110,18 +132,22 @@ final class WinogradConvolutionTests: XCTestCase {
     /// The stated bounds: every output within `bound` of the sum of its terms' magnitudes
     /// (Σ|w·x|) of the exact result, on a 512-deep layer (VGG's deepest). Measured, forward /
     /// input gradient / weight gradient: F(2x2, 3x3) 4.8e-8 / 1.3e-7 / 2.0e-7 (bound 5e-7);
-    /// F(2x2, 5x5) 2.4e-7 / 8.1e-7 (bound 1.5e-6; no weight gradient); im2col+GEMM 2.7e-8 / 7.9e-8 /
-    /// 1.3e-7 on 3x3 (printed side by side).
+    /// F(2x2, 5x5) 2.4e-7 / 8.1e-7 (bound 1.5e-6; no weight gradient); F(4x4, 3x3) 4.2e-7 / 1.2e-6
+    /// (bound 2e-6; no weight gradient); im2col+GEMM 2.7e-8 / 7.9e-8 / 1.3e-7 on 3x3 (printed
+    /// side by side).
     func testErrorBoundAgainstTheExactResult() throws {
-        for (kernel, bound): (Int, Float) in [(3, 5e-7), (5, 1.5e-6)] {
+        let cases: [(kernel: Int, algorithm: ConvolutionAlgorithm, bound: Float)] = [
+            (3, .winograd, 5e-7), (3, .winograd4x4, 2e-6), (5, .winograd, 1.5e-6),
+        ]
+        for (kernel, algorithm, bound) in cases {
             let g = try ConvolutionGeometry(
                 batch: 2, inChannels: 512, inHeight: 7, inWidth: 7, outChannels: 24,
                 kernelHeight: kernel, kernelWidth: kernel, padHeight: kernel / 2, padWidth: kernel / 2)
-            try assertErrorBound(g, bound)
+            try assertErrorBound(g, algorithm, bound)
         }
     }
 
-    private func assertErrorBound(_ g: ConvolutionGeometry, _ bound: Float) throws {
+    private func assertErrorBound(_ g: ConvolutionGeometry, _ winograd: ConvolutionAlgorithm, _ bound: Float) throws {
         let reference = ReferenceConvolution(g, seed: 1_300, withBias: false)
         // Σ|terms| per output: the reference on magnitudes.
         var forwardScale = [Float](repeating: 0, count: g.outputCount)
@@ -140,7 +166,7 @@ final class WinogradConvolutionTests: XCTestCase {
         func worstRelativeError(_ actual: [Float], _ exact: [Float], _ scale: [Float]) -> Float {
             zip(zip(actual, exact), scale).map { abs($0.0 - $0.1) / $1 }.max() ?? .infinity
         }
-        for algorithm in [ConvolutionAlgorithm.winograd, .gemm] {
+        for algorithm in [winograd, .gemm] {
             var y = [Float](repeating: .nan, count: g.outputCount)
             Convolution.forward(
                 g, input: reference.input, weight: reference.weight, bias: nil, output: &y,
@@ -156,7 +182,7 @@ final class WinogradConvolutionTests: XCTestCase {
                     g, input: reference.input, gradOutput: reference.gradOutput, gradWeight: &dw,
                     gradBias: nil, algorithm: algorithm)
             }
-            let kernel = "\(g.kernelHeight)x\(g.kernelWidth) \(algorithm)"
+            let kernel = "\(g.kernelHeight)x\(g.kernelWidth) \(Convolution.name(algorithm, g))"
             let forwardError = worstRelativeError(y, reference.output, forwardScale)
             let inputGradientError = worstRelativeError(dx, reference.gradInput, inputGradientScale)
             let weightGradientError =

@@ -1,0 +1,158 @@
+// Winograd F(4x4, 3x3) for the forward pass and input gradient of 3x3 stride-1 convolutions:
+// 4x4 output tiles from 6x6 input patches, 36 products per tile and input channel for 16
+// outputs (2.25 per output) instead of F(2x2, 3x3)'s 16 for 4 (4 per output), so the products,
+// most of the work, shrink 1.78× more. The points are F(2x2, 5x5)'s (0, ±1, ±2, ∞), so the data
+// transform Bᵀ and the 6x6 input transform are shared (WinogradF2x5.swift); here are the rest:
+//   G  = [[¼, 0, 0], [−⅙, −⅙, −⅙], [−⅙, ⅙, −⅙], [1/24, 1/12, ⅙], [1/24, −1/12, ⅙],
+//         [0, 0, 1]]
+//   Aᵀ = [[1, 1, 1, 1, 1, 0], [0, 1, −1, 2, −2, 0], [0, 1, 1, 4, 4, 0],
+//         [0, 1, −1, 8, −8, 1]]
+// Aᵀ's entries up to 8 cost accuracy against F(2x2, 3x3): the tests state the bound. The weight
+// gradient stays on F(2x2, 3x3) (WinogradWeightGradient.swift), like F(2x2, 5x5)'s.
+
+enum WinogradF4x3 {
+    /// G g: the filter transform of three taps.
+    @inline(__always)
+    static func filter<V: WinogradLaneValue>(_ g: (V, V, V)) -> WinogradF2x5.Six<V> {
+        let even = g.0 + g.2, evenWeighted = g.0 + 4 * g.2, oddWeighted = 2 * g.1
+        return (
+            0.25 * g.0, (-1.0 / 6) * (even + g.1), (-1.0 / 6) * (even - g.1),
+            (1.0 / 24) * (evenWeighted + oddWeighted), (1.0 / 24) * (evenWeighted - oddWeighted), g.2
+        )
+    }
+
+    /// Aᵀ m: the output transform, six products to four outputs.
+    @inline(__always)
+    static func output<V: WinogradLaneValue>(_ m: WinogradF2x5.Six<V>) -> (V, V, V, V) {
+        let plusOne = m.1 + m.2, minusOne = m.1 - m.2, plusTwo = m.3 + m.4, minusTwo = m.3 - m.4
+        return (
+            m.0 + plusOne + plusTwo, minusOne + 2 * minusTwo, plusOne + 4 * plusTwo, minusOne + 8 * minusTwo + m.5
+        )
+    }
+
+    /// Four outputs of eight tiles each.
+    typealias Row = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+
+    /// One output row of eight horizontally adjacent tiles as 32 contiguous pixels:
+    /// (r.0[0], r.1[0], r.2[0], r.3[0], r.0[1], …, r.3[7]), in two halves.
+    @inline(__always)
+    static func interleave(_ r: Row) -> (SIMD16<Float>, SIMD16<Float>) {
+        let (a, b, c, d) = r
+        return (
+            SIMD16(a[0], b[0], c[0], d[0], a[1], b[1], c[1], d[1], a[2], b[2], c[2], d[2], a[3], b[3], c[3], d[3]),
+            SIMD16(a[4], b[4], c[4], d[4], a[5], b[5], c[5], d[5], a[6], b[6], c[6], d[6], a[7], b[7], c[7], d[7])
+        )
+    }
+}
+
+extension WinogradConvolution.Problem {
+    /// U = G g Gᵀ of one 3x3 filter (rotated 180° and transposed for the input gradient),
+    /// position ξ = 6i + j written at packed[ξ·stride].
+    func transformFilterF4x3(
+        _ weight: UnsafePointer<Float>, filter f: Int, channel c: Int, rotated: Bool,
+        into packed: UnsafeMutablePointer<Float>, stride: Int
+    ) {
+        var k = SIMD16<Float>()  // the 3x3 filter in lanes 0...8, row-major
+        if rotated {
+            let w = weight + (c * filters + f) * 9
+            for i in 0..<9 { k[i] = w[8 - i] }
+        } else {
+            let w = weight + (f * channels + c) * 9
+            for i in 0..<9 { k[i] = w[i] }
+        }
+        // G down each of the three columns, then along each of the six rows of G g.
+        let column0 = WinogradF4x3.filter((k[0], k[3], k[6]))
+        let column1 = WinogradF4x3.filter((k[1], k[4], k[7]))
+        let column2 = WinogradF4x3.filter((k[2], k[5], k[8]))
+        @inline(__always) func row(_ i: Int, _ taps: (Float, Float, Float)) {
+            WinogradF2x5.store(WinogradF4x3.filter(taps), packed + 6 * i * stride, stride)
+        }
+        row(0, (column0.0, column1.0, column2.0))
+        row(1, (column0.1, column1.1, column2.1))
+        row(2, (column0.2, column1.2, column2.2))
+        row(3, (column0.3, column1.3, column2.3))
+        row(4, (column0.4, column1.4, column2.4))
+        row(5, (column0.5, column1.5, column2.5))
+    }
+
+    /// Y = Aᵀ M A for eight tiles, `value(ξ)` their products at ξ = 6i + j: the four output
+    /// rows, each four outputs of eight tiles.
+    @inline(__always)
+    func outputF4x3(_ value: (Int) -> SIMD8<Float>)
+        -> (WinogradF4x3.Row, WinogradF4x3.Row, WinogradF4x3.Row, WinogradF4x3.Row)
+    {
+        // Aᵀ down the six columns: four rows of six.
+        @inline(__always) func column(_ j: Int) -> WinogradF4x3.Row {
+            WinogradF4x3.output((value(j), value(6 + j), value(12 + j), value(18 + j), value(24 + j), value(30 + j)))
+        }
+        let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3), c4 = column(4), c5 = column(5)
+        return (
+            WinogradF4x3.output((c0.0, c1.0, c2.0, c3.0, c4.0, c5.0)),
+            WinogradF4x3.output((c0.1, c1.1, c2.1, c3.1, c4.1, c5.1)),
+            WinogradF4x3.output((c0.2, c1.2, c2.2, c3.2, c4.2, c5.2)),
+            WinogradF4x3.output((c0.3, c1.3, c2.3, c3.3, c4.3, c5.3))
+        )
+    }
+}
+
+extension WinogradConvolution.TileBlocks {
+    /// Y = Aᵀ m A plus the bias into each tile's 4x4 outputs (clipped at the plane's edges),
+    /// eight tiles at a time: their M values are contiguous.
+    func transformOutputF4x3(tiles: Range<Int>, products m: UnsafePointer<Float>) {
+        let p = problem
+        let planeSize = p.outHeight * p.outWidth
+        for f in 0..<p.filters {
+            let offset = SIMD8<Float>(repeating: bias?[f] ?? 0)
+            var position = WinogradConvolution.TilePosition(tiles.lowerBound, p)
+            var local = 0
+            while local < tiles.count {
+                let lanes = Swift.min(8, tiles.count - local)
+                let products = WinogradConvolution.EightTileProducts(m, filter: f, local: local, lanes: lanes, p)
+                let y = p.outputF4x3 { products.at($0) }
+                @inline(__always) func biased(_ r: WinogradF4x3.Row) -> WinogradF4x3.Row {
+                    (r.0 + offset, r.1 + offset, r.2 + offset, r.3 + offset)
+                }
+                let rows = (biased(y.0), biased(y.1), biased(y.2), biased(y.3))
+                let plane = output + (position.image * p.filters + f) * planeSize
+                if lanes == 8 && position.column + 8 <= p.tilesWide && 4 * position.column + 32 <= p.outWidth
+                    && 4 * position.row + 4 <= p.outHeight
+                {
+                    // Eight tiles of one row: each of their four output rows is 32 contiguous pixels.
+                    let top = plane + 4 * position.row * p.outWidth + 4 * position.column
+                    @inline(__always) func store(_ row: WinogradF4x3.Row, _ i: Int) {
+                        let (left, right) = WinogradF4x3.interleave(row)
+                        let at = UnsafeMutableRawPointer(top + i * p.outWidth)
+                        at.storeBytes(of: left, as: SIMD16<Float>.self)
+                        at.storeBytes(of: right, toByteOffset: 16 * MemoryLayout<Float>.stride, as: SIMD16<Float>.self)
+                    }
+                    store(rows.0, 0)
+                    store(rows.1, 1)
+                    store(rows.2, 2)
+                    store(rows.3, 3)
+                    for _ in 0..<8 { position.advance(p) }
+                    local += 8
+                    continue
+                }
+                for l in 0..<lanes {
+                    let plane = output + (position.image * p.filters + f) * planeSize
+                    let y0 = 4 * position.row, x0 = 4 * position.column
+                    let columns = Swift.min(4, p.outWidth - x0)
+                    @inline(__always) func store(_ row: WinogradF4x3.Row, _ i: Int) {
+                        guard y0 + i < p.outHeight else { return }
+                        let at = plane + (y0 + i) * p.outWidth + x0
+                        at[0] = row.0[l]
+                        if columns > 1 { at[1] = row.1[l] }
+                        if columns > 2 { at[2] = row.2[l] }
+                        if columns > 3 { at[3] = row.3[l] }
+                    }
+                    store(rows.0, 0)
+                    store(rows.1, 1)
+                    store(rows.2, 2)
+                    store(rows.3, 3)
+                    position.advance(p)
+                }
+                local += lanes
+            }
+        }
+    }
+}
