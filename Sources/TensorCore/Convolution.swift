@@ -185,7 +185,8 @@ public enum Convolution {
                                                gradBias: gradBias)
             return
         case .winograd4x4:
-            preconditionFailure("Convolution: F(4x4, 3x3) has no weight gradient")  // resolve() refuses it first
+            // resolve() refuses it first; fatalError traps in -Ounchecked builds too.
+            fatalError("Convolution: F(4x4, 3x3) has no weight gradient")
         case .gemm: break
         }
         let l = Lowering(g, product: product)

@@ -17,9 +17,10 @@
 // 180°, and padding 2 − p.
 //
 // Every output is the same sequence of operations whatever the thread count or the block a
-// tile falls in, so results do not depend on either. The transforms' entries are 0, ±1 and
-// ±½, so the rounding error stays within a few ulps of the terms' magnitudes; the tests
-// state the bound against the exact result.
+// tile falls in, so results do not depend on either. F(2x2, 3x3)'s transforms' entries are 0,
+// ±1 and ±½, so its rounding error stays within a few ulps of the terms' magnitudes; the 6x6
+// transforms' larger entries (up to 8) cost more. The tests state each bound against the
+// exact result.
 
 enum WinogradConvolution {
     /// Tiles per block: a multiple of both register tiles' widths (16 and 32).
@@ -62,8 +63,12 @@ enum WinogradConvolution {
     ///   101 / 154), and it loses with 16.
     static func prefersLargeTiles(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
         let tiles = g.batch * ((g.outHeight + 3) / 4) * ((g.outWidth + 3) / 4)
-        return Swift.min(g.inChannels, g.outChannels) >= 64 && tiles >= 4 * blockTiles
+        return Swift.min(g.inChannels, g.outChannels) >= 64 && tiles >= largeTileMinimum
     }
+
+    /// The fewest 4x4 tiles for which F(4x4, 3x3) is preferred: four blocks. Tests lower it to
+    /// train small images on it.
+    nonisolated(unsafe) static var largeTileMinimum = 4 * blockTiles
 
     /// Whether Winograd is the fastest candidate where it applies: with 64 or more channels on
     /// both sides, where the transforms (linear in channels) are small beside the products

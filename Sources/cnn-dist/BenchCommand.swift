@@ -178,8 +178,8 @@ struct BenchConvolution: ParsableCommand {
         abstract: "Times every convolution algorithm on each distinct convolution of a model.",
         discussion: """
             For each pass (forward, input gradient, weight gradient) of each distinct convolution the \
-            model has at this batch size, every algorithm that can run it (direct, im2col+GEMM or \
-            1x1 GEMM) is timed in turn; the median of --calls calls counts. The line ends with the \
+            model has at this batch size, every algorithm that can run it (direct, im2col+GEMM, \
+            1x1 GEMM, Winograd F(2x2) or Winograd 4x4) is timed in turn; the median of --calls calls counts. The line ends with the \
             algorithm training uses, and says so where another one was faster. It times the Float32 \
             kernels: a bf16 layer on AMX or AVX512-BF16 always runs im2col + the bf16 GEMM.
             """)

@@ -5,8 +5,8 @@ import XCTest
 @testable import TensorCore
 
 /// ResNet-18 and VGG-11-BN trained for two epochs (20 steps of 8) on a generated 64x64 image
-/// set with the kernels the rules choose (Winograd F(4x4, 3x3) and F(2x2, 3x3), direct) learn
-/// as on the reference path, where every convolution runs im2col+GEMM.
+/// set with the kernels the rules choose (Winograd F(2x2, 3x3), direct), and F(4x4, 3x3) wherever
+/// it applies, learn as on the reference path, where every convolution runs im2col+GEMM.
 ///
 /// Small-batch training amplifies any rounding difference step by step, so "the same losses
 /// within 1e-3 relative after 20 steps" holds for no kernel change, not even a harmless one:
@@ -16,9 +16,9 @@ import XCTest
 /// trajectories part correspondingly sooner: measured (2026-11-30), largest relative loss
 /// differences over the 20 steps, chosen kernels / reference reordered: VGG-11-BN 2.3e-2 /
 /// 1.1e-2, ResNet-18 4.7e-2 / 2.3e-2 (with F(2x2, 3x3) only: 9.8e-3 / 1.7e-2). So the test asserts
-/// what a kernel bug would break and chaos does not: the first four losses agree within 2e-4
-/// (a wrong kernel is off from step 0), each epoch's mean loss within 1e-2 relative, and the
-/// model learns.
+/// what a kernel bug would break and chaos does not: the first four losses agree within 5e-4
+/// (measured 1.2e-4 and 1.4e-6; a wrong kernel is off from step 0), each epoch's mean loss
+/// within 1e-2 relative (measured 1.9e-3 and 3.5e-3), and the model learns.
 final class FastKernelTrainingTests: XCTestCase {
     func testResNet18LearnsAsOnTheReferencePath() throws {
         try assertLearnsAsOnTheReferencePath("resnet18")
@@ -29,15 +29,20 @@ final class FastKernelTrainingTests: XCTestCase {
     }
 
     private func assertLearnsAsOnTheReferencePath(_ name: String, line: UInt = #line) throws {
+        // At 64x64 and batch 8 the rule leaves these models' planes to F(2x2, 3x3) (too few
+        // tiles to share among threads); let F(4x4, 3x3) run wherever it can.
+        let savedMinimum = WinogradConvolution.largeTileMinimum
+        WinogradConvolution.largeTileMinimum = 0
         let fast = try train(name, loweredOnly: false)
+        WinogradConvolution.largeTileMinimum = savedMinimum
         let reference = try train(name, loweredOnly: true)
-        XCTAssertGreaterThan(fast.winogradLayers, 2, name, line: line)
+        XCTAssertGreaterThan(fast.largeTileLayers, 2, name, line: line)
         XCTAssertEqual(reference.winogradLayers, 0, name, line: line)
         for step in 0..<reference.losses.count {
             let exact = reference.losses[step]
             let drift = abs(fast.losses[step] - exact) / abs(exact)
             print("\(name) step \(step): loss \(fast.losses[step]), reference \(exact), relative difference \(drift)")
-            if step < 4 { XCTAssertLessThanOrEqual(drift, 2e-4, "\(name) step \(step)", line: line) }
+            if step < 4 { XCTAssertLessThanOrEqual(drift, 5e-4, "\(name) step \(step)", line: line) }
         }
         let half = reference.losses.count / 2
         for epoch in [0..<half, half..<reference.losses.count] {
@@ -56,8 +61,10 @@ final class FastKernelTrainingTests: XCTestCase {
 
     /// Per-step training losses over two epochs of 80 images (batch 8, SGD with momentum and
     /// weight decay): four classes, each a stripe orientation under heavy noise. Also the
-    /// number of convolutions whose forward pass ran Winograd.
-    private func train(_ name: String, loweredOnly: Bool) throws -> (losses: [Double], winogradLayers: Int) {
+    /// number of convolutions whose forward pass ran Winograd, and F(4x4, 3x3).
+    private func train(_ name: String, loweredOnly: Bool) throws
+        -> (losses: [Double], winogradLayers: Int, largeTileLayers: Int)
+    {
         let saved = Convolution.loweredOnly
         Convolution.loweredOnly = loweredOnly
         defer { Convolution.loweredOnly = saved }
@@ -97,7 +104,8 @@ final class FastKernelTrainingTests: XCTestCase {
         func convolutions(_ layer: Layer) -> [Conv2d] {
             (layer as? Conv2d).map { [$0] } ?? layer.children.flatMap { convolutions($0.layer) }
         }
-        let winograd = convolutions(model.network).filter { $0.kernelNames?.forward.hasPrefix("Winograd") == true }
-        return (losses, winograd.count)
+        let forwardKernels = convolutions(model.network).compactMap { $0.kernelNames?.forward }
+        return (losses, forwardKernels.filter { $0.hasPrefix("Winograd") }.count,
+                forwardKernels.filter { $0 == "Winograd 4x4" }.count)
     }
 }
