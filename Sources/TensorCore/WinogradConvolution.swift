@@ -160,6 +160,22 @@ enum WinogradConvolution {
             }
         }
 
+        /// The 3x3 filter f for channel c in lanes 0...8, row-major; `rotated`: from the forward
+        /// weight [channels][filters][3][3] of this problem's transpose, rotated 180° (the input
+        /// gradient's filters).
+        @inline(__always)
+        func taps3x3(_ weight: UnsafePointer<Float>, filter f: Int, channel c: Int, rotated: Bool) -> SIMD16<Float> {
+            var k = SIMD16<Float>()
+            if rotated {
+                let w = weight + (c * filters + f) * 9
+                for i in 0..<9 { k[i] = w[8 - i] }
+            } else {
+                let w = weight + (f * channels + c) * 9
+                for i in 0..<9 { k[i] = w[i] }
+            }
+            return k
+        }
+
         /// Where U[ξ]'s value for filter f and channel c sits, ξ·paddedFilters·channels apart.
         @inline(__always)
         func packedFilterOffset(filter f: Int, channel c: Int) -> Int {
@@ -214,16 +230,7 @@ enum WinogradConvolution {
         /// G g Gᵀ of one 3x3 filter, G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
         @inline(__always)
         func transform(filter f: Int, channel c: Int) -> SIMD16<Float> {
-            let p = problem
-            var k = SIMD16<Float>()  // the 3x3 filter in lanes 0...8, row-major
-            if rotated {
-                // Forward weight [channels][filters][3][3] of this problem's transpose, rotated 180°.
-                let w = weight + (c * p.filters + f) * 9
-                for i in 0..<9 { k[i] = w[8 - i] }
-            } else {
-                let w = weight + (f * p.channels + c) * 9
-                for i in 0..<9 { k[i] = w[i] }
-            }
+            let k = problem.taps3x3(weight, filter: f, channel: c, rotated: rotated)
             // Rows of G g (4 rows × 3 columns).
             let r0 = SIMD4<Float>(k[0], k[1], k[2], 0)
             let r1 = SIMD4<Float>(k[3], k[4], k[5], 0)

@@ -52,14 +52,7 @@ extension WinogradConvolution.Problem {
         _ weight: UnsafePointer<Float>, filter f: Int, channel c: Int, rotated: Bool,
         into packed: UnsafeMutablePointer<Float>, stride: Int
     ) {
-        var k = SIMD16<Float>()  // the 3x3 filter in lanes 0...8, row-major
-        if rotated {
-            let w = weight + (c * filters + f) * 9
-            for i in 0..<9 { k[i] = w[8 - i] }
-        } else {
-            let w = weight + (f * channels + c) * 9
-            for i in 0..<9 { k[i] = w[i] }
-        }
+        let k = taps3x3(weight, filter: f, channel: c, rotated: rotated)
         // G down each of the three columns, then along each of the six rows of G g.
         let column0 = WinogradF4x3.filter((k[0], k[3], k[6]))
         let column1 = WinogradF4x3.filter((k[1], k[4], k[7]))
