@@ -160,18 +160,32 @@ enum WinogradConvolution {
             }
         }
 
-        /// The 3x3 filter f for channel c in lanes 0...8, row-major; `rotated`: from the forward
-        /// weight [channels][filters][3][3] of this problem's transpose, rotated 180° (the input
-        /// gradient's filters).
+        /// The kernel×kernel filter f for channel c, row-major, into `taps`; `rotated`: from the
+        /// forward weight [channels][filters][kernel][kernel] of this problem's transpose, rotated
+        /// 180° (the input gradient's filters).
+        @inline(__always)
+        func copyTaps(
+            _ weight: UnsafePointer<Float>, filter f: Int, channel c: Int, rotated: Bool,
+            into taps: UnsafeMutablePointer<Float>
+        ) {
+            let count = kernel * kernel
+            if rotated {
+                let w = weight + (c * filters + f) * count
+                for i in 0..<count { taps[i] = w[count - 1 - i] }
+            } else {
+                let w = weight + (f * channels + c) * count
+                for i in 0..<count { taps[i] = w[i] }
+            }
+        }
+
+        /// `copyTaps` of a 3x3 filter, in lanes 0...8.
         @inline(__always)
         func taps3x3(_ weight: UnsafePointer<Float>, filter f: Int, channel c: Int, rotated: Bool) -> SIMD16<Float> {
             var k = SIMD16<Float>()
-            if rotated {
-                let w = weight + (c * filters + f) * 9
-                for i in 0..<9 { k[i] = w[8 - i] }
-            } else {
-                let w = weight + (f * channels + c) * 9
-                for i in 0..<9 { k[i] = w[i] }
+            withUnsafeMutableBytes(of: &k) { lanes in
+                copyTaps(
+                    weight, filter: f, channel: c, rotated: rotated,
+                    into: lanes.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: Float.self))
             }
             return k
         }

@@ -107,13 +107,7 @@ extension WinogradConvolution.Problem {
         }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 25 + 30) { buffer in
             let k = buffer.baseAddress.unsafelyUnwrapped, columns = k + 25
-            if rotated {
-                let w = weight + (c * filters + f) * 25
-                for i in 0..<25 { k[i] = w[24 - i] }
-            } else {
-                let w = weight + (f * channels + c) * 25
-                for i in 0..<25 { k[i] = w[i] }
-            }
+            copyTaps(weight, filter: f, channel: c, rotated: rotated, into: k)
             // G down each of the five columns: a 6x5 matrix, row-major.
             for b in 0..<5 {
                 let column = WinogradF2x5.filter((k[b], k[5 + b], k[10 + b], k[15 + b], k[20 + b]))
