@@ -185,8 +185,9 @@ public enum Convolution {
                                                gradBias: gradBias)
             return
         case .winograd4x4:
-            // resolve() refuses it first; fatalError traps in -Ounchecked builds too.
-            fatalError("Convolution: F(4x4, 3x3) has no weight gradient")
+            WinogradConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
+                                               gradBias: gradBias, outputTile: 4)
+            return
         case .gemm: break
         }
         let l = Lowering(g, product: product)

@@ -18,8 +18,9 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
     /// `WinogradWeightGradient.swift`); F(2x2, 5x5) for the forward pass and input gradient of
     /// 5x5 ones, 2.78× fewer (`WinogradF2x5.swift`).
     case winograd
-    /// Winograd F(4x4, 3x3), 4x4 output tiles: the forward pass and input gradient of 3x3
-    /// stride-1 convolutions, 4× fewer multiplies (`WinogradF4x3.swift`).
+    /// Winograd F(4x4, 3x3), 4x4 output tiles: every pass of 3x3 stride-1 convolutions, 4×
+    /// fewer multiplies (`WinogradF4x3.swift`, the weight gradient in
+    /// `WinogradWeightGradient.swift`).
     case winograd4x4
 }
 

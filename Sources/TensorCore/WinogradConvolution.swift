@@ -42,18 +42,19 @@ enum WinogradConvolution {
             && g.groups == 1 && g.padHeight <= k - 1 && g.padWidth <= k - 1
     }
 
-    /// F(4x4, 3x3): the forward pass and input gradient of what F(2x2, 3x3) runs.
+    /// F(4x4, 3x3): every pass of what F(2x2, 3x3) runs.
     static func appliesLargeTiles(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
-        g.kernelHeight == 3 && pass != .weightGradient && applies(g, pass)
+        g.kernelHeight == 3 && applies(g, pass)
     }
 
     /// Whether F(4x4, 3x3) is the fastest candidate where it applies: with 64 or more channels
     /// on both sides and at least four blocks of 4x4 tiles (threads split the work by blocks, and
-    /// a 7x7 plane has only 4 tiles). `bench conv`, Zen 3 (AVX2), 2 threads, forward / input
-    /// gradient GFLOP/s, F(4x4, 3x3) vs F(2x2, 3x3):
-    /// - VGG-16 b8: 64→64 at 224x224 228 / 222 vs 164 / 169; 256→256 at 56x56 370 / 275 vs
-    ///   238 / 173; 512→512 at 28x28 331 / 337 vs 252 / 250; but 512→512 at 14x14 (128 tiles)
-    ///   182 / 164 vs 205 / 186;
+    /// a 7x7 plane has only 4 tiles); for the weight gradient, whose blocks are 128 tiles, at
+    /// least one block (below that it draws with F(2x2, 3x3)). `bench conv`, Zen 3 (AVX2),
+    /// 2 threads, GFLOP/s, F(4x4, 3x3) vs F(2x2, 3x3):
+    /// - forward / input gradient: VGG-16 b8: 64→64 at 224x224 228 / 222 vs 164 / 169;
+    ///   256→256 at 56x56 370 / 275 vs 238 / 173; 512→512 at 28x28 331 / 337 vs 252 / 250; but
+    ///   512→512 at 14x14 (128 tiles) 182 / 164 vs 205 / 186;
     /// - ResNet-50 b16: 64→64 at 56x56 201 / 193 vs 127 / 132; 256→256 at 14x14 243 / 250 vs
     ///   220 / 213; but 512→512 at 7x7 (64 tiles) 101 / 98 vs 159 / 160;
     /// - AlexNet b32, 384→256 at 13x13: 309 / 263 vs 197 / 200; ResNet-20 b128, 64→64 at 8x8:
@@ -61,13 +62,20 @@ enum WinogradConvolution {
     /// - ResNet-18 b32, 512→512 at 7x7 (128 tiles): 179 / 169 vs 164 / 175, a draw;
     /// - with 32 channels, a draw against direct (ResNet-20 32→32 at 16x16: 110 / 145 vs
     ///   101 / 154), and it loses with 16.
+    /// - weight gradient: ResNet-50 b16 64→64 at 56x56 157 vs 109, 256→256 at 14x14 222 vs 150,
+    ///   512→512 at 7x7 (64 tiles) 132–134 vs 130–139, a draw; ResNet-18 b32 512→512 at 7x7
+    ///   (128 tiles) 182 vs 109; VGG-16 b8 256→256 at 56x56 329 vs 197, 512→512 at 14x14
+    ///   (128 tiles) 143 vs 120; ResNet-20 b128 64→64 at 8x8 126 vs im2col 78.
     static func prefersLargeTiles(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
         let tiles = g.batch * ((g.outHeight + 3) / 4) * ((g.outWidth + 3) / 4)
-        return Swift.min(g.inChannels, g.outChannels) >= 64 && tiles >= largeTileMinimum
+        let minimum =
+            pass == .weightGradient ? Swift.min(largeTileMinimum, weightGradientBlockTiles) : largeTileMinimum
+        return Swift.min(g.inChannels, g.outChannels) >= 64 && tiles >= minimum
     }
 
-    /// The fewest 4x4 tiles for which F(4x4, 3x3) is preferred: four blocks. Tests lower it to
-    /// train small images on it.
+    /// The fewest 4x4 tiles for which F(4x4, 3x3) is preferred in the forward pass and input
+    /// gradient: four blocks (the weight gradient's minimum is one of its blocks, or this if
+    /// lower). Tests lower it to train small images on it.
     nonisolated(unsafe) static var largeTileMinimum = 4 * blockTiles
 
     /// Whether Winograd is the fastest candidate where it applies: with 64 or more channels on

@@ -1,4 +1,4 @@
-// Winograd F(4x4, 3x3) for the forward pass and input gradient of 3x3 stride-1 convolutions:
+// Winograd F(4x4, 3x3) for every pass of 3x3 stride-1 convolutions:
 // 4x4 output tiles from 6x6 input patches, 36 products per tile and input channel for 16
 // outputs (2.25 per output) instead of F(2x2, 3x3)'s 16 for 4 (4 per output), so the products,
 // most of the work, shrink 1.78× more. The points are F(2x2, 5x5)'s (0, ±1, ±2, ∞), so the data
@@ -8,7 +8,8 @@
 //   Aᵀ = [[1, 1, 1, 1, 1, 0], [0, 1, −1, 2, −2, 0], [0, 1, 1, 4, 4, 0],
 //         [0, 1, −1, 8, −8, 1]]
 // Aᵀ's entries up to 8 cost accuracy against F(2x2, 3x3): the tests state the bound. The weight
-// gradient stays on F(2x2, 3x3) (WinogradWeightGradient.swift), like F(2x2, 5x5)'s.
+// gradient, the transpose (WinogradWeightGradient.swift), runs dY through A and the summed
+// products through Gᵀ: both are here.
 
 enum WinogradF4x3 {
     /// G g: the filter transform of three taps.
@@ -30,8 +31,40 @@ enum WinogradF4x3 {
         )
     }
 
+    /// A dy: the output gradient's transform, four outputs' gradients to six (the transpose of
+    /// `output`).
+    @inline(__always)
+    static func gradient<V: WinogradLaneValue>(_ y: (V, V, V, V)) -> WinogradF2x5.Six<V> {
+        let even = y.0 + y.2, odd = y.1 + y.3, evenWeighted = y.0 + 4 * y.2, oddWeighted = 2 * y.1 + 8 * y.3
+        return (y.0, even + odd, even - odd, evenWeighted + oddWeighted, evenWeighted - oddWeighted, y.3)
+    }
+
+    /// Gᵀ u: six summed products' gradients to three taps' (the transpose of `filter`).
+    @inline(__always)
+    static func filterGradient<V: WinogradLaneValue>(_ u: WinogradF2x5.Six<V>) -> (V, V, V) {
+        let plusOne = u.1 + u.2, minusOne = u.1 - u.2, plusTwo = u.3 + u.4, minusTwo = u.3 - u.4
+        return (
+            0.25 * u.0 + (-1.0 / 6) * plusOne + (1.0 / 24) * plusTwo,
+            (-1.0 / 6) * minusOne + (1.0 / 12) * minusTwo,
+            (-1.0 / 6) * plusOne + (1.0 / 6) * plusTwo + u.5
+        )
+    }
+
     /// Four outputs of eight tiles each.
     typealias Row = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+
+    /// `interleave`'s inverse: 32 contiguous pixels, one row of eight tiles, as the tiles' four
+    /// columns.
+    @inline(__always)
+    static func deinterleave(_ left: SIMD16<Float>, _ right: SIMD16<Float>) -> Row {
+        let leftEven = left.evenHalf, leftOdd = left.oddHalf, rightEven = right.evenHalf, rightOdd = right.oddHalf
+        return (
+            SIMD8(lowHalf: leftEven.evenHalf, highHalf: rightEven.evenHalf),
+            SIMD8(lowHalf: leftOdd.evenHalf, highHalf: rightOdd.evenHalf),
+            SIMD8(lowHalf: leftEven.oddHalf, highHalf: rightEven.oddHalf),
+            SIMD8(lowHalf: leftOdd.oddHalf, highHalf: rightOdd.oddHalf)
+        )
+    }
 
     /// One output row of eight horizontally adjacent tiles as 32 contiguous pixels:
     /// (r.0[0], r.1[0], r.2[0], r.3[0], r.0[1], …, r.3[7]), in two halves.
@@ -66,6 +99,25 @@ extension WinogradConvolution.Problem {
         row(3, (column0.3, column1.3, column2.3))
         row(4, (column0.4, column1.4, column2.4))
         row(5, (column0.5, column1.5, column2.5))
+    }
+
+    /// gradWeight = Gᵀ dU G of one filter and channel, dU[ξ] at u[ξ·plane] (ξ = 6i + j).
+    @inline(__always)
+    func filterGradientF4x3(_ u: UnsafePointer<Float>, plane: Int, into w: UnsafeMutablePointer<Float>) {
+        // Gᵀ down each of the six columns: three rows of six; then along each row.
+        @inline(__always) func column(_ j: Int) -> (Float, Float, Float) {
+            WinogradF4x3.filterGradient(WinogradF2x5.load(u + j * plane, 6 * plane))
+        }
+        let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3), c4 = column(4), c5 = column(5)
+        @inline(__always) func row(_ i: Int, _ r: WinogradF2x5.Six<Float>) {
+            let taps = WinogradF4x3.filterGradient(r)
+            w[3 * i] = taps.0
+            w[3 * i + 1] = taps.1
+            w[3 * i + 2] = taps.2
+        }
+        row(0, (c0.0, c1.0, c2.0, c3.0, c4.0, c5.0))
+        row(1, (c0.1, c1.1, c2.1, c3.1, c4.1, c5.1))
+        row(2, (c0.2, c1.2, c2.2, c3.2, c4.2, c5.2))
     }
 
     /// Y = Aᵀ M A for eight tiles, `value(ξ)` their products at ξ = 6i + j: the four output
@@ -144,6 +196,90 @@ extension WinogradConvolution.TileBlocks {
                     store(rows.3, 3)
                     position.advance(p)
                 }
+                local += lanes
+            }
+        }
+    }
+}
+
+extension WinogradConvolution.WeightGradientRuns {
+    /// dM = A dY Aᵀ per tile and filter, dY the tile's 4x4 output gradient (zero past the
+    /// plane's edges), row-major [ξ][filter][tile], ξ = 6i + j.
+    func transformGradientF4x3(tiles: Range<Int>, into m: UnsafeMutablePointer<Float>) {
+        let p = problem
+        let blockTiles = WinogradConvolution.weightGradientBlockTiles
+        let plane = p.filters * blockTiles
+        let planeSize = p.outHeight * p.outWidth
+        for k in 0..<p.filters {
+            var position = WinogradConvolution.TilePosition(tiles.lowerBound, p)
+            var local = 0
+            while local < tiles.count {
+                let lanes = Swift.min(8, tiles.count - local)
+                let y0 = 4 * position.row, x0 = 4 * position.column
+                let dy = gradOutput + (position.image * p.filters + k) * planeSize
+                // dY row by row, each four values of eight tiles.
+                let zero: WinogradF4x3.Row = (.zero, .zero, .zero, .zero)
+                var dyRows = (zero, zero, zero, zero)
+                if lanes == 8 && position.column + 8 <= p.tilesWide && x0 + 32 <= p.outWidth
+                    && y0 + 4 <= p.outHeight
+                {
+                    // Eight tiles of one row: each of their four gradient rows is 32 contiguous pixels.
+                    @inline(__always) func load(_ i: Int) -> WinogradF4x3.Row {
+                        let at = UnsafeRawPointer(dy + (y0 + i) * p.outWidth + x0)
+                        let left = at.loadUnaligned(as: SIMD16<Float>.self)
+                        let right = at.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+                        return WinogradF4x3.deinterleave(left, right)
+                    }
+                    dyRows = (load(0), load(1), load(2), load(3))
+                    for _ in 0..<8 { position.advance(p) }
+                } else {
+                    withUnsafeMutableBytes(of: &dyRows) { raw in
+                        // Row i, column j, lane l at float (4i + j)·8 + l.
+                        let lane = raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: Float.self)
+                        for l in 0..<lanes {
+                            let y0 = 4 * position.row, x0 = 4 * position.column
+                            let dy = gradOutput + (position.image * p.filters + k) * planeSize
+                            for i in 0..<Swift.min(4, p.outHeight - y0) {
+                                for j in 0..<Swift.min(4, p.outWidth - x0) {
+                                    lane[(4 * i + j) * 8 + l] = dy[(y0 + i) * p.outWidth + x0 + j]
+                                }
+                            }
+                            position.advance(p)
+                        }
+                    }
+                }
+                // A down the four columns: six rows of four; then along each row into dM.
+                let (r0, r1, r2, r3) = dyRows
+                let c0 = WinogradF4x3.gradient((r0.0, r1.0, r2.0, r3.0))
+                let c1 = WinogradF4x3.gradient((r0.1, r1.1, r2.1, r3.1))
+                let c2 = WinogradF4x3.gradient((r0.2, r1.2, r2.2, r3.2))
+                let c3 = WinogradF4x3.gradient((r0.3, r1.3, r2.3, r3.3))
+                let at = m + k * blockTiles + local
+                @inline(__always) func row(_ i: Int, _ r: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
+                    let six = WinogradF4x3.gradient(r)
+                    if lanes == 8 {
+                        let to = UnsafeMutableRawPointer(at + 6 * i * plane)
+                        let stride = plane * MemoryLayout<Float>.stride
+                        to.storeBytes(of: six.0, as: SIMD8<Float>.self)
+                        to.storeBytes(of: six.1, toByteOffset: stride, as: SIMD8<Float>.self)
+                        to.storeBytes(of: six.2, toByteOffset: 2 * stride, as: SIMD8<Float>.self)
+                        to.storeBytes(of: six.3, toByteOffset: 3 * stride, as: SIMD8<Float>.self)
+                        to.storeBytes(of: six.4, toByteOffset: 4 * stride, as: SIMD8<Float>.self)
+                        to.storeBytes(of: six.5, toByteOffset: 5 * stride, as: SIMD8<Float>.self)
+                    } else {
+                        for l in 0..<lanes {
+                            WinogradF2x5.store(
+                                (six.0[l], six.1[l], six.2[l], six.3[l], six.4[l], six.5[l]), at + 6 * i * plane + l,
+                                plane)
+                        }
+                    }
+                }
+                row(0, (c0.0, c1.0, c2.0, c3.0))
+                row(1, (c0.1, c1.1, c2.1, c3.1))
+                row(2, (c0.2, c1.2, c2.2, c3.2))
+                row(3, (c0.3, c1.3, c2.3, c3.3))
+                row(4, (c0.4, c1.4, c2.4, c3.4))
+                row(5, (c0.5, c1.5, c2.5, c3.5))
                 local += lanes
             }
         }

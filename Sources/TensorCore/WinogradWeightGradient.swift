@@ -1,11 +1,13 @@
-// The weight gradient through Winograd F(2x2, 3x3): the exact transpose of the forward pass.
+// The weight gradient through Winograd F(2x2, 3x3) or F(4x4, 3x3): the exact transpose of the
+// forward pass.
 //
 // Forward, tile t's outputs are Y = Aᵀ[Σ_c U[c] ⊙ V_t[c]]A with U = G g Gᵀ. Differentiating,
 // ∂L/∂U[k][c] = Σ_t (A dY_t Aᵀ) ⊙ V_t[c] and ∂L/∂g = Gᵀ (∂L/∂U) G. Outputs past an odd edge
-// have dY = 0, so the sum over tiles is the whole gradient. Over the 16 positions ξ the sum is
-// 16 matrix products, dU[ξ] (filters × channels) = dM[ξ] (filters × tiles) · V[ξ]ᵀ (tiles ×
-// channels), whose depth is a block's tiles. The transforms run eight tiles per vector, so
-// they write tiles contiguously (row-major [ξ][channel or filter][tile]) and the GEMM packs
+// have dY = 0, so the sum over tiles is the whole gradient. Over the 16 positions ξ (36 for
+// F(4x4, 3x3), whose transforms are in WinogradF4x3.swift) the sum is 16 (36) matrix
+// products, dU[ξ] (filters × channels) = dM[ξ] (filters × tiles) · V[ξ]ᵀ (tiles × channels),
+// whose depth is a block's tiles. The transforms run eight tiles per vector, so they write
+// tiles contiguously (row-major [ξ][channel or filter][tile]) and the GEMM packs
 // its operands, a small cost beside the products. Each worker sums its run of blocks into its own dU; the
 // workers' sums are added in worker order (the same bits for a given thread count, as on the
 // im2col path) and transformed back to 3x3.
@@ -14,16 +16,17 @@ extension WinogradConvolution {
     /// Tiles per weight-gradient block: the depth of its products.
     static let weightGradientBlockTiles = 128
 
-    /// gradWeight (and gradBias) = ∂loss/∂weight summed over the batch (overwritten).
+    /// gradWeight (and gradBias) = ∂loss/∂weight summed over the batch (overwritten), through
+    /// F(2x2, 3x3) or, with `outputTile` 4, F(4x4, 3x3).
     static func backwardWeight(
         _ g: ConvolutionGeometry, input: UnsafePointer<Float>,
         gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
-        gradBias: UnsafeMutablePointer<Float>?
+        gradBias: UnsafeMutablePointer<Float>?, outputTile: Int = 2
     ) {
-        let problem = Problem(forward: g)
+        let problem = Problem(forward: g, outputTile: outputTile)
         let blocks = (problem.tileCount + weightGradientBlockTiles - 1) / weightGradientBlockTiles
         let workers = Swift.max(1, Swift.min(Parallel.threadCount, blocks))
-        let partialSize = 16 * problem.filters * problem.channels
+        let partialSize = problem.positions * problem.filters * problem.channels
         WinogradConvolution.transformScratch.withScratch(workers * partialSize) { partials in
             Parallel.forEachRange(
                 workers,
@@ -51,10 +54,12 @@ extension WinogradConvolution {
         func run(_ range: Range<Int>) {
             let p = problem
             let tiles = WinogradConvolution.weightGradientBlockTiles
-            let partialSize = 16 * p.filters * p.channels
-            Convolution.scratch.withScratch(16 * (p.channels + p.filters) * tiles) { scratch in
+            let partialSize = p.positions * p.filters * p.channels
+            let transformsSize = p.positions * (p.channels + p.filters) * tiles
+            Convolution.scratch.withScratch(transformsSize + Problem.patchScratchSize) { scratch in
                 let transformedInput = scratch
-                let transformedGradient = scratch + 16 * p.channels * tiles
+                let transformedGradient = scratch + p.positions * p.channels * tiles
+                let patch = scratch + transformsSize
                 let layout = RowMajorTileLayout(channels: p.channels, tiles: tiles)
                 for worker in range {
                     let first = worker * blocks / workers, end = (worker + 1) * blocks / workers
@@ -62,10 +67,17 @@ extension WinogradConvolution {
                     for block in first..<end {
                         let start = block * tiles
                         let count = Swift.min(tiles, p.tileCount - start)
-                        p.transformInput(
-                            input, tiles: start..<(start + count), into: transformedInput, layout: layout,
-                            paddedCount: count)
-                        transformGradient(tiles: start..<(start + count), into: transformedGradient)
+                        if p.outputTile == 4 {
+                            p.transformInputSixBySix(
+                                input, tiles: start..<(start + count), into: transformedInput, layout: layout,
+                                paddedCount: count, patch: patch)
+                            transformGradientF4x3(tiles: start..<(start + count), into: transformedGradient)
+                        } else {
+                            p.transformInput(
+                                input, tiles: start..<(start + count), into: transformedInput, layout: layout,
+                                paddedCount: count)
+                            transformGradient(tiles: start..<(start + count), into: transformedGradient)
+                        }
                         multiply(
                             depth: count, transformedGradient: transformedGradient,
                             transformedInput: transformedInput, sums: sums, accumulate: block != first)
@@ -131,14 +143,14 @@ extension WinogradConvolution {
             }
         }
 
-        /// dU[ξ] (+)= dM[ξ] · V[ξ]ᵀ for the 16 positions, on this thread.
+        /// dU[ξ] (+)= dM[ξ] · V[ξ]ᵀ for the 16 (or 36) positions, on this thread.
         func multiply(
             depth: Int, transformedGradient m: UnsafePointer<Float>, transformedInput v: UnsafePointer<Float>,
             sums: UnsafeMutablePointer<Float>, accumulate: Bool
         ) {
             let p = problem
             let tiles = WinogradConvolution.weightGradientBlockTiles
-            for xi in 0..<16 {
+            for xi in 0..<p.positions {
                 GEMM.multiply(
                     transposeA: false, transposeB: true, m: p.filters, n: p.channels, k: depth,
                     a: m + xi * p.filters * tiles, lda: tiles, b: v + xi * p.channels * tiles, ldb: tiles,
@@ -161,8 +173,8 @@ extension WinogradConvolution {
         }
     }
 
-    /// gradWeight[k][c] = Gᵀ dU[k][c] G, G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]], and
-    /// gradBias[k] = the sum of filter k's output gradient, for filters in a range.
+    /// gradWeight[k][c] = Gᵀ dU[k][c] G and gradBias[k] = the sum of filter k's output gradient,
+    /// for filters in a range.
     struct FilterGradients: ParallelBody {
         let problem: Problem
         let sums: UnsafePointer<Float>
@@ -174,22 +186,16 @@ extension WinogradConvolution {
             let p = problem
             let plane = p.filters * p.channels
             for k in range {
-                for c in 0..<p.channels {
-                    let u = sums + k * p.channels + c
-                    @inline(__always) func row(_ i: Int) -> SIMD4<Float> {
-                        SIMD4(u[4 * i * plane], u[(4 * i + 1) * plane], u[(4 * i + 2) * plane], u[(4 * i + 3) * plane])
+                if p.outputTile == 4 {
+                    for c in 0..<p.channels {
+                        p.filterGradientF4x3(
+                            sums + k * p.channels + c, plane: plane, into: gradWeight + (k * p.channels + c) * 9)
                     }
-                    let u0 = row(0), u1 = row(1), u2 = row(2), u3 = row(3)
-                    let s0 = u0 + 0.5 * (u1 + u2), s1 = 0.5 * (u1 - u2), s2 = 0.5 * (u1 + u2) + u3
-                    let w = gradWeight + (k * p.channels + c) * 9
-                    @inline(__always) func store(_ s: SIMD4<Float>, row i: Int) {
-                        w[3 * i] = s[0] + 0.5 * (s[1] + s[2])
-                        w[3 * i + 1] = 0.5 * (s[1] - s[2])
-                        w[3 * i + 2] = 0.5 * (s[1] + s[2]) + s[3]
+                } else {
+                    for c in 0..<p.channels {
+                        p.filterGradientF2x3(
+                            sums + k * p.channels + c, plane: plane, into: gradWeight + (k * p.channels + c) * 9)
                     }
-                    store(s0, row: 0)
-                    store(s1, row: 1)
-                    store(s2, row: 2)
                 }
                 if let gradBias {
                     let planeSize = p.outHeight * p.outWidth
@@ -202,5 +208,26 @@ extension WinogradConvolution {
                 }
             }
         }
+    }
+}
+
+extension WinogradConvolution.Problem {
+    /// gradWeight = Gᵀ dU G of one filter and channel for F(2x2, 3x3), G = [[1, 0, 0],
+    /// [½, ½, ½], [½, −½, ½], [0, 0, 1]], dU[ξ] at u[ξ·plane] (ξ = 4i + j).
+    @inline(__always)
+    func filterGradientF2x3(_ u: UnsafePointer<Float>, plane: Int, into w: UnsafeMutablePointer<Float>) {
+        @inline(__always) func row(_ i: Int) -> SIMD4<Float> {
+            SIMD4(u[4 * i * plane], u[(4 * i + 1) * plane], u[(4 * i + 2) * plane], u[(4 * i + 3) * plane])
+        }
+        let u0 = row(0), u1 = row(1), u2 = row(2), u3 = row(3)
+        let s0 = u0 + 0.5 * (u1 + u2), s1 = 0.5 * (u1 - u2), s2 = 0.5 * (u1 + u2) + u3
+        @inline(__always) func store(_ s: SIMD4<Float>, row i: Int) {
+            w[3 * i] = s[0] + 0.5 * (s[1] + s[2])
+            w[3 * i + 1] = 0.5 * (s[1] - s[2])
+            w[3 * i + 2] = 0.5 * (s[1] + s[2]) + s[3]
+        }
+        store(s0, row: 0)
+        store(s1, row: 1)
+        store(s2, row: 2)
     }
 }
