@@ -139,8 +139,11 @@ public enum Convolution {
         case .gemm: break
         }
         let l = Lowering(g, product: product)
-        forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize,
-                        ForwardRun(g: g, l: l, input: input, weight: weight, bias: bias, output: output))
+        withPackedWeights(g, l, weight, transposed: false) { packedWeights in
+            forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize,
+                            ForwardRun(g: g, l: l, input: input, weight: weight, packedWeights: packedWeights,
+                                       bias: bias, output: output))
+        }
     }
 
     /// gradInput = ∂loss/∂input (overwritten).
@@ -161,8 +164,25 @@ public enum Convolution {
         case .gemm: break
         }
         let l = Lowering(g, product: product)
-        forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize,
-                        InputGradientRun(g: g, l: l, gradOutput: gradOutput, weight: weight, gradInput: gradInput))
+        withPackedWeights(g, l, weight, transposed: true) { packedWeights in
+            forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize,
+                            InputGradientRun(g: g, l: l, gradOutput: gradOutput, weight: weight,
+                                             packedWeights: packedWeights, gradInput: gradInput))
+        }
+    }
+
+    /// Runs `body` with the weights packed once as the left operand of every image's product
+    /// (forward: W; input gradient, `transposed`: Wᵀ), or with nil where they are multiplied
+    /// once (a single chunk), by the bf16 GEMM, or per group.
+    @inline(__always)
+    static func withPackedWeights(_ g: ConvolutionGeometry, _ l: Lowering, _ weight: UnsafePointer<Float>,
+                                  transposed: Bool, _ body: (GEMM.PackedA?) -> Void) {
+        let chunks = (g.batch + l.chunk - 1) / l.chunk
+        guard chunks > 1 && g.groups == 1 && l.product == .float32 else { return body(nil) }
+        let (m, k) = transposed ? (l.depth, l.filters) : (l.filters, l.depth)
+        scratch.withScratch(GEMM.PackedA.count(m: m, k: k, shape: GEMM.kernelShape)) { storage in
+            body(GEMM.pack(transposeA: transposed, m: m, k: k, a: weight, lda: l.depth, into: storage))
+        }
     }
 
     /// gradWeight (and gradBias) = ∂loss/∂weight summed over the batch (overwritten).
@@ -258,7 +278,8 @@ public enum Convolution {
 
     struct ForwardRun: ImageRunBody {
         let g: ConvolutionGeometry, l: Lowering
-        let input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?
+        let input: UnsafePointer<Float>, weight: UnsafePointer<Float>, packedWeights: GEMM.PackedA?
+        let bias: UnsafePointer<Float>?
         let output: UnsafeMutablePointer<Float>
 
         func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {
@@ -267,7 +288,11 @@ public enum Convolution {
                 let columns = lower(g, l, input: input, start: start, count: count, columns: buffer)
                 // A single image's result goes straight to the output; a chunk's is scattered after.
                 let result = count == 1 ? output + start * l.resultSize : buffer + l.columnsSize
-                for group in 0..<g.groups {
+                if let packedWeights {
+                    GEMM.multiply(packedA: packedWeights, transposeB: false, n: width, b: columns, ldb: width,
+                                  c: result, ldc: width, threads: gemmThreads)
+                }
+                for group in 0..<g.groups where packedWeights == nil {
                     // out_g [filters × width] = W_g [filters × depth] · columns_g [depth × width]
                     l.product.multiply(transposeA: false, transposeB: false, m: l.filters, n: width, k: l.depth,
                                       a: weight + group * l.filters * l.depth, lda: l.depth,
@@ -291,7 +316,8 @@ public enum Convolution {
 
     struct InputGradientRun: ImageRunBody {
         let g: ConvolutionGeometry, l: Lowering
-        let gradOutput: UnsafePointer<Float>, weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>
+        let gradOutput: UnsafePointer<Float>, weight: UnsafePointer<Float>, packedWeights: GEMM.PackedA?
+        let gradInput: UnsafeMutablePointer<Float>
 
         func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {
             forEachChunk(images, l.chunk) { start, count in
@@ -301,7 +327,11 @@ public enum Convolution {
                 // A single pointwise image: the column gradient is the image gradient itself.
                 let direct = l.pointwise && count == 1
                 let columns = direct ? gradInput + start * l.imageSize : buffer
-                for group in 0..<g.groups {
+                if let packedWeights {
+                    GEMM.multiply(packedA: packedWeights, transposeB: false, n: width, b: gradResults, ldb: width,
+                                  c: columns, ldc: width, threads: gemmThreads)
+                }
+                for group in 0..<g.groups where packedWeights == nil {
                     // columns_g [depth × width] = W_gᵀ [depth × filters] · gradOut_g [filters × width]
                     l.product.multiply(transposeA: true, transposeB: false, m: l.depth, n: width, k: l.filters,
                                       a: weight + group * l.filters * l.depth, lda: l.depth,

@@ -54,7 +54,16 @@ public enum GEMM {
         }
 
         // Read once: the packing, the scratch sizes and the sweep must agree on the tile.
-        let shape = kernelShape
+        run(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+            packedA: nil, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads, shape: kernelShape)
+    }
+
+    /// `multiply` for k > 0 and alpha ≠ 0 on `shape`'s register tile, with op(A) packed here
+    /// or, given `packedA`, already (`a`, `lda` and `transposeA` are then unused).
+    static func run(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                    a: UnsafePointer<Float>, lda: Int, packedA: PackedA?, b: UnsafePointer<Float>, ldb: Int,
+                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int, shape: GEMMKernelShape) {
+        guard m > 0 && n > 0 && k > 0 else { return }
         let work = m * n * k
         let workers = Swift.max(1, Swift.min(threads, work / workPerThread))
         // Split the longer side of C, in whole tiles, so every worker has full tiles.
@@ -63,7 +72,7 @@ public enum GEMM {
         let parts = Swift.min(workers, units)
 
         let partition = Partition(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+                                  a: a, lda: lda, packedA: packedA, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
                                   splitColumns: splitColumns, units: units, parts: parts, shape: shape)
         if parts <= 1 {
             partition.run(0..<1)
@@ -75,7 +84,7 @@ public enum GEMM {
     /// Part p of C: a run of whole tiles along its longer side, multiplied on one thread.
     struct Partition: ParallelBody {
         let transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float
-        let a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int
+        let a: UnsafePointer<Float>, lda: Int, packedA: PackedA?, b: UnsafePointer<Float>, ldb: Int
         let beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
         let splitColumns: Bool, units: Int, parts: Int, shape: GEMMKernelShape
 
@@ -88,22 +97,23 @@ public enum GEMM {
                 guard start < end else { continue }
                 multiplyBlock(transposeA: transposeA, transposeB: transposeB,
                               rows: splitColumns ? 0..<m : start..<end, columns: splitColumns ? start..<end : 0..<n,
-                              k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
-                              shape: shape)
+                              k: k, alpha: alpha, a: a, lda: lda, packedA: packedA, b: b, ldb: ldb, beta: beta,
+                              c: c, ldc: ldc, shape: shape)
             }
         }
     }
 
-    /// The blocked loop over one rectangle of C, on the calling thread.
+    /// The blocked loop over one rectangle of C, on the calling thread; op(A)'s blocks are
+    /// packed here unless `packedA` holds them.
     static func multiplyBlock(transposeA: Bool, transposeB: Bool, rows: Range<Int>, columns: Range<Int>,
-                              k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                              k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, packedA prepacked: PackedA?,
                               b: UnsafePointer<Float>, ldb: Int,
                               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, shape: GEMMKernelShape) {
         // Even depth slices (k = 300 → 150 + 150, not 256 + 44) keep every slice efficient.
         let slices = (k + blockDepth - 1) / blockDepth
         let sliceDepth = (k + slices - 1) / slices
         let maxColumns = roundUp(Swift.min(columns.count, blockColumns), shape.columns)
-        let maxRows = roundUp(Swift.min(rows.count, blockRows), shape.rows)
+        let maxRows = prepacked == nil ? roundUp(Swift.min(rows.count, blockRows), shape.rows) : 0
 
         scratch.withScratch(sliceDepth * (maxColumns + maxRows)) { workspace in
             let packedB = workspace
@@ -121,9 +131,15 @@ public enum GEMM {
                     var ic = rows.lowerBound
                     while ic < rows.upperBound {
                         let mc = Swift.min(blockRows, rows.upperBound - ic)
-                        packA(transposed: transposeA, a, lda: lda, row0: ic, col0: pc, rows: mc, depth: kc,
-                              alpha: alpha, panelHeight: shape.rows, into: packedA)
-                        multiplyPanels(rows: mc, columns: nc, depth: kc, packedA: packedA, packedB: packedB,
+                        let blockA: UnsafePointer<Float>
+                        if let prepacked {
+                            blockA = prepacked.panels(sliceStart: pc, sliceDepth: kc, row: ic)
+                        } else {
+                            packA(transposed: transposeA, a, lda: lda, row0: ic, col0: pc, rows: mc, depth: kc,
+                                  alpha: alpha, panelHeight: shape.rows, into: packedA)
+                            blockA = UnsafePointer(packedA)
+                        }
+                        multiplyPanels(rows: mc, columns: nc, depth: kc, packedA: blockA, packedB: packedB,
                                        c: c + ic * ldc + jc, ldc: ldc, beta: sliceBeta, shape: shape)
                         ic += mc
                     }
