@@ -35,7 +35,7 @@ final class GEMMPackedATests: XCTestCase {
                 try withTinyGEMMThreshold {
                     for threads in 1...4 {
                         let label =
-                            "\(m)x\(n)x\(k) transposeA \(transposeA) transposeB \(transposeB) \(shape) threads \(threads)"
+                            "\(m)x\(n)x\(k) transposed \(transposeA)/\(transposeB) \(shape) threads \(threads)"
                         var expected = start
                         GEMM.multiply(
                             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
