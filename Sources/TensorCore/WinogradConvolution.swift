@@ -49,8 +49,10 @@ enum WinogradConvolution {
 
     /// Whether F(4x4, 3x3) is the fastest candidate where it applies: with 64 or more channels
     /// on both sides and at least four blocks of 4x4 tiles (threads split the work by blocks, and
-    /// a 7x7 plane has only 4 tiles); for the weight gradient, whose blocks are 128 tiles, at
-    /// least one block (below that it draws with F(2x2, 3x3)). `bench conv`, Zen 3 (AVX2),
+    /// a 7x7 plane has only 4 tiles); for the weight gradient, whose blocks are 128 tiles, one
+    /// block per two threads (measured at 2 threads, where one F(4x4, 3x3) block on one thread
+    /// beats F(2x2, 3x3)'s four on two, and draws below one block; with more threads F(2x2, 3x3)
+    /// gets more workers, so the minimum grows with them). `bench conv`, Zen 3 (AVX2),
     /// 2 threads, GFLOP/s, F(4x4, 3x3) vs F(2x2, 3x3):
     /// - forward / input gradient: VGG-16 b8: 64→64 at 224x224 228 / 222 vs 164 / 169;
     ///   256→256 at 56x56 370 / 275 vs 238 / 173; 512→512 at 28x28 331 / 337 vs 252 / 250; but
@@ -68,14 +70,14 @@ enum WinogradConvolution {
     ///   (128 tiles) 143 vs 120; ResNet-20 b128 64→64 at 8x8 126 vs im2col 78.
     static func prefersLargeTiles(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
         let tiles = g.batch * ((g.outHeight + 3) / 4) * ((g.outWidth + 3) / 4)
-        let minimum =
-            pass == .weightGradient ? Swift.min(largeTileMinimum, weightGradientBlockTiles) : largeTileMinimum
+        let weightGradientMinimum = weightGradientBlockTiles * Swift.max(1, (Parallel.threadCount + 1) / 2)
+        let minimum = pass == .weightGradient ? Swift.min(largeTileMinimum, weightGradientMinimum) : largeTileMinimum
         return Swift.min(g.inChannels, g.outChannels) >= 64 && tiles >= minimum
     }
 
     /// The fewest 4x4 tiles for which F(4x4, 3x3) is preferred in the forward pass and input
-    /// gradient: four blocks (the weight gradient's minimum is one of its blocks, or this if
-    /// lower). Tests lower it to train small images on it.
+    /// gradient: four blocks (the weight gradient's minimum is one of its blocks per two threads,
+    /// or this if lower). Tests lower it to train small images on it.
     nonisolated(unsafe) static var largeTileMinimum = 4 * blockTiles
 
     /// Whether Winograd is the fastest candidate where it applies: with 64 or more channels on

@@ -15,11 +15,13 @@ import XCTest
 /// F(4x4, 3x3) rounds about 10× more than im2col+GEMM (the Winograd error-bound test), and its
 /// trajectories part sooner: measured (2026-11-30), largest relative loss differences over the
 /// 20 steps, chosen kernels / reference reordered: VGG-11-BN 2.3e-2 / 1.1e-2, ResNet-18 4.7e-2 /
-/// 2.3e-2 with F(4x4, 3x3) in the forward pass and input gradient; 1.7e-2 / 1.7e-2 once it ran
-/// the weight gradient too (with F(2x2, 3x3) only: 9.8e-3 / 1.7e-2). So the test asserts what a
-/// kernel bug would break and chaos does not: the first four losses agree within 5e-4 (measured
-/// 1.2e-4 and 1.2e-6; a wrong kernel is off from step 0), each epoch's mean loss within 1e-2
-/// relative (measured 4.6e-4 and 1.2e-3), and the model learns.
+/// 2.3e-2 with F(4x4, 3x3) in the forward pass and input gradient; once it ran the weight
+/// gradient too, VGG-11-BN 1.7e-2 and ResNet-18 1.7e-2 (with F(2x2, 3x3) only: 9.8e-3 and
+/// 1.7e-2). So the test asserts what a kernel bug would break and chaos does not: the first four
+/// losses agree within 5e-4 (measured 1.2e-4 and 1.2e-6; a wrong forward kernel is off from
+/// step 0, a wrong gradient from step 1), each epoch's mean loss within 1e-2 relative (measured
+/// 4.6e-4 and 1.2e-3), and the model learns; and more than two layers ran F(4x4, 3x3) forward and
+/// in the weight gradient.
 final class FastKernelTrainingTests: XCTestCase {
     func testResNet18LearnsAsOnTheReferencePath() throws {
         try assertLearnsAsOnTheReferencePath("resnet18")
@@ -38,6 +40,7 @@ final class FastKernelTrainingTests: XCTestCase {
         WinogradConvolution.largeTileMinimum = savedMinimum
         let reference = try train(name, loweredOnly: true)
         XCTAssertGreaterThan(fast.largeTileLayers, 2, name, line: line)
+        XCTAssertGreaterThan(fast.largeTileWeightGradients, 2, name, line: line)
         XCTAssertEqual(reference.winogradLayers, 0, name, line: line)
         for step in 0..<reference.losses.count {
             let exact = reference.losses[step]
@@ -64,7 +67,7 @@ final class FastKernelTrainingTests: XCTestCase {
     /// weight decay): four classes, each a stripe orientation under heavy noise. Also the
     /// number of convolutions whose forward pass ran Winograd, and F(4x4, 3x3).
     private func train(_ name: String, loweredOnly: Bool) throws
-        -> (losses: [Double], winogradLayers: Int, largeTileLayers: Int)
+        -> (losses: [Double], winogradLayers: Int, largeTileLayers: Int, largeTileWeightGradients: Int)
     {
         let saved = Convolution.loweredOnly
         Convolution.loweredOnly = loweredOnly
@@ -105,8 +108,9 @@ final class FastKernelTrainingTests: XCTestCase {
         func convolutions(_ layer: Layer) -> [Conv2d] {
             (layer as? Conv2d).map { [$0] } ?? layer.children.flatMap { convolutions($0.layer) }
         }
-        let forwardKernels = convolutions(model.network).compactMap { $0.kernelNames?.forward }
-        return (losses, forwardKernels.filter { $0.hasPrefix("Winograd") }.count,
-                forwardKernels.filter { $0 == "Winograd 4x4" }.count)
+        let kernels = convolutions(model.network).compactMap { $0.kernelNames }
+        return (losses, kernels.filter { $0.forward.hasPrefix("Winograd") }.count,
+                kernels.filter { $0.forward == "Winograd 4x4" }.count,
+                kernels.filter { $0.weightGradient == "Winograd 4x4" }.count)
     }
 }
