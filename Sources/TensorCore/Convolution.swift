@@ -171,14 +171,18 @@ public enum Convolution {
         }
     }
 
-    /// Runs `body` with the weights packed once as the left operand of every image's product
-    /// (forward: W; input gradient, `transposed`: Wᵀ), or with nil where they are multiplied
-    /// once (a single chunk), by the bf16 GEMM, or per group.
+    /// Whether lowered convolutions pack their weights once per call (`withPackedWeights`);
+    /// tests turn it off to compare with packing per product.
+    nonisolated(unsafe) static var packsWeightsOnce = true
+
+    /// Runs `body` with the weights packed once as the left operand of every product the call
+    /// makes (forward: W; input gradient, `transposed`: Wᵀ) — each image or chunk, each
+    /// 2,048-column block, each thread of a split product — or with nil for grouped
+    /// convolutions and the bf16 GEMM, whose products pack their own.
     @inline(__always)
     static func withPackedWeights(_ g: ConvolutionGeometry, _ l: Lowering, _ weight: UnsafePointer<Float>,
                                   transposed: Bool, _ body: (GEMM.PackedA?) -> Void) {
-        let chunks = (g.batch + l.chunk - 1) / l.chunk
-        guard chunks > 1 && g.groups == 1 && l.product == .float32 else { return body(nil) }
+        guard packsWeightsOnce && g.groups == 1 && l.product == .float32 else { return body(nil) }
         let (m, k) = transposed ? (l.depth, l.filters) : (l.filters, l.depth)
         scratch.withScratch(GEMM.PackedA.count(m: m, k: k, shape: GEMM.kernelShape)) { storage in
             body(GEMM.pack(transposeA: transposed, m: m, k: k, a: weight, lda: l.depth, into: storage))

@@ -8,7 +8,9 @@
 // Threads split C into disjoint row or column ranges, each running the whole blocked loop on
 // its own part with its own packing buffers: no barriers, and every element of C is computed
 // by the same sequence of operations whatever the thread count, so results do not depend on
-// it. (They do depend on the register tile, which is fixed per build.)
+// it. (They do depend on the register tile, which is fixed per build.) A caller multiplying one
+// op(A) by several B (a convolution's weights by each image) packs it once instead
+// (GEMMPackedA.swift).
 
 
 public enum GEMM {

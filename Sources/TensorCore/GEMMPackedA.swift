@@ -28,7 +28,8 @@ extension GEMM {
     }
 
     /// Packs op(A) [m × k] (A, or Aᵀ with `transposeA`, as in `multiply`) into `storage`, which
-    /// holds at least `PackedA.count(m:k:shape:)` floats, for the register tile in use.
+    /// holds at least `PackedA.count(m:k:shape:)` floats, for the register tile in use; with
+    /// `threads` > 1 its depth slices are packed in parallel on the worker pool.
     static func pack(
         transposeA: Bool, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
         into storage: UnsafeMutablePointer<Float>, threads: Int = Parallel.threadCount
@@ -53,6 +54,7 @@ extension GEMM {
 
         func run(_ range: Range<Int>) {
             let k = packed.k
+            guard k > 0 else { return }
             let slices = (k + blockDepth - 1) / blockDepth
             let sliceDepth = (k + slices - 1) / slices
             for slice in range {

@@ -10,7 +10,10 @@ final class GEMMPackedATests: XCTestCase {
     func testPackedAMatchesPackingPerCallBitForBit() throws {
         // (m, n, k): one slice and one block; odd sizes past the register tiles; three depth
         // slices (k 600 → 200 each) over two 192-row blocks; n past one 2,048-column block.
-        let shapes = [(5, 7, 3), (13, 37, 29), (200, 45, 600), (20, 2_100, 70), (1, 1, 1)]
+        // Empty products: no rows, no columns, no depth (C = beta · C).
+        let shapes = [
+            (5, 7, 3), (13, 37, 29), (200, 45, 600), (20, 2_100, 70), (1, 1, 1), (0, 5, 7), (4, 0, 7), (3, 4, 0),
+        ]
         for (m, n, k) in shapes {
             for transposeA in [false, true] {
                 for transposeB in [false, true] {
@@ -41,7 +44,7 @@ final class GEMMPackedATests: XCTestCase {
                             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
                             b: b, ldb: ldb, beta: 0.5, c: &expected, ldc: ldc, threads: threads)
                         var storage = [Float](
-                            repeating: .nan, count: GEMM.PackedA.count(m: m, k: k, shape: shape))
+                            repeating: .nan, count: Swift.max(1, GEMM.PackedA.count(m: m, k: k, shape: shape)))
                         var actual = start
                         storage.withUnsafeMutableBufferPointer { packed in
                             let packedA = GEMM.pack(
@@ -59,44 +62,47 @@ final class GEMMPackedATests: XCTestCase {
         }
     }
 
-    /// A lowered convolution packs its weights once when it multiplies them by several chunks
-    /// of images: the same bits as a convolution of one image at a time.
-    func testConvolutionWithPackedWeightsMatchesImageByImage() throws {
-        let g = try ConvolutionGeometry(
-            batch: 5, inChannels: 7, inHeight: 13, inWidth: 12, outChannels: 11,
-            kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2, padHeight: 1, padWidth: 1)
-        let single = try ConvolutionGeometry(
-            batch: 1, inChannels: 7, inHeight: 13, inWidth: 12, outChannels: 11,
-            kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2, padHeight: 1, padWidth: 1)
-        let reference = ReferenceConvolution(g, seed: 41)
-        for threads in 1...3 {
-            try withThreadCount(threads) {
-                var y = [Float](repeating: .nan, count: g.outputCount)
-                Convolution.forward(
-                    g, input: reference.input, weight: reference.weight, bias: reference.bias, output: &y,
-                    algorithm: .gemm)
-                var dx = [Float](repeating: .nan, count: g.inputCount)
-                Convolution.backwardInput(
-                    g, gradOutput: reference.gradOutput, weight: reference.weight, gradInput: &dx, algorithm: .gemm)
-                assertClose(y, reference.output, "forward threads \(threads)")
-                assertClose(dx, reference.gradInput, "input gradient threads \(threads)")
-                for image in 0..<g.batch {
-                    let input = Array(reference.input[(image * g.inputCount / 5)..<((image + 1) * g.inputCount / 5)])
-                    let gradOutput = Array(
-                        reference.gradOutput[(image * g.outputCount / 5)..<((image + 1) * g.outputCount / 5)])
-                    var y1 = [Float](repeating: .nan, count: single.outputCount)
-                    Convolution.forward(
-                        single, input: input, weight: reference.weight, bias: reference.bias, output: &y1,
-                        algorithm: .gemm)
-                    var dx1 = [Float](repeating: .nan, count: single.inputCount)
-                    Convolution.backwardInput(
-                        single, gradOutput: gradOutput, weight: reference.weight, gradInput: &dx1, algorithm: .gemm)
-                    XCTAssertEqual(
-                        Array(y[(image * single.outputCount)..<((image + 1) * single.outputCount)]), y1,
-                        "forward image \(image) threads \(threads)")
-                    XCTAssertEqual(
-                        Array(dx[(image * single.inputCount)..<((image + 1) * single.inputCount)]), dx1,
-                        "input gradient image \(image) threads \(threads)")
+    /// A lowered convolution packs its weights once per call: bitwise what packing them in every
+    /// product gives, in the forward pass and the input gradient. Geometries: 2 chunks of 4
+    /// images (7x6 outputs) on one depth slice; and single-image chunks (13x12 outputs) over two
+    /// depth slices (270 deep), with 3 threads on 2 images, so the products themselves split.
+    func testConvolutionWithPackedWeightsMatchesPackingPerProduct() throws {
+        let geometries = [
+            try ConvolutionGeometry(
+                batch: 5, inChannels: 7, inHeight: 13, inWidth: 12, outChannels: 11,
+                kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2, padHeight: 1, padWidth: 1),
+            try ConvolutionGeometry(
+                batch: 2, inChannels: 30, inHeight: 13, inWidth: 12, outChannels: 20,
+                kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1),
+        ]
+        for (index, g) in geometries.enumerated() {
+            let reference = ReferenceConvolution(g, seed: 41 + UInt64(index))
+            for threads in 1...3 {
+                try withThreadCount(threads) {
+                    func run(packingOnce: Bool) -> (output: [Float], gradInput: [Float]) {
+                        let saved = Convolution.packsWeightsOnce
+                        Convolution.packsWeightsOnce = packingOnce
+                        defer { Convolution.packsWeightsOnce = saved }
+                        var y = [Float](repeating: .nan, count: g.outputCount)
+                        Convolution.forward(
+                            g, input: reference.input, weight: reference.weight, bias: reference.bias, output: &y,
+                            algorithm: .gemm)
+                        var dx = [Float](repeating: .nan, count: g.inputCount)
+                        Convolution.backwardInput(
+                            g, gradOutput: reference.gradOutput, weight: reference.weight, gradInput: &dx,
+                            algorithm: .gemm)
+                        return (y, dx)
+                    }
+                    let label = "\(g) threads \(threads)"
+                    let packedOnce = run(packingOnce: true), perProduct = run(packingOnce: false)
+                    assertClose(packedOnce.output, reference.output, "forward \(label)")
+                    assertClose(packedOnce.gradInput, reference.gradInput, "input gradient \(label)")
+                    XCTAssertEqual(packedOnce.output, perProduct.output, "forward bits \(label)")
+                    XCTAssertEqual(packedOnce.gradInput, perProduct.gradInput, "input gradient bits \(label)")
+                    // The packed path really ran: the weights were packed for this geometry.
+                    Convolution.withPackedWeights(g, Convolution.Lowering(g), reference.weight, transposed: false) {
+                        XCTAssertNotNil($0, label)
+                    }
                 }
             }
         }
