@@ -77,6 +77,19 @@ enum WinogradF2x5 {
         at(5).storeBytes(of: s.5, as: SIMD8<Float>.self)
     }
 
+    /// Six vectors of eight lanes at p, p + stride, …, p + 5·stride (floats, unaligned).
+    @inline(__always)
+    static func storeEightLanes(_ s: Six<SIMD8<Float>>, _ p: UnsafeMutablePointer<Float>, _ stride: Int) {
+        let to = UnsafeMutableRawPointer(p)
+        let bytes = stride * MemoryLayout<Float>.stride
+        to.storeBytes(of: s.0, as: SIMD8<Float>.self)
+        to.storeBytes(of: s.1, toByteOffset: bytes, as: SIMD8<Float>.self)
+        to.storeBytes(of: s.2, toByteOffset: 2 * bytes, as: SIMD8<Float>.self)
+        to.storeBytes(of: s.3, toByteOffset: 3 * bytes, as: SIMD8<Float>.self)
+        to.storeBytes(of: s.4, toByteOffset: 4 * bytes, as: SIMD8<Float>.self)
+        to.storeBytes(of: s.5, toByteOffset: 5 * bytes, as: SIMD8<Float>.self)
+    }
+
     @inline(__always)
     static func load<V>(_ p: UnsafePointer<V>, _ stride: Int) -> Six<V> {
         (p[0], p[stride], p[2 * stride], p[3 * stride], p[4 * stride], p[5 * stride])
@@ -154,14 +167,7 @@ extension WinogradConvolution.Problem {
                 for y in 0..<6 {
                     let row = WinogradF2x5.data(WinogradF2x5.loadVectors(lanes, 6 * y, 1))
                     if group == 8 {
-                        let to = UnsafeMutableRawPointer(v + 6 * y * plane + offset)
-                        let stride = plane * MemoryLayout<Float>.stride
-                        to.storeBytes(of: row.0, as: SIMD8<Float>.self)
-                        to.storeBytes(of: row.1, toByteOffset: stride, as: SIMD8<Float>.self)
-                        to.storeBytes(of: row.2, toByteOffset: 2 * stride, as: SIMD8<Float>.self)
-                        to.storeBytes(of: row.3, toByteOffset: 3 * stride, as: SIMD8<Float>.self)
-                        to.storeBytes(of: row.4, toByteOffset: 4 * stride, as: SIMD8<Float>.self)
-                        to.storeBytes(of: row.5, toByteOffset: 5 * stride, as: SIMD8<Float>.self)
+                        WinogradF2x5.storeEightLanes(row, v + 6 * y * plane + offset, plane)
                     } else {
                         for lane in 0..<group {
                             let at = v + 6 * y * plane + layout.offset(channel: c, tile: local + lane)

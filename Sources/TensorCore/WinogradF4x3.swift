@@ -258,14 +258,7 @@ extension WinogradConvolution.WeightGradientRuns {
                 @inline(__always) func row(_ i: Int, _ r: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
                     let six = WinogradF4x3.gradient(r)
                     if lanes == 8 {
-                        let to = UnsafeMutableRawPointer(at + 6 * i * plane)
-                        let stride = plane * MemoryLayout<Float>.stride
-                        to.storeBytes(of: six.0, as: SIMD8<Float>.self)
-                        to.storeBytes(of: six.1, toByteOffset: stride, as: SIMD8<Float>.self)
-                        to.storeBytes(of: six.2, toByteOffset: 2 * stride, as: SIMD8<Float>.self)
-                        to.storeBytes(of: six.3, toByteOffset: 3 * stride, as: SIMD8<Float>.self)
-                        to.storeBytes(of: six.4, toByteOffset: 4 * stride, as: SIMD8<Float>.self)
-                        to.storeBytes(of: six.5, toByteOffset: 5 * stride, as: SIMD8<Float>.self)
+                        WinogradF2x5.storeEightLanes(six, at + 6 * i * plane, plane)
                     } else {
                         for l in 0..<lanes {
                             WinogradF2x5.store(
