@@ -66,38 +66,45 @@ void cnn_bf16_amx_panel(const uint16_t *a, const uint16_t *b, float *c, long ldc
 }
 
 // Eight rows × 32 columns per register tile: 16 zmm accumulators, 2 for the B pair-row and
-// 1 for the broadcast A pair, as the Float32 kernel (GEMMMicroKernel.swift) uses them.
+// 1 for the broadcast A pair, as the Float32 kernel (GEMMMicroKernel.swift) uses them. The four
+// 8-row groups of a 32×32 block take the depth in chunks of CNN_AVX512_CHUNK kblocks (16 KiB
+// of B), so the chunk stays in L1 while all four groups read it; a group's sums wait in c
+// between chunks, which leaves the order of the additions, and so the result, unchanged.
+#define CNN_AVX512_CHUNK 8
 __attribute__((target("avx512f,avx512bf16")))
 void cnn_bf16_avx512_panel(const uint16_t *a, const uint16_t *b, float *c, long ldc, long kblocks,
                            long column_panels) {
     for (long cb = 0; cb < column_panels; cb++) {
         const uint16_t *bp = b + cb * kblocks * 1024;
-        for (int group = 0; group < 4; group++) {
-            __m512 acc[8][2];
-            for (int r = 0; r < 8; r++) {
-                acc[r][0] = _mm512_setzero_ps();
-                acc[r][1] = _mm512_setzero_ps();
-            }
-            const long rowOffset = (group / 2) * 512 + (group % 2) * 8 * 32;
-            for (long kb = 0; kb < kblocks; kb++) {
-                const uint16_t *ab = a + kb * 1024 + rowOffset;
-                const uint16_t *bb = bp + kb * 1024;
-                for (int p = 0; p < 16; p++) {
-                    __m512bh b0 = (__m512bh)_mm512_loadu_si512((const void *)(bb + p * 32));
-                    __m512bh b1 = (__m512bh)_mm512_loadu_si512((const void *)(bb + 512 + p * 32));
-                    for (int r = 0; r < 8; r++) {
-                        int32_t pair;
-                        memcpy(&pair, ab + r * 32 + 2 * p, sizeof pair);
-                        __m512bh av = (__m512bh)_mm512_set1_epi32(pair);
-                        acc[r][0] = _mm512_dpbf16_ps(acc[r][0], av, b0);
-                        acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
+        for (long k0 = 0; k0 < kblocks; k0 += CNN_AVX512_CHUNK) {
+            const long k1 = k0 + CNN_AVX512_CHUNK < kblocks ? k0 + CNN_AVX512_CHUNK : kblocks;
+            for (int group = 0; group < 4; group++) {
+                __m512 acc[8][2];
+                float *rows = c + group * 8 * ldc + cb * 32;
+                for (int r = 0; r < 8; r++) {
+                    acc[r][0] = k0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(rows + r * ldc);
+                    acc[r][1] = k0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(rows + r * ldc + 16);
+                }
+                const long rowOffset = (group / 2) * 512 + (group % 2) * 8 * 32;
+                for (long kb = k0; kb < k1; kb++) {
+                    const uint16_t *ab = a + kb * 1024 + rowOffset;
+                    const uint16_t *bb = bp + kb * 1024;
+                    for (int p = 0; p < 16; p++) {
+                        __m512bh b0 = (__m512bh)_mm512_loadu_si512((const void *)(bb + p * 32));
+                        __m512bh b1 = (__m512bh)_mm512_loadu_si512((const void *)(bb + 512 + p * 32));
+                        for (int r = 0; r < 8; r++) {
+                            int32_t pair;
+                            memcpy(&pair, ab + r * 32 + 2 * p, sizeof pair);
+                            __m512bh av = (__m512bh)_mm512_set1_epi32(pair);
+                            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], av, b0);
+                            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
+                        }
                     }
                 }
-            }
-            for (int r = 0; r < 8; r++) {
-                float *row = c + (group * 8 + r) * ldc + cb * 32;
-                _mm512_storeu_ps(row, acc[r][0]);
-                _mm512_storeu_ps(row + 16, acc[r][1]);
+                for (int r = 0; r < 8; r++) {
+                    _mm512_storeu_ps(rows + r * ldc, acc[r][0]);
+                    _mm512_storeu_ps(rows + r * ldc + 16, acc[r][1]);
+                }
             }
         }
     }

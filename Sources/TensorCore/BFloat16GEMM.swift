@@ -22,6 +22,9 @@ public enum BFloat16GEMM {
     static let blockValues = 1024
 
     static let scratch = ScratchPool()
+    /// Whole packed left operands: a pool of their own, so the per-thread buffers above do not
+    /// all grow to op(A)'s size.
+    static let packedAScratch = ScratchPool()
 
     /// The micro-kernel behind a packed path; `reference` is the same contract in Swift
     /// (VDPBF16PS's order of additions), so tests check the packing where the CPU has neither.
@@ -85,7 +88,8 @@ public enum BFloat16GEMM {
         }
     }
 
-    /// The blocked loop of the hardware paths (and of `reference`, in tests).
+    /// The blocked loop of the hardware paths (and of `reference`, in tests): op(A) packed once,
+    /// then every column block against it.
     static func multiplyPacked(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -101,8 +105,23 @@ public enum BFloat16GEMM {
                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: 1)
             return
         }
-        let kblocks = (k + panel - 1) / panel
-        let rowPanels = (m + panel - 1) / panel
+        let workers = Swift.max(1, Swift.min(threads, m * n * k / GEMM.workPerThread))
+        packedAScratch.withScratch(PackedA.storageFloats(m: m, k: k)) { storage in
+            let packedA = pack(transposeA: transposeA, m: m, k: k, a: a, lda: lda, into: storage, threads: workers)
+            multiply(
+                packedA: packedA, transposeB: transposeB, n: n, alpha: alpha, b: b, ldb: ldb, beta: beta, c: c,
+                ldc: ldc, threads: workers, kernel: kernel)
+        }
+    }
+
+    /// C[m×n] = alpha · A · op(B) + beta · C with A packed by `pack`: every column block of op(B)
+    /// is packed once (shared by the threads) and multiplied by A's row panels.
+    static func multiply(
+        packedA: PackedA, transposeB: Bool, n: Int, alpha: Float = 1, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int, kernel: PanelKernel
+    ) {
+        let (m, k, kblocks) = (packedA.m, packedA.k, packedA.kblocks)
+        guard m > 0 && n > 0 && k > 0 else { return }
         let maxColumnPanels = (Swift.min(n, blockColumns) + panel - 1) / panel
         let workers = Swift.max(1, Swift.min(threads, m * n * k / GEMM.workPerThread))
         // Packed B block (bf16, two per Float of scratch).
@@ -118,10 +137,9 @@ public enum BFloat16GEMM {
                     column0: jc, columns: columns, into: packedB)
                 runSplit(columnPanels, parts: workers, packing)
                 let rows = RowPanels(
-                    transposeA: transposeA, a: a, lda: lda, m: m, k: k, kblocks: kblocks,
-                    packedB: packedB, column0: jc, columns: columns, alpha: alpha, beta: beta,
+                    packedA: packedA, packedB: packedB, column0: jc, columns: columns, alpha: alpha, beta: beta,
                     c: c, ldc: ldc, kernel: kernel)
-                runSplit(rowPanels, parts: workers, rows)
+                runSplit(packedA.rowPanels, parts: workers, rows)
                 jc += columns
             }
         }
@@ -165,29 +183,23 @@ public enum BFloat16GEMM {
         }
     }
 
-    /// Row panels `range` of C's column block: pack 32 rows of op(A), run the micro-kernel
-    /// over every packed B panel into a Float32 buffer, fold it into C.
+    /// Row panels `range` of C's column block: the micro-kernel over every packed B panel into a
+    /// Float32 buffer, folded into C with alpha and beta.
     struct RowPanels: ParallelBody {
-        let transposeA: Bool, a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, kblocks: Int
+        let packedA: PackedA
         let packedB: UnsafeMutablePointer<UInt16>, column0: Int, columns: Int
         let alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, kernel: PanelKernel
 
         func run(_ range: Range<Int>) {
             let columnPanels = (columns + panel - 1) / panel
             let resultStride = columnPanels * panel
-            let packedACount = kblocks * blockValues
-            scratch.withScratch(packedACount / 2 + panel * resultStride) { storage in
-                let packedA = UnsafeMutableRawPointer(storage).bindMemory(to: UInt16.self, capacity: packedACount)
-                let result = storage + packedACount / 2
+            scratch.withScratch(panel * resultStride) { result in
                 for rowPanel in range {
                     let row0 = rowPanel * panel
-                    let rows = Swift.min(panel, m - row0)
-                    packA(
-                        transposed: transposeA, a, lda: lda, row0: row0, rows: rows, k: k, kblocks: kblocks,
-                        into: packedA)
+                    let rows = Swift.min(panel, packedA.m - row0)
                     runKernel(
-                        kernel, a: packedA, b: packedB, c: result, ldc: resultStride, kblocks: kblocks,
-                        columnPanels: columnPanels)
+                        kernel, a: packedA.rowPanel(rowPanel), b: packedB, c: result, ldc: resultStride,
+                        kblocks: packedA.kblocks, columnPanels: columnPanels)
                     for i in 0..<rows {
                         let source = result + i * resultStride
                         let target = c + (row0 + i) * ldc + column0

@@ -1,6 +1,10 @@
 // Packing for the bf16 GEMM's hardware paths: Float32 operands rounded to bf16 into the
 // layouts the C micro-kernels read (CBFloat16Kernels.h), zero-padded to whole panels and
 // whole 32-deep k blocks so the kernels never run partial tiles.
+//
+// Every packed value is written once, 16 lanes at a time: a scalar loop with the layout's
+// index arithmetic per value took 28 % of a 2048³ product on AVX512-BF16 (Zen 5), as long as
+// a third of the multiplies. Lanes past the operand's edge (rows, columns or k) are zeros.
 
 extension BFloat16GEMM {
     /// op(A)[row0 ..< row0+rows, 0 ..< k] as [kblock][row tile: 2][row: 16][k: 32].
@@ -8,26 +12,39 @@ extension BFloat16GEMM {
         transposed: Bool, _ a: UnsafePointer<Float>, lda: Int, row0: Int, rows: Int, k: Int,
         kblocks: Int, into packed: UnsafeMutablePointer<UInt16>
     ) {
-        packed.update(repeating: 0, count: kblocks * blockValues)
-        @inline(__always) func offset(_ i: Int, _ q: Int) -> Int {
-            (q / 32) * blockValues + (i / 16) * 512 + (i % 16) * 32 + q % 32
-        }
         if !transposed {
-            // op(A)[i][q] = a[i·lda + q]: each row is contiguous in k, 32 values per kblock.
-            for i in 0..<rows {
-                let source = a + (row0 + i) * lda
-                var q = 0
-                while q < k {
-                    let run = Swift.min(32, k - q)
-                    BFloat16Rounding.convert(source + q, into: packed + offset(i, q), count: run)
-                    q += run
+            // op(A)[i][q] = a[i·lda + q]: each row is contiguous in k, so 16 k values are one load
+            // and their bf16 halves one 32-byte store.
+            for kb in 0..<kblocks {
+                let q = kb * 32
+                let run = Swift.min(32, k - q)
+                for i in 0..<panel {
+                    let target = UnsafeMutableRawPointer(packed + kb * blockValues + (i / 16) * 512 + (i % 16) * 32)
+                    let source = a + (row0 + i) * lda + q
+                    let present = i < rows
+                    for half in 0..<2 {
+                        let count = present ? Swift.max(0, Swift.min(16, run - 16 * half)) : 0
+                        let bits = BFloat16Lanes.roundedHighHalves(BFloat16Lanes.load(source + 16 * half, count: count))
+                        target.storeBytes(of: bits, toByteOffset: 32 * half, as: SIMD16<UInt16>.self)
+                    }
                 }
             }
         } else {
-            // op(A)[i][q] = a[q·lda + i]: walk each stored row once.
-            for q in 0..<k {
-                let source = a + q * lda + row0
-                for i in 0..<rows { packed[offset(i, q)] = BFloat16(source[i]).bitPattern }
+            // op(A)[i][q] = a[q·lda + i]: 16 rows of one stored row at a time; k pair (q, q+1) of
+            // row i is one 32-bit word of the packed row, 64 bytes from row i+1's.
+            for kb in 0..<kblocks {
+                for pair in 0..<16 {
+                    let q = kb * 32 + 2 * pair
+                    for tile in 0..<2 {
+                        let count = Swift.max(0, Swift.min(16, rows - 16 * tile))
+                        let even = a + q * lda + row0 + 16 * tile
+                        let words = BFloat16Lanes.pairWords(
+                            even: BFloat16Lanes.load(even, count: q < k ? count : 0),
+                            odd: BFloat16Lanes.load(even + lda, count: q + 1 < k ? count : 0))
+                        let target = UnsafeMutableRawPointer(packed + kb * blockValues + tile * 512 + 2 * pair)
+                        BFloat16Lanes.scatter(words, to: target, strideBytes: 64)
+                    }
+                }
             }
         }
     }
@@ -37,21 +54,37 @@ extension BFloat16GEMM {
         transposed: Bool, _ b: UnsafePointer<Float>, ldb: Int, k: Int, kblocks: Int,
         column0: Int, columns: Int, into packed: UnsafeMutablePointer<UInt16>
     ) {
-        packed.update(repeating: 0, count: kblocks * blockValues)
-        @inline(__always) func offset(_ q: Int, _ j: Int) -> Int {
-            (q / 32) * blockValues + (j / 16) * 512 + ((q % 32) / 2) * 32 + (j % 16) * 2 + q % 2
-        }
         if !transposed {
-            // op(B)[q][j] = b[q·ldb + j]: walk each stored row once.
-            for q in 0..<k {
-                let source = b + q * ldb + column0
-                for j in 0..<columns { packed[offset(q, j)] = BFloat16(source[j]).bitPattern }
+            // op(B)[q][j] = b[q·ldb + j]: rows q and q+1 over 16 columns interleave into one
+            // 64-byte row of the packed tile.
+            for kb in 0..<kblocks {
+                for pair in 0..<16 {
+                    let q = kb * 32 + 2 * pair
+                    for tile in 0..<2 {
+                        let count = Swift.max(0, Swift.min(16, columns - 16 * tile))
+                        let even = b + q * ldb + column0 + 16 * tile
+                        let words = BFloat16Lanes.pairWords(
+                            even: BFloat16Lanes.load(even, count: q < k ? count : 0),
+                            odd: BFloat16Lanes.load(even + ldb, count: q + 1 < k ? count : 0))
+                        UnsafeMutableRawPointer(packed + kb * blockValues + tile * 512 + pair * 32)
+                            .storeBytes(of: words, as: SIMD16<UInt32>.self)
+                    }
+                }
             }
         } else {
-            // op(B)[q][j] = b[j·ldb + q]: each column of op(B) is a contiguous stored row.
-            for j in 0..<columns {
-                let source = b + (column0 + j) * ldb
-                for q in 0..<k { packed[offset(q, j)] = BFloat16(source[q]).bitPattern }
+            // op(B)[q][j] = b[j·ldb + q]: column j is a contiguous stored row, whose 32 bf16 of one
+            // kblock are the 16 pair words of that column, 64 bytes apart in the packed tile.
+            for kb in 0..<kblocks {
+                let q = kb * 32
+                let run = Swift.min(32, k - q)
+                for j in 0..<panel {
+                    let present = j < columns
+                    let source = b + (column0 + j) * ldb + q
+                    let low = BFloat16Lanes.load(source, count: present ? Swift.min(16, run) : 0)
+                    let high = BFloat16Lanes.load(source + 16, count: present ? Swift.max(0, run - 16) : 0)
+                    let target = UnsafeMutableRawPointer(packed + kb * blockValues + (j / 16) * 512 + (j % 16) * 2)
+                    BFloat16Lanes.scatter(BFloat16Lanes.consecutivePairWords(low, high), to: target, strideBytes: 64)
+                }
             }
         }
     }

@@ -1,0 +1,56 @@
+// The bf16 GEMM's left operand packed once for a whole product (or for several products, as
+// a lowered convolution's weights are used for every image). Packing op(A) inside each
+// column block's row panels converted and rearranged all of A again per 512 columns of C: for
+// a 2048³ product, four times, and A's Float32 rows stream from memory each time.
+
+extension BFloat16GEMM {
+    /// op(A) [m × k] as consecutive 32-row panels over the whole depth, each `kblocks` blocks of
+    /// 32×32 bf16 in the layout of CBFloat16Kernels.h (rows and k zero-padded).
+    public struct PackedA {
+        let values: UnsafePointer<UInt16>
+        public let m: Int, k: Int
+
+        var kblocks: Int { (k + panel - 1) / panel }
+        var rowPanels: Int { (m + panel - 1) / panel }
+
+        /// Row panel `index` (rows 32·index ..< 32·index + 32).
+        @inline(__always)
+        func rowPanel(_ index: Int) -> UnsafePointer<UInt16> { values + index * kblocks * blockValues }
+
+        /// Floats of storage (two bf16 each) that `pack` writes for op(A) [m × k].
+        public static func storageFloats(m: Int, k: Int) -> Int {
+            ((m + panel - 1) / panel) * ((k + panel - 1) / panel) * blockValues / 2
+        }
+    }
+
+    /// Packs op(A) [m × k] (A, or Aᵀ with `transposeA`) into `storage`, which holds at least
+    /// `PackedA.storageFloats(m:k:)` floats; row panels are split over `threads` workers.
+    public static func pack(
+        transposeA: Bool, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+        into storage: UnsafeMutablePointer<Float>, threads: Int = Parallel.threadCount
+    ) -> PackedA {
+        let values = UnsafeMutableRawPointer(storage).bindMemory(
+            to: UInt16.self, capacity: 2 * PackedA.storageFloats(m: m, k: k))
+        let packed = PackedA(values: UnsafePointer(values), m: m, k: k)
+        runSplit(
+            packed.rowPanels, parts: threads,
+            PackARowPanels(transposed: transposeA, a: a, lda: lda, packed: packed, into: values))
+        return packed
+    }
+
+    /// Packs the row panels in a range.
+    struct PackARowPanels: ParallelBody {
+        let transposed: Bool, a: UnsafePointer<Float>, lda: Int
+        let packed: PackedA, into: UnsafeMutablePointer<UInt16>
+
+        func run(_ range: Range<Int>) {
+            for rowPanel in range {
+                let row0 = rowPanel * panel
+                packA(
+                    transposed: transposed, a, lda: lda, row0: row0, rows: Swift.min(panel, packed.m - row0),
+                    k: packed.k,
+                    kblocks: packed.kblocks, into: into + rowPanel * packed.kblocks * blockValues)
+            }
+        }
+    }
+}
