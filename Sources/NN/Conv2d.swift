@@ -103,14 +103,21 @@ public final class Conv2d: MixedPrecisionLayer {
         roundedForward = precision.roundsToBFloat16
         product = MatrixProduct.forPrecision(roundedForward ? .bf16 : .fp32)
         if roundedForward {
+            if let bias { BFloat16Copies.round(bias.value, into: bf16.bias) }
+            let roundedBias = bias == nil ? nil : UnsafePointer(bf16.bias.pointer)
+            if packingRounds(g) {
+                // The bf16 GEMM rounds input and weight as it packs them, here and in backward: no
+                // rounded copies, and the input is kept for backward as it came.
+                self.input = input
+                Convolution.forward(g, input: input.pointer, weight: weight.value.pointer, bias: roundedBias,
+                                    output: output.pointer, product: product, roundsOutput: true)
+                return output
+            }
             BFloat16Copies.round(input, into: bf16.input)
             BFloat16Copies.round(weight.value, into: bf16.weight)
-            if let bias { BFloat16Copies.round(bias.value, into: bf16.bias) }
             self.input = bf16.input
-            Convolution.forward(g, input: bf16.input.pointer, weight: bf16.weight.pointer,
-                                bias: bias == nil ? nil : UnsafePointer(bf16.bias.pointer), output: output.pointer,
-                                product: product)
-            BFloat16Copies.roundInPlace(output)
+            Convolution.forward(g, input: bf16.input.pointer, weight: bf16.weight.pointer, bias: roundedBias,
+                                output: output.pointer, product: product, roundsOutput: true)
             return output
         }
         self.input = input
@@ -142,10 +149,16 @@ extension Conv2d {
     /// Autocast's backward: the bf16 output's gradient is bf16, the products accumulate in
     /// Float32, and the weight, bias and input gradients come back as bf16 values (the weight's
     /// bf16 copy receives them; its cast to Float32 is exact).
+    ///
+    /// Where the bf16 GEMM packs (and so rounds) every operand, the output gradient goes in as it
+    /// came; a bias gradient sums the output gradient itself, so with a bias it is rounded first.
     private func backwardBFloat16(_ g: ConvolutionGeometry, input: Tensor, gradOutput: Tensor) -> Tensor {
-        BFloat16Copies.round(gradOutput, into: bf16.gradOutput)
+        let packed = packingRounds(g) && bias == nil
+        if !packed { BFloat16Copies.round(gradOutput, into: bf16.gradOutput) }
+        let dY = packed ? gradOutput.pointer : bf16.gradOutput.pointer
+        let weights = packingRounds(g) ? weight.value.pointer : bf16.weight.pointer
         LayerProfiler.weightGradient(self) {
-            Convolution.backwardWeight(g, input: input.pointer, gradOutput: bf16.gradOutput.pointer,
+            Convolution.backwardWeight(g, input: input.pointer, gradOutput: dY,
                                        gradWeight: weight.gradient.pointer, gradBias: bias?.gradient.pointer,
                                        product: product)
             BFloat16Copies.roundInPlace(weight.gradient)
@@ -153,11 +166,15 @@ extension Conv2d {
         }
         gradInput.reshape(input.shape)
         if needsInputGradient {
-            Convolution.backwardInput(g, gradOutput: bf16.gradOutput.pointer, weight: bf16.weight.pointer,
-                                      gradInput: gradInput.pointer, product: product)
-            BFloat16Copies.roundInPlace(gradInput)
+            Convolution.backwardInput(g, gradOutput: dY, weight: weights, gradInput: gradInput.pointer,
+                                      product: product, roundsGradInput: true)
         }
         return gradInput
+    }
+
+    /// Whether all three passes of `g` run on the bf16 GEMM, whose packing rounds its operands.
+    private func packingRounds(_ g: ConvolutionGeometry) -> Bool {
+        ConvolutionPass.allCases.allSatisfy { Convolution.packsRoundedOperands(g, $0, product) }
     }
 }
 

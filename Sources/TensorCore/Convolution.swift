@@ -36,9 +36,13 @@ public enum Convolution {
         let columnsSize: Int       // floats of one chunk's column matrix
         let resultsSize: Int       // floats of one chunk's gathered [out, chunk·oH·oW] block
         let product: MatrixProduct
+        /// Whether each image's result is rounded to bf16 once written (autocast's bf16 output),
+        /// while it is still in cache, instead of in a pass of its own over the whole batch.
+        let roundsResults: Bool
 
-        init(_ g: ConvolutionGeometry, product: MatrixProduct = .float32) {
+        init(_ g: ConvolutionGeometry, product: MatrixProduct = .float32, roundsResults: Bool = false) {
             self.product = product
+            self.roundsResults = roundsResults
             pixels = g.outHeight * g.outWidth
             imageSize = g.inChannels * g.inHeight * g.inWidth
             resultSize = g.outChannels * pixels
@@ -122,23 +126,30 @@ public enum Convolution {
         return UnsafePointer(results)
     }
 
-    /// output = conv(input, weight) + bias
+    /// output = conv(input, weight) + bias, rounded to bf16 with `roundsOutput`.
     public static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
-                               algorithm: ConvolutionAlgorithm? = nil, product: MatrixProduct = .float32) {
+                               algorithm: ConvolutionAlgorithm? = nil, product: MatrixProduct = .float32,
+                               roundsOutput: Bool = false) {
         switch resolve(algorithm, g, .forward, product) {
         case .direct:
             DirectConvolution.forward(g, input: input, weight: weight, bias: bias, output: output)
-            return
         case .winograd:
             WinogradConvolution.forward(g, input: input, weight: weight, bias: bias, output: output)
-            return
         case .winograd4x4:
             WinogradConvolution.forward(g, input: input, weight: weight, bias: bias, output: output, outputTile: 4)
+        case .gemm:
+            forwardLowered(g, input: input, weight: weight, bias: bias, output: output, product: product,
+                           roundsOutput: roundsOutput)
             return
-        case .gemm: break
         }
-        let l = Lowering(g, product: product)
+        if roundsOutput { BFloat16Rounding.roundInParallel(output, into: output, count: g.outputCount) }
+    }
+
+    static func forwardLowered(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+                               product: MatrixProduct, roundsOutput: Bool) {
+        let l = Lowering(g, product: product, roundsResults: roundsOutput)
         withPackedWeights(g, l, weight, transposed: false) { packedWeights in
             forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize,
                             ForwardRun(g: g, l: l, input: input, weight: weight, packedWeights: packedWeights,
@@ -146,46 +157,35 @@ public enum Convolution {
         }
     }
 
-    /// gradInput = ∂loss/∂input (overwritten).
+    /// gradInput = ∂loss/∂input (overwritten), rounded to bf16 with `roundsGradInput`.
     public static func backwardInput(_ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>,
                                      weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
-                                     algorithm: ConvolutionAlgorithm? = nil, product: MatrixProduct = .float32) {
+                                     algorithm: ConvolutionAlgorithm? = nil, product: MatrixProduct = .float32,
+                                     roundsGradInput: Bool = false) {
         switch resolve(algorithm, g, .inputGradient, product) {
         case .direct:
             DirectConvolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
-            return
         case .winograd:
             WinogradConvolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
-            return
         case .winograd4x4:
             WinogradConvolution.backwardInput(
                 g, gradOutput: gradOutput, weight: weight, gradInput: gradInput, outputTile: 4)
+        case .gemm:
+            backwardInputLowered(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput, product: product,
+                                 roundsGradInput: roundsGradInput)
             return
-        case .gemm: break
         }
-        let l = Lowering(g, product: product)
+        if roundsGradInput { BFloat16Rounding.roundInParallel(gradInput, into: gradInput, count: g.inputCount) }
+    }
+
+    static func backwardInputLowered(_ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>,
+                                     weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
+                                     product: MatrixProduct, roundsGradInput: Bool) {
+        let l = Lowering(g, product: product, roundsResults: roundsGradInput)
         withPackedWeights(g, l, weight, transposed: true) { packedWeights in
             forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize,
                             InputGradientRun(g: g, l: l, gradOutput: gradOutput, weight: weight,
                                              packedWeights: packedWeights, gradInput: gradInput))
-        }
-    }
-
-    /// Whether lowered convolutions pack their weights once per call (`withPackedWeights`);
-    /// tests turn it off to compare with packing per product.
-    nonisolated(unsafe) static var packsWeightsOnce = true
-
-    /// Runs `body` with the weights packed once as the left operand of every product the call
-    /// makes (forward: W; input gradient, `transposed`: Wᵀ) — each image or chunk, each
-    /// 2,048-column block, each thread of a split product — or with nil for grouped
-    /// convolutions and the bf16 GEMM, whose products pack their own.
-    @inline(__always)
-    static func withPackedWeights(_ g: ConvolutionGeometry, _ l: Lowering, _ weight: UnsafePointer<Float>,
-                                  transposed: Bool, _ body: (GEMM.PackedA?) -> Void) {
-        guard packsWeightsOnce && g.groups == 1 && l.product == .float32 else { return body(nil) }
-        let (m, k) = transposed ? (l.depth, l.filters) : (l.filters, l.depth)
-        scratch.withScratch(GEMM.PackedA.count(m: m, k: k, shape: GEMM.kernelShape)) { storage in
-            body(GEMM.pack(transposeA: transposed, m: m, k: k, a: weight, lda: l.depth, into: storage))
         }
     }
 
@@ -282,7 +282,7 @@ public enum Convolution {
 
     struct ForwardRun: ImageRunBody {
         let g: ConvolutionGeometry, l: Lowering
-        let input: UnsafePointer<Float>, weight: UnsafePointer<Float>, packedWeights: GEMM.PackedA?
+        let input: UnsafePointer<Float>, weight: UnsafePointer<Float>, packedWeights: PackedWeights?
         let bias: UnsafePointer<Float>?
         let output: UnsafeMutablePointer<Float>
 
@@ -293,8 +293,8 @@ public enum Convolution {
                 // A single image's result goes straight to the output; a chunk's is scattered after.
                 let result = count == 1 ? output + start * l.resultSize : buffer + l.columnsSize
                 if let packedWeights {
-                    GEMM.multiply(packedA: packedWeights, transposeB: false, n: width, b: columns, ldb: width,
-                                  c: result, ldc: width, threads: gemmThreads)
+                    packedWeights.multiply(
+                        n: width, b: columns, ldb: width, c: result, ldc: width, threads: gemmThreads)
                 }
                 for group in 0..<g.groups where packedWeights == nil {
                     // out_g [filters × width] = W_g [filters × depth] · columns_g [depth × width]
@@ -313,6 +313,7 @@ public enum Convolution {
                             for p in 0..<l.pixels { plane[p] += b }
                         }
                     }
+                    if l.roundsResults { BFloat16Rounding.roundInPlace(image, count: l.resultSize) }
                 }
             }
         }
@@ -320,7 +321,7 @@ public enum Convolution {
 
     struct InputGradientRun: ImageRunBody {
         let g: ConvolutionGeometry, l: Lowering
-        let gradOutput: UnsafePointer<Float>, weight: UnsafePointer<Float>, packedWeights: GEMM.PackedA?
+        let gradOutput: UnsafePointer<Float>, weight: UnsafePointer<Float>, packedWeights: PackedWeights?
         let gradInput: UnsafeMutablePointer<Float>
 
         func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {
@@ -332,8 +333,8 @@ public enum Convolution {
                 let direct = l.pointwise && count == 1
                 let columns = direct ? gradInput + start * l.imageSize : buffer
                 if let packedWeights {
-                    GEMM.multiply(packedA: packedWeights, transposeB: false, n: width, b: gradResults, ldb: width,
-                                  c: columns, ldc: width, threads: gemmThreads)
+                    packedWeights.multiply(
+                        n: width, b: gradResults, ldb: width, c: columns, ldc: width, threads: gemmThreads)
                 }
                 for group in 0..<g.groups where packedWeights == nil {
                     // columns_g [depth × width] = W_gᵀ [depth × filters] · gradOut_g [filters × width]
@@ -342,12 +343,13 @@ public enum Convolution {
                                       b: gradResults + group * l.filters * width, ldb: width,
                                       c: columns + group * l.depth * width, ldc: width, threads: gemmThreads)
                 }
-                if !direct {
-                    for i in 0..<count {
-                        let gradImage = gradInput + (start + i) * l.imageSize
+                for i in 0..<count {
+                    let gradImage = gradInput + (start + i) * l.imageSize
+                    if !direct {
                         gradImage.update(repeating: 0, count: l.imageSize)
                         col2im(g, columns: buffer + i * l.pixels, rowStride: width, image: gradImage)
                     }
+                    if l.roundsResults { BFloat16Rounding.roundInPlace(gradImage, count: l.imageSize) }
                 }
             }
         }

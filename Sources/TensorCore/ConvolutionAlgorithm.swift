@@ -76,30 +76,70 @@ extension Convolution {
         }
     }
 
-    /// The kernel each pass runs for `g` (what the profile reports); a bf16 product runs all
-    /// three lowered on the bf16 GEMM ("im2col+bf16 GEMM (amx)").
+    /// The kernel each pass runs for `g` (what the profile reports): with a bf16 product,
+    /// "im2col+bf16 GEMM (amx)", or a Float32 kernel on the bf16 operands ("Winograd 4x4 (bf16
+    /// operands)") where `bfloat16Choice` picks one.
     public static func kernelNames(_ g: ConvolutionGeometry, product: MatrixProduct = .float32)
         -> (forward: String, inputGradient: String, weightGradient: String)
     {
-        guard case .bfloat16(let isa) = product else {
+        guard case .bfloat16(let isa) = product, BFloat16GEMM.PanelKernel(isa) != nil else {
             return (name(choice(g, .forward), g), name(choice(g, .inputGradient), g),
                     name(choice(g, .weightGradient), g))
         }
-        let label = (isPointwise(g) ? "1x1 bf16 GEMM" : "im2col+bf16 GEMM") + " (\(isa))"
-        return (label, label, label)
+        func label(_ pass: ConvolutionPass) -> String {
+            let algorithm = bfloat16Choice(g, pass)
+            if algorithm != .gemm { return name(algorithm, g) + " (bf16 operands)" }
+            return (isPointwise(g) ? "1x1 bf16 GEMM" : "im2col+bf16 GEMM") + " (\(isa))"
+        }
+        return (label(.forward), label(.inputGradient), label(.weightGradient))
+    }
+
+    /// Output pixels from which a bf16 layer's 3x3 passes run Float32 Winograd F(4x4, 3x3) on
+    /// its bf16 operands rather than the bf16 GEMM: its 4× fewer multiplies beat VDPBF16PS's
+    /// 2× faster ones on large images. `bench train --profile --precision bf16` on Zen 5
+    /// (AVX512-BF16), ms per step for all three passes, Winograd vs bf16 GEMM: VGG-16 b8 at
+    /// 224x224 216 vs 403, 112x112 144 vs 233, 56x56 132 vs 162, 28x28 155 vs 145, 14x14 58 vs
+    /// 41; ResNet-50 b16 at 56x56 34 vs 36, 28x28 23 vs 24, 14x14 36 vs 21.
+    static let bfloat16WinogradMinimumPixels = 56 * 56
+
+    /// The algorithm a bf16 layer's `pass` runs on AMX or AVX512-BF16: the bf16 GEMM, except
+    /// Winograd F(4x4, 3x3) on large images (above) and the direct kernel where the depth is
+    /// under one 32-deep bf16 block (a first layer's 3 channels: the GEMM would multiply padding).
+    static func bfloat16Choice(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> ConvolutionAlgorithm {
+        if loweredOnly { return .gemm }
+        let floatChoice = choice(g, pass)
+        switch floatChoice {
+        case .winograd4x4 where g.outHeight * g.outWidth >= bfloat16WinogradMinimumPixels: return floatChoice
+        case .direct where g.inChannelsPerGroup * g.kernelHeight * g.kernelWidth < BFloat16GEMM.panel:
+            return floatChoice
+        default: return .gemm
+        }
     }
 
     /// `algorithm`, or the choice when nil; a forced algorithm that cannot run `pass` is a
-    /// programming error. A bf16 product always runs lowered (the direct and Winograd kernels
-    /// are Float32).
+    /// programming error. With a bf16 product on AMX or AVX512-BF16, `.gemm` runs the bf16 GEMM
+    /// and the others are the Float32 kernels, for operands the caller has rounded to bf16; the
+    /// emulated product runs lowered only.
     static func resolve(_ algorithm: ConvolutionAlgorithm?, _ g: ConvolutionGeometry,
                         _ pass: ConvolutionPass, _ product: MatrixProduct = .float32) -> ConvolutionAlgorithm {
-        guard product.allowsDirect else {
-            precondition((algorithm ?? .gemm) == .gemm, "Convolution: only im2col+GEMM has a \(product) path")
-            return .gemm
+        if case .bfloat16(let isa) = product {
+            guard BFloat16GEMM.PanelKernel(isa) != nil else {
+                // The emulated product exists only lowered (it rounds copies for the Float32 GEMM).
+                precondition((algorithm ?? .gemm) == .gemm, "Convolution: only im2col+GEMM has a \(product) path")
+                return .gemm
+            }
+            if algorithm == nil { return bfloat16Choice(g, pass) }
         }
         guard let algorithm else { return choice(g, pass) }
         precondition(applies(algorithm, g, pass), "Convolution: \(algorithm) cannot run \(pass) of \(g)")
         return algorithm
+    }
+
+    /// Whether `pass` of `g` runs on the bf16 GEMM (AMX or AVX512-BF16), which rounds every
+    /// operand to bf16 as it packs it: such a pass needs no rounded copies of its operands.
+    public static func packsRoundedOperands(_ g: ConvolutionGeometry, _ pass: ConvolutionPass,
+                                            _ product: MatrixProduct) -> Bool {
+        guard case .bfloat16(let isa) = product, BFloat16GEMM.PanelKernel(isa) != nil else { return false }
+        return resolve(nil, g, pass, product) == .gemm
     }
 }

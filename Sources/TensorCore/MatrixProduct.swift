@@ -18,9 +18,6 @@ public enum MatrixProduct: Equatable, Sendable {
         }
     }
 
-    /// Whether the direct convolution can run it (it has Float32 register kernels only).
-    var allowsDirect: Bool { self == .float32 }
-
     /// GEMM.multiply's contract, on this product's kernels.
     @inline(__always)
     func multiply(

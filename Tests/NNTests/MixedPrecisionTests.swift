@@ -86,6 +86,75 @@ final class MixedPrecisionTests: XCTestCase {
         }
     }
 
+    /// On AMX or AVX512-BF16 a bf16 Conv2d hands its Float32 input, weights and output gradient
+    /// to the bf16 GEMM, which rounds them as it packs them, and the convolution rounds each
+    /// image's result as it writes it; where a Float32 kernel runs instead (Winograd on a large
+    /// image, the direct kernel on a 3-channel input) the layer rounds copies first. Either way
+    /// the layer equals its convolution on rounded copies, with rounded results, bit for bit.
+    func testConv2dOnBFloat16HardwareEqualsItsProductOnRoundedCopies() throws {
+        let isa = BFloat16ISA.best(for: .current)
+        guard isa != .emulated else {
+            throw XCTSkip("no bf16 hardware path: this CPU lacks avx512_bf16 and amx_tile (/proc/cpuinfo)")
+        }
+        BFloat16ISA.active = isa
+        let cases: [(String, () -> Conv2d, [Int], String)] = [
+            ("3x3 16→32 no bias", { Conv2d(16, 32, kernelSize: 3, padding: 1, bias: false) }, [2, 16, 9, 11],
+             "bf16 GEMM"),
+            ("3x3 16→24 stride 2, bias", { Conv2d(16, 24, kernelSize: 3, stride: 2, padding: 1) }, [3, 16, 10, 10],
+             "bf16 GEMM"),
+            ("1x1 40→36 no bias", { Conv2d(40, 36, kernelSize: 1, bias: false) }, [2, 40, 7, 7], "1x1 bf16 GEMM"),
+            ("3x3 64→64 at 56x56", { Conv2d(64, 64, kernelSize: 3, padding: 1, bias: false) }, [3, 64, 56, 56],
+             "Winograd 4x4 (bf16 operands)"),
+            ("3x3 3→8 first layer", { Conv2d(3, 8, kernelSize: 3, padding: 1) }, [2, 3, 12, 12],
+             "direct (bf16 operands)"),
+        ]
+        let product = MatrixProduct.bfloat16(isa)
+        for (name, make, shape, kernel) in cases {
+            for threads in [1, 3] {
+                let layer = make()
+                layer.precision = .bf16
+                for (_, p) in layer.parameters { p.value.copy(from: random(p.value.shape, seed: UInt64(p.count) &+ 9)) }
+                let input = random(shape, seed: 11)
+                let label = "\(name), threads \(threads)"
+                withThreads(threads) {
+                    let output = layer.forward(input)
+                    let g = try! XCTUnwrap(layer.lastGeometry)
+                    // The direct kernel splits its work by thread count, and where it cannot
+                    // (this image on 3 threads) the GEMM runs; one thread must take it.
+                    let direct = Convolution.choice(g, .forward) == .direct
+                    let expectedKernel = kernel.hasPrefix("direct") && threads > 1 && !direct ? "bf16 GEMM" : kernel
+                    let names = layer.kernelNames!
+                    XCTAssertTrue(names.forward.contains(expectedKernel), "\(label): \(names)")
+                    let weight = rounded(layer.weight.value), bias = layer.bias.map { rounded($0.value) }
+                    let roundedInput = rounded(input)
+                    let expected = Tensor(shape: output.shape)
+                    Convolution.forward(g, input: roundedInput.pointer, weight: weight.pointer,
+                                        bias: bias.map { UnsafePointer($0.pointer) }, output: expected.pointer,
+                                        product: product)
+                    assertBitwiseEqual(output, rounded(expected), "\(label) forward")
+
+                    let gradOutput = random(output.shape, seed: 12)
+                    let gradInput = layer.backward(gradOutput)
+                    let roundedGradOutput = rounded(gradOutput)
+                    let expectedInput = Tensor(shape: input.shape)
+                    Convolution.backwardInput(g, gradOutput: roundedGradOutput.pointer, weight: weight.pointer,
+                                              gradInput: expectedInput.pointer, product: product)
+                    assertBitwiseEqual(gradInput, rounded(expectedInput), "\(label) input gradient")
+                    let expectedWeight = Tensor(shape: weight.shape)
+                    let expectedBias = Tensor(shape: [g.outChannels])
+                    Convolution.backwardWeight(g, input: roundedInput.pointer, gradOutput: roundedGradOutput.pointer,
+                                               gradWeight: expectedWeight.pointer,
+                                               gradBias: layer.bias == nil ? nil : expectedBias.pointer,
+                                               product: product)
+                    assertBitwiseEqual(layer.weight.gradient, rounded(expectedWeight), "\(label) weight gradient")
+                    if let bias = layer.bias {
+                        assertBitwiseEqual(bias.gradient, rounded(expectedBias), "\(label) bias gradient")
+                    }
+                }
+            }
+        }
+    }
+
     func testLinearInBFloat16IsFloat32OnRoundedValues() {
         for threads in 1...4 {
             checkLayer("Linear 37→13", inputShape: [5, 37], threads: threads) { Linear(37, 13) }

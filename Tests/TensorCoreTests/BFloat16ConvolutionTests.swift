@@ -100,4 +100,34 @@ final class BFloat16ConvolutionTests: XCTestCase {
             Convolution.kernelNames(geometries[2], product: .bfloat16(.avx512bf16)).weightGradient,
             "1x1 bf16 GEMM (avx512bf16)")
     }
+
+    /// Where a Float32 kernel beats the bf16 GEMM, a bf16 layer runs it on its bf16 operands:
+    /// Winograd F(4x4, 3x3) from 56x56 outputs, the direct kernel under 32 values of depth.
+    func testBFloat16ChoiceTakesFloat32KernelsWhereTheyWin() throws {
+        func geometry(_ channels: Int, _ size: Int, inChannels: Int? = nil) throws -> ConvolutionGeometry {
+            try ConvolutionGeometry(
+                batch: 3, inChannels: inChannels ?? channels, inHeight: size, inWidth: size, outChannels: channels,
+                kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1)
+        }
+        let large = try geometry(64, 56), small = try geometry(64, 28), rgb = try geometry(8, 12, inChannels: 3)
+        for isa in [BFloat16ISA.amx, .avx512bf16] {
+            for pass in ConvolutionPass.allCases {
+                XCTAssertEqual(Convolution.choice(large, pass), .winograd4x4, "\(pass)")
+                XCTAssertEqual(Convolution.resolve(nil, large, pass, .bfloat16(isa)), .winograd4x4, "\(pass)")
+                XCTAssertFalse(Convolution.packsRoundedOperands(large, pass, .bfloat16(isa)))
+                XCTAssertEqual(Convolution.resolve(nil, small, pass, .bfloat16(isa)), .gemm, "\(pass)")
+                XCTAssertTrue(Convolution.packsRoundedOperands(small, pass, .bfloat16(isa)))
+                let rgbChoice = Convolution.choice(rgb, pass)
+                XCTAssertEqual(
+                    Convolution.resolve(nil, rgb, pass, .bfloat16(isa)), rgbChoice == .direct ? .direct : .gemm,
+                    "\(pass)")
+            }
+            XCTAssertEqual(
+                Convolution.kernelNames(large, product: .bfloat16(isa)).forward, "Winograd 4x4 (bf16 operands)")
+        }
+        // The emulated product and fp32 never use the bf16 GEMM's packing.
+        XCTAssertEqual(Convolution.resolve(nil, large, .forward, .bfloat16(.emulated)), .gemm)
+        XCTAssertFalse(Convolution.packsRoundedOperands(small, .forward, .bfloat16(.emulated)))
+        XCTAssertFalse(Convolution.packsRoundedOperands(small, .forward, .float32))
+    }
 }
