@@ -103,8 +103,7 @@ extension Linear {
         }
         BFloat16GEMM.multiply(transposeA: false, transposeB: true, m: batch, n: outFeatures, k: inFeatures,
                               a: input.pointer, lda: inFeatures, b: weight.value.pointer, ldb: inFeatures,
-                              beta: bias == nil ? 0 : 1, c: output.pointer, ldc: outFeatures)
-        BFloat16Copies.roundInPlace(output)
+                              beta: bias == nil ? 0 : 1, c: output.pointer, ldc: outFeatures, roundsResult: true)
         return output
     }
 
@@ -116,8 +115,7 @@ extension Linear {
         LayerProfiler.weightGradient(self) {
             BFloat16GEMM.multiply(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: batch,
                                   a: dY, lda: outFeatures, b: input.pointer, ldb: inFeatures,
-                                  c: weight.gradient.pointer, ldc: inFeatures)
-            BFloat16Copies.roundInPlace(weight.gradient)
+                                  c: weight.gradient.pointer, ldc: inFeatures, roundsResult: true)
             if let bias {
                 Reduction.columnSums(dY, rows: batch, columns: outFeatures, into: bias.gradient.pointer)
                 BFloat16Copies.roundInPlace(bias.gradient)
@@ -127,8 +125,7 @@ extension Linear {
         if needsInputGradient {
             BFloat16GEMM.multiply(transposeA: false, transposeB: false, m: batch, n: inFeatures, k: outFeatures,
                                   a: dY, lda: outFeatures, b: weight.value.pointer, ldb: inFeatures,
-                                  c: gradInput.pointer, ldc: inFeatures)
-            BFloat16Copies.roundInPlace(gradInput)
+                                  c: gradInput.pointer, ldc: inFeatures, roundsResult: true)
         }
         return gradInput
     }

@@ -34,12 +34,14 @@ public enum BFloat16GEMM {
 
     /// C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C with A and B rounded to bf16 and Float32
     /// accumulation; the contract of `GEMM.multiply` otherwise (row-major, beta 0 never reads C).
+    /// With `roundsResult` C is rounded to bf16 too (autocast's bf16 result), on the hardware paths
+    /// as each row is written rather than in a pass of its own; the fp32 path never rounds.
     public static func multiply(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
-        threads: Int = Parallel.threadCount, isa: BFloat16ISA = BFloat16ISA.active
+        threads: Int = Parallel.threadCount, isa: BFloat16ISA = BFloat16ISA.active, roundsResult: Bool = false
     ) {
         switch isa {
         case .fp32:
@@ -50,11 +52,22 @@ public enum BFloat16GEMM {
             multiplyEmulated(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
+            if roundsResult { roundRows(c, m: m, n: n, ldc: ldc) }
         case .amx, .avx512bf16:
             multiplyPacked(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads,
-                kernel: isa == .amx ? .amx : .avx512bf16)
+                kernel: isa == .amx ? .amx : .avx512bf16, roundsResult: roundsResult)
+        }
+    }
+
+    /// Rounds C's m×n window to bf16.
+    static func roundRows(_ c: UnsafeMutablePointer<Float>, m: Int, n: Int, ldc: Int) {
+        guard n > 0 else { return }
+        if ldc == n {
+            BFloat16Rounding.roundInParallel(c, into: c, count: m * n)
+        } else {
+            for i in 0..<m { BFloat16Rounding.roundInPlace(c + i * ldc, count: n) }
         }
     }
 
@@ -94,7 +107,7 @@ public enum BFloat16GEMM {
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int,
-        kernel: PanelKernel
+        kernel: PanelKernel, roundsResult: Bool = false
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "BFloat16GEMM: negative size \(m)x\(n)x\(k)")
         guard m > 0 && n > 0 else { return }
@@ -103,6 +116,7 @@ public enum BFloat16GEMM {
             GEMM.multiply(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: 1)
+            if roundsResult { roundRows(c, m: m, n: n, ldc: ldc) }
             return
         }
         let workers = Swift.max(1, Swift.min(threads, m * n * k / GEMM.workPerThread))
@@ -110,7 +124,7 @@ public enum BFloat16GEMM {
             let packedA = pack(transposeA: transposeA, m: m, k: k, a: a, lda: lda, into: storage, threads: workers)
             multiply(
                 packedA: packedA, transposeB: transposeB, n: n, alpha: alpha, b: b, ldb: ldb, beta: beta, c: c,
-                ldc: ldc, threads: workers, kernel: kernel)
+                ldc: ldc, threads: workers, kernel: kernel, roundsResult: roundsResult)
         }
     }
 
@@ -118,10 +132,20 @@ public enum BFloat16GEMM {
     /// is packed once (shared by the threads) and multiplied by A's row panels.
     static func multiply(
         packedA: PackedA, transposeB: Bool, n: Int, alpha: Float = 1, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int, kernel: PanelKernel
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int, kernel: PanelKernel,
+        roundsResult: Bool = false
     ) {
         let (m, k, kblocks) = (packedA.m, packedA.k, packedA.kblocks)
-        guard m > 0 && n > 0 && k > 0 else { return }
+        guard m > 0 && n > 0 else { return }
+        guard k > 0 else {
+            // An empty product: C = beta · C, as the Float32 GEMM leaves it.
+            for i in 0..<m {
+                let row = c + i * ldc
+                for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
+            }
+            if roundsResult { roundRows(c, m: m, n: n, ldc: ldc) }
+            return
+        }
         let maxColumnPanels = (Swift.min(n, blockColumns) + panel - 1) / panel
         let workers = Swift.max(1, Swift.min(threads, m * n * k / GEMM.workPerThread))
         // Packed B block (bf16, two per Float of scratch).
@@ -136,10 +160,13 @@ public enum BFloat16GEMM {
                     transposed: transposeB, b: b, ldb: ldb, k: k, kblocks: kblocks,
                     column0: jc, columns: columns, into: packedB)
                 runSplit(columnPanels, parts: workers, packing)
+                // Fewer row panels than threads (a batch of 8 times a weight matrix): the threads
+                // split the column panels too, or all but one would wait.
+                let columnGroups = packedA.rowPanels >= workers ? 1 : Swift.min(columnPanels, workers)
                 let rows = RowPanels(
-                    packedA: packedA, packedB: packedB, column0: jc, columns: columns, alpha: alpha, beta: beta,
-                    c: c, ldc: ldc, kernel: kernel)
-                runSplit(packedA.rowPanels, parts: workers, rows)
+                    packedA: packedA, packedB: packedB, column0: jc, columns: columns, columnGroups: columnGroups,
+                    alpha: alpha, beta: beta, c: c, ldc: ldc, kernel: kernel, roundsResult: roundsResult)
+                runSplit(packedA.rowPanels * columnGroups, parts: workers, rows)
                 jc += columns
             }
         }
@@ -174,40 +201,49 @@ public enum BFloat16GEMM {
         let column0: Int, columns: Int, into: UnsafeMutablePointer<UInt16>
 
         func run(_ range: Range<Int>) {
-            for p in range {
-                let start = column0 + p * panel
-                packB(
-                    transposed: transposed, b, ldb: ldb, k: k, kblocks: kblocks, column0: start,
-                    columns: Swift.min(panel, column0 + columns - start), into: into + p * kblocks * blockValues)
-            }
+            guard !range.isEmpty else { return }
+            let start = range.lowerBound * panel
+            packB(
+                transposed: transposed, b, ldb: ldb, k: k, kblocks: kblocks, column0: column0 + start,
+                columns: Swift.min(range.count * panel, columns - start),
+                into: into + range.lowerBound * kblocks * blockValues)
         }
     }
 
-    /// Row panels `range` of C's column block: the micro-kernel over every packed B panel into a
-    /// Float32 buffer, folded into C with alpha and beta.
+    /// Tiles `range` of C's column block, each a row panel times one of `columnGroups` runs of
+    /// its column panels: the micro-kernel over those packed B panels into a Float32 buffer,
+    /// folded into C with alpha and beta.
     struct RowPanels: ParallelBody {
         let packedA: PackedA
-        let packedB: UnsafeMutablePointer<UInt16>, column0: Int, columns: Int
+        let packedB: UnsafeMutablePointer<UInt16>, column0: Int, columns: Int, columnGroups: Int
         let alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, kernel: PanelKernel
+        let roundsResult: Bool
 
         func run(_ range: Range<Int>) {
             let columnPanels = (columns + panel - 1) / panel
             let resultStride = columnPanels * panel
             scratch.withScratch(panel * resultStride) { result in
-                for rowPanel in range {
+                for tile in range {
+                    let rowPanel = tile / columnGroups, group = tile % columnGroups
+                    let firstPanel = group * columnPanels / columnGroups
+                    let endPanel = (group + 1) * columnPanels / columnGroups
+                    guard firstPanel < endPanel else { continue }
                     let row0 = rowPanel * panel
                     let rows = Swift.min(panel, packedA.m - row0)
+                    let first = firstPanel * panel, end = Swift.min(columns, endPanel * panel)
                     runKernel(
-                        kernel, a: packedA.rowPanel(rowPanel), b: packedB, c: result, ldc: resultStride,
-                        kblocks: packedA.kblocks, columnPanels: columnPanels)
+                        kernel, a: packedA.rowPanel(rowPanel), b: packedB + firstPanel * packedA.kblocks * blockValues,
+                        c: result + first, ldc: resultStride, kblocks: packedA.kblocks,
+                        columnPanels: endPanel - firstPanel)
                     for i in 0..<rows {
                         let source = result + i * resultStride
                         let target = c + (row0 + i) * ldc + column0
                         if beta == 0 {
-                            for j in 0..<columns { target[j] = alpha * source[j] }
+                            for j in first..<end { target[j] = alpha * source[j] }
                         } else {
-                            for j in 0..<columns { target[j] = alpha * source[j] + beta * target[j] }
+                            for j in first..<end { target[j] = alpha * source[j] + beta * target[j] }
                         }
+                        if roundsResult { BFloat16Rounding.roundInPlace(target + first, count: end - first) }
                     }
                 }
             }

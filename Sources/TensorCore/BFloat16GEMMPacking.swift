@@ -49,41 +49,47 @@ extension BFloat16GEMM {
         }
     }
 
-    /// op(B)[0 ..< k, column0 ..< column0+columns] as [kblock][column tile: 2][k pair: 16][column: 16][2].
+    /// op(B)[0 ..< k, column0 ..< column0+columns] as consecutive 32-column panels, each
+    /// [kblock][column tile: 2][k pair: 16][column: 16][2]; a panel is `kblocks` blocks long.
     static func packB(
         transposed: Bool, _ b: UnsafePointer<Float>, ldb: Int, k: Int, kblocks: Int,
         column0: Int, columns: Int, into packed: UnsafeMutablePointer<UInt16>
     ) {
+        let panels = (columns + panel - 1) / panel
+        let panelValues = kblocks * blockValues
         if !transposed {
             // op(B)[q][j] = b[q·ldb + j]: rows q and q+1 over 16 columns interleave into one
-            // 64-byte row of the packed tile.
+            // 64-byte row of a packed tile. Rows outermost, so every panel's share of a stored
+            // row is read while its cache lines are in (a panel at a time read 128 bytes of
+            // each of k rows, then came back for the next 128).
             for kb in 0..<kblocks {
                 for pair in 0..<16 {
                     let q = kb * 32 + 2 * pair
-                    for tile in 0..<2 {
+                    let even = b + q * ldb + column0
+                    for tile in 0..<2 * panels {
                         let count = Swift.max(0, Swift.min(16, columns - 16 * tile))
-                        let even = b + q * ldb + column0 + 16 * tile
                         let words = BFloat16Lanes.pairWords(
-                            even: BFloat16Lanes.load(even, count: q < k ? count : 0),
-                            odd: BFloat16Lanes.load(even + ldb, count: q + 1 < k ? count : 0))
-                        UnsafeMutableRawPointer(packed + kb * blockValues + tile * 512 + pair * 32)
-                            .storeBytes(of: words, as: SIMD16<UInt32>.self)
+                            even: BFloat16Lanes.load(even + 16 * tile, count: q < k ? count : 0),
+                            odd: BFloat16Lanes.load(even + ldb + 16 * tile, count: q + 1 < k ? count : 0))
+                        let target = packed + (tile / 2) * panelValues + kb * blockValues + (tile % 2) * 512
+                        UnsafeMutableRawPointer(target + pair * 32).storeBytes(of: words, as: SIMD16<UInt32>.self)
                     }
                 }
             }
         } else {
             // op(B)[q][j] = b[j·ldb + q]: column j is a contiguous stored row, whose 32 bf16 of one
             // kblock are the 16 pair words of that column, 64 bytes apart in the packed tile.
-            for kb in 0..<kblocks {
-                let q = kb * 32
-                let run = Swift.min(32, k - q)
-                for j in 0..<panel {
-                    let present = j < columns
-                    let source = b + (column0 + j) * ldb + q
-                    let low = BFloat16Lanes.load(source, count: present ? Swift.min(16, run) : 0)
-                    let high = BFloat16Lanes.load(source + 16, count: present ? Swift.max(0, run - 16) : 0)
-                    let target = UnsafeMutableRawPointer(packed + kb * blockValues + (j / 16) * 512 + (j % 16) * 2)
-                    BFloat16Lanes.scatter(BFloat16Lanes.consecutivePairWords(low, high), to: target, strideBytes: 64)
+            for j in 0..<panels * panel {
+                let present = j < columns
+                let source = b + (column0 + j) * ldb
+                let column = packed + (j / panel) * panelValues + ((j % panel) / 16) * 512 + (j % 16) * 2
+                for kb in 0..<kblocks {
+                    let q = kb * 32
+                    let run = Swift.min(32, k - q)
+                    let low = BFloat16Lanes.load(source + q, count: present ? Swift.min(16, run) : 0)
+                    let high = BFloat16Lanes.load(source + q + 16, count: present ? Swift.max(0, run - 16) : 0)
+                    let words = BFloat16Lanes.consecutivePairWords(low, high)
+                    BFloat16Lanes.scatter(words, to: UnsafeMutableRawPointer(column + kb * blockValues), strideBytes: 64)
                 }
             }
         }
