@@ -89,7 +89,8 @@ extension BFloat16GEMM {
                     let low = BFloat16Lanes.load(source + q, count: present ? Swift.min(16, run) : 0)
                     let high = BFloat16Lanes.load(source + q + 16, count: present ? Swift.max(0, run - 16) : 0)
                     let words = BFloat16Lanes.consecutivePairWords(low, high)
-                    BFloat16Lanes.scatter(words, to: UnsafeMutableRawPointer(column + kb * blockValues), strideBytes: 64)
+                    let target = UnsafeMutableRawPointer(column + kb * blockValues)
+                    BFloat16Lanes.scatter(words, to: target, strideBytes: 64)
                 }
             }
         }
