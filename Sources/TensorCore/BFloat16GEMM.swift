@@ -231,6 +231,11 @@ public enum BFloat16GEMM {
                     let row0 = rowPanel * panel
                     let rows = Swift.min(panel, packedA.m - row0)
                     let first = firstPanel * panel, end = Swift.min(columns, endPanel * panel)
+                    if beta == 0 && alpha == 1 && rows == panel {
+                        writeDirectly(rowPanel: rowPanel, firstPanel: firstPanel, endPanel: endPanel, result: result,
+                                      resultStride: resultStride)
+                        continue
+                    }
                     runKernel(
                         kernel, a: packedA.rowPanel(rowPanel), b: packedB + firstPanel * packedA.kblocks * blockValues,
                         c: result + first, ldc: resultStride, kblocks: packedA.kblocks,
@@ -246,6 +251,36 @@ public enum BFloat16GEMM {
                         if roundsResult { BFloat16Rounding.roundInPlace(target + first, count: end - first) }
                     }
                 }
+            }
+        }
+
+        /// C = A·B for a full row panel: the kernel writes whole column panels straight into C
+        /// (no buffer to write, read back and copy), and a ragged last panel goes through `result`.
+        @inline(__always)
+        func writeDirectly(
+            rowPanel: Int, firstPanel: Int, endPanel: Int, result: UnsafeMutablePointer<Float>, resultStride: Int
+        ) {
+            let row0 = rowPanel * panel
+            let target = c + row0 * ldc + column0
+            let fullEnd = Swift.min(endPanel, columns / panel)
+            if fullEnd > firstPanel {
+                runKernel(
+                    kernel, a: packedA.rowPanel(rowPanel), b: packedB + firstPanel * packedA.kblocks * blockValues,
+                    c: target + firstPanel * panel, ldc: ldc, kblocks: packedA.kblocks,
+                    columnPanels: fullEnd - firstPanel)
+            }
+            if fullEnd < endPanel {
+                let first = fullEnd * panel
+                runKernel(
+                    kernel, a: packedA.rowPanel(rowPanel), b: packedB + fullEnd * packedA.kblocks * blockValues,
+                    c: result + first, ldc: resultStride, kblocks: packedA.kblocks, columnPanels: endPanel - fullEnd)
+                for i in 0..<panel {
+                    (target + i * ldc + first).update(from: result + i * resultStride + first, count: columns - first)
+                }
+            }
+            if roundsResult {
+                let start = firstPanel * panel, end = Swift.min(columns, endPanel * panel)
+                for i in 0..<panel { BFloat16Rounding.roundInPlace(target + i * ldc + start, count: end - start) }
             }
         }
     }

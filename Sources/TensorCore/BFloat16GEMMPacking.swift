@@ -14,18 +14,21 @@ extension BFloat16GEMM {
     ) {
         if !transposed {
             // op(A)[i][q] = a[i·lda + q]: each row is contiguous in k, so 16 k values are one load
-            // and their bf16 halves one 32-byte store.
-            for kb in 0..<kblocks {
-                let q = kb * 32
-                let run = Swift.min(32, k - q)
-                for i in 0..<panel {
-                    let target = UnsafeMutableRawPointer(packed + kb * blockValues + (i / 16) * 512 + (i % 16) * 32)
-                    let source = a + (row0 + i) * lda + q
-                    let present = i < rows
+            // and their bf16 halves one 32-byte store. Row by row, so each stored row streams in
+            // order (32 rows a kblock at a time kept 32 streams open; the loads waited on memory).
+            for i in 0..<panel {
+                let present = i < rows
+                let source = a + (row0 + i) * lda
+                let row = UnsafeMutableRawPointer(packed + (i / 16) * 512 + (i % 16) * 32)
+                for kb in 0..<kblocks {
+                    let q = kb * 32
+                    let run = Swift.min(32, k - q)
                     for half in 0..<2 {
                         let count = present ? Swift.max(0, Swift.min(16, run - 16 * half)) : 0
-                        let bits = BFloat16Lanes.roundedHighHalves(BFloat16Lanes.load(source + 16 * half, count: count))
-                        target.storeBytes(of: bits, toByteOffset: 32 * half, as: SIMD16<UInt16>.self)
+                        let values = BFloat16Lanes.load(source + q + 16 * half, count: count)
+                        let offset = 2 * kb * blockValues + 32 * half
+                        let bits = BFloat16Lanes.roundedHighHalves(values)
+                        row.storeBytes(of: bits, toByteOffset: offset, as: SIMD16<UInt16>.self)
                     }
                 }
             }

@@ -98,9 +98,9 @@ final class MixedPrecisionTests: XCTestCase {
         }
         BFloat16ISA.active = isa
         let cases: [(String, () -> Conv2d, [Int], String)] = [
-            ("3x3 16→32 no bias", { Conv2d(16, 32, kernelSize: 3, padding: 1, bias: false) }, [2, 16, 9, 11],
+            ("3x3 32→40 no bias", { Conv2d(32, 40, kernelSize: 3, padding: 1, bias: false) }, [2, 32, 9, 11],
              "bf16 GEMM"),
-            ("3x3 16→24 stride 2, bias", { Conv2d(16, 24, kernelSize: 3, stride: 2, padding: 1) }, [3, 16, 10, 10],
+            ("3x3 32→36 stride 2, bias", { Conv2d(32, 36, kernelSize: 3, stride: 2, padding: 1) }, [3, 32, 10, 10],
              "bf16 GEMM"),
             ("1x1 40→36 no bias", { Conv2d(40, 36, kernelSize: 1, bias: false) }, [2, 40, 7, 7], "1x1 bf16 GEMM"),
             ("3x3 64→64 at 56x56", { Conv2d(64, 64, kernelSize: 3, padding: 1, bias: false) }, [3, 64, 56, 56],

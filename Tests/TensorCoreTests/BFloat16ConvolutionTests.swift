@@ -31,8 +31,9 @@ final class BFloat16ConvolutionTests: XCTestCase {
             weight = round(randomValues(g.weightCount, seed: seed + 1))
         let bias = round(randomValues(g.outChannels, seed: seed + 2))
         let gradOutput = round(randomValues(g.outputCount, seed: seed + 3))
-        // The Float32 reference runs lowered too, as a bf16 product must.
-        let algorithm: ConvolutionAlgorithm? = product == .float32 ? .gemm : nil
+        // Everything lowered: the Float32 reference, and the bf16 product even where its choice
+        // would take a Float32 kernel (a layer under 32 channels), so the bf16 GEMM is what runs.
+        let algorithm: ConvolutionAlgorithm = .gemm
         var output = [Float](repeating: .nan, count: g.outputCount)
         Convolution.forward(
             g, input: input, weight: weight, bias: bias, output: &output, algorithm: algorithm,
@@ -93,7 +94,10 @@ final class BFloat16ConvolutionTests: XCTestCase {
         XCTAssertEqual(MatrixProduct.forPrecision(.bf16, isa: .fp32), .float32)
         XCTAssertEqual(MatrixProduct.forPrecision(.bf16, isa: .amx), .bfloat16(.amx))
         XCTAssertEqual(MatrixProduct.forPrecision(.bf16, isa: .avx512bf16), .bfloat16(.avx512bf16))
-        let g = geometries[0]
+        // 32 channels or more: one whole bf16 panel (fewer may run the direct kernel instead).
+        let g = try! ConvolutionGeometry(
+            batch: 3, inChannels: 32, inHeight: 9, inWidth: 12, outChannels: 40,
+            kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1)
         XCTAssertEqual(Convolution.resolve(nil, g, .forward, .bfloat16(.amx)), .gemm)
         XCTAssertEqual(Convolution.kernelNames(g, product: .bfloat16(.amx)).forward, "im2col+bf16 GEMM (amx)")
         XCTAssertEqual(
@@ -102,7 +106,7 @@ final class BFloat16ConvolutionTests: XCTestCase {
     }
 
     /// Where a Float32 kernel beats the bf16 GEMM, a bf16 layer runs it on its bf16 operands:
-    /// Winograd F(4x4, 3x3) from 56x56 outputs, the direct kernel under 32 values of depth.
+    /// Winograd F(4x4, 3x3) from 56x56 outputs, the direct kernel under 32 channels.
     func testBFloat16ChoiceTakesFloat32KernelsWhereTheyWin() throws {
         func geometry(_ channels: Int, _ size: Int, inChannels: Int? = nil) throws -> ConvolutionGeometry {
             try ConvolutionGeometry(
