@@ -2,8 +2,9 @@ import TensorCore
 
 /// 2-D convolution (cross-correlation, as PyTorch), weight [out, in/groups, kH, kW], bias [out].
 /// forward: [N, in, H, W] → [N, out, oH, oW]
-/// In bf16 (autocast) it convolves bf16-rounded copies of input, weight and bias with the Float32
-/// kernels, which is exact bf16 arithmetic with Float32 accumulation, and rounds what it returns.
+/// In bf16 (autocast) it convolves bf16 values of input, weight and bias with Float32 accumulation
+/// and rounds what it returns: on the bf16 GEMM (AMX, AVX512-BF16), which rounds its operands as
+/// it packs them, or with the Float32 kernels on rounded copies (exact bf16 arithmetic).
 public final class Conv2d: MixedPrecisionLayer {
     public let kind = "Conv2d"
     public let inChannels: Int
@@ -31,6 +32,9 @@ public final class Conv2d: MixedPrecisionLayer {
     /// the bf16 GEMM where the CPU has AMX or AVX512-BF16 and the layer computes in bf16, else
     /// the Float32 kernels.
     private var product = MatrixProduct.float32
+    /// Whether the last forward handed its operands to the bf16 GEMM unrounded (every pass on it,
+    /// see `packingRounds`), fixed at forward so backward makes the same choice.
+    private var operandsUnrounded = false
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Size2D, stride: Size2D = 1,
                 padding: Size2D = 0, dilation: Size2D = 1, groups: Int = 1, bias: Bool = true) {
@@ -105,7 +109,8 @@ public final class Conv2d: MixedPrecisionLayer {
         if roundedForward {
             if let bias { BFloat16Copies.round(bias.value, into: bf16.bias) }
             let roundedBias = bias == nil ? nil : UnsafePointer(bf16.bias.pointer)
-            if packingRounds(g) {
+            operandsUnrounded = packingRounds(g)
+            if operandsUnrounded {
                 // The bf16 GEMM rounds input and weight as it packs them, here and in backward: no
                 // rounded copies, and the input is kept for backward as it came.
                 self.input = input
@@ -153,10 +158,10 @@ extension Conv2d {
     /// Where the bf16 GEMM packs (and so rounds) every operand, the output gradient goes in as it
     /// came; a bias gradient sums the output gradient itself, so with a bias it is rounded first.
     private func backwardBFloat16(_ g: ConvolutionGeometry, input: Tensor, gradOutput: Tensor) -> Tensor {
-        let packed = packingRounds(g) && bias == nil
+        let packed = operandsUnrounded && bias == nil
         if !packed { BFloat16Copies.round(gradOutput, into: bf16.gradOutput) }
         let dY = packed ? gradOutput.pointer : bf16.gradOutput.pointer
-        let weights = packingRounds(g) ? weight.value.pointer : bf16.weight.pointer
+        let weights = operandsUnrounded ? weight.value.pointer : bf16.weight.pointer
         LayerProfiler.weightGradient(self) {
             Convolution.backwardWeight(g, input: input.pointer, gradOutput: dY,
                                        gradWeight: weight.gradient.pointer, gradBias: bias?.gradient.pointer,

@@ -6,11 +6,13 @@ import CBFloat16Kernels
 // The hardware paths (AMX, AVX512-BF16) pack op(A) into 32-row panels and op(B) into
 // VNNI-paired 32-column panels over the whole depth (rounding while packing, zero-padding k
 // to a multiple of 32), then a C micro-kernel computes each 32×32 block of C over the full
-// depth into a Float32 panel buffer, which alpha and beta fold into C. B is packed once per
-// NC-wide column block and shared by all threads; each thread packs its own A panels. Every
-// element of C comes from one kernel call in a fixed order, so results do not depend on the
-// thread count. The emulated path rounds copies of the operands and runs the Float32 GEMM:
-// exact Float32 arithmetic on bf16 values.
+// depth: straight into C for a whole row panel with alpha 1 and beta 0, otherwise into a
+// Float32 buffer that alpha and beta fold into C. B is packed once per NC-wide column block
+// and shared by all threads. With several column blocks op(A) is packed once for all of them
+// (`PackedA`); with one, each thread packs the A panels it uses. Every element of C comes from
+// one kernel call in a fixed order, so results do not depend on the thread count. The
+// emulated path rounds copies of the operands and runs the Float32 GEMM: exact Float32
+// arithmetic on bf16 values.
 
 public enum BFloat16GEMM {
     /// Rows of a packed A panel and columns of a packed B panel: two AMX tiles each way.
@@ -22,9 +24,12 @@ public enum BFloat16GEMM {
     static let blockValues = 1024
 
     static let scratch = ScratchPool()
-    /// Whole packed left operands: a pool of their own, so the per-thread buffers above do not
-    /// all grow to op(A)'s size.
+    /// Whole packed left operands (products of several column blocks, convolution weights): a
+    /// pool of their own, so the per-thread buffers above do not all grow to op(A)'s size.
     static let packedAScratch = ScratchPool()
+    /// The largest op(A) packed whole (in Floats of storage, 8 MiB): every buffer of its pool
+    /// grows to it, and the pool keeps one per thread plus one.
+    static let wholeLeftOperandFloats = 1 << 21
 
     /// The micro-kernel behind a packed path; `reference` is the same contract in Swift
     /// (VDPBF16PS's order of additions), so tests check the packing where the CPU has neither.
@@ -101,8 +106,7 @@ public enum BFloat16GEMM {
         }
     }
 
-    /// The blocked loop of the hardware paths (and of `reference`, in tests): op(A) packed once,
-    /// then every column block against it.
+    /// The blocked loop of the hardware paths (and of `reference`, in tests).
     static func multiplyPacked(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -120,11 +124,23 @@ public enum BFloat16GEMM {
             return
         }
         let workers = Swift.max(1, Swift.min(threads, m * n * k / GEMM.workPerThread))
+        guard n > blockColumns && PackedA.storageFloats(m: m, k: k) <= wholeLeftOperandFloats else {
+            // One column block uses each A panel once: packing all of op(A) first would save no
+            // work and hold m·k values in each of the pool's buffers (one per thread, plus one).
+            // A large op(A) over several blocks is packed again per block rather than held whole.
+            multiplyBlocks(
+                left: .unpacked(transposed: transposeA, a: a, lda: lda, m: m, k: k), transposeB: transposeB, n: n,
+                alpha: alpha, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, workers: workers, kernel: kernel,
+                roundsResult: roundsResult)
+            return
+        }
+        // Several column blocks: op(A) packed once for all of them (packing per block converted
+        // and rearranged all of A again per 512 columns of C).
         packedAScratch.withScratch(PackedA.storageFloats(m: m, k: k)) { storage in
             let packedA = pack(transposeA: transposeA, m: m, k: k, a: a, lda: lda, into: storage, threads: workers)
-            multiply(
-                packedA: packedA, transposeB: transposeB, n: n, alpha: alpha, b: b, ldb: ldb, beta: beta, c: c,
-                ldc: ldc, threads: workers, kernel: kernel, roundsResult: roundsResult)
+            multiplyBlocks(
+                left: .packed(packedA), transposeB: transposeB, n: n, alpha: alpha, b: b, ldb: ldb, beta: beta,
+                c: c, ldc: ldc, workers: workers, kernel: kernel, roundsResult: roundsResult)
         }
     }
 
@@ -135,7 +151,7 @@ public enum BFloat16GEMM {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int, kernel: PanelKernel,
         roundsResult: Bool = false
     ) {
-        let (m, k, kblocks) = (packedA.m, packedA.k, packedA.kblocks)
+        let (m, k) = (packedA.m, packedA.k)
         guard m > 0 && n > 0 else { return }
         guard k > 0 else {
             // An empty product: C = beta · C, as the Float32 GEMM leaves it.
@@ -146,8 +162,19 @@ public enum BFloat16GEMM {
             if roundsResult { roundRows(c, m: m, n: n, ldc: ldc) }
             return
         }
-        let maxColumnPanels = (Swift.min(n, blockColumns) + panel - 1) / panel
         let workers = Swift.max(1, Swift.min(threads, m * n * k / GEMM.workPerThread))
+        multiplyBlocks(
+            left: .packed(packedA), transposeB: transposeB, n: n, alpha: alpha, b: b, ldb: ldb, beta: beta, c: c,
+            ldc: ldc, workers: workers, kernel: kernel, roundsResult: roundsResult)
+    }
+
+    /// Every column block of op(B), packed once and shared by the threads, times `left`'s row panels.
+    static func multiplyBlocks(
+        left: LeftOperand, transposeB: Bool, n: Int, alpha: Float, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, workers: Int, kernel: PanelKernel, roundsResult: Bool
+    ) {
+        let (k, kblocks) = (left.k, left.kblocks)
+        let maxColumnPanels = (Swift.min(n, blockColumns) + panel - 1) / panel
         // Packed B block (bf16, two per Float of scratch).
         scratch.withScratch(maxColumnPanels * kblocks * blockValues / 2) { packedBStorage in
             let packedB = UnsafeMutableRawPointer(packedBStorage).bindMemory(
@@ -162,11 +189,11 @@ public enum BFloat16GEMM {
                 runSplit(columnPanels, parts: workers, packing)
                 // Fewer row panels than threads (a batch of 8 times a weight matrix): the threads
                 // split the column panels too, or all but one would wait.
-                let columnGroups = packedA.rowPanels >= workers ? 1 : Swift.min(columnPanels, workers)
+                let columnGroups = left.rowPanels >= workers ? 1 : Swift.min(columnPanels, workers)
                 let rows = RowPanels(
-                    packedA: packedA, packedB: packedB, column0: jc, columns: columns, columnGroups: columnGroups,
+                    left: left, packedB: packedB, column0: jc, columns: columns, columnGroups: columnGroups,
                     alpha: alpha, beta: beta, c: c, ldc: ldc, kernel: kernel, roundsResult: roundsResult)
-                runSplit(packedA.rowPanels * columnGroups, parts: workers, rows)
+                runSplit(left.rowPanels * columnGroups, parts: workers, rows)
                 jc += columns
             }
         }
@@ -214,7 +241,7 @@ public enum BFloat16GEMM {
     /// its column panels: the micro-kernel over those packed B panels into a Float32 buffer,
     /// folded into C with alpha and beta.
     struct RowPanels: ParallelBody {
-        let packedA: PackedA
+        let left: LeftOperand
         let packedB: UnsafeMutablePointer<UInt16>, column0: Int, columns: Int, columnGroups: Int
         let alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, kernel: PanelKernel
         let roundsResult: Bool
@@ -222,23 +249,29 @@ public enum BFloat16GEMM {
         func run(_ range: Range<Int>) {
             let columnPanels = (columns + panel - 1) / panel
             let resultStride = columnPanels * panel
-            scratch.withScratch(panel * resultStride) { result in
+            let panelValues = left.tileScratchValues
+            scratch.withScratch(panel * resultStride + panelValues / 2) { result in
+                let panelScratch = UnsafeMutableRawPointer(result + panel * resultStride).bindMemory(
+                    to: UInt16.self, capacity: panelValues)
+                var loadedPanel = -1
                 for tile in range {
                     let rowPanel = tile / columnGroups, group = tile % columnGroups
                     let firstPanel = group * columnPanels / columnGroups
                     let endPanel = (group + 1) * columnPanels / columnGroups
                     guard firstPanel < endPanel else { continue }
                     let row0 = rowPanel * panel
-                    let rows = Swift.min(panel, packedA.m - row0)
+                    let rows = Swift.min(panel, left.m - row0)
                     let first = firstPanel * panel, end = Swift.min(columns, endPanel * panel)
+                    let aPanel = left.rowPanel(rowPanel, scratch: panelScratch, scratchHolds: &loadedPanel)
                     if beta == 0 && alpha == 1 && rows == panel {
-                        writeDirectly(rowPanel: rowPanel, firstPanel: firstPanel, endPanel: endPanel, result: result,
-                                      resultStride: resultStride)
+                        writeDirectly(
+                            aPanel, rowPanel: rowPanel, firstPanel: firstPanel, endPanel: endPanel, result: result,
+                            resultStride: resultStride)
                         continue
                     }
                     runKernel(
-                        kernel, a: packedA.rowPanel(rowPanel), b: packedB + firstPanel * packedA.kblocks * blockValues,
-                        c: result + first, ldc: resultStride, kblocks: packedA.kblocks,
+                        kernel, a: aPanel, b: packedB + firstPanel * left.kblocks * blockValues,
+                        c: result + first, ldc: resultStride, kblocks: left.kblocks,
                         columnPanels: endPanel - firstPanel)
                     for i in 0..<rows {
                         let source = result + i * resultStride
@@ -258,22 +291,23 @@ public enum BFloat16GEMM {
         /// (no buffer to write, read back and copy), and a ragged last panel goes through `result`.
         @inline(__always)
         func writeDirectly(
-            rowPanel: Int, firstPanel: Int, endPanel: Int, result: UnsafeMutablePointer<Float>, resultStride: Int
+            _ aPanel: UnsafePointer<UInt16>, rowPanel: Int, firstPanel: Int, endPanel: Int,
+            result: UnsafeMutablePointer<Float>, resultStride: Int
         ) {
             let row0 = rowPanel * panel
             let target = c + row0 * ldc + column0
             let fullEnd = Swift.min(endPanel, columns / panel)
             if fullEnd > firstPanel {
                 runKernel(
-                    kernel, a: packedA.rowPanel(rowPanel), b: packedB + firstPanel * packedA.kblocks * blockValues,
-                    c: target + firstPanel * panel, ldc: ldc, kblocks: packedA.kblocks,
+                    kernel, a: aPanel, b: packedB + firstPanel * left.kblocks * blockValues,
+                    c: target + firstPanel * panel, ldc: ldc, kblocks: left.kblocks,
                     columnPanels: fullEnd - firstPanel)
             }
             if fullEnd < endPanel {
                 let first = fullEnd * panel
                 runKernel(
-                    kernel, a: packedA.rowPanel(rowPanel), b: packedB + fullEnd * packedA.kblocks * blockValues,
-                    c: result + first, ldc: resultStride, kblocks: packedA.kblocks, columnPanels: endPanel - fullEnd)
+                    kernel, a: aPanel, b: packedB + fullEnd * left.kblocks * blockValues,
+                    c: result + first, ldc: resultStride, kblocks: left.kblocks, columnPanels: endPanel - fullEnd)
                 for i in 0..<panel {
                     (target + i * ldc + first).update(from: result + i * resultStride + first, count: columns - first)
                 }

@@ -54,3 +54,57 @@ extension BFloat16GEMM {
         }
     }
 }
+
+extension BFloat16GEMM {
+    /// The left operand of a product's tiles: packed beforehand, or packed by each tile into
+    /// its own scratch when it needs a row panel (a product of one column block, whose row
+    /// panels are each used once).
+    enum LeftOperand {
+        case packed(PackedA)
+        case unpacked(transposed: Bool, a: UnsafePointer<Float>, lda: Int, m: Int, k: Int)
+
+        var m: Int {
+            switch self {
+            case .packed(let packed): return packed.m
+            case .unpacked(_, _, _, let m, _): return m
+            }
+        }
+
+        var k: Int {
+            switch self {
+            case .packed(let packed): return packed.k
+            case .unpacked(_, _, _, _, let k): return k
+            }
+        }
+
+        var kblocks: Int { (k + panel - 1) / panel }
+        var rowPanels: Int { (m + panel - 1) / panel }
+
+        /// bf16 values of scratch a tile needs to pack one row panel (none when packed).
+        var tileScratchValues: Int {
+            if case .packed = self { return 0 }
+            return kblocks * blockValues
+        }
+
+        /// Row panel `index`: the packed one, or packed into `scratch` unless `scratchHolds`
+        /// says it is there already (a tile after another of the same row panel).
+        @inline(__always)
+        func rowPanel(_ index: Int, scratch: UnsafeMutablePointer<UInt16>, scratchHolds: inout Int)
+            -> UnsafePointer<UInt16>
+        {
+            switch self {
+            case .packed(let packed):
+                return packed.rowPanel(index)
+            case .unpacked(let transposed, let a, let lda, let m, let k):
+                if scratchHolds != index {
+                    let row0 = index * panel
+                    packA(
+                        transposed: transposed, a, lda: lda, row0: row0, rows: Swift.min(panel, m - row0), k: k,
+                        kblocks: kblocks, into: scratch)
+                    scratchHolds = index
+                }
+                return UnsafePointer(scratch)
+            }
+        }
+    }
+}

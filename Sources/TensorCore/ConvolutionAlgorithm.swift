@@ -82,9 +82,14 @@ extension Convolution {
     public static func kernelNames(_ g: ConvolutionGeometry, product: MatrixProduct = .float32)
         -> (forward: String, inputGradient: String, weightGradient: String)
     {
-        guard case .bfloat16(let isa) = product, BFloat16GEMM.PanelKernel(isa) != nil else {
+        guard case .bfloat16(let isa) = product else {
             return (name(choice(g, .forward), g), name(choice(g, .inputGradient), g),
                     name(choice(g, .weightGradient), g))
+        }
+        guard BFloat16GEMM.PanelKernel(isa) != nil else {
+            // The emulated product runs lowered (resolve), on the Float32 GEMM.
+            let label = name(.gemm, g) + " (\(isa))"
+            return (label, label, label)
         }
         func label(_ pass: ConvolutionPass) -> String {
             let algorithm = bfloat16Choice(g, pass)

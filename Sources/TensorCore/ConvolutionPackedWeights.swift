@@ -54,7 +54,9 @@ extension Convolution {
             }
         case .bfloat16(let isa):
             guard let kernel = BFloat16GEMM.PanelKernel(isa) else { return body(nil) }
-            BFloat16GEMM.packedAScratch.withScratch(BFloat16GEMM.PackedA.storageFloats(m: m, k: k)) { storage in
+            // The convolution's own pool, as for Float32: its buffers already hold column
+            // matrices about this size, where the GEMM's would all grow to the largest weights.
+            scratch.withScratch(BFloat16GEMM.PackedA.storageFloats(m: m, k: k)) { storage in
                 let packed = BFloat16GEMM.pack(
                     transposeA: transposed, m: m, k: k, a: weight, lda: l.depth, into: storage)
                 body(.bfloat16(packed, kernel))

@@ -49,21 +49,21 @@ final class BFloat16GEMMTests: XCTestCase {
             return window
         }
 
-        func bf16(isa: BFloat16ISA, threads: Int) -> [Float] {
+        func bf16(isa: BFloat16ISA, threads: Int, roundsResult: Bool = false) -> [Float] {
             result { c in
                 BFloat16GEMM.multiply(
                     transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                     a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads,
-                    isa: isa)
+                    isa: isa, roundsResult: roundsResult)
             }
         }
 
-        func packedReference(threads: Int) -> [Float] {
+        func packedReference(threads: Int, roundsResult: Bool = false) -> [Float] {
             result { c in
                 BFloat16GEMM.multiplyPacked(
                     transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                     alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
-                    threads: threads, kernel: .reference)
+                    threads: threads, kernel: .reference, roundsResult: roundsResult)
             }
         }
 
@@ -156,6 +156,75 @@ final class BFloat16GEMMTests: XCTestCase {
         }
     }
 
+    /// `roundsResult` rounds what the fold or the direct write leaves in C (and only the m×n
+    /// window: `result` checks the padding), on the packed path and the emulated one.
+    func testRoundsResultRoundsEachValueOfC() {
+        forEachCase { operands, threads in
+            let expected = operands.pairOrderReference().map(BFloat16.round)
+            XCTAssertEqual(
+                operands.packedReference(threads: threads, roundsResult: true).map(\.bitPattern),
+                expected.map(\.bitPattern), operands.label + " threads=\(threads)")
+            XCTAssertEqual(
+                operands.bf16(isa: .emulated, threads: threads, roundsResult: true).map(\.bitPattern),
+                operands.float32OnRounded().map(BFloat16.round).map(\.bitPattern), operands.label)
+        }
+    }
+
+    /// Values whose rounding is special (NaN with low payload bits only, ±Inf, overflow to Inf,
+    /// ties to even both ways, subnormals, -0) packed by every layout, against the scalar rounding.
+    func testPackingRoundsSpecialValuesAsTheScalarRounding() {
+        let special: [UInt32] = [
+            0x7F80_0001, 0xFF80_0001, 0x7FC0_0000, 0x7F80_0000, 0xFF80_0000, 0x7F7F_FFFF, 0xFF7F_FFFF,
+            0x3F80_8000, 0x3F81_8000, 0x3F80_8001, 0x0000_0001, 0x8000_8000, 0x007F_FFFF, 0x8000_0000,
+            0x0000_0000, 0x4049_0FDB,
+        ]
+        let (rows, depth) = (37, 70)
+        var matrix = [Float](repeating: 0, count: rows * depth)
+        for index in matrix.indices {
+            matrix[index] = Float(bitPattern: special[(index * 7 + index / depth) % special.count])
+        }
+        let kblocks = (depth + 31) / 32
+        func expected(_ row: Int, _ q: Int) -> UInt16 {
+            row < rows && q < depth ? BFloat16(matrix[row * depth + q]).bitPattern : 0
+        }
+        var packed = [UInt16](repeating: 0xDEAD, count: 2 * kblocks * 1024)
+        // A: rows of `matrix` as op(A) rows (stored as is, and transposed).
+        for transposed in [false, true] {
+            let stored = transposed ? (0..<depth * rows).map { matrix[($0 % rows) * depth + $0 / rows] } : matrix
+            for row0 in [0, 32] {
+                packed.withUnsafeMutableBufferPointer { buffer in
+                    BFloat16GEMM.packA(
+                        transposed: transposed, stored, lda: transposed ? rows : depth, row0: row0,
+                        rows: Swift.min(32, rows - row0), k: depth, kblocks: kblocks, into: buffer.baseAddress!)
+                }
+                for i in 0..<32 {
+                    for q in 0..<kblocks * 32 {
+                        let offset = (q / 32) * 1024 + (i / 16) * 512 + (i % 16) * 32 + q % 32
+                        XCTAssertEqual(
+                            packed[offset], expected(row0 + i, q),
+                            "packA transposed \(transposed) row \(row0 + i) k \(q)")
+                    }
+                }
+            }
+        }
+        // B: op(B)[q][j] = matrix[j][q], stored transposed (as matrix) and as is.
+        for transposed in [true, false] {
+            let stored = transposed ? matrix : (0..<depth * rows).map { matrix[($0 % rows) * depth + $0 / rows] }
+            packed.withUnsafeMutableBufferPointer { buffer in
+                BFloat16GEMM.packB(
+                    transposed: transposed, stored, ldb: transposed ? depth : rows, k: depth, kblocks: kblocks,
+                    column0: 0, columns: rows, into: buffer.baseAddress!)
+            }
+            for j in 0..<64 {
+                for q in 0..<kblocks * 32 {
+                    let offset = (j / 32) * kblocks * 1024 + (q / 32) * 1024 + ((j % 32) / 16) * 512
+                        + ((q % 32) / 2) * 32 + (j % 16) * 2 + q % 2
+                    XCTAssertEqual(packed[offset], expected(j, q), "packB transposed \(transposed) column \(j) k \(q)")
+                }
+            }
+        }
+    }
+
     func testPackedPathSpansSeveralColumnBlocks() {
         // n > blockColumns (512) and k > one kblock, with a ragged last block.
         let operands = Operands(m: 35, n: 1100, k: 70, transposeA: false, transposeB: true, seed: 99)
@@ -180,6 +249,31 @@ final class BFloat16GEMMTests: XCTestCase {
     }
 
     func testAVX512BF16PathAgainstFloat32OnRoundedOperands() throws { try checkHardware(.avx512bf16) }
+
+    /// The AVX512-BF16 kernel takes the depth in chunks of 8 kblocks (256 values), keeping the
+    /// sums in C between them: over several chunks and column blocks (whole op(A) packed, and
+    /// not), in pieces of C with padding, it adds in VDPBF16PS's order as the Swift reference
+    /// kernel does, and stays within accumulation tolerance of the Float32 GEMM.
+    func testAVX512BF16KernelOverSeveralDepthChunks() throws {
+        if let flag = BFloat16ISA.avx512bf16.missingFlag(on: .current) {
+            throw XCTSkip("avx512bf16 path not run: this CPU lacks \(flag) (/proc/cpuinfo)")
+        }
+        let shapes = [(33, 40, 300), (64, 70, 520), (40, 600, 290), (70, 1100, 257)]
+        for (index, (m, n, k)) in shapes.enumerated() {
+            for (transposeA, transposeB) in [(false, false), (true, true), (false, true)] {
+                let operands = Operands(
+                    m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: index == 2 ? 0.5 : 1,
+                    beta: index == 2 ? -1.5 : 0, seed: UInt64(300 + index))
+                for threads in [1, 3] {
+                    let hardware = operands.bf16(isa: .avx512bf16, threads: threads)
+                    XCTAssertEqual(
+                        hardware.map(\.bitPattern), operands.packedReference(threads: threads).map(\.bitPattern),
+                        operands.label + " threads=\(threads)")
+                    assertClose(hardware, operands.float32OnRounded(), tolerance: 1e-5, operands.label)
+                }
+            }
+        }
+    }
 
     func testAMXPathAgainstFloat32OnRoundedOperands() throws { try checkHardware(.amx) }
 
