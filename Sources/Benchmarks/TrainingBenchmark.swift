@@ -78,19 +78,25 @@ public enum TrainingBenchmark {
     }
 
     /// Parameters + gradients + momentum + activations for `batch` images, in MiB (4-byte values).
-    /// bf16 adds what its convolution and linear layers keep beside that: bf16 copies of their
-    /// weights and biases and of their output gradient, and convolutions the bf16 copy of their
-    /// input saved for backward (linear layers round theirs while packing). The copies are held
-    /// as Float32 values, so here bf16 costs memory rather than saving it.
+    /// bf16 adds the rounded copies its convolution and linear layers keep beside that
+    /// (`MixedPrecisionLayer.bfloat16CopyValues`: on AMX or AVX512-BF16 few, as the bf16 GEMM
+    /// rounds operands as it packs them; on the emulated path weights, inputs and output
+    /// gradients, held as Float32 values, so there bf16 costs memory rather than saving it).
     public static func memoryLowerBound(_ model: Model, batch: Int, precision: ComputePrecision = .fp32) throws
         -> Double
     {
         let summary = try ModelSummary(model: model)
         var values = summary.fixedTrainingValues + summary.forwardActivations * batch
         if precision == .bf16 {
-            for row in summary.rows where row.kind == "Conv2d" || row.kind == "Linear" {
-                values += row.parameters + row.activations * batch
-                if row.kind == "Conv2d" { values += row.inputShape.reduce(1, *) * batch }
+            var layers: [String: MixedPrecisionLayer] = [:]
+            func collect(_ layer: Layer, path: String) {
+                if let mixed = layer as? MixedPrecisionLayer { layers[path] = mixed }
+                for child in layer.children { collect(child.layer, path: path.isEmpty ? child.name : path + "." + child.name) }
+            }
+            collect(model.network, path: "")
+            for row in summary.rows {
+                guard let layer = layers[row.path] else { continue }
+                values += layer.bfloat16CopyValues(inputShape: [batch] + row.inputShape)
             }
         }
         return Double(values * ModelSummary.bytesPerValue) / Double(1 << 20)

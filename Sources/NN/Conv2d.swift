@@ -183,6 +183,21 @@ extension Conv2d {
     }
 }
 
+extension Conv2d {
+    /// Rounded copies: none where the bf16 GEMM rounds every operand as it packs it, but with a
+    /// bias the output gradient's (its gradient sums it); elsewhere (a Float32 kernel, or the
+    /// emulated path) the weights, bias, input and output gradient.
+    public func bfloat16CopyValues(inputShape: [Int]) -> Int {
+        guard let g = try? makeGeometry(inputShape) else { return 0 }
+        let product = MatrixProduct.forPrecision(.bf16)
+        let biasValues = bias?.count ?? 0
+        if ConvolutionPass.allCases.allSatisfy({ Convolution.packsRoundedOperands(g, $0, product) }) {
+            return bias == nil ? 0 : biasValues + g.outputCount
+        }
+        return weight.count + biasValues + g.inputCount + g.outputCount
+    }
+}
+
 extension Conv2d: KernelNaming {
     public var kernelNames: (forward: String, inputGradient: String, weightGradient: String)? {
         geometry.map { Convolution.kernelNames($0, product: product) }

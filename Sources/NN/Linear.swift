@@ -131,6 +131,16 @@ extension Linear {
     }
 }
 
+extension Linear {
+    /// Rounded copies: the bias and the output gradient, and on the emulated path the weights
+    /// (the bf16 GEMM's scratch holds rounded copies of its operands there; on AMX or
+    /// AVX512-BF16 it rounds them as it packs them).
+    public func bfloat16CopyValues(inputShape: [Int]) -> Int {
+        let weights = MatrixProduct.forPrecision(.bf16) == .float32 ? weight.count : 0
+        return weights + (bias?.count ?? 0) + inputShape[0] * outFeatures
+    }
+}
+
 extension Linear: KernelNaming {
     public var kernelNames: (forward: String, inputGradient: String, weightGradient: String)? {
         ("GEMM", "GEMM", "GEMM")

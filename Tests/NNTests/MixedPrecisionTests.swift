@@ -155,6 +155,25 @@ final class MixedPrecisionTests: XCTestCase {
         }
     }
 
+    /// The copies a bf16 Conv2d keeps (what `memory_lower_bound_mib` adds): none on the bf16 GEMM,
+    /// the output gradient's with a bias, everything on a Float32 kernel or the emulated path.
+    /// Only the choice is exercised here, so any CPU can pretend to have AVX512-BF16.
+    func testConv2dCountsTheCopiesItKeeps() {
+        let plain = Conv2d(64, 64, kernelSize: 3, padding: 1, bias: false)
+        let biased = Conv2d(64, 64, kernelSize: 3, padding: 1)
+        let small = [2, 64, 14, 14], large = [3, 64, 56, 56]
+        let everything = { (layer: Conv2d, shape: [Int]) in
+            layer.weight.count + (layer.bias?.count ?? 0) + 2 * shape.reduce(1, *)
+        }
+        BFloat16ISA.active = .avx512bf16
+        XCTAssertEqual(plain.bfloat16CopyValues(inputShape: small), 0)
+        XCTAssertEqual(biased.bfloat16CopyValues(inputShape: small), 64 + 2 * 64 * 14 * 14)
+        XCTAssertEqual(plain.bfloat16CopyValues(inputShape: large), everything(plain, large), "Winograd 4x4")
+        BFloat16ISA.active = .emulated
+        XCTAssertEqual(plain.bfloat16CopyValues(inputShape: small), everything(plain, small))
+        XCTAssertEqual(biased.bfloat16CopyValues(inputShape: large), everything(biased, large))
+    }
+
     func testLinearInBFloat16IsFloat32OnRoundedValues() {
         for threads in 1...4 {
             checkLayer("Linear 37→13", inputShape: [5, 37], threads: threads) { Linear(37, 13) }
