@@ -109,7 +109,7 @@ public final class Conv2d: MixedPrecisionLayer {
         if roundedForward {
             if let bias { BFloat16Copies.round(bias.value, into: bf16.bias) }
             let roundedBias = bias == nil ? nil : UnsafePointer(bf16.bias.pointer)
-            operandsUnrounded = packingRounds(g)
+            operandsUnrounded = Conv2d.packingRounds(g, product)
             if operandsUnrounded {
                 // The bf16 GEMM rounds input and weight as it packs them, here and in backward: no
                 // rounded copies, and the input is kept for backward as it came.
@@ -178,7 +178,7 @@ extension Conv2d {
     }
 
     /// Whether all three passes of `g` run on the bf16 GEMM, whose packing rounds its operands.
-    private func packingRounds(_ g: ConvolutionGeometry) -> Bool {
+    private static func packingRounds(_ g: ConvolutionGeometry, _ product: MatrixProduct) -> Bool {
         ConvolutionPass.allCases.allSatisfy { Convolution.packsRoundedOperands(g, $0, product) }
     }
 }
@@ -189,9 +189,8 @@ extension Conv2d {
     /// emulated path) the weights, bias, input and output gradient.
     public func bfloat16CopyValues(inputShape: [Int]) -> Int {
         guard let g = try? makeGeometry(inputShape) else { return 0 }
-        let product = MatrixProduct.forPrecision(.bf16)
         let biasValues = bias?.count ?? 0
-        if ConvolutionPass.allCases.allSatisfy({ Convolution.packsRoundedOperands(g, $0, product) }) {
+        if Conv2d.packingRounds(g, MatrixProduct.forPrecision(.bf16)) {
             return bias == nil ? 0 : biasValues + g.outputCount
         }
         return weight.count + biasValues + g.inputCount + g.outputCount
