@@ -24,8 +24,9 @@ public enum BFloat16GEMM {
     static let blockValues = 1024
 
     static let scratch = ScratchPool()
-    /// Whole packed left operands (products of several column blocks, convolution weights): a
-    /// pool of their own, so the per-thread buffers above do not all grow to op(A)'s size.
+    /// Whole packed left operands (products of several column blocks): a pool of their own, so
+    /// the per-thread buffers above do not all grow to op(A)'s size. (A convolution packs its
+    /// weights into its own pool, whose buffers hold column matrices of about that size.)
     static let packedAScratch = ScratchPool()
     /// The largest op(A) packed whole (in Floats of storage, 8 MiB): every buffer of its pool
     /// grows to it, and the pool keeps one per thread plus one.
