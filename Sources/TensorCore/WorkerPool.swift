@@ -27,7 +27,8 @@ final class WorkerPool: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    /// Bumped (under `mutex`, read atomically) when a region starts.
+    /// A seqlock over the region's fields: odd while the caller writes them, bumped again to
+    /// even (under `mutex`, read atomically) when the region starts.
     private let generation = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     /// Worker parts of the current region not yet finished (atomic).
     private let remaining = UnsafeMutablePointer<Int>.allocate(capacity: 1)
@@ -53,6 +54,12 @@ final class WorkerPool: @unchecked Sendable {
         defer { pthread_mutex_unlock(owner) }
         startWorkers(parts.parts - 1)
         withUnsafePointer(to: parts) { pointer in
+            // Odd first: a worker the last region did not use may only now be reading the
+            // fields for that region's generation. Without the mark it could take this region's
+            // job under the old generation, run its part, and run it again once this one is
+            // published (a part run twice: GEMMTests saw C += A·B added twice, once in CI).
+            cnn_atomic_store(generation, generation.pointee &+ 1)
+            cnn_atomic_release_fence()
             job = Job(parts: UnsafeRawPointer(pointer), runner: PartRunner<Body>.self)
             self.parts = parts.parts
             cnn_atomic_store(remaining, parts.parts - 1)
@@ -104,7 +111,7 @@ final class WorkerPool: @unchecked Sendable {
             let current = waitForRegion(after: seen)
             let regionParts = parts, regionJob = job
             // A worker the region does not use may look late, while the caller already
-            // writes the next region: if the generation moved, read again (seqlock).
+            // writes the next region: if the generation moved (to odd, or on), read again.
             cnn_atomic_acquire_fence()
             guard cnn_atomic_load(generation) == current else { continue }
             seen = current
@@ -119,15 +126,18 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Waits until a region newer than `seen` starts (spinning, then sleeping); returns its generation.
+    /// Waits until a region newer than `seen` starts (spinning, then sleeping); returns its
+    /// generation, always even (published).
     private func waitForRegion(after seen: Int) -> Int {
+        @inline(__always) func started(_ current: Int) -> Bool { current != seen && current & 1 == 0 }
         for _ in 0..<WorkerPool.spinLimit {
             let current = cnn_atomic_load(generation)
-            if current != seen { return current }
+            if started(current) { return current }
             cnn_spin_pause()
         }
         pthread_mutex_lock(mutex)
-        while cnn_atomic_load(generation) == seen { pthread_cond_wait(wake, mutex) }
+        // The even bump happens under the mutex with a broadcast, so waiting past an odd one is safe.
+        while !started(cnn_atomic_load(generation)) { pthread_cond_wait(wake, mutex) }
         let current = cnn_atomic_load(generation)
         pthread_mutex_unlock(mutex)
         return current

@@ -42,6 +42,29 @@ final class ParallelTests: XCTestCase {
         }
     }
 
+    /// Regions that use fewer workers than the pool has, then more: a worker the small region
+    /// left idle can be late reading it while the next region is being written, and must not
+    /// run a part of that one early and then again. Each part counts its runs (a part run twice
+    /// adds 2); over many regions one double run shows.
+    func testEveryPartOnceWhenRegionSizesAlternate() {
+        Parallel.threadCount = 4
+        let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: 4)
+        defer { hits.deallocate() }
+        var wrong = 0
+        for round in 0..<20_000 {
+            let parts = [1, 2, 4, 3][round % 4]
+            hits.initialize(repeating: 0)
+            Parallel.forEachRange(parts, CountRuns(hits: hits))
+            if Array(hits.prefix(parts)) != Array(repeating: 1, count: parts) { wrong += 1 }
+        }
+        XCTAssertEqual(wrong, 0, "regions where a part did not run exactly once")
+    }
+
+    private struct CountRuns: ParallelBody {
+        let hits: UnsafeMutableBufferPointer<Int>
+        func run(_ range: Range<Int>) { for i in range { hits[i] += 1 } }
+    }
+
     func testConcurrentCallersAndNestedRegions() {
         Parallel.threadCount = 2
         let results = UnsafeMutableBufferPointer<Int>.allocate(capacity: 4)

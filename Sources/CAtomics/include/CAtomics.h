@@ -16,6 +16,9 @@ static inline long cnn_atomic_fetch_add(long *value, long delta) {
 /// Orders the loads before it ahead of the loads after it (a seqlock's second read).
 static inline void cnn_atomic_acquire_fence(void) { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
 
+/// Orders the stores before it ahead of the stores after it (a seqlock writer's mark before its data).
+static inline void cnn_atomic_release_fence(void) { __atomic_thread_fence(__ATOMIC_RELEASE); }
+
 /// Tells the core this thread is spinning (x86 PAUSE, ARM YIELD): saves power and lets the
 /// sibling hyper-thread run.
 static inline void cnn_spin_pause(void) {
