@@ -89,11 +89,9 @@ public enum TrainingBenchmark {
         var values = summary.fixedTrainingValues + summary.forwardActivations * batch
         if precision == .bf16 {
             var layers: [String: MixedPrecisionLayer] = [:]
-            func collect(_ layer: Layer, path: String) {
-                if let mixed = layer as? MixedPrecisionLayer { layers[path] = mixed }
-                for child in layer.children { collect(child.layer, path: path.isEmpty ? child.name : path + "." + child.name) }
+            for (name, layer) in model.network.namedLayers() {
+                if let mixed = layer as? MixedPrecisionLayer { layers[name] = mixed }
             }
-            collect(model.network, path: "")
             for row in summary.rows {
                 guard let layer = layers[row.path] else { continue }
                 values += layer.bfloat16CopyValues(inputShape: [batch] + row.inputShape)

@@ -88,6 +88,16 @@ extension Layer {
         return result
     }
 
+    /// This layer (named `prefix` without its dot, "" at the root) and its descendants under
+    /// dotted PyTorch paths, as `ModelSummary`'s rows name them.
+    public func namedLayers(prefix: String = "") -> [(name: String, layer: Layer)] {
+        var result: [(name: String, layer: Layer)] = [(name: String(prefix.dropLast()), layer: self)]
+        for child in children {
+            result += child.layer.namedLayers(prefix: prefix + child.name + ".")
+        }
+        return result
+    }
+
     /// All buffers of this layer and its descendants under dotted PyTorch names.
     public func namedBuffers(prefix: String = "") -> [(name: String, tensor: Tensor)] {
         var result = buffers.map { (name: prefix + $0.name, tensor: $0.tensor) }

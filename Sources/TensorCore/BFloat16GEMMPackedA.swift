@@ -45,13 +45,23 @@ extension BFloat16GEMM {
 
         func run(_ range: Range<Int>) {
             for rowPanel in range {
-                let row0 = rowPanel * panel
-                packA(
-                    transposed: transposed, a, lda: lda, row0: row0, rows: Swift.min(panel, packed.m - row0),
-                    k: packed.k,
-                    kblocks: packed.kblocks, into: into + rowPanel * packed.kblocks * blockValues)
+                packRowPanel(
+                    rowPanel, transposed: transposed, a, lda: lda, m: packed.m, k: packed.k,
+                    into: into + rowPanel * packed.kblocks * blockValues)
             }
         }
+    }
+
+    /// Packs row panel `index` of op(A) [m × k] (rows 32·index ..< 32·index + 32, zero past m).
+    @inline(__always)
+    static func packRowPanel(
+        _ index: Int, transposed: Bool, _ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int,
+        into packed: UnsafeMutablePointer<UInt16>
+    ) {
+        let row0 = index * panel
+        packA(
+            transposed: transposed, a, lda: lda, row0: row0, rows: Swift.min(panel, m - row0), k: k,
+            kblocks: (k + panel - 1) / panel, into: packed)
     }
 }
 
@@ -97,10 +107,7 @@ extension BFloat16GEMM {
                 return packed.rowPanel(index)
             case .unpacked(let transposed, let a, let lda, let m, let k):
                 if scratchHolds != index {
-                    let row0 = index * panel
-                    packA(
-                        transposed: transposed, a, lda: lda, row0: row0, rows: Swift.min(panel, m - row0), k: k,
-                        kblocks: kblocks, into: scratch)
+                    packRowPanel(index, transposed: transposed, a, lda: lda, m: m, k: k, into: scratch)
                     scratchHolds = index
                 }
                 return UnsafePointer(scratch)
