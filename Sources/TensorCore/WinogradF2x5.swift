@@ -14,6 +14,8 @@
 // Larger entries than F(2x2, 3x3)'s (5, 16/24) cost some accuracy; the tests state the bound.
 // Each 2-D transform X ↦ L X Rᵀ applies the 1-D transform down columns, then along rows.
 
+import CAtomics
+
 /// What the 1-D transforms compute on: one value (filters) or eight tiles' values at once.
 protocol WinogradLaneValue {
     static func + (lhs: Self, rhs: Self) -> Self
@@ -107,17 +109,13 @@ enum WinogradF2x5 {
 }
 
 extension WinogradConvolution.Problem {
-    /// U = G g Gᵀ of filter f for channel c (rotated 180° and transposed for the input
-    /// gradient), position ξ = 6i + j written at packed[ξ·stride]: F(2x2, 5x5)'s or
-    /// F(4x4, 3x3)'s G.
+    /// U = G g Gᵀ of 5x5 filter f for channel c (rotated 180° and transposed for the input
+    /// gradient), position ξ = 6i + j written at packed[ξ·stride]: F(2x2, 5x5)'s G. (3x3
+    /// filters are transformed a panel at a time: WinogradFilterPanels.swift.)
     func transformFilterSixBySix(
         _ weight: UnsafePointer<Float>, filter f: Int, channel c: Int, rotated: Bool,
         into packed: UnsafeMutablePointer<Float>, stride: Int
     ) {
-        if kernel == 3 {
-            transformFilterF4x3(weight, filter: f, channel: c, rotated: rotated, into: packed, stride: stride)
-            return
-        }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 25 + 30) { buffer in
             let k = buffer.baseAddress.unsafelyUnwrapped, columns = k + 25
             copyTaps(weight, filter: f, channel: c, rotated: rotated, into: k)
@@ -133,31 +131,46 @@ extension WinogradConvolution.Problem {
         }
     }
 
-    /// The scratch `transformInputSixBySix` needs: 36 vectors of eight lanes.
-    static let patchScratchSize = 36 * 8
+    /// The scratch `transformInputSixBySix` needs: the 36 patch vectors of eight lanes, and
+    /// 48 vectors staging the patches' rows (six per tile).
+    static let patchScratchSize = 36 * 8 + 48 * 8
 
     /// V = Bᵀ d B on 6x6 patches (F(2x2, 5x5), F(4x4, 3x3)) for tiles and every channel of
-    /// `source`, into `layout`, eight tiles per vector (gathered lane by lane into `patch`,
-    /// `patchScratchSize` floats from the caller's scratch: a temporary allocation this size
-    /// would come from the heap); tiles from tiles.count up to `paddedCount` get zeros.
+    /// `source`, into `layout`, eight tiles per vector; tiles from tiles.count up to
+    /// `paddedCount` get zeros. `patch` is `patchScratchSize` floats of the caller's scratch (a
+    /// temporary allocation this size would come from the heap): each tile's six patch rows are
+    /// loaded as vectors there, then transposed, eight tiles at a time, into 36 vectors of one
+    /// patch position each (a lane-by-lane gather was 17 % of a ResNet-18 step).
     func transformInputSixBySix<Layout: WinogradTileLayout>(
         _ source: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>, layout: Layout,
         paddedCount: Int, patch lanes: UnsafeMutablePointer<Float>
     ) {
         let plane = layout.plane
+        // Row y of lane t's patch at staged[8·(8y + t)].
+        let staged = lanes + 36 * 8
         for c in 0..<channels {
             var position = WinogradConvolution.TilePosition(tiles.lowerBound, self)
             var local = 0
             while local < paddedCount {
                 let group = Swift.min(8, paddedCount - local)
-                lanes.update(repeating: 0, count: Self.patchScratchSize)
-                for lane in 0..<Swift.min(group, Swift.max(0, tiles.count - local)) {
+                let filled = Swift.min(group, Swift.max(0, tiles.count - local))
+                for lane in 0..<8 {
+                    let top = outputTile * position.row - padTop, left = outputTile * position.column - padLeft
                     let image = source + (position.image * channels + c) * height * width
-                    gather(
-                        image, top: outputTile * position.row - padTop,
-                        left: outputTile * position.column - padLeft,
-                        into: lanes + lane)
-                    position.advance(self)
+                    for y in 0..<6 {
+                        // The next channel's row, needed one channel's work from now.
+                        if lane < filled && c + 1 < channels && top + y >= 0 && top + y < height {
+                            cnn_prefetch(image + height * width + (top + y) * width + Swift.max(0, left))
+                        }
+                        let row = lane < filled ? patchRow(image, top + y, left) : SIMD8<Float>()
+                        UnsafeMutableRawPointer(staged + 8 * (8 * y + lane)).storeBytes(of: row, as: SIMD8<Float>.self)
+                    }
+                    if lane < filled { position.advance(self) }
+                }
+                for y in 0..<6 {
+                    let columns = SIMDTranspose.transpose(SIMDTranspose.load(staged + 64 * y))
+                    WinogradF2x5.storeVectors(
+                        (columns.0, columns.1, columns.2, columns.3, columns.4, columns.5), lanes, 6 * y, 1)
                 }
                 // Bᵀ down the columns, in place; then along each row into V.
                 for x in 0..<6 {
@@ -182,23 +195,18 @@ extension WinogradConvolution.Problem {
         }
     }
 
-    /// The 6x6 patch at (top, left) of a height×width plane, zero outside it, into every
-    /// eighth float from `lane` (one lane of the 36 patch vectors, which start zeroed).
+    /// Row y of a height×width plane from column `left`: lanes 0..<6 hold the patch row (zero
+    /// outside the plane), lanes 6 and 7 whatever follows it (one load where the eight columns
+    /// lie inside the row).
     @inline(__always)
-    private func gather(_ plane: UnsafePointer<Float>, top: Int, left: Int, into lane: UnsafeMutablePointer<Float>) {
-        if top >= 0 && left >= 0 && top + 6 <= height && left + 6 <= width {
-            for y in 0..<6 {
-                let row = plane + (top + y) * width + left
-                for x in 0..<6 { lane[8 * (6 * y + x)] = row[x] }
-            }
-            return
-        }
-        for y in Swift.max(0, -top)..<Swift.max(0, Swift.min(6, height - top)) {
-            let row = plane + (top + y) * width
-            for x in Swift.max(0, -left)..<Swift.max(0, Swift.min(6, width - left)) {
-                lane[8 * (6 * y + x)] = row[left + x]
-            }
-        }
+    private func patchRow(_ plane: UnsafePointer<Float>, _ y: Int, _ left: Int) -> SIMD8<Float> {
+        guard y >= 0 && y < height else { return SIMD8() }
+        let row = plane + y * width
+        if left >= 0 && left + 8 <= width { return UnsafeRawPointer(row + left).loadUnaligned(as: SIMD8<Float>.self) }
+        var r = SIMD8<Float>()
+        let first = Swift.min(6, Swift.max(0, -left))
+        for x in first..<Swift.max(first, Swift.min(6, width - left)) { r[x] = row[left + x] }
+        return r
     }
 
     /// Y = Aᵀ M A for eight tiles: `value(ξ)` is their products at position ξ = 6i + j.

@@ -11,6 +11,8 @@
 // gradient, the transpose (WinogradWeightGradient.swift), runs dY through A and the summed
 // products through Gᵀ: both are here.
 
+import CAtomics
+
 enum WinogradF4x3 {
     /// G g: the filter transform of three taps.
     @inline(__always)
@@ -79,28 +81,6 @@ enum WinogradF4x3 {
 }
 
 extension WinogradConvolution.Problem {
-    /// U = G g Gᵀ of one 3x3 filter (rotated 180° and transposed for the input gradient),
-    /// position ξ = 6i + j written at packed[ξ·stride].
-    func transformFilterF4x3(
-        _ weight: UnsafePointer<Float>, filter f: Int, channel c: Int, rotated: Bool,
-        into packed: UnsafeMutablePointer<Float>, stride: Int
-    ) {
-        let k = taps3x3(weight, filter: f, channel: c, rotated: rotated)
-        // G down each of the three columns, then along each of the six rows of G g.
-        let column0 = WinogradF4x3.filter((k[0], k[3], k[6]))
-        let column1 = WinogradF4x3.filter((k[1], k[4], k[7]))
-        let column2 = WinogradF4x3.filter((k[2], k[5], k[8]))
-        @inline(__always) func row(_ i: Int, _ taps: (Float, Float, Float)) {
-            WinogradF2x5.store(WinogradF4x3.filter(taps), packed + 6 * i * stride, stride)
-        }
-        row(0, (column0.0, column1.0, column2.0))
-        row(1, (column0.1, column1.1, column2.1))
-        row(2, (column0.2, column1.2, column2.2))
-        row(3, (column0.3, column1.3, column2.3))
-        row(4, (column0.4, column1.4, column2.4))
-        row(5, (column0.5, column1.5, column2.5))
-    }
-
     /// gradWeight = Gᵀ dU G of one filter and channel, dU[ξ] at u[ξ·plane] (ξ = 6i + j).
     @inline(__always)
     func filterGradientF4x3(_ u: UnsafePointer<Float>, plane: Int, into w: UnsafeMutablePointer<Float>) {
@@ -225,7 +205,12 @@ extension WinogradConvolution.WeightGradientRuns {
                 {
                     // Eight tiles of one row: each of their four gradient rows is 32 contiguous pixels.
                     @inline(__always) func load(_ i: Int) -> WinogradF4x3.Row {
-                        let at = UnsafeRawPointer(dy + (y0 + i) * p.outWidth + x0)
+                        let row = dy + (y0 + i) * p.outWidth + x0
+                        if k + 1 < p.filters {
+                            cnn_prefetch(row + planeSize)
+                            cnn_prefetch(row + planeSize + 16)
+                        }
+                        let at = UnsafeRawPointer(row)
                         let left = at.loadUnaligned(as: SIMD16<Float>.self)
                         let right = at.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
                         return WinogradF4x3.deinterleave(left, right)
@@ -240,9 +225,10 @@ extension WinogradConvolution.WeightGradientRuns {
                             let y0 = 4 * position.row, x0 = 4 * position.column
                             let dy = gradOutput + (position.image * p.filters + k) * planeSize
                             for i in 0..<Swift.min(4, p.outHeight - y0) {
-                                for j in 0..<Swift.min(4, p.outWidth - x0) {
-                                    lane[(4 * i + j) * 8 + l] = dy[(y0 + i) * p.outWidth + x0 + j]
-                                }
+                                let row = dy + (y0 + i) * p.outWidth + x0
+                                // The next filter's row, needed one filter's work from now.
+                                if k + 1 < p.filters { cnn_prefetch(row + planeSize) }
+                                for j in 0..<Swift.min(4, p.outWidth - x0) { lane[(4 * i + j) * 8 + l] = row[j] }
                             }
                             position.advance(p)
                         }

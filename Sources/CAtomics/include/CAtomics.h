@@ -4,6 +4,8 @@
 #ifndef CNN_DIST_ATOMICS_H
 #define CNN_DIST_ATOMICS_H
 
+#include "Prefetch.h"
+
 static inline long cnn_atomic_load(const long *value) { return __atomic_load_n(value, __ATOMIC_ACQUIRE); }
 
 static inline void cnn_atomic_store(long *value, long newValue) { __atomic_store_n(value, newValue, __ATOMIC_RELEASE); }

@@ -1,0 +1,41 @@
+import XCTest
+
+@testable import TensorCore
+
+/// The vector helpers of the Winograd transforms and the strided lowering against plain loops.
+final class SIMDTransposeTests: XCTestCase {
+    func testTransposeSwapsRowsAndColumns() {
+        // Entry (row, column) holds 8·row + column.
+        var rows = SIMDTranspose.zeroRows
+        withUnsafeMutableBytes(of: &rows) { raw in
+            let m = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+            for i in 0..<64 { m[i] = Float(i) }
+        }
+        let transposed = SIMDTranspose.transpose(rows)
+        withUnsafeBytes(of: transposed) { raw in
+            let m = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+            for row in 0..<8 {
+                for column in 0..<8 {
+                    XCTAssertEqual(m[8 * row + column], Float(8 * column + row), "(\(row), \(column))")
+                }
+            }
+        }
+    }
+
+    func testCopyEveryOtherTakesTheEvenElementsOfEveryLength() {
+        for count in 0..<41 {
+            // Exactly the floats a stride-2 row of `count` outputs reads (the vectors stop early
+            // enough not to read past source[2·(count − 1)]).
+            let length = Swift.max(0, 2 * count - 1)
+            let source = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, length))
+            defer { source.deallocate() }
+            for i in 0..<length { source[i] = Float(i) }
+            var destination = [Float](repeating: -1, count: count + 1)
+            destination.withUnsafeMutableBufferPointer {
+                Convolution.copyEveryOther(from: source, to: $0.baseAddress!, count: count)
+            }
+            XCTAssertEqual(Array(destination.prefix(count)), (0..<count).map { Float(2 * $0) }, "count \(count)")
+            XCTAssertEqual(destination[count], -1, "count \(count): wrote past the row")
+        }
+    }
+}
