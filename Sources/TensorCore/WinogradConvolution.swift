@@ -163,7 +163,8 @@ enum WinogradConvolution {
         ) {
             WinogradConvolution.transformScratch.withScratch(transformedFiltersSize) { transformed in
                 Parallel.forEachRange(
-                    filters, FilterTransform(problem: self, weight: weight, rotated: rotated, packed: transformed))
+                    paddedFilters / shape.rows,
+                    FilterTransform(problem: self, weight: weight, rotated: rotated, packed: transformed))
                 let blocks = (tileCount + WinogradConvolution.blockTiles - 1) / WinogradConvolution.blockTiles
                 Parallel.forEachRange(
                     blocks, TileBlocks(problem: self, source: source, filters: transformed, bias: bias, output: output))
@@ -188,18 +189,6 @@ enum WinogradConvolution {
             }
         }
 
-        /// `copyTaps` of a 3x3 filter, in lanes 0...8.
-        @inline(__always)
-        func taps3x3(_ weight: UnsafePointer<Float>, filter f: Int, channel c: Int, rotated: Bool) -> SIMD16<Float> {
-            var k = SIMD16<Float>()
-            withUnsafeMutableBytes(of: &k) { lanes in
-                copyTaps(
-                    weight, filter: f, channel: c, rotated: rotated,
-                    into: lanes.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: Float.self))
-            }
-            return k
-        }
-
         /// Where U[ξ]'s value for filter f and channel c sits, ξ·paddedFilters·channels apart.
         @inline(__always)
         func packedFilterOffset(filter f: Int, channel c: Int) -> Int {
@@ -216,9 +205,11 @@ enum WinogradConvolution {
         }
     }
 
-    /// U = G g Gᵀ for filters in a range, written in packed-A order: for position ξ, the
-    /// slice of channels [c0, c0 + kc) starts at ξ·paddedFilters·channels + c0·paddedFilters,
-    /// and within it, filter f's value for channel c sits in panel f / mr at (c − c0)·mr + f % mr.
+    /// U = G g Gᵀ for panels of `shape.rows` filters in a range, written in packed-A order: for
+    /// position ξ, the slice of channels [c0, c0 + kc) starts at ξ·paddedFilters·channels +
+    /// c0·paddedFilters, and within it, filter f's value for channel c sits in panel f / mr at
+    /// (c − c0)·mr + f % mr. A panel's filters for one channel are contiguous, so 3x3 filters
+    /// are transformed a panel at a time, one filter per lane (WinogradFilterPanels.swift).
     struct FilterTransform: ParallelBody {
         let problem: Problem
         let weight: UnsafePointer<Float>
@@ -228,48 +219,29 @@ enum WinogradConvolution {
         func run(_ range: Range<Int>) {
             let p = problem
             let plane = p.paddedFilters * p.channels
-            for f in range {
-                for c in 0..<p.channels {
-                    let offset = p.packedFilterOffset(filter: f, channel: c)
-                    guard p.patchSide == 4 else {
-                        p.transformFilterSixBySix(
-                            weight, filter: f, channel: c, rotated: rotated, into: packed + offset, stride: plane)
-                        continue
+            let mr = p.shape.rows
+            for panel in range {
+                guard p.kernel == 5 else {
+                    for c in 0..<p.channels {
+                        p.transformFilterPanel3x3(
+                            weight, firstFilter: panel * mr, channel: c, rotated: rotated,
+                            into: packed + p.packedFilterOffset(filter: panel * mr, channel: c), plane: plane)
                     }
-                    let u = transform(filter: f, channel: c)
-                    for xi in 0..<16 { packed[xi * plane + offset] = u[xi] }
+                    continue
                 }
-            }
-            // The last panel's padding rows are zeros, written by the workers that own them.
-            if range.upperBound == p.filters {
-                for f in p.filters..<p.paddedFilters {
+                for f in (panel * mr)..<((panel + 1) * mr) {
                     for c in 0..<p.channels {
                         let offset = p.packedFilterOffset(filter: f, channel: c)
-                        for xi in 0..<p.positions { packed[xi * plane + offset] = 0 }
+                        guard f < p.filters else {
+                            // The last panel's padding rows are zeros.
+                            for xi in 0..<p.positions { packed[xi * plane + offset] = 0 }
+                            continue
+                        }
+                        p.transformFilterSixBySix(
+                            weight, filter: f, channel: c, rotated: rotated, into: packed + offset, stride: plane)
                     }
                 }
             }
-        }
-
-        /// G g Gᵀ of one 3x3 filter, G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
-        @inline(__always)
-        func transform(filter f: Int, channel c: Int) -> SIMD16<Float> {
-            let k = problem.taps3x3(weight, filter: f, channel: c, rotated: rotated)
-            // Rows of G g (4 rows × 3 columns).
-            let r0 = SIMD4<Float>(k[0], k[1], k[2], 0)
-            let r1 = SIMD4<Float>(k[3], k[4], k[5], 0)
-            let r2 = SIMD4<Float>(k[6], k[7], k[8], 0)
-            let gg0 = r0
-            let gg1 = 0.5 * (r0 + r1 + r2)
-            let gg2 = 0.5 * (r0 - r1 + r2)
-            let gg3 = r2
-            // Then (G g) Gᵀ, row by row.
-            @inline(__always) func times(_ x: SIMD4<Float>) -> SIMD4<Float> {
-                SIMD4(x[0], 0.5 * (x[0] + x[1] + x[2]), 0.5 * (x[0] - x[1] + x[2]), x[2])
-            }
-            return SIMD16(
-                lowHalf: SIMD8(lowHalf: times(gg0), highHalf: times(gg1)),
-                highHalf: SIMD8(lowHalf: times(gg2), highHalf: times(gg3)))
         }
     }
 
