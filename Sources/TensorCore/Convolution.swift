@@ -4,7 +4,8 @@
 //
 // Images are processed in chunks: one image when its output plane is large, several side
 // by side in one column matrix when it is small (a 5×5 → 1×1 layer would otherwise run
-// GEMMs one column wide). Parallelism: with at least as many images as threads, each
+// GEMMs one column wide), and one band of output rows at a time when a single image's column
+// matrix would outgrow the L2 cache (the stems: `bandRows`). Parallelism: with at least as many images as threads, each
 // thread takes a contiguous run of images with its own scratch and runs single-threaded
 // GEMMs (no synchronisation, best locality); with fewer images, chunks run in order and
 // each GEMM uses all threads. The weight gradient sums per-thread partials in thread
@@ -33,14 +34,21 @@ public enum Convolution {
         let filters: Int           // out/groups
         let pointwise: Bool
         let chunk: Int             // images per column matrix
-        let columnsSize: Int       // floats of one chunk's column matrix
+        /// Output rows lowered at a time: all of them, or a band (see `bandBytes`).
+        let bandRows: Int
+        let columnsSize: Int       // floats of one chunk's (or band's) column matrix
         let resultsSize: Int       // floats of one chunk's gathered [out, chunk·oH·oW] block
         let product: MatrixProduct
         /// Whether each image's result is rounded to bf16 once written (autocast's bf16 output),
         /// while it is still in cache, instead of in a pass of its own over the whole batch.
         let roundsResults: Bool
 
+        let outHeight: Int         // oH
+        /// Whether each image is lowered band by band (then a chunk is one image).
+        var isBanded: Bool { bandRows < outHeight }
+
         init(_ g: ConvolutionGeometry, product: MatrixProduct = .float32, roundsResults: Bool = false) {
+            outHeight = g.outHeight
             self.product = product
             self.roundsResults = roundsResults
             pixels = g.outHeight * g.outWidth
@@ -50,8 +58,43 @@ public enum Convolution {
             filters = g.outChannelsPerGroup
             pointwise = isPointwise(g)
             chunk = Swift.max(1, Swift.min(g.batch, (chunkColumns + pixels - 1) / pixels))
-            columnsSize = pointwise && chunk == 1 ? 0 : g.groups * depth * chunk * pixels
+            bandRows = Convolution.bandRows(g, depth: depth, chunk: chunk)
+            columnsSize = pointwise && chunk == 1 ? 0 : g.groups * depth * chunk * bandRows * g.outWidth
             resultsSize = chunk == 1 ? 0 : g.outChannels * chunk * pixels
+        }
+    }
+
+    /// The column-matrix bytes a band of output rows aims for: about half a core's L2 cache,
+    /// so the GEMM packs what im2col has just written from L2. A whole image's column matrix
+    /// of a stem (ResNet's 7x7/2: 147 rows × 12,544 pixels, 7.4 MB; AlexNet's 11x11/4: 4.4 MB)
+    /// went out to memory and back. Tests lower it (and the minimum) to band small images.
+    nonisolated(unsafe) static var bandBytes = 512 * 1024
+
+    /// The fewest output pixels a band may have: narrower products lose more to their edges
+    /// than the cache saves.
+    nonisolated(unsafe) static var bandMinimumPixels = 256
+
+    /// Output rows per band for one image of `g`: all of them unless its column matrix is
+    /// over twice `bandBytes` and a band of `bandBytes` still has `bandMinimumPixels`. Only for
+    /// one image per chunk, one group, and geometries lowered row by row (not the
+    /// `preservesWidth` block copy).
+    static func bandRows(_ g: ConvolutionGeometry, depth: Int, chunk: Int) -> Int {
+        let rowBytes = depth * g.outWidth * MemoryLayout<Float>.stride
+        guard chunk == 1 && g.groups == 1 && !isPointwise(g) && !preservesWidth(g) && rowBytes > 0
+            && rowBytes * g.outHeight > 2 * bandBytes
+        else { return g.outHeight }
+        let rows = bandBytes / rowBytes
+        return rows * g.outWidth >= bandMinimumPixels ? Swift.min(rows, g.outHeight) : g.outHeight
+    }
+
+    /// Calls `body(rows)` for each band of output rows, in order.
+    @inline(__always)
+    static func forEachBand(_ g: ConvolutionGeometry, _ l: Lowering, _ body: (Range<Int>) -> Void) {
+        var first = 0
+        while first < g.outHeight {
+            let end = Swift.min(g.outHeight, first + l.bandRows)
+            body(first..<end)
+            first = end
         }
     }
 
@@ -256,16 +299,28 @@ public enum Convolution {
         forEachChunk(images, l.chunk) { start, count in
             let first = start == images.lowerBound
             let width = count * l.pixels
-            let columns = lower(g, l, input: input, start: start, count: count, columns: buffer)
             let gradResults = gatherResults(g, l, gradOutput: gradOutput, start: start, count: count,
                                             results: buffer + l.columnsSize)
-            for group in 0..<g.groups {
-                // gradW_gᵀ [depth × filters] += columns_g [depth × width] · gradOut_gᵀ [width × filters]
-                l.product.multiply(transposeA: false, transposeB: true, m: l.depth, n: l.filters, k: width,
-                                  a: columns + group * l.depth * width, lda: width,
-                                  b: gradResults + group * l.filters * width, ldb: width,
-                                  beta: first ? 0 : 1, c: gradWeightTransposed + group * l.filters * l.depth,
-                                  ldc: l.filters, threads: gemmThreads)
+            if l.isBanded {
+                forEachBand(g, l) { rows in
+                    // gradWᵀ [depth × filters] += the band's columns [depth × band] · its gradOutᵀ
+                    let band = rows.count * g.outWidth
+                    im2col(g, image: input + start * l.imageSize, columns: buffer, rowStride: band, outputRows: rows)
+                    l.product.multiply(transposeA: false, transposeB: true, m: l.depth, n: l.filters, k: band,
+                                      a: buffer, lda: band, b: gradResults + rows.lowerBound * g.outWidth,
+                                      ldb: l.pixels, beta: first && rows.lowerBound == 0 ? 0 : 1,
+                                      c: gradWeightTransposed, ldc: l.filters, threads: gemmThreads)
+                }
+            } else {
+                let columns = lower(g, l, input: input, start: start, count: count, columns: buffer)
+                for group in 0..<g.groups {
+                    // gradW_gᵀ [depth × filters] += columns_g [depth × width] · gradOut_gᵀ [width × filters]
+                    l.product.multiply(transposeA: false, transposeB: true, m: l.depth, n: l.filters, k: width,
+                                      a: columns + group * l.depth * width, lda: width,
+                                      b: gradResults + group * l.filters * width, ldb: width,
+                                      beta: first ? 0 : 1, c: gradWeightTransposed + group * l.filters * l.depth,
+                                      ldc: l.filters, threads: gemmThreads)
+                }
             }
             if let gradBias {
                 for channel in 0..<g.outChannels {
@@ -289,9 +344,14 @@ public enum Convolution {
         func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {
             forEachChunk(images, l.chunk) { start, count in
                 let width = count * l.pixels
-                let columns = lower(g, l, input: input, start: start, count: count, columns: buffer)
                 // A single image's result goes straight to the output; a chunk's is scattered after.
                 let result = count == 1 ? output + start * l.resultSize : buffer + l.columnsSize
+                if l.isBanded {
+                    multiplyBands(image: start, result: result, gemmThreads: gemmThreads, columns: buffer)
+                    finish(start: start, count: count, result: result)
+                    return
+                }
+                let columns = lower(g, l, input: input, start: start, count: count, columns: buffer)
                 if let packedWeights {
                     packedWeights.multiply(
                         n: width, b: columns, ldb: width, c: result, ldc: width, threads: gemmThreads)
@@ -303,18 +363,42 @@ public enum Convolution {
                                       b: columns + group * l.depth * width, ldb: width,
                                       c: result + group * l.filters * width, ldc: width, threads: gemmThreads)
                 }
-                for i in 0..<count {
-                    let image = output + (start + i) * l.resultSize
-                    for channel in 0..<g.outChannels {
-                        let plane = image + channel * l.pixels
-                        if count > 1 { copyRow(from: result + channel * width + i * l.pixels, to: plane, count: l.pixels) }
-                        if let bias {
-                            let b = bias[channel]
-                            for p in 0..<l.pixels { plane[p] += b }
-                        }
-                    }
-                    if l.roundsResults { BFloat16Rounding.roundInPlace(image, count: l.resultSize) }
+                finish(start: start, count: count, result: result)
+            }
+        }
+
+        /// One image's result [out, oH·oW], band by band: each band's rows lowered into
+        /// `columns`, then multiplied into the result's columns for those pixels.
+        func multiplyBands(image: Int, result: UnsafeMutablePointer<Float>, gemmThreads: Int,
+                           columns: UnsafeMutablePointer<Float>) {
+            forEachBand(g, l) { rows in
+                let width = rows.count * g.outWidth
+                im2col(g, image: input + image * l.imageSize, columns: columns, rowStride: width, outputRows: rows)
+                let c = result + rows.lowerBound * g.outWidth
+                if let packedWeights {
+                    packedWeights.multiply(n: width, b: columns, ldb: width, c: c, ldc: l.pixels, threads: gemmThreads)
+                } else {
+                    l.product.multiply(transposeA: false, transposeB: false, m: l.filters, n: width, k: l.depth,
+                                       a: weight, lda: l.depth, b: columns, ldb: width, c: c, ldc: l.pixels,
+                                       threads: gemmThreads)
                 }
+            }
+        }
+
+        /// Scatters a chunk's result into the output, adds the bias and rounds (bf16).
+        func finish(start: Int, count: Int, result: UnsafeMutablePointer<Float>) {
+            let width = count * l.pixels
+            for i in 0..<count {
+                let image = output + (start + i) * l.resultSize
+                for channel in 0..<g.outChannels {
+                    let plane = image + channel * l.pixels
+                    if count > 1 { copyRow(from: result + channel * width + i * l.pixels, to: plane, count: l.pixels) }
+                    if let bias {
+                        let b = bias[channel]
+                        for p in 0..<l.pixels { plane[p] += b }
+                    }
+                }
+                if l.roundsResults { BFloat16Rounding.roundInPlace(image, count: l.resultSize) }
             }
         }
     }
@@ -329,6 +413,10 @@ public enum Convolution {
                 let width = count * l.pixels
                 let gradResults = gatherResults(g, l, gradOutput: gradOutput, start: start, count: count,
                                                 results: buffer + l.columnsSize)
+                if l.isBanded {
+                    multiplyBands(image: start, gradResults: gradResults, gemmThreads: gemmThreads, columns: buffer)
+                    return
+                }
                 // A single pointwise image: the column gradient is the image gradient itself.
                 let direct = l.pointwise && count == 1
                 let columns = direct ? gradInput + start * l.imageSize : buffer
@@ -352,6 +440,27 @@ public enum Convolution {
                     if l.roundsResults { BFloat16Rounding.roundInPlace(gradImage, count: l.imageSize) }
                 }
             }
+        }
+
+        /// One image's input gradient, band by band: each band's column gradient (Wᵀ times the
+        /// band's output-gradient columns) added onto the zeroed image.
+        func multiplyBands(image: Int, gradResults: UnsafePointer<Float>, gemmThreads: Int,
+                           columns: UnsafeMutablePointer<Float>) {
+            let gradImage = gradInput + image * l.imageSize
+            gradImage.update(repeating: 0, count: l.imageSize)
+            forEachBand(g, l) { rows in
+                let width = rows.count * g.outWidth
+                let b = gradResults + rows.lowerBound * g.outWidth
+                if let packedWeights {
+                    packedWeights.multiply(n: width, b: b, ldb: l.pixels, c: columns, ldc: width, threads: gemmThreads)
+                } else {
+                    l.product.multiply(transposeA: true, transposeB: false, m: l.depth, n: width, k: l.filters,
+                                       a: weight, lda: l.depth, b: b, ldb: l.pixels, c: columns, ldc: width,
+                                       threads: gemmThreads)
+                }
+                col2im(g, columns: columns, rowStride: width, image: gradImage, outputRows: rows)
+            }
+            if l.roundsResults { BFloat16Rounding.roundInPlace(gradImage, count: l.imageSize) }
         }
     }
 

@@ -59,8 +59,12 @@ extension Convolution {
     }
 
     /// Fills `columns` [inChannels·kH·kW, oH·oW] (rows `rowStride` apart) from one image [inChannels, H, W].
+    /// With `outputRows`, only those output rows' pixels (a band, `Convolution.bandRows`), as
+    /// columns 0..<outputRows.count·oW; not for `preservesWidth` geometries.
     static func im2col(_ g: ConvolutionGeometry, image: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>,
-                       rowStride: Int) {
+                       rowStride: Int, outputRows: Range<Int>? = nil) {
+        precondition(outputRows == nil || !preservesWidth(g), "im2col: bands are for geometries lowered row by row")
+        let outputRows = outputRows ?? 0..<g.outHeight
         if preservesWidth(g) {
             im2colPreservingWidth(g, image: image, columns: columns, rowStride: rowStride)
             return
@@ -76,8 +80,8 @@ extension Convolution {
                 for kj in 0..<g.kernelWidth {
                     let columnOffset = kj * g.dilationWidth - g.padWidth
                     let valid = validColumns(offset: columnOffset, stride: strideW, width: width, outWidth: outWidth)
-                    let destination = columns + row * rowStride
-                    for oh in 0..<outHeight {
+                    let destination = columns + row * rowStride - outputRows.lowerBound * outWidth
+                    for oh in outputRows {
                         let d = destination + oh * outWidth
                         let ih = oh * g.strideHeight + rowOffset
                         if ih < 0 || ih >= height {
@@ -182,8 +186,11 @@ extension Convolution {
     /// Adds `columns` [inChannels·kH·kW, oH·oW] back onto one image [inChannels, H, W]
     /// (the adjoint of im2col); the image must be zeroed (or hold what to add to) first.
     /// `columns` is scratch: entries that map into the padding may be overwritten with zeros.
+    /// With `outputRows`, the columns are those output rows' pixels only (as im2col's).
     static func col2im(_ g: ConvolutionGeometry, columns: UnsafeMutablePointer<Float>, rowStride: Int,
-                       image: UnsafeMutablePointer<Float>) {
+                       image: UnsafeMutablePointer<Float>, outputRows: Range<Int>? = nil) {
+        precondition(outputRows == nil || !preservesWidth(g), "col2im: bands are for geometries lowered row by row")
+        let outputRows = outputRows ?? 0..<g.outHeight
         if preservesWidth(g) {
             col2imPreservingWidth(g, columns: columns, rowStride: rowStride, image: image)
             return
@@ -199,8 +206,8 @@ extension Convolution {
                 for kj in 0..<g.kernelWidth {
                     let columnOffset = kj * g.dilationWidth - g.padWidth
                     let valid = validColumns(offset: columnOffset, stride: strideW, width: width, outWidth: outWidth)
-                    let source = columns + row * rowStride
-                    for oh in 0..<outHeight {
+                    let source = columns + row * rowStride - outputRows.lowerBound * outWidth
+                    for oh in outputRows {
                         let ih = oh * g.strideHeight + rowOffset
                         if ih < 0 || ih >= height { continue }
                         let s = source + oh * outWidth

@@ -384,6 +384,86 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// A single image's lowering in bands of output rows (`Convolution.bandRows`, for stems
+    /// whose column matrix outgrows L2), with a last band shorter than the others, in every
+    /// pass, with and without the weights packed once, against the reference; and on the bf16
+    /// GEMM where this CPU has it, against Float32 on the same rounded operands.
+    func testLoweringInBandsOfOutputRows() throws {
+        let geometries = [
+            // A ResNet-like stem: 7x7 stride 2 over 3 channels, 20x19 outputs.
+            try ConvolutionGeometry(batch: 2, inChannels: 3, inHeight: 40, inWidth: 38, outChannels: 8,
+                                    kernelHeight: 7, kernelWidth: 7, strideHeight: 2, strideWidth: 2,
+                                    padHeight: 3, padWidth: 3),
+            // 5x5 stride 1 unpadded (lowered row by row: outputs narrower than inputs), 13x17 outputs.
+            try ConvolutionGeometry(batch: 3, inChannels: 5, inHeight: 17, inWidth: 21, outChannels: 6,
+                                    kernelHeight: 5, kernelWidth: 5),
+            // 3x3 stride 2 with padding, 16x17 outputs; 33 filters (partial register tiles).
+            try ConvolutionGeometry(batch: 2, inChannels: 4, inHeight: 31, inWidth: 33, outChannels: 33,
+                                    kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2,
+                                    padHeight: 1, padWidth: 1),
+        ]
+        let (savedBytes, savedPixels) = (Convolution.bandBytes, Convolution.bandMinimumPixels)
+        let savedPacking = Convolution.packsWeightsOnce
+        defer {
+            (Convolution.bandBytes, Convolution.bandMinimumPixels) = (savedBytes, savedPixels)
+            Convolution.packsWeightsOnce = savedPacking
+        }
+        Convolution.bandMinimumPixels = 1
+        for (index, g) in geometries.enumerated() {
+            // Bands of 3 output rows: the last one shorter unless 3 divides the height.
+            let rowBytes = g.inChannels * g.kernelHeight * g.kernelWidth * g.outWidth * MemoryLayout<Float>.stride
+            Convolution.bandBytes = 3 * rowBytes
+            let lowering = Convolution.Lowering(g)
+            XCTAssertTrue(lowering.isBanded, "\(g)")
+            XCTAssertEqual(lowering.bandRows, 3, "\(g)")
+            let reference = ReferenceConvolution(g, seed: 900 + UInt64(index) * 10)
+            for packsOnce in [true, false] {
+                Convolution.packsWeightsOnce = packsOnce
+                for threads in 1...3 {
+                    withThreadCount(threads) {
+                        let label = "\(g) packed once \(packsOnce) threads \(threads)"
+                        var output = [Float](repeating: .nan, count: g.outputCount)
+                        Convolution.forward(g, input: reference.input, weight: reference.weight, bias: reference.bias,
+                                            output: &output, algorithm: .gemm)
+                        assertClose(output, reference.output, "forward \(label)")
+                        var gradInput = [Float](repeating: .nan, count: g.inputCount)
+                        Convolution.backwardInput(g, gradOutput: reference.gradOutput, weight: reference.weight,
+                                                  gradInput: &gradInput, algorithm: .gemm)
+                        assertClose(gradInput, reference.gradInput, "dX \(label)")
+                        var gradWeight = [Float](repeating: .nan, count: g.weightCount)
+                        var gradBias = [Float](repeating: .nan, count: g.outChannels)
+                        Convolution.backwardWeight(g, input: reference.input, gradOutput: reference.gradOutput,
+                                                   gradWeight: &gradWeight, gradBias: &gradBias, algorithm: .gemm)
+                        assertClose(gradWeight, reference.gradWeight, "dW \(label)")
+                        assertClose(gradBias, reference.gradBias, "dBias \(label)")
+                    }
+                }
+            }
+            Convolution.packsWeightsOnce = savedPacking
+            for isa in [BFloat16ISA.avx512bf16, .amx] where isa.missingFlag(on: .current) == nil && isa.isPermitted {
+                let round = { (values: [Float]) in values.map(BFloat16.round) }
+                let input = round(reference.input), weight = round(reference.weight)
+                let gradOutput = round(reference.gradOutput)
+                func passes(_ product: MatrixProduct) -> [[Float]] {
+                    var output = [Float](repeating: .nan, count: g.outputCount)
+                    Convolution.forward(g, input: input, weight: weight, bias: nil, output: &output,
+                                        algorithm: .gemm, product: product)
+                    var gradInput = [Float](repeating: .nan, count: g.inputCount)
+                    Convolution.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput,
+                                              algorithm: .gemm, product: product)
+                    var gradWeight = [Float](repeating: .nan, count: g.weightCount)
+                    Convolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: &gradWeight,
+                                               gradBias: nil, algorithm: .gemm, product: product)
+                    return [output, gradInput, gradWeight]
+                }
+                let pairs = zip(passes(.bfloat16(isa)), passes(.float32))
+                for (pass, (hardware, float)) in zip(["forward", "dX", "dW"], pairs) {
+                    assertClose(hardware, float, tolerance: 1e-5, "\(isa) \(pass) \(g)")
+                }
+            }
+        }
+    }
+
     func testWeightGradientIsBitwiseReproducible() throws {
         let g = try geometry(Case(batch: 7, inChannels: 8, height: 10, width: 10, outChannels: 12,
                                   kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1))
