@@ -103,12 +103,25 @@ extension Convolution {
     /// its bf16 operands rather than the bf16 GEMM: its 4× fewer multiplies beat VDPBF16PS's
     /// 2× faster ones on large images. `bench train --profile --precision bf16` on Zen 5
     /// (AVX512-BF16), ms per step for all three passes, Winograd vs bf16 GEMM: VGG-16 b8 at
-    /// 224x224 216 vs 403, 112x112 144 vs 233, 56x56 132 vs 162, 28x28 155 vs 145, 14x14 58 vs
-    /// 41; ResNet-50 b16 at 56x56 34 vs 36, 28x28 23 vs 24, 14x14 36 vs 21.
+    /// 224x224 216 vs 403, 112x112 144 vs 233, 56x56 132 vs 162, 14x14 58 vs 41; ResNet-50 b16
+    /// at 56x56 34 vs 36, 14x14 36 vs 21. At 28x28 it depends on the channels (below).
     static let bfloat16WinogradMinimumPixels = 56 * 56
 
+    /// From 28x28 outputs, with this many channels on both sides, Winograd wins too. After the
+    /// faster Winograd transforms (ccce10d, 3764d76), same command: VGG-16's 512→512 layers at
+    /// 28x28 105 vs 131 ms; ResNet-50's 128→128 at 28x28 18–20 vs 17–18 (the GEMM's).
+    static let bfloat16WinogradMediumPixels = 28 * 28, bfloat16WinogradMediumChannels = 256
+
+    /// Whether a bf16 layer's 3x3 passes (where Float32 picks F(4x4, 3x3)) keep Winograd.
+    static func bfloat16PrefersWinograd(_ g: ConvolutionGeometry) -> Bool {
+        let pixels = g.outHeight * g.outWidth
+        return pixels >= bfloat16WinogradMinimumPixels
+            || (pixels >= bfloat16WinogradMediumPixels
+                && Swift.min(g.inChannels, g.outChannels) >= bfloat16WinogradMediumChannels)
+    }
+
     /// The algorithm a bf16 layer's `pass` runs on AMX or AVX512-BF16: the bf16 GEMM, except
-    /// Winograd F(4x4, 3x3) on large images (above) and the direct kernel, where the Float32
+    /// Winograd F(4x4, 3x3) on large images or wide layers (above) and the direct kernel, where the Float32
     /// choice is direct, for fewer than 32 channels on either side: the bf16 GEMM's 32-row and
     /// 32-deep panels would multiply padding (a first layer's 3 channels; ResNet-20's 16-channel
     /// layers ran 12.7 ms a step on the bf16 GEMM against 5.1 ms direct, Zen 5, batch 128).
@@ -116,7 +129,7 @@ extension Convolution {
         if loweredOnly { return .gemm }
         let floatChoice = choice(g, pass)
         switch floatChoice {
-        case .winograd4x4 where g.outHeight * g.outWidth >= bfloat16WinogradMinimumPixels: return floatChoice
+        case .winograd4x4 where bfloat16PrefersWinograd(g): return floatChoice
         case .direct where Swift.min(g.inChannelsPerGroup, g.outChannelsPerGroup) < BFloat16GEMM.panel:
             return floatChoice
         default: return .gemm

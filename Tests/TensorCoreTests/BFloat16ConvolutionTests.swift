@@ -108,18 +108,25 @@ final class BFloat16ConvolutionTests: XCTestCase {
     /// Where a Float32 kernel beats the bf16 GEMM, a bf16 layer runs it on its bf16 operands:
     /// Winograd F(4x4, 3x3) from 56x56 outputs, the direct kernel under 32 channels.
     func testBFloat16ChoiceTakesFloat32KernelsWhereTheyWin() throws {
-        func geometry(_ channels: Int, _ size: Int, inChannels: Int? = nil) throws -> ConvolutionGeometry {
+        func geometry(_ channels: Int, _ size: Int, inChannels: Int? = nil, batch: Int = 3) throws
+            -> ConvolutionGeometry
+        {
             try ConvolutionGeometry(
-                batch: 3, inChannels: inChannels ?? channels, inHeight: size, inWidth: size, outChannels: channels,
+                batch: batch, inChannels: inChannels ?? channels, inHeight: size, inWidth: size, outChannels: channels,
                 kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1)
         }
         let large = try geometry(64, 56), small = try geometry(64, 28), rgb = try geometry(8, 12, inChannels: 3)
+        // 28x28 with 256 channels (VGG's 512→512 layers): Winograd as well; 128 channels: the GEMM
+        // (six images: enough 4x4 tiles for Float32 to pick F(4x4, 3x3)).
+        let wide = try geometry(256, 28, batch: 6), narrow = try geometry(128, 28, batch: 6)
         for isa in [BFloat16ISA.amx, .avx512bf16] {
             for pass in ConvolutionPass.allCases {
                 XCTAssertEqual(Convolution.choice(large, pass), .winograd4x4, "\(pass)")
                 XCTAssertEqual(Convolution.resolve(nil, large, pass, .bfloat16(isa)), .winograd4x4, "\(pass)")
                 XCTAssertFalse(Convolution.packsRoundedOperands(large, pass, .bfloat16(isa)))
                 XCTAssertEqual(Convolution.resolve(nil, small, pass, .bfloat16(isa)), .gemm, "\(pass)")
+                XCTAssertEqual(Convolution.resolve(nil, wide, pass, .bfloat16(isa)), .winograd4x4, "\(pass)")
+                XCTAssertEqual(Convolution.resolve(nil, narrow, pass, .bfloat16(isa)), .gemm, "\(pass)")
                 XCTAssertTrue(Convolution.packsRoundedOperands(small, pass, .bfloat16(isa)))
                 let rgbChoice = Convolution.choice(rgb, pass)
                 XCTAssertEqual(
