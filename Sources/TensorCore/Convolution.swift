@@ -83,7 +83,7 @@ public enum Convolution {
         guard chunk == 1 && g.groups == 1 && !isPointwise(g) && !preservesWidth(g) && rowBytes > 0
             && rowBytes * g.outHeight > 2 * bandBytes
         else { return g.outHeight }
-        let rows = bandBytes / rowBytes
+        let rows = Swift.max(1, bandBytes / rowBytes)
         return rows * g.outWidth >= bandMinimumPixels ? Swift.min(rows, g.outHeight) : g.outHeight
     }
 

@@ -70,7 +70,7 @@ extension Convolution {
             return
         }
         let height = g.inHeight, width = g.inWidth
-        let outHeight = g.outHeight, outWidth = g.outWidth
+        let outWidth = g.outWidth
         let strideW = g.strideWidth
         var row = 0
         for channel in 0..<g.inChannels {
@@ -196,7 +196,7 @@ extension Convolution {
             return
         }
         let height = g.inHeight, width = g.inWidth
-        let outHeight = g.outHeight, outWidth = g.outWidth
+        let outWidth = g.outWidth
         let strideW = g.strideWidth
         var row = 0
         for channel in 0..<g.inChannels {

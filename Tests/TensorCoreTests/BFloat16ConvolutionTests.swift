@@ -106,7 +106,8 @@ final class BFloat16ConvolutionTests: XCTestCase {
     }
 
     /// Where a Float32 kernel beats the bf16 GEMM, a bf16 layer runs it on its bf16 operands:
-    /// Winograd F(4x4, 3x3) from 56x56 outputs, the direct kernel under 32 channels.
+    /// Winograd F(4x4, 3x3) from 56x56 outputs (28x28 with 256 channels), the direct kernel
+    /// under 32 channels.
     func testBFloat16ChoiceTakesFloat32KernelsWhereTheyWin() throws {
         func geometry(_ channels: Int, _ size: Int, inChannels: Int? = nil, batch: Int = 3) throws
             -> ConvolutionGeometry
