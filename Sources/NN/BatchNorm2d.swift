@@ -100,13 +100,11 @@ public final class BatchNorm2d: Layer {
         let batch = input.shape[0], channels = numFeatures, plane = input.shape[2] * input.shape[3]
         let count = Float(batch * plane)
         let x = input.pointer, dy = gradOutput.pointer, dx = gradInput.pointer
-        // With a ReLU applied, the output (which nothing overwrites: the ReLU passes through)
-        // masks the gradient.
-        let mask = appliesReLU ? UnsafePointer(output.pointer) : nil
         let gamma = weight.value.pointer, gradGamma = weight.gradient.pointer, gradBeta = bias.gradient.pointer
         let mean = savedMean.pointer, inverseStd = savedInverseStd.pointer
         Parallel.forEachRange(channels, BatchNormBackward(
-            x: x, dy: dy, mask: mask, dx: dx, gamma: gamma, gradGamma: gradGamma, gradBeta: gradBeta, mean: mean,
+            x: x, dy: dy, masksByReLU: appliesReLU, dx: dx, gamma: gamma, beta: bias.value.pointer,
+            gradGamma: gradGamma, gradBeta: gradBeta, mean: mean,
             inverseStd: inverseStd, batch: batch, channels: channels, plane: plane, count: count,
             throughBatchStatistics: forwardUsedBatchStatistics, needsInputGradient: needsInputGradient))
         return gradInput
@@ -163,21 +161,29 @@ private struct BatchNormForward: ParallelBody {
 /// Per channel: dγ, dβ and (when needed) dx; see `BatchNorm2d.backward`.
 private struct BatchNormBackward: ParallelBody {
     let x: UnsafePointer<Float>, dy: UnsafePointer<Float>
-    /// The ReLU's output when one is applied: the gradient counts only where it is > 0.
-    let mask: UnsafePointer<Float>?
+    /// With a ReLU applied, the gradient counts only where the output was > 0: where
+    /// x·scale + shift > 0, recomputed from x as the forward pass computed it (`PositiveNormalized`),
+    /// so these passes read two arrays, not three.
+    let masksByReLU: Bool
     let dx: UnsafeMutablePointer<Float>
-    let gamma: UnsafePointer<Float>, gradGamma: UnsafeMutablePointer<Float>, gradBeta: UnsafeMutablePointer<Float>
+    let gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>
+    let gradGamma: UnsafeMutablePointer<Float>, gradBeta: UnsafeMutablePointer<Float>
     let mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>
     let batch: Int, channels: Int, plane: Int, count: Float
     let throughBatchStatistics: Bool, needsInputGradient: Bool
 
     func run(_ range: Range<Int>) {
         for c in range {
+            // The forward pass's affine map, computed as it computed it (the same roundings).
+            let forwardScale = gamma[c] * inverseStd[c], forwardShift = beta[c] - mean[c] * forwardScale
             var sumDy = 0.0, sumDyCentred = 0.0
             for n in 0..<batch {
                 let offset = (n * channels + c) * plane
-                let (planeDy, planeDyCentred) = planeSumAndCentredDot(
-                    dy + offset, x + offset, plane, mean[c], mask: mask.map { $0 + offset })
+                let (planeDy, planeDyCentred) = masksByReLU
+                    ? planeSumAndCentredDot(
+                        dy + offset, x + offset, plane, mean[c],
+                        PositiveNormalized(x: x + offset, scale: forwardScale, shift: forwardShift))
+                    : planeSumAndCentredDot(dy + offset, x + offset, plane, mean[c], Unmasked())
                 sumDy += Double(planeDy)
                 sumDyCentred += Double(planeDyCentred)
             }
@@ -191,8 +197,10 @@ private struct BatchNormBackward: ParallelBody {
             let mu = mean[c]
             for n in 0..<batch {
                 let offset = (n * channels + c) * plane
-                if let mask {
-                    inputGradient(of: offset, PositiveOutputs(output: mask), scale, meanDy, mu, centredFactor)
+                if masksByReLU {
+                    inputGradient(
+                        of: offset, PositiveNormalized(x: x, scale: forwardScale, shift: forwardShift), scale,
+                        meanDy, mu, centredFactor)
                 } else {
                     inputGradient(of: offset, Unmasked(), scale, meanDy, mu, centredFactor)
                 }
@@ -268,15 +276,6 @@ func planeSquaredDeviations(_ x: UnsafePointer<Float>, _ count: Int, _ mean: Flo
     return total
 }
 
-/// (Σ g[i], Σ g[i]·(x[i] − mean)) in one pass, two 8-lane accumulators each, where g = dy, or
-/// with a mask g[i] = dy[i] where mask[i] > 0, else 0.
-@inline(__always)
-func planeSumAndCentredDot(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int,
-                           _ mean: Float, mask: UnsafePointer<Float>?) -> (Float, Float) {
-    guard let mask else { return planeSumAndCentredDot(dy, x, count, mean, Unmasked()) }
-    return planeSumAndCentredDot(dy, x, count, mean, PositiveOutputs(output: mask))
-}
-
 /// Which output gradients BatchNorm2d's backward counts: all, or where its ReLU's output is > 0.
 /// A type per case, so each loop is compiled without a per-element test of which.
 protocol GradientMask {
@@ -289,16 +288,23 @@ struct Unmasked: GradientMask {
     @inline(__always) func apply(_ g: Float, at i: Int) -> Float { g }
 }
 
-struct PositiveOutputs: GradientMask {
-    let output: UnsafePointer<Float>
+/// Where a ReLU after the batch norm passed the gradient: where its output, max(v, 0) with
+/// v = x·scale + shift, was > 0, that is where v > 0. v is recomputed with the forward pass's
+/// operations (a multiply, then an add: Swift does not fuse them), so the mask is the one the
+/// output gave, bit for bit, without reading the output.
+struct PositiveNormalized: GradientMask {
+    let x: UnsafePointer<Float>, scale: Float, shift: Float
     @inline(__always) func apply(_ g: SIMD8<Float>, at i: Int) -> SIMD8<Float> {
-        SIMD8<Float>().replacing(with: g, where: UnsafeRawPointer(output + i).loadUnaligned(as: SIMD8<Float>.self) .> 0)
+        let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) * scale + shift
+        return SIMD8<Float>().replacing(with: g, where: v .> 0)
     }
-    @inline(__always) func apply(_ g: Float, at i: Int) -> Float { output[i] > 0 ? g : 0 }
+    @inline(__always) func apply(_ g: Float, at i: Int) -> Float { x[i] * scale + shift > 0 ? g : 0 }
 }
 
+/// (Σ g[i], Σ g[i]·(x[i] − mean)) in one pass, two 8-lane accumulators each, where g is dy
+/// under `mask`.
 @inline(__always)
-private func planeSumAndCentredDot<Mask: GradientMask>(
+func planeSumAndCentredDot<Mask: GradientMask>(
     _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int, _ mean: Float, _ mask: Mask
 ) -> (Float, Float) {
     let rawDy = UnsafeRawPointer(dy), rawX = UnsafeRawPointer(x)
