@@ -277,10 +277,17 @@ public enum Convolution {
         let weightCount = g.weightCount, stride = weightCount + g.outChannels
         scratch.withScratch(runs * stride) { partials in
             forEachImageRun(g, scratchCount: runScratch, makeRun(partials, stride))
-            let total = gradBias == nil ? weightCount : stride
-            Parallel.forEachRange(total, minimumChunk: 1 << 14,
-                                  SumWeightGradients(l: Lowering(g), partials: partials, runs: runs, stride: stride,
-                                                     weightCount: weightCount, gradWeight: gradWeight, gradBias: gradBias))
+            let sums = SumWeightGradients(l: Lowering(g), partials: partials, runs: runs, stride: stride,
+                                          gradWeight: gradWeight)
+            Parallel.forEachRange(g.groups * sums.rowBlocks, minimumChunk: Swift.max(1, (1 << 14) / sums.blockValues),
+                                  sums)
+            if let gradBias {
+                for channel in 0..<g.outChannels {
+                    var sum = partials[weightCount + channel]
+                    for run in 1..<runs { sum += partials[run * stride + weightCount + channel] }
+                    gradBias[channel] = sum
+                }
+            }
         }
     }
 
@@ -478,24 +485,40 @@ public enum Convolution {
         }
     }
 
-    /// Sums the runs' partials in run order and transposes them into gradWeight (and gradBias).
+    /// Sums the runs' partials in run order and transposes them into gradWeight, by blocks of 16
+    /// depth rows × 16 filters of one group, so that both the reads (rows of gradWᵀ) and the
+    /// writes (rows of gradWeight) stay within a few cache lines (element by element, the
+    /// writes strode `depth` floats apart and the index arithmetic divided twice per element:
+    /// 2 % of a ResNet-50 step).
     struct SumWeightGradients: ParallelBody {
         let l: Lowering
-        let partials: UnsafeMutablePointer<Float>, runs: Int, stride: Int, weightCount: Int
-        let gradWeight: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>?
+        let partials: UnsafeMutablePointer<Float>, runs: Int, stride: Int
+        let gradWeight: UnsafeMutablePointer<Float>
+        static let side = 16
+
+        /// Blocks of `side` depth rows per group, and the values of one.
+        var rowBlocks: Int { (l.depth + Self.side - 1) / Self.side }
+        var blockValues: Int { Self.side * l.filters }
 
         func run(_ range: Range<Int>) {
             let filters = l.filters, depth = l.depth, groupSize = l.filters * l.depth
-            for i in range {
-                var sum = partials[i]
-                for run in 1..<runs { sum += partials[run * stride + i] }
-                if i < weightCount {
-                    // i = group·depth·filters + d·filters + f  →  (group·filters + f)·depth + d
-                    let group = i / groupSize, within = i - group * groupSize
-                    let d = within / filters, f = within - d * filters
-                    gradWeight[group * groupSize + f * depth + d] = sum
-                } else {
-                    gradBias![i - weightCount] = sum
+            for block in range {
+                let group = block / rowBlocks, firstRow = (block % rowBlocks) * Self.side
+                let rows = firstRow..<Swift.min(depth, firstRow + Self.side)
+                let base = group * groupSize
+                var firstFilter = 0
+                while firstFilter < filters {
+                    let endFilter = Swift.min(filters, firstFilter + Self.side)
+                    for f in firstFilter..<endFilter {
+                        for d in rows {
+                            // Partial index group·depth·filters + d·filters + f → (group·filters + f)·depth + d
+                            let i = base + d * filters + f
+                            var sum = partials[i]
+                            for run in 1..<runs { sum += partials[run * stride + i] }
+                            gradWeight[base + f * depth + d] = sum
+                        }
+                    }
+                    firstFilter = endFilter
                 }
             }
         }
