@@ -5,10 +5,10 @@
 // Images are processed in chunks: one image when its output plane is large, several side
 // by side in one column matrix when it is small (a 5×5 → 1×1 layer would otherwise run
 // GEMMs one column wide), and one band of output rows at a time when a single image's column
-// matrix would outgrow the L2 cache (the stems: `bandRows`). Parallelism: with at least as many images as threads, each
-// thread takes a contiguous run of images with its own scratch and runs single-threaded
-// GEMMs (no synchronisation, best locality); with fewer images, chunks run in order and
-// each GEMM uses all threads. The weight gradient sums per-thread partials in thread
+// matrix would outgrow the L2 cache (the stems: `bandRows`). Parallelism: with at least as
+// many images as threads, each thread takes a contiguous run of images with its own scratch
+// and runs single-threaded GEMMs (no synchronisation, best locality); with fewer images,
+// chunks run in order and each GEMM uses all threads. The weight gradient sums per-thread partials in thread
 // order, so a given thread count always gives bitwise the same result.
 
 public enum Convolution {

@@ -28,7 +28,7 @@ extension GEMM {
                         @inline(__always) func at(_ row: UnsafePointer<Float>) -> SIMD8<Float> {
                             scale * UnsafeRawPointer(row + p).loadUnaligned(as: SIMD8<Float>.self)
                         }
-                        storeRows(
+                        SIMDTranspose.store(
                             SIMDTranspose.transpose((at(r0), at(r1), at(r2), at(r3), at(r4), at(r5), at(r6), at(r7))),
                             to: d + p * mr, stride: mr)
                         p += 8
@@ -150,7 +150,7 @@ extension GEMM {
                 @inline(__always) func at(_ row: Int) -> SIMD8<Float> {
                     UnsafeRawPointer(base + (j + row) * ldb + p).loadUnaligned(as: SIMD8<Float>.self)
                 }
-                storeRows(
+                SIMDTranspose.store(
                     SIMDTranspose.transpose((at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7))),
                     to: d + p * width + j, stride: width)
                 j += 8
@@ -161,19 +161,5 @@ extension GEMM {
             for j in 0..<width { d[p * width + j] = base[j * ldb + p] }
             p += 1
         }
-    }
-
-    /// r.i at to + i·stride for each of the eight vectors.
-    @inline(__always)
-    static func storeRows(_ r: EightByEight, to: UnsafeMutablePointer<Float>, stride: Int) {
-        let o = UnsafeMutableRawPointer(to), bytes = stride * MemoryLayout<Float>.stride
-        o.storeBytes(of: r.0, as: SIMD8<Float>.self)
-        o.storeBytes(of: r.1, toByteOffset: bytes, as: SIMD8<Float>.self)
-        o.storeBytes(of: r.2, toByteOffset: 2 * bytes, as: SIMD8<Float>.self)
-        o.storeBytes(of: r.3, toByteOffset: 3 * bytes, as: SIMD8<Float>.self)
-        o.storeBytes(of: r.4, toByteOffset: 4 * bytes, as: SIMD8<Float>.self)
-        o.storeBytes(of: r.5, toByteOffset: 5 * bytes, as: SIMD8<Float>.self)
-        o.storeBytes(of: r.6, toByteOffset: 6 * bytes, as: SIMD8<Float>.self)
-        o.storeBytes(of: r.7, toByteOffset: 7 * bytes, as: SIMD8<Float>.self)
     }
 }

@@ -1,6 +1,6 @@
-// An 8x8 transpose of eight-lane vectors, for the Winograd transforms: a patch is loaded row by
-// row (one vector load per tile and row) and transposed so that each vector holds one patch
-// position of eight tiles, the layout the transforms and the GEMM's packed panels use.
+// An 8x8 transpose of eight-lane vectors, for the Winograd transforms and the GEMM's packing:
+// rows are loaded one vector each and transposed so that each vector holds one column (for
+// Winograd, one patch position of eight tiles; for the GEMM, one k step of a packed panel).
 
 /// Eight vectors of eight lanes: the rows of an 8x8 matrix.
 typealias EightByEight = (
@@ -8,8 +8,6 @@ typealias EightByEight = (
 )
 
 enum SIMDTranspose {
-    static let zeroRows: EightByEight = (.zero, .zero, .zero, .zero, .zero, .zero, .zero, .zero)
-
     /// The 64 floats r.0 ‖ r.1 ‖ … ‖ r.7, even-indexed ones first, then the odd ones (a perfect
     /// unshuffle): element i, with index bits b5…b0, moves to b0 b5 b4 b3 b2 b1.
     @inline(__always)
@@ -32,5 +30,19 @@ enum SIMDTranspose {
             raw.loadUnaligned(fromByteOffset: 32 * i, as: SIMD8<Float>.self)
         }
         return (at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7))
+    }
+
+    /// r.i at to + i·stride (floats) for each of the eight vectors.
+    @inline(__always)
+    static func store(_ r: EightByEight, to: UnsafeMutablePointer<Float>, stride: Int) {
+        let o = UnsafeMutableRawPointer(to), bytes = stride * MemoryLayout<Float>.stride
+        o.storeBytes(of: r.0, as: SIMD8<Float>.self)
+        o.storeBytes(of: r.1, toByteOffset: bytes, as: SIMD8<Float>.self)
+        o.storeBytes(of: r.2, toByteOffset: 2 * bytes, as: SIMD8<Float>.self)
+        o.storeBytes(of: r.3, toByteOffset: 3 * bytes, as: SIMD8<Float>.self)
+        o.storeBytes(of: r.4, toByteOffset: 4 * bytes, as: SIMD8<Float>.self)
+        o.storeBytes(of: r.5, toByteOffset: 5 * bytes, as: SIMD8<Float>.self)
+        o.storeBytes(of: r.6, toByteOffset: 6 * bytes, as: SIMD8<Float>.self)
+        o.storeBytes(of: r.7, toByteOffset: 7 * bytes, as: SIMD8<Float>.self)
     }
 }

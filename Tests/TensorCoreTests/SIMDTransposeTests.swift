@@ -6,7 +6,7 @@ import XCTest
 final class SIMDTransposeTests: XCTestCase {
     func testTransposeSwapsRowsAndColumns() {
         // Entry (row, column) holds 8·row + column.
-        var rows = SIMDTranspose.zeroRows
+        var rows: EightByEight = (.zero, .zero, .zero, .zero, .zero, .zero, .zero, .zero)
         withUnsafeMutableBytes(of: &rows) { raw in
             let m = raw.baseAddress!.assumingMemoryBound(to: Float.self)
             for i in 0..<64 { m[i] = Float(i) }
