@@ -89,6 +89,13 @@ void cnn_bf16_avx512_panel(const uint16_t *a, const uint16_t *b, float *c, long 
                 for (long kb = k0; kb < k1; kb++) {
                     const uint16_t *ab = a + kb * 1024 + rowOffset;
                     const uint16_t *bb = bp + kb * 1024;
+                    // Prefetches. The next chunk of B (16 KiB, 256 lines; past the last chunk it is
+                    // the next panel's first) comes from L3 eight lines per kblock of each group,
+                    // while the four groups work on this one; and this group's eight A rows two
+                    // kblocks on come from L2. Without them the kernel waited on its loads.
+                    const char *nextB = (const char *)(bp + k1 * 1024) + (group * CNN_AVX512_CHUNK + (kb - k0)) * 512;
+                    for (int line = 0; line < 8; line++) _mm_prefetch(nextB + line * 64, _MM_HINT_T0);
+                    for (int r = 0; r < 8; r++) _mm_prefetch((const char *)(ab + 2 * 1024 + r * 32), _MM_HINT_T0);
                     for (int p = 0; p < 16; p++) {
                         __m512bh b0 = (__m512bh)_mm512_loadu_si512((const void *)(bb + p * 32));
                         __m512bh b1 = (__m512bh)_mm512_loadu_si512((const void *)(bb + 512 + p * 32));
