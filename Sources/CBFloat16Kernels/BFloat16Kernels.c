@@ -68,22 +68,28 @@ void cnn_bf16_amx_panel(const uint16_t *a, const uint16_t *b, float *c, long ldc
 // Eight rows × 32 columns per register tile: 16 zmm accumulators, 2 for the B pair-row and
 // 1 for the broadcast A pair, as the Float32 kernel (GEMMMicroKernel.swift) uses them. The four
 // 8-row groups of a 32×32 block take the depth in chunks of CNN_AVX512_CHUNK kblocks (16 KiB
-// of B), so the chunk stays in L1 while all four groups read it; a group's sums wait in c
-// between chunks, which leaves the order of the additions, and so the result, unchanged.
+// of B), so the chunk stays in L1 while all four groups read it; a group's sums wait in
+// `sums` between chunks (as Float32, so the order of the additions, and the result, are
+// unchanged) and reach c after the last one.
 #define CNN_AVX512_CHUNK 8
 __attribute__((target("avx512f,avx512bf16")))
 void cnn_bf16_avx512_panel(const uint16_t *a, const uint16_t *b, float *c, long ldc, long kblocks,
                            long column_panels) {
+    // Contiguous, not C's rows: rows ldc apart (8 KiB for n = 2048) fall in the same few L1
+    // sets, where they missed on every chunk and evicted B's lines.
+    float sums[32 * 32] __attribute__((aligned(64)));
     for (long cb = 0; cb < column_panels; cb++) {
         const uint16_t *bp = b + cb * kblocks * 1024;
         for (long k0 = 0; k0 < kblocks; k0 += CNN_AVX512_CHUNK) {
             const long k1 = k0 + CNN_AVX512_CHUNK < kblocks ? k0 + CNN_AVX512_CHUNK : kblocks;
+            const int last = k1 == kblocks;
             for (int group = 0; group < 4; group++) {
                 __m512 acc[8][2];
                 float *rows = c + group * 8 * ldc + cb * 32;
+                float *held = sums + group * 8 * 32;
                 for (int r = 0; r < 8; r++) {
-                    acc[r][0] = k0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(rows + r * ldc);
-                    acc[r][1] = k0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(rows + r * ldc + 16);
+                    acc[r][0] = k0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(held + r * 32);
+                    acc[r][1] = k0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(held + r * 32 + 16);
                 }
                 const long rowOffset = (group / 2) * 512 + (group % 2) * 8 * 32;
                 for (long kb = k0; kb < k1; kb++) {
@@ -109,8 +115,13 @@ void cnn_bf16_avx512_panel(const uint16_t *a, const uint16_t *b, float *c, long 
                     }
                 }
                 for (int r = 0; r < 8; r++) {
-                    _mm512_storeu_ps(rows + r * ldc, acc[r][0]);
-                    _mm512_storeu_ps(rows + r * ldc + 16, acc[r][1]);
+                    if (last) {
+                        _mm512_storeu_ps(rows + r * ldc, acc[r][0]);
+                        _mm512_storeu_ps(rows + r * ldc + 16, acc[r][1]);
+                    } else {
+                        _mm512_store_ps(held + r * 32, acc[r][0]);
+                        _mm512_store_ps(held + r * 32 + 16, acc[r][1]);
+                    }
                 }
             }
         }

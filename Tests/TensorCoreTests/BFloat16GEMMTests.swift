@@ -251,7 +251,7 @@ final class BFloat16GEMMTests: XCTestCase {
     func testAVX512BF16PathAgainstFloat32OnRoundedOperands() throws { try checkHardware(.avx512bf16) }
 
     /// The AVX512-BF16 kernel takes the depth in chunks of 8 kblocks (256 values), keeping the
-    /// sums in C between them: over several chunks and column blocks (whole op(A) packed, and
+    /// sums in a block of its own between them: over several chunks and column blocks (whole op(A) packed, and
     /// not), in pieces of C with padding, it adds in VDPBF16PS's order as the Swift reference
     /// kernel does, and stays within accumulation tolerance of the Float32 GEMM.
     func testAVX512BF16KernelOverSeveralDepthChunks() throws {
