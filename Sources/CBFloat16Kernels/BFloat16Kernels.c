@@ -1,6 +1,7 @@
 // AMX and AVX512-BF16 micro-kernels; the contract and packed layouts are in the header.
 #include "CBFloat16Kernels.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__linux__)
@@ -95,13 +96,17 @@ void cnn_bf16_avx512_panel(const uint16_t *a, const uint16_t *b, float *c, long 
                 for (long kb = k0; kb < k1; kb++) {
                     const uint16_t *ab = a + kb * 1024 + rowOffset;
                     const uint16_t *bb = bp + kb * 1024;
-                    // Prefetches. The next chunk of B (16 KiB, 256 lines; past the last chunk it is
-                    // the next panel's first) comes from L3 eight lines per kblock of each group,
-                    // while the four groups work on this one; and this group's eight A rows two
-                    // kblocks on come from L2. Without them the kernel waited on its loads.
-                    const char *nextB = (const char *)(bp + k1 * 1024) + (group * CNN_AVX512_CHUNK + (kb - k0)) * 512;
-                    for (int line = 0; line < 8; line++) _mm_prefetch(nextB + line * 64, _MM_HINT_T0);
-                    for (int r = 0; r < 8; r++) _mm_prefetch((const char *)(ab + 2 * 1024 + r * 32), _MM_HINT_T0);
+                    // Prefetches, without which the kernel waited on its loads. The next chunk of
+                    // B (after the last chunk, the next panel's first) comes from L3 eight lines
+                    // per kblock of each group while the four groups work on this one: all of its
+                    // 256 lines when this chunk is whole, fewer after a short last chunk. This
+                    // group's eight A rows two kblocks on come from L2. The addresses may lie past
+                    // the buffers (a prefetch never faults), so they are formed as integers.
+                    const uintptr_t nextB = (uintptr_t)bp + (uintptr_t)k1 * 2048
+                        + (uintptr_t)(group * CNN_AVX512_CHUNK + (kb - k0)) * 512;
+                    for (int line = 0; line < 8; line++) _mm_prefetch((const char *)(nextB + line * 64), _MM_HINT_T0);
+                    const uintptr_t laterA = (uintptr_t)ab + 2 * 2048;
+                    for (int r = 0; r < 8; r++) _mm_prefetch((const char *)(laterA + r * 64), _MM_HINT_T0);
                     for (int p = 0; p < 16; p++) {
                         __m512bh b0 = (__m512bh)_mm512_loadu_si512((const void *)(bb + p * 32));
                         __m512bh b1 = (__m512bh)_mm512_loadu_si512((const void *)(bb + 512 + p * 32));

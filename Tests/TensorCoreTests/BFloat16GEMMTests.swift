@@ -251,14 +251,19 @@ final class BFloat16GEMMTests: XCTestCase {
     func testAVX512BF16PathAgainstFloat32OnRoundedOperands() throws { try checkHardware(.avx512bf16) }
 
     /// The AVX512-BF16 kernel takes the depth in chunks of 8 kblocks (256 values), keeping the
-    /// sums in a block of its own between them: over several chunks and column blocks (whole op(A) packed, and
-    /// not), in pieces of C with padding, it adds in VDPBF16PS's order as the Swift reference
-    /// kernel does, and stays within accumulation tolerance of the Float32 GEMM.
+    /// sums in a block of its own between them and writing C after the last: over one chunk
+    /// (2 and exactly 8 kblocks), whole chunks (16) and a short last one (9, 10, 17), several
+    /// column blocks (whole op(A) packed, and not), in pieces of C with padding, it adds in
+    /// VDPBF16PS's order as the Swift reference kernel does, and stays within accumulation
+    /// tolerance of the Float32 GEMM.
     func testAVX512BF16KernelOverSeveralDepthChunks() throws {
         if let flag = BFloat16ISA.avx512bf16.missingFlag(on: .current) {
             throw XCTSkip("avx512bf16 path not run: this CPU lacks \(flag) (/proc/cpuinfo)")
         }
-        let shapes = [(33, 40, 300), (64, 70, 520), (40, 600, 290), (70, 1100, 257)]
+        let shapes = [
+            (33, 40, 300), (64, 70, 520), (40, 600, 290), (70, 1100, 257), (33, 40, 256), (64, 70, 512),
+            (40, 70, 64),
+        ]
         for (index, (m, n, k)) in shapes.enumerated() {
             for (transposeA, transposeB) in [(false, false), (true, true), (false, true)] {
                 let operands = Operands(

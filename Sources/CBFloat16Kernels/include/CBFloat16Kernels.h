@@ -26,8 +26,9 @@ int cnn_amx_request_permission(void);
 void cnn_bf16_amx_panel(const uint16_t *a, const uint16_t *b, float *c, long ldc, long kblocks,
                         long column_panels);
 
-/// The same contract with AVX512-BF16 (VDPBF16PS), 8×32 register tiles. It keeps partial sums
-/// in c between chunks of the depth (reading them back), so c must not overlap a or b.
+/// The same contract with AVX512-BF16 (VDPBF16PS), 8×32 register tiles. Partial sums wait
+/// between chunks of the depth in a 4 KiB block on the stack; c is written once per panel,
+/// after its last chunk, so c must not overlap a or b (later panels still read them).
 void cnn_bf16_avx512_panel(const uint16_t *a, const uint16_t *b, float *c, long ldc, long kblocks,
                            long column_panels);
 
