@@ -7,7 +7,8 @@ final class PrefetchTests: XCTestCase {
     func testLineCountCoversTheRunFromItsFirstLine() {
         XCTAssertEqual(Prefetch.lineCount(address: 0x1000, bytes: 196), 4)  // a 7x7 plane, aligned
         XCTAssertEqual(Prefetch.lineCount(address: 0x1000 + 61, bytes: 196), 5)  // starting late in a line
-        XCTAssertEqual(Prefetch.lineCount(address: 0x1000 + 48, bytes: 784), 13)  // a 14x14 plane from byte 48 ends on a line end
+        // A 14x14 plane from byte 48 ends on a line's end; from byte 49 it spills into one more.
+        XCTAssertEqual(Prefetch.lineCount(address: 0x1000 + 48, bytes: 784), 13)
         XCTAssertEqual(Prefetch.lineCount(address: 0x1000 + 49, bytes: 784), 14)
         XCTAssertEqual(Prefetch.lineCount(address: 0x1000, bytes: 1), 1)
         XCTAssertEqual(Prefetch.lineCount(address: 0x1000 + 63, bytes: 2), 2)
