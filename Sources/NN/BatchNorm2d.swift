@@ -33,6 +33,13 @@ public final class BatchNorm2d: Layer {
     /// and backward passes the gradient only where y > 0 (what ReLU's backward does), in the
     /// same passes. Set by `Sequential` with the ReLU's `passesThrough`.
     public internal(set) var appliesReLU = false
+    /// Set by `Residual` for the next forward only, which then writes max(normalised + this, 0):
+    /// the block's shortcut sum and ReLU (torchvision's `out += identity; out = relu(out)`) in
+    /// the output pass, instead of a pass of their own that reads and writes the output again.
+    /// Backward is unchanged: the block masks the gradient by its output before passing it here.
+    var addsShortcutThenReLU: Tensor?
+    /// Whether the last forward added a shortcut (the profile says so).
+    public private(set) var addedShortcut = false
 
     public init(_ numFeatures: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
         precondition(numFeatures > 0, "BatchNorm2d: numFeatures must be positive, got \(numFeatures)")
@@ -84,10 +91,17 @@ public final class BatchNorm2d: Layer {
         let runMean = runningMean.pointer, runVar = runningVar.pointer
         let training = isTraining
         forwardUsedBatchStatistics = training
+        let shortcut = addsShortcutThenReLU
+        addsShortcutThenReLU = nil
+        addedShortcut = shortcut != nil
+        if let shortcut {
+            precondition(shortcut.shape == input.shape && !appliesReLU,
+                         "BatchNorm2d: shortcut \(shortcut.shape) for input \(input.shape)")
+        }
         Parallel.forEachRange(channels, BatchNormForward(
             x: x, y: y, gamma: gamma, beta: beta, mean: mean, inverseStd: inverseStd, runMean: runMean, runVar: runVar,
             batch: batch, channels: channels, plane: plane, training: training, eps: eps, momentum: momentum,
-            appliesReLU: appliesReLU))
+            appliesReLU: appliesReLU, shortcut: shortcut.map { UnsafePointer($0.pointer) }))
         if training { numBatchesTracked[0] += 1 }
         return output
     }
@@ -119,6 +133,8 @@ private struct BatchNormForward: ParallelBody {
     let runMean: UnsafeMutablePointer<Float>, runVar: UnsafeMutablePointer<Float>
     let batch: Int, channels: Int, plane: Int
     let training: Bool, eps: Float, momentum: Float, appliesReLU: Bool
+    /// Added before a ReLU (`BatchNorm2d.addsShortcutThenReLU`).
+    let shortcut: UnsafePointer<Float>?
 
     func run(_ range: Range<Int>) {
         let count = batch * plane
@@ -127,7 +143,9 @@ private struct BatchNormForward: ParallelBody {
                 var sum = 0.0
                 for n in 0..<batch {
                     let offset = (n * channels + c) * plane
-                    if c + 1 < range.upperBound { Prefetch.forReading(x + offset + plane, bytes: plane * 4) }
+                    if c + 1 < range.upperBound {
+                        Prefetch.forReading(x + offset + plane, bytes: plane * MemoryLayout<Float>.stride)
+                    }
                     sum += Double(planeSum(x + offset, plane))
                 }
                 let batchMean = count > 0 ? sum / Double(count) : 0
@@ -148,7 +166,14 @@ private struct BatchNormForward: ParallelBody {
             let scale = gamma[c] * inverseStd[c], shift = beta[c] - mean[c] * scale
             for n in 0..<batch {
                 let offset = (n * channels + c) * plane
-                if appliesReLU {
+                if let shortcut {
+                    // As Elementwise.addRelu on the normalised value: the same two roundings, then
+                    // v where v > 0, else 0.
+                    for i in 0..<plane {
+                        let v = (x[offset + i] * scale + shift) + shortcut[offset + i]
+                        y[offset + i] = v > 0 ? v : 0
+                    }
+                } else if appliesReLU {
                     // As Elementwise.relu: v where v > 0, else 0.
                     for i in 0..<plane {
                         let v = x[offset + i] * scale + shift
@@ -186,8 +211,8 @@ private struct BatchNormBackward: ParallelBody {
                 if c + 1 < range.upperBound {
                     // The next channel's planes, one image apart: short runs at 7x7 and 14x14
                     // that the hardware prefetchers miss.
-                    Prefetch.forReading(x + offset + plane, bytes: plane * 4)
-                    Prefetch.forReading(dy + offset + plane, bytes: plane * 4)
+                    Prefetch.forReading(x + offset + plane, bytes: plane * MemoryLayout<Float>.stride)
+                    Prefetch.forReading(dy + offset + plane, bytes: plane * MemoryLayout<Float>.stride)
                 }
                 let (planeDy, planeDyCentred) = masksByReLU
                     ? planeSumAndCentredDot(

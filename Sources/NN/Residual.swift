@@ -32,6 +32,12 @@ public final class Residual: Layer {
     let gradSum = Tensor(shape: [0])
     /// A plain ReLU activation runs fused with the addition (one pass, the sum holds its output).
     let fusesReLU: Bool
+    /// With that fusion and the sum in place, a last main layer that is a batch norm adds the
+    /// shortcut and applies the ReLU in its own output pass (`BatchNorm2d.addsShortcutThenReLU`):
+    /// one read and one write of the block's output less. Then the shortcut runs before it.
+    let normalizationAddsShortcut: BatchNorm2d?
+    /// Tests turn the fusion into the batch norm off to compare it with the separate pass.
+    nonisolated(unsafe) static var fusesShortcutIntoNormalization = true
     let gradInput = Tensor(shape: [0])
     /// The tensor the last forward summed into (`sum`, or the main path's output).
     private var summed: Tensor?
@@ -46,6 +52,7 @@ public final class Residual: Layer {
         fusesReLU = activation is ReLU
         planReLUs(main)  // before sumsInPlace: a batch norm that applies a ReLU reads its output
         sumsInPlace = main.last.map { backwardReadsInputOnly($0.layer) } ?? false
+        normalizationAddsShortcut = fusesReLU && sumsInPlace ? main.last?.layer as? BatchNorm2d : nil
         activationIsChild = activation.map { !$0.namedParameters().isEmpty || !$0.namedBuffers().isEmpty } ?? false
         children = main + (shortcut.map { [$0] } ?? []) + (activationIsChild ? [("activation", activation!)] : [])
     }
@@ -73,6 +80,9 @@ public final class Residual: Layer {
 
     public func forward(_ input: Tensor) -> Tensor {
         inputShape = input.shape
+        if let norm = normalizationAddsShortcut, Residual.fusesShortcutIntoNormalization {
+            return forwardAddingInNormalization(norm, input)
+        }
         var x = input
         for child in mainLayers { x = LayerProfiler.forward(child.layer, x) }
         let shortcutOutput = shortcut.map { LayerProfiler.forward($0.layer, input) } ?? input
@@ -92,6 +102,20 @@ public final class Residual: Layer {
         }
         Elementwise.add(x.pointer, shortcutOutput.pointer, into: sum.pointer, count: sum.count)
         return activation?.forward(sum) ?? sum
+    }
+
+    /// The main path up to its batch norm, the shortcut, then the batch norm writing
+    /// relu(normalised + shortcut) into its own output, which is the sum (`sumsInPlace`).
+    private func forwardAddingInNormalization(_ norm: BatchNorm2d, _ input: Tensor) -> Tensor {
+        var x = input
+        for child in mainLayers.dropLast() { x = LayerProfiler.forward(child.layer, x) }
+        let shortcutOutput = shortcut.map { LayerProfiler.forward($0.layer, input) } ?? input
+        precondition(x.shape == shortcutOutput.shape,
+                     "Residual: main path gives \(x.shape) but the shortcut gives \(shortcutOutput.shape)")
+        norm.addsShortcutThenReLU = shortcutOutput
+        let sum = LayerProfiler.forward(norm, x)
+        summed = sum
+        return sum
     }
 
     /// The gradient at the sum flows into both paths unchanged; their input gradients add up.

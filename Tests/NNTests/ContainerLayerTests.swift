@@ -204,6 +204,53 @@ final class ContainerLayerTests: XCTestCase {
         XCTAssertEqual(ReLU().passesThrough, false)
     }
 
+    /// A block whose main path ends in a batch norm adds the shortcut and applies the ReLU in
+    /// that batch norm's output pass: bit for bit what the separate sum-and-ReLU pass gives
+    /// (output, input gradient, parameter gradients, running statistics), in training and in
+    /// evaluation, with a downsample shortcut and with the identity.
+    func testShortcutSumInBatchNormChangesNoValue() {
+        let identityBlock = {
+            Residual(main: [("conv", Conv2d(4, 4, kernelSize: 3, padding: 1, bias: false)), ("bn", BatchNorm2d(4))])
+        }
+        for (label, makeBlock, inputShape) in [
+            ("downsample", { self.basicBlock() }, [3, 4, 6, 6]), ("identity", identityBlock, [2, 4, 5, 5]),
+        ] as [(String, () -> Residual, [Int])] {
+            for training in [true, false] {
+                func run(fused: Bool) -> (output: [Float], gradInput: [Float], state: [[Float]], note: Bool) {
+                    Residual.fusesShortcutIntoNormalization = fused
+                    defer { Residual.fusesShortcutIntoNormalization = true }
+                    let block = makeBlock()
+                    block.initializeParameters(seed: 21)
+                    XCTAssertNotNil(block.normalizationAddsShortcut, label)
+                    let x = GradientCheck.randomTensor(inputShape, seed: 22)
+                    // A training forward first moves the running statistics evaluation uses.
+                    _ = block.forward(x)
+                    block.setTraining(training)
+                    let result = block.forward(x)
+                    let output = result.array
+                    let gradOutput = GradientCheck.randomTensor(result.shape, seed: 23)
+                    let gradInput = block.backward(gradOutput).array
+                    let state = block.namedParameters().map(\.parameter.gradient.array)
+                        + block.namedBuffers().map(\.tensor.array)
+                    let last = block.mainLayers.last!.layer as! BatchNorm2d
+                    return (output, gradInput, state, last.addedShortcut)
+                }
+                let fused = run(fused: true), separate = run(fused: false)
+                let context = "\(label) training=\(training)"
+                XCTAssertEqual(fused.output.map(\.bitPattern), separate.output.map(\.bitPattern), context)
+                XCTAssertEqual(fused.gradInput.map(\.bitPattern), separate.gradInput.map(\.bitPattern), context)
+                XCTAssertEqual(
+                    fused.state.map { $0.map(\.bitPattern) }, separate.state.map { $0.map(\.bitPattern) }, context)
+                XCTAssertTrue(fused.note, context)
+                XCTAssertFalse(separate.note, context)
+                XCTAssertTrue(fused.output.contains { $0 > 0 } && fused.output.contains { $0 == 0 }, context)
+            }
+        }
+        // Not when the sum cannot be the batch norm's output: no ReLU after it, or a convolution last.
+        XCTAssertNil(basicBlock(activation: nil).normalizationAddsShortcut)
+        XCTAssertNil(Residual(main: [("conv", Conv2d(2, 2, kernelSize: 1))]).normalizationAddsShortcut)
+    }
+
     /// A chain with an in-place ReLU computes exactly what the same layers compute with a
     /// separate, out-of-place ReLU: output, input gradient and parameter gradients.
     func testInPlaceReLUChangesNoValue() {
