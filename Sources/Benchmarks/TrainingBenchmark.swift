@@ -78,10 +78,11 @@ public enum TrainingBenchmark {
     }
 
     /// Parameters + gradients + momentum + activations for `batch` images, in MiB (4-byte values).
-    /// bf16 adds the rounded copies its convolution and linear layers keep beside that
-    /// (`MixedPrecisionLayer.bfloat16CopyValues`: on AMX or AVX512-BF16 few, as the bf16 GEMM
-    /// rounds operands as it packs them; on the emulated path weights, inputs and output
-    /// gradients, held as Float32 values, so there bf16 costs memory rather than saving it).
+    /// bf16 adds the rounded copies its convolution and linear layers always keep beside that
+    /// (`MixedPrecisionLayer.bfloat16CopyValues`: biases, and weights where a Float32 kernel
+    /// runs on bf16 values; the bf16 GEMM rounds operands as it packs them). Inputs and output
+    /// gradients are copied too where they do not hold bf16 values already (after a batch norm),
+    /// which the bound, as a lower bound, leaves out.
     public static func memoryLowerBound(_ model: Model, batch: Int, precision: ComputePrecision = .fp32) throws
         -> Double
     {

@@ -25,7 +25,8 @@ public final class Conv2d: MixedPrecisionLayer {
     public var inputGradientBuffer: InputGradientBuffer { .own(gradInput) }
     private var input: Tensor?
     private var geometry: ConvolutionGeometry?
-    private lazy var bf16 = BFloat16Copies()
+    /// The rounded copies (internal for the tests, which check which ones a step made).
+    lazy var bf16 = BFloat16Copies()
     /// Whether the last forward ran in bf16 (backward follows it).
     private var roundedForward = false
     /// The matrix product behind this layer's convolutions, fixed at forward for its backward:
@@ -118,10 +119,12 @@ public final class Conv2d: MixedPrecisionLayer {
                                     output: output.pointer, product: product, roundsOutput: true)
                 return output
             }
-            BFloat16Copies.round(input, into: bf16.input)
+            // An input of bf16 values already (another convolution's output, through ReLU or
+            // max pooling) is used as it is: its rounded copy would hold the same bits.
+            let roundedInput = BFloat16Copies.roundedOrItself(input, copy: bf16.input)
             BFloat16Copies.round(weight.value, into: bf16.weight)
-            self.input = bf16.input
-            Convolution.forward(g, input: bf16.input.pointer, weight: bf16.weight.pointer, bias: roundedBias,
+            self.input = roundedInput
+            Convolution.forward(g, input: roundedInput.pointer, weight: bf16.weight.pointer, bias: roundedBias,
                                 output: output.pointer, product: product, roundsOutput: true)
             return output
         }
@@ -159,8 +162,7 @@ extension Conv2d {
     /// came; a bias gradient sums the output gradient itself, so with a bias it is rounded first.
     private func backwardBFloat16(_ g: ConvolutionGeometry, input: Tensor, gradOutput: Tensor) -> Tensor {
         let packed = operandsUnrounded && bias == nil
-        if !packed { BFloat16Copies.round(gradOutput, into: bf16.gradOutput) }
-        let dY = packed ? gradOutput.pointer : bf16.gradOutput.pointer
+        let dY = packed ? gradOutput.pointer : BFloat16Copies.roundedOrItself(gradOutput, copy: bf16.gradOutput).pointer
         let weights = operandsUnrounded ? weight.value.pointer : bf16.weight.pointer
         LayerProfiler.weightGradient(self) {
             Convolution.backwardWeight(g, input: input.pointer, gradOutput: dY,
@@ -184,16 +186,16 @@ extension Conv2d {
 }
 
 extension Conv2d {
-    /// Rounded copies: none where the bf16 GEMM rounds every operand as it packs it, but with a
-    /// bias the output gradient's (its gradient sums it); elsewhere (a Float32 kernel, or the
-    /// emulated path) the weights, bias, input and output gradient.
+    /// The rounded copies a step always keeps: the bias's; where the bf16 GEMM does not round
+    /// every operand as it packs it (a Float32 kernel, or the emulated path), the weights' too.
+    /// The input's and the output gradient's copies are made only when those do not hold bf16
+    /// values already (`BFloat16Copies.roundedOrItself`), which depends on the layers around
+    /// this one (after a batch norm they do not; after a convolution, ReLU or max pooling they
+    /// do), so a lower bound leaves them out.
     public func bfloat16CopyValues(inputShape: [Int]) -> Int {
         guard let g = try? makeGeometry(inputShape) else { return 0 }
         let biasValues = bias?.count ?? 0
-        if Conv2d.packingRounds(g, MatrixProduct.forPrecision(.bf16)) {
-            return bias == nil ? 0 : biasValues + g.outputCount
-        }
-        return weight.count + biasValues + g.inputCount + g.outputCount
+        return Conv2d.packingRounds(g, MatrixProduct.forPrecision(.bf16)) ? biasValues : weight.count + biasValues
     }
 }
 

@@ -31,6 +31,18 @@ final class BFloat16Copies {
         BFloat16Rounding.roundInParallel(source.pointer, into: destination.pointer, count: source.count)
     }
 
+    /// `source` itself when it holds bf16 values only (rounding would not change a bit), else
+    /// `copy` holding it rounded. Tests turn the check off to compare with always copying.
+    static func roundedOrItself(_ source: Tensor, copy: Tensor) -> Tensor {
+        if usesBFloat16Tensors && BFloat16Rounding.holdsOnlyBFloat16Values(source.pointer, count: source.count) {
+            return source
+        }
+        round(source, into: copy)
+        return copy
+    }
+
+    nonisolated(unsafe) static var usesBFloat16Tensors = true
+
     static func roundInPlace(_ tensor: Tensor) {
         BFloat16Rounding.roundInParallel(tensor.pointer, into: tensor.pointer, count: tensor.count)
     }

@@ -155,23 +155,51 @@ final class MixedPrecisionTests: XCTestCase {
         }
     }
 
-    /// The copies a bf16 Conv2d keeps (what `memory_lower_bound_mib` adds): none on the bf16 GEMM,
-    /// the output gradient's with a bias, everything on a Float32 kernel or the emulated path.
-    /// Only the choice is exercised here, so any CPU can pretend to have AVX512-BF16.
-    func testConv2dCountsTheCopiesItKeeps() {
+    /// The copies a bf16 Conv2d always keeps (what `memory_lower_bound_mib` adds): the bias's,
+    /// and off the bf16 GEMM (a Float32 kernel, or the emulated path) the weights'. Only the
+    /// choice is exercised here, so any CPU can pretend to have AVX512-BF16.
+    func testConv2dCountsTheCopiesItAlwaysKeeps() {
         let plain = Conv2d(64, 64, kernelSize: 3, padding: 1, bias: false)
         let biased = Conv2d(64, 64, kernelSize: 3, padding: 1)
         let small = [2, 64, 14, 14], large = [3, 64, 56, 56]
-        let everything = { (layer: Conv2d, shape: [Int]) in
-            layer.weight.count + (layer.bias?.count ?? 0) + 2 * shape.reduce(1, *)
-        }
         BFloat16ISA.active = .avx512bf16
         XCTAssertEqual(plain.bfloat16CopyValues(inputShape: small), 0)
-        XCTAssertEqual(biased.bfloat16CopyValues(inputShape: small), 64 + 2 * 64 * 14 * 14)
-        XCTAssertEqual(plain.bfloat16CopyValues(inputShape: large), everything(plain, large), "Winograd 4x4")
+        XCTAssertEqual(biased.bfloat16CopyValues(inputShape: small), 64)
+        XCTAssertEqual(plain.bfloat16CopyValues(inputShape: large), 64 * 64 * 9, "Winograd 4x4")
         BFloat16ISA.active = .emulated
-        XCTAssertEqual(plain.bfloat16CopyValues(inputShape: small), everything(plain, small))
-        XCTAssertEqual(biased.bfloat16CopyValues(inputShape: large), everything(biased, large))
+        XCTAssertEqual(plain.bfloat16CopyValues(inputShape: small), 64 * 64 * 9)
+        XCTAssertEqual(biased.bfloat16CopyValues(inputShape: large), 64 * 64 * 9 + 64)
+    }
+
+    /// An input or output gradient that holds bf16 values already is used as it is, not copied:
+    /// the same bits as with the copy (output, input, weight and bias gradients), and no copy
+    /// made. One that does not (a batch norm's output) is copied, rounded.
+    func testConv2dUsesBFloat16TensorsWithoutCopying() {
+        BFloat16ISA.active = .emulated
+        for preRounded in [true, false] {
+            func run(checks: Bool) -> (values: [[Float]], copied: Int) {
+                BFloat16Copies.usesBFloat16Tensors = checks
+                defer { BFloat16Copies.usesBFloat16Tensors = true }
+                let layer = Conv2d(5, 7, kernelSize: 3, padding: 1)
+                layer.initializeParameters(seed: 31)
+                layer.precision = .bf16
+                let x = GradientCheck.randomTensor([2, 5, 6, 6], seed: 32)
+                let dy = GradientCheck.randomTensor([2, 7, 6, 6], seed: 33)
+                if preRounded {
+                    BFloat16Copies.roundInPlace(x)
+                    BFloat16Copies.roundInPlace(dy)
+                }
+                let output = layer.forward(x).array
+                let gradInput = layer.backward(dy).array
+                return ([output, gradInput, layer.weight.gradient.array, layer.bias!.gradient.array],
+                        layer.bf16.input.count + layer.bf16.gradOutput.count)
+            }
+            let checked = run(checks: true), copied = run(checks: false)
+            XCTAssertEqual(checked.values.map { $0.map(\.bitPattern) }, copied.values.map { $0.map(\.bitPattern) },
+                           "pre-rounded \(preRounded)")
+            XCTAssertEqual(checked.copied, preRounded ? 0 : 2 * 5 * 36 + 2 * 7 * 36, "pre-rounded \(preRounded)")
+            XCTAssertEqual(copied.copied, 2 * 5 * 36 + 2 * 7 * 36)
+        }
     }
 
     func testLinearInBFloat16IsFloat32OnRoundedValues() {

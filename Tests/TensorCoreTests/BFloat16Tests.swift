@@ -87,4 +87,34 @@ final class BFloat16Tests: XCTestCase {
             XCTAssertEqual(rounded[i].bitPattern, BFloat16.round(values[i]).bitPattern, "buffer element \(i)")
         }
     }
+
+    /// The check: bf16 values (±0, ±∞, subnormal bf16, quiet NaN with a zero low half) pass;
+    /// a value rounding would change (a low bit, a signalling NaN it would quiet) fails, wherever
+    /// it is in a long run split over the threads.
+    func testHoldsOnlyBFloat16ValuesMatchesRounding() {
+        let bf16Values: [Float] = [
+            0, -0, 1, -2.5, .infinity, -.infinity, Float(bitPattern: 0x0001_0000), Float(bitPattern: 0x7FC0_0000),
+            Float(bitPattern: 0x3F81_0000),
+        ]
+        let others: [Float] = [1.0000001, Float(bitPattern: 0x3F80_8000), Float(bitPattern: 0x7F81_0000), 1e-40]
+        for value in bf16Values {
+            XCTAssertEqual(BFloat16.round(value).bitPattern, value.bitPattern, "\(value) is bf16")
+        }
+        for value in others { XCTAssertNotEqual(BFloat16.round(value).bitPattern, value.bitPattern, "\(value)") }
+        let threads = Parallel.threadCount
+        Parallel.threadCount = 3
+        defer { Parallel.threadCount = threads }
+        let count = 5 * BFloat16Rounding.valuesPerThread + 7
+        var run = (0..<count).map { bf16Values[$0 % bf16Values.count] }
+        XCTAssertTrue(BFloat16Rounding.holdsOnlyBFloat16Values(run, count: count))
+        XCTAssertTrue(BFloat16Rounding.holdsOnlyBFloat16Values(run, count: 0))
+        for position in [0, 15, 16, count / 2, count - 8, count - 1] {
+            for other in others {
+                let kept = run[position]
+                run[position] = other
+                XCTAssertFalse(BFloat16Rounding.holdsOnlyBFloat16Values(run, count: count), "\(other) at \(position)")
+                run[position] = kept
+            }
+        }
+    }
 }
