@@ -79,10 +79,10 @@ public enum TrainingBenchmark {
 
     /// Parameters + gradients + momentum + activations for `batch` images, in MiB (4-byte values).
     /// bf16 adds the rounded copies its convolution and linear layers always keep beside that
-    /// (`MixedPrecisionLayer.bfloat16CopyValues`: biases, and weights where a Float32 kernel
-    /// runs on bf16 values; the bf16 GEMM rounds operands as it packs them). Inputs and output
-    /// gradients are copied too where they do not hold bf16 values already (after a batch norm),
-    /// which the bound, as a lower bound, leaves out.
+    /// (`MixedPrecisionLayer.bfloat16CopyValues`: biases, weights where a Float32 kernel runs on
+    /// bf16 values, linear layers' output gradients; the bf16 GEMM rounds operands as it packs
+    /// them). A convolution's input and output gradient are copied too where they do not hold
+    /// bf16 values already (after a batch norm), which the bound, as a lower bound, leaves out.
     public static func memoryLowerBound(_ model: Model, batch: Int, precision: ComputePrecision = .fp32) throws
         -> Double
     {

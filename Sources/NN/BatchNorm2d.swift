@@ -95,8 +95,9 @@ public final class BatchNorm2d: Layer {
         addsShortcutThenReLU = nil
         addedShortcut = shortcut != nil
         if let shortcut {
-            precondition(shortcut.shape == input.shape && !appliesReLU,
+            precondition(shortcut.shape == input.shape,
                          "BatchNorm2d: shortcut \(shortcut.shape) for input \(input.shape)")
+            precondition(!appliesReLU, "BatchNorm2d: a shortcut sum where the ReLU after it is already applied")
         }
         Parallel.forEachRange(channels, BatchNormForward(
             x: x, y: y, gamma: gamma, beta: beta, mean: mean, inverseStd: inverseStd, runMean: runMean, runVar: runVar,

@@ -4,8 +4,9 @@ import TensorCore
 /// torch.autocast("cpu", dtype=torch.bfloat16) runs in bf16. Every other layer stays Float32.
 public protocol MixedPrecisionLayer: Layer {
     var precision: ComputePrecision { get set }
-    /// Values of the rounded copies a training step in bf16 keeps beside the Float32 tensors,
-    /// for an input of `inputShape` (batch first), on the bf16 path `BFloat16ISA.active` selects.
+    /// Values of the rounded copies a training step in bf16 always keeps beside the Float32
+    /// tensors, for an input of `inputShape` (batch first), on the bf16 path `BFloat16ISA.active`
+    /// selects (copies made only for some inputs are left out: a lower bound).
     func bfloat16CopyValues(inputShape: [Int]) -> Int
 }
 

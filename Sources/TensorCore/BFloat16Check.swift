@@ -1,10 +1,11 @@
 import CAtomics
 
 // Whether a tensor already holds bfloat16 values, so a bf16 layer can use it as it is instead
-// of writing a rounded copy. In autocast a convolution's output is bf16, and ReLU, max pooling
-// and their gradients keep bf16 values bf16: VGG's and AlexNet's convolutions get inputs and
-// output gradients that rounding would not change. Reading them once is cheaper than reading
-// them and writing a copy, and the kernel then reads the same values.
+// of writing a rounded copy. In autocast a convolution's output is bf16, and ReLU and max
+// pooling keep bf16 values bf16, as do their gradients where pooling windows do not overlap
+// (overlapping ones add gradients): VGG's convolutions get inputs and output gradients that
+// rounding would not change. Reading them once is cheaper than reading them and writing a
+// copy, and the kernel then reads the same values.
 
 extension BFloat16Rounding {
     /// Whether every value equals, bit for bit, what `round` would write for it (finite bf16
