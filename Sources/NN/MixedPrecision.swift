@@ -33,16 +33,18 @@ final class BFloat16Copies {
     }
 
     /// `source` itself when it holds bf16 values only (rounding would not change a bit), else
-    /// `copy` holding it rounded. Tests turn the check off to compare with always copying.
+    /// `copy` holding it rounded.
     static func roundedOrItself(_ source: Tensor, copy: Tensor) -> Tensor {
-        if usesBFloat16Tensors && BFloat16Rounding.holdsOnlyBFloat16Values(source.pointer, count: source.count) {
+        if checksForBFloat16Values && BFloat16Rounding.holdsOnlyBFloat16Values(source.pointer, count: source.count) {
             return source
         }
         round(source, into: copy)
         return copy
     }
 
-    nonisolated(unsafe) static var usesBFloat16Tensors = true
+    /// Whether `roundedOrItself` looks before copying; tests turn it off to compare with always
+    /// copying.
+    nonisolated(unsafe) static var checksForBFloat16Values = true
 
     static func roundInPlace(_ tensor: Tensor) {
         BFloat16Rounding.roundInParallel(tensor.pointer, into: tensor.pointer, count: tensor.count)

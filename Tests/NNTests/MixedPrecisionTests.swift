@@ -178,8 +178,8 @@ final class MixedPrecisionTests: XCTestCase {
         BFloat16ISA.active = .emulated
         for preRounded in [true, false] {
             func run(checks: Bool) -> (values: [[Float]], copied: Int) {
-                BFloat16Copies.usesBFloat16Tensors = checks
-                defer { BFloat16Copies.usesBFloat16Tensors = true }
+                BFloat16Copies.checksForBFloat16Values = checks
+                defer { BFloat16Copies.checksForBFloat16Values = true }
                 let layer = Conv2d(5, 7, kernelSize: 3, padding: 1)
                 layer.initializeParameters(seed: 31)
                 layer.precision = .bf16
