@@ -12,10 +12,12 @@ public final class Concat: Layer {
     }
 
     private let output = Tensor(shape: [0])
-    private let gradInput = Tensor(shape: [0])
-    /// What each branch returned in the last forward, and the slice of the output gradient it gets back.
+    /// The branches' input gradients summed; `GradientBufferPlan` may give it a shared slot.
+    let gradInput = Tensor(shape: [0])
+    /// What each branch returned in the last forward, and the slice of the output gradient it
+    /// gets back (each may share a slot, by the plan).
     private var branchOutputs: [Tensor]
-    private let branchGradients: [Tensor]
+    let branchGradients: [Tensor]
     private var inputShape: [Int] = []
 
     public init(_ branches: [(name: String, layer: Layer)]) {

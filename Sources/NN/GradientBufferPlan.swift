@@ -12,13 +12,18 @@ import TensorCore
 /// in a residual block the gradient at the sum (which the shortcut reads after the main path)
 /// and the main path's result (which waits for the shortcut's). ResNet-20 needs four slots.
 ///
-/// Layers the plan does not understand (`.unplanned`: branching containers such as Concat,
-/// custom layers) keep their own buffers, and so do layers that compute no input gradient.
+/// A Concat's branches are planned too: each branch's slice of the incoming gradient, the
+/// branch's chain, and the block's summed input gradient (GoogLeNet had kept a buffer per
+/// layer inside its Inception blocks, twice its activation memory). Layers the plan does not
+/// understand (`.unplanned`: custom layers) keep their own buffers, and so do layers that
+/// compute no input gradient.
 public final class GradientBufferPlan {
     /// The shared memories; a slot's index is its identity in the walk.
     public private(set) var slots: [TensorStorage] = []
     /// Gradient tensors given a slot.
     public private(set) var sharedTensors = 0
+    /// Tests turn Concat's planning off, for a reference that keeps its buffers.
+    nonisolated(unsafe) static var plansConcat = true
 
     /// Plans `network` (whose output gradient comes from outside, the loss) and binds its
     /// layers' gradient tensors to the slots. Call after `needsInputGradient` is final.
@@ -38,6 +43,8 @@ public final class GradientBufferPlan {
             return planChain(sequential.children.map(\.layer), incoming: incoming, live: live)
         case let residual as Residual:
             return planResidual(residual, incoming: incoming, live: live)
+        case let concat as Concat where GradientBufferPlan.plansConcat:
+            return planConcat(concat, incoming: incoming, live: live)
         default:
             guard layer.needsInputGradient else { return nil }
             switch layer.inputGradientBuffer {
@@ -82,6 +89,26 @@ public final class GradientBufferPlan {
         var busy = live
         for slot in [main, shortcut] { if let slot { busy.insert(slot) } }
         return bind(block.gradInput, excluding: busy)
+    }
+
+    /// Backward of a Concat, branch by branch: the branch's slice copied out of the incoming
+    /// gradient (read again for every branch), the branch, then its input gradient copied into
+    /// the block's (first branch) or added to it (which then stays live to the end).
+    private func planConcat(_ block: Concat, incoming: Int?, live: Set<Int>) -> Int? {
+        var outer = live
+        if let incoming { outer.insert(incoming) }
+        var sum: Int?
+        for (index, branch) in block.branches.enumerated() {
+            var busy = outer
+            if let sum { busy.insert(sum) }
+            let slice = bind(block.branchGradients[index], excluding: busy)
+            let result = plan(branch.layer, incoming: slice, live: busy)
+            if index == 0 && block.needsInputGradient {
+                // Written after the first branch, from its result: any slot but that one.
+                sum = bind(block.gradInput, excluding: outer.union(result.map { [$0] } ?? []))
+            }
+        }
+        return sum
     }
 
     /// Gives `tensor` the lowest slot not in `excluded` (a new one when all are); returns it.

@@ -12,8 +12,7 @@ final class GradientBufferPlanTests: XCTestCase {
 
     /// Every kind of link the plan handles: a stem with an in-place ReLU, residual blocks with
     /// an identity shortcut, a downsampling shortcut, a non-fused activation and paths ending in
-    /// a pass-through ReLU, a Concat (which keeps its own buffers) with a chain inside a
-    /// branch, pooling, Flatten and Linear.
+    /// a pass-through ReLU, a Concat with a chain inside a branch, pooling, Flatten and Linear.
     func network(seed: UInt64) -> Sequential {
         let net = Sequential([
             ("conv1", Conv2d(3, 4, kernelSize: 3, padding: 1, bias: false)), ("bn1", BatchNorm2d(4)), ("relu", ReLU()),
@@ -82,5 +81,34 @@ final class GradientBufferPlanTests: XCTestCase {
         // pool, flatten, fc, minus the stem convolution.
         XCTAssertEqual(plan.sharedTensors, 19 + 19 + 4 + 18 + 3 - 1)
         XCTAssertEqual(plan.slots.map(\.capacity), Array(repeating: 4 * 16 * 32 * 32, count: 4))
+    }
+
+    /// GoogLeNet: the input gradients inside its nine Inception blocks share the slots too
+    /// (they had kept a buffer per layer), and its step equals, bit for bit, the same network
+    /// whose blocks keep their buffers: output, input gradient and parameter gradients.
+    func testGoogLeNetSharesItsInceptionGradients() throws {
+        func make(plansConcat: Bool) throws -> Model {
+            GradientBufferPlan.plansConcat = plansConcat
+            defer { GradientBufferPlan.plansConcat = true }
+            let model = try ModelZoo.make("googlenet", inputShape: [3, 64, 64], classes: 10)
+            model.initializeParameters(seed: 3)
+            return model
+        }
+        let model = try make(plansConcat: true), reference = try make(plansConcat: false)
+        XCTAssertEqual(model.network.namedLayers().filter { $0.layer is Concat }.count, 9)
+        // Each block: four branch slices, the sum, and the branches' layers (1 + 2 + 2 + 2
+        // convolutions with their batch norms, ReLUs passing through, and a pool).
+        XCTAssertGreaterThan(model.gradientBuffers.sharedTensors, reference.gradientBuffers.sharedTensors + 9 * 5)
+        XCTAssertLessThanOrEqual(model.gradientBuffers.slots.count, 8)
+        for step in 0..<2 {
+            let x = GradientCheck.randomTensor([2, 3, 64, 64], seed: UInt64(4 + step))
+            let gradOutput = GradientCheck.randomTensor([2, 10], seed: UInt64(6 + step))
+            XCTAssertEqual(model.forward(x).array, reference.forward(x).array, "output, step \(step)")
+            XCTAssertEqual(model.network.backward(gradOutput).array, reference.network.backward(gradOutput).array,
+                           "input gradient, step \(step)")
+            for (p, r) in zip(model.namedParameters(), reference.namedParameters()) {
+                XCTAssertEqual(p.parameter.gradient.array, r.parameter.gradient.array, "\(p.name), step \(step)")
+            }
+        }
     }
 }
