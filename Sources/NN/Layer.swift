@@ -10,7 +10,9 @@ public enum InputGradientBuffer {
     /// The output gradient's tensor returned unchanged, nothing written (a ReLU that the
     /// batch norm before it applies): it may be a gradient that is read again later.
     case passThrough
-    /// Anything else (containers with branches, custom layers): the layer keeps its buffers.
+    /// Anything else (custom layers; `Sequential`, `Residual` and `Concat` are planned as
+    /// containers): the layer keeps its buffers, and its backward must return a tensor of its
+    /// own, never the output gradient it was given (the plan may reuse that one's memory).
     case unplanned
 }
 
