@@ -43,21 +43,30 @@ final class GradientBufferPlanTests: XCTestCase {
         return net
     }
 
+    /// `steps` training steps of `planned` and `reference` from the same random inputs and
+    /// output gradients give bit for bit the same outputs and parameter gradients.
+    func assertSameSteps(_ planned: Model, _ reference: Layer, input: [Int], output: [Int], steps: Int, seed: UInt64,
+                         file: StaticString = #filePath, line: UInt = #line) {
+        for step in 0..<steps {
+            let x = GradientCheck.randomTensor(input, seed: seed + UInt64(2 * step))
+            let gradOutput = GradientCheck.randomTensor(output, seed: seed + UInt64(2 * step + 1))
+            XCTAssertEqual(planned.forward(x).array, reference.forward(x).array, "output, step \(step)",
+                           file: file, line: line)
+            planned.backward(gradOutput)
+            _ = reference.backward(gradOutput)
+            for (p, r) in zip(planned.namedParameters(), reference.namedParameters()) {
+                XCTAssertEqual(p.parameter.gradient.array, r.parameter.gradient.array, "\(p.name), step \(step)",
+                               file: file, line: line)
+            }
+        }
+    }
+
     func testPlannedNetworkComputesBitwiseWhatPrivateBuffersCompute() throws {
         let planned = try Model(name: "mixed", inputShape: [3, 8, 8], classes: 3, network: network(seed: 5))
         XCTAssertGreaterThan(planned.gradientBuffers.sharedTensors, 15)
         let reference = network(seed: 5)
         reference.needsInputGradient = false
-        for step in 0..<3 {
-            let x = GradientCheck.randomTensor([4, 3, 8, 8], seed: UInt64(20 + step))
-            let gradOutput = GradientCheck.randomTensor([4, 3], seed: UInt64(30 + step))
-            XCTAssertEqual(planned.forward(x).array, reference.forward(x).array, "output, step \(step)")
-            planned.backward(gradOutput)
-            reference.backward(gradOutput)
-            for (p, r) in zip(planned.namedParameters(), reference.namedParameters()) {
-                XCTAssertEqual(p.parameter.gradient.array, r.parameter.gradient.array, "\(p.name), step \(step)")
-            }
-        }
+        assertSameSteps(planned, reference, input: [4, 3, 8, 8], output: [4, 3], steps: 3, seed: 20)
     }
 
     /// With the input gradient wanted too, finite differences agree with a planned network.
@@ -90,12 +99,16 @@ final class GradientBufferPlanTests: XCTestCase {
     func testPlannedConcatsComputeBitwiseWhatPrivateBuffersCompute() throws {
         func network() -> Sequential {
             let net = Sequential([
-                ("first", Concat([("a", Conv2d(3, 2, kernelSize: 1)),
-                                  ("b", Sequential(indexed: [Conv2d(3, 2, kernelSize: 3, padding: 1), ReLU()]))])),
+                ("first", Concat([
+                    ("a", Conv2d(3, 2, kernelSize: 1)),
+                    ("b", Sequential(indexed: [Conv2d(3, 2, kernelSize: 3, padding: 1), ReLU()])),
+                ])),
                 ("nested", Concat([
                     ("identity", Sequential([])),
-                    ("inner", Concat([("c", Conv2d(4, 2, kernelSize: 1)),
-                                      ("d", Sequential(indexed: [Conv2d(4, 2, kernelSize: 1), BatchNorm2d(2), ReLU()]))])),
+                    ("inner", Concat([
+                        ("c", Conv2d(4, 2, kernelSize: 1)),
+                        ("d", Sequential(indexed: [Conv2d(4, 2, kernelSize: 1), BatchNorm2d(2), ReLU()])),
+                    ])),
                     ("chain", Sequential(indexed: [Conv2d(4, 3, kernelSize: 3, padding: 1), ReLU(),
                                                    Conv2d(3, 4, kernelSize: 1)])),
                 ])),
@@ -108,16 +121,7 @@ final class GradientBufferPlanTests: XCTestCase {
         let planned = try Model(name: "concats", inputShape: [3, 6, 6], classes: 3, network: network())
         let reference = network()
         reference.needsInputGradient = false
-        for step in 0..<3 {
-            let x = GradientCheck.randomTensor([3, 3, 6, 6], seed: UInt64(40 + step))
-            let gradOutput = GradientCheck.randomTensor([3, 3], seed: UInt64(50 + step))
-            XCTAssertEqual(planned.forward(x).array, reference.forward(x).array, "output, step \(step)")
-            planned.backward(gradOutput)
-            reference.backward(gradOutput)
-            for (p, r) in zip(planned.namedParameters(), reference.namedParameters()) {
-                XCTAssertEqual(p.parameter.gradient.array, r.parameter.gradient.array, "\(p.name), step \(step)")
-            }
-        }
+        assertSameSteps(planned, reference, input: [3, 3, 6, 6], output: [3, 3], steps: 3, seed: 40)
         XCTAssertGreaterThan(planned.gradientBuffers.sharedTensors, 12)
     }
 
@@ -140,15 +144,6 @@ final class GradientBufferPlanTests: XCTestCase {
         // convolutions with their batch norms, ReLUs passing through, and a pool).
         XCTAssertGreaterThan(model.gradientBuffers.sharedTensors, reference.gradientBuffers.sharedTensors + 9 * 5)
         XCTAssertLessThanOrEqual(model.gradientBuffers.slots.count, 8)
-        for step in 0..<2 {
-            let x = GradientCheck.randomTensor([2, 3, 64, 64], seed: UInt64(4 + step))
-            let gradOutput = GradientCheck.randomTensor([2, 10], seed: UInt64(6 + step))
-            XCTAssertEqual(model.forward(x).array, reference.forward(x).array, "output, step \(step)")
-            model.backward(gradOutput)
-            reference.backward(gradOutput)
-            for (p, r) in zip(model.namedParameters(), reference.namedParameters()) {
-                XCTAssertEqual(p.parameter.gradient.array, r.parameter.gradient.array, "\(p.name), step \(step)")
-            }
-        }
+        assertSameSteps(model, reference.network, input: [2, 3, 64, 64], output: [2, 10], steps: 2, seed: 4)
     }
 }
