@@ -130,6 +130,11 @@ final class GEMMTests: XCTestCase {
         withTinyGEMMThreshold {
             check(transposeA: false, transposeB: false, m: 250, n: 40, k: 530, beta: 0.5, threads: 2, seed: 77)
             check(transposeA: true, transposeB: true, m: 9, n: 2100, k: 20, threads: 3, seed: 78)
+            // A weight gradient's shape: op(B) transposed, packed panel by panel over three
+            // 177-deep slices (not a multiple of the 8-step transpose), 100 columns (a partial panel).
+            for threads in [1, 2] {
+                check(transposeA: false, transposeB: true, m: 70, n: 100, k: 531, beta: 1, threads: threads, seed: 79)
+            }
         }
     }
 
