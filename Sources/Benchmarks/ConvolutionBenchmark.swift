@@ -49,27 +49,33 @@ public enum ConvolutionBenchmark {
         public var jsonLine: String { JSONLines.encode(self) }
     }
 
-    /// The distinct convolution geometries of `model` at `batch` images, each with the
+    /// The distinct convolution geometries of `model` at `batch` images (apart for layers with
+    /// and without a bias, whose weight gradient also sums the output gradient), each with the
     /// layers that have it, in network order.
-    public static func geometries(of model: Model, batch: Int) -> [(layers: [String], geometry: ConvolutionGeometry)] {
+    public static func geometries(of model: Model, batch: Int)
+        -> [(layers: [String], geometry: ConvolutionGeometry, withBias: Bool)]
+    {
         var random = RandomGenerator(seed: 1)
         let input = Tensor(shape: [batch] + model.inputShape)
         for i in 0..<input.count { input[i] = random.normal() }
         _ = model.network.forward(input)
-        var found: [(layers: [String], geometry: ConvolutionGeometry)] = []
+        var found: [(layers: [String], geometry: ConvolutionGeometry, withBias: Bool)] = []
         for (path, layer) in model.network.namedLeaves() {
-            guard let g = (layer as? Conv2d)?.lastGeometry else { continue }
-            if let index = found.firstIndex(where: { $0.geometry == g }) {
+            guard let convolution = layer as? Conv2d, let g = convolution.lastGeometry else { continue }
+            let withBias = convolution.bias != nil
+            if let index = found.firstIndex(where: { $0.geometry == g && $0.withBias == withBias }) {
                 found[index].layers.append(path)
             } else {
-                found.append(([path], g))
+                found.append(([path], g, withBias))
             }
         }
         return found
     }
 
-    /// Each pass of `g` with each candidate, `calls` timed calls each after one untimed one.
-    public static func measure(_ g: ConvolutionGeometry, layers: [String], calls: Int) -> [Row] {
+    /// Each pass of `g` with each candidate, `calls` timed calls each after one untimed one; the
+    /// weight gradient computes a bias gradient `withBias` only, as the layers' backward does.
+    public static func measure(_ g: ConvolutionGeometry, layers: [String], withBias: Bool = true,
+                               calls: Int) -> [Row] {
         var random = RandomGenerator(seed: 2)
         func values(_ count: Int) -> [Float] { (0..<count).map { _ in random.normal() } }
         let input = values(g.inputCount), weight = values(g.weightCount), gradOutput = values(g.outputCount)
@@ -91,9 +97,11 @@ public enum ConvolutionBenchmark {
                         g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput,
                         algorithm: algorithm)
                 case .weightGradient:
-                    Convolution.backwardWeight(
-                        g, input: input, gradOutput: gradOutput, gradWeight: &gradWeight,
-                        gradBias: &gradBias, algorithm: algorithm)
+                    gradBias.withUnsafeMutableBufferPointer { gradBias in
+                        Convolution.backwardWeight(
+                            g, input: input, gradOutput: gradOutput, gradWeight: &gradWeight,
+                            gradBias: withBias ? gradBias.baseAddress : nil, algorithm: algorithm)
+                    }
                 }
             }
             var seconds = Array(repeating: [Double](), count: candidates.count)

@@ -331,9 +331,7 @@ public enum Convolution {
             }
             if let gradBias {
                 for channel in 0..<g.outChannels {
-                    let row = gradResults + channel * width
-                    var sum: Double = 0
-                    for p in 0..<width { sum += Double(row[p]) }
+                    let sum = Reduction.sum(gradResults + channel * width, count: width)
                     gradBias[channel] = first ? Float(sum) : gradBias[channel] + Float(sum)
                 }
             }

@@ -221,9 +221,7 @@ enum DirectConvolution {
                 let first = n == images.lowerBound
                 let dy = gradOutput + n * p.filters * p.pixels
                 for f in 0..<p.filters {
-                    let plane = dy + f * p.pixels
-                    var sum: Double = 0
-                    for q in 0..<p.pixels { sum += Double(plane[q]) }
+                    let sum = Reduction.sum(dy + f * p.pixels, count: p.pixels)
                     gradBias[f] = first ? Float(sum) : gradBias[f] + Float(sum)
                 }
             }

@@ -135,10 +135,27 @@ public enum Elementwise {
 }
 
 public enum Reduction {
-    /// Sum of `count` elements, accumulated in Double for stability.
+    /// Sum of `count` elements, accumulated in Double for stability: four 8-lane accumulators
+    /// (independent add chains; one scalar chain waited on each add's latency, and summing
+    /// convolutions' output gradients into their bias gradients that way took most of VGG-16's
+    /// Winograd filter-gradient pass).
     public static func sum(_ x: UnsafePointer<Float>, count: Int) -> Double {
-        var total = 0.0
-        for i in 0..<count { total += Double(x[i]) }
+        let raw = UnsafeRawPointer(x)
+        @inline(__always) func widened(_ i: Int) -> SIMD8<Double> {
+            SIMD8<Double>(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+        }
+        var s0 = SIMD8<Double>(), s1 = s0, s2 = s0, s3 = s0
+        var i = 0
+        while i + 32 <= count {
+            s0 += widened(i); s1 += widened(i + 8); s2 += widened(i + 16); s3 += widened(i + 24)
+            i += 32
+        }
+        while i + 8 <= count {
+            s0 += widened(i)
+            i += 8
+        }
+        var total = ((s0 + s1) + (s2 + s3)).sum()
+        while i < count { total += Double(x[i]); i += 1 }
         return total
     }
 

@@ -201,8 +201,7 @@ extension WinogradConvolution {
                     let planeSize = p.outHeight * p.outWidth
                     var sum: Double = 0
                     for n in 0..<p.batch {
-                        let dy = gradOutput + (n * p.filters + k) * planeSize
-                        for i in 0..<planeSize { sum += Double(dy[i]) }
+                        sum += Reduction.sum(gradOutput + (n * p.filters + k) * planeSize, count: planeSize)
                     }
                     gradBias[k] = Float(sum)
                 }

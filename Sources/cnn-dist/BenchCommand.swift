@@ -199,8 +199,8 @@ struct BenchConvolution: ParsableCommand {
     func run() throws {
         if threads > 0 { Parallel.threadCount = threads }
         let network = try ModelZoo.make(model, inputShape: ModelZoo.defaultInputShape(model), classes: 10)
-        for (layers, geometry) in ConvolutionBenchmark.geometries(of: network, batch: batchSize) {
-            let rows = ConvolutionBenchmark.measure(geometry, layers: layers, calls: calls)
+        for (layers, geometry, withBias) in ConvolutionBenchmark.geometries(of: network, batch: batchSize) {
+            let rows = ConvolutionBenchmark.measure(geometry, layers: layers, withBias: withBias, calls: calls)
             if format == .json {
                 rows.forEach { print($0.jsonLine) }
             } else {

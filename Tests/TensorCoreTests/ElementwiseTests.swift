@@ -83,6 +83,24 @@ final class ElementwiseTests: XCTestCase {
         }
     }
 
+    /// The vectorised sum (four 8-lane Double accumulators and a scalar tail) against one scalar
+    /// Double chain, for lengths around its 32- and 8-element steps; and a known sum.
+    func testReductionSumMatchesScalarDoubleSum() {
+        var random = RandomGenerator(seed: 11)
+        for count in [0, 1, 7, 8, 9, 31, 32, 33, 40, 1_000, 3_137] {
+            let values = (0..<count).map { _ in random.normal() * 1_000 }
+            var scalar = 0.0
+            for value in values { scalar += Double(value) }
+            let magnitude = values.reduce(0.0) { $0 + Double(abs($1)) }
+            XCTAssertEqual(Reduction.sum(values, count: count), scalar, accuracy: 1e-12 * Swift.max(1, magnitude),
+                           "count \(count)")
+        }
+        let known: [Float] = (1...100).map(Float.init)
+        XCTAssertEqual(Reduction.sum(known, count: 100), 5_050)
+        let tiny: [Float] = [1e8] + Array(repeating: 1, count: 64) + [-1e8]
+        XCTAssertEqual(Reduction.sum(tiny, count: tiny.count), 64, "Float sums would lose the ones")
+    }
+
     func testWorkedExample() {
         var y = [Float](repeating: 0, count: 4)
         Elementwise.relu([-1, 0, 2.5, -0.25], &y, count: 4)
