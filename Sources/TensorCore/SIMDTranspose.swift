@@ -1,6 +1,8 @@
 // An 8x8 transpose of eight-lane vectors, for the Winograd transforms and the GEMM's packing:
 // rows are loaded one vector each and transposed so that each vector holds one column (for
 // Winograd, one patch position of eight tiles; for the GEMM, one k step of a packed panel).
+// A 16x16 transpose of 32-bit words, for the bf16 GEMM's packing of transposed operands: each
+// word is a pair of bf16, and each transposed vector one 64-byte row of a packed tile.
 
 /// Eight vectors of eight lanes: the rows of an 8x8 matrix.
 typealias EightByEight = (
@@ -44,5 +46,54 @@ enum SIMDTranspose {
         o.storeBytes(of: r.5, toByteOffset: 5 * bytes, as: SIMD8<Float>.self)
         o.storeBytes(of: r.6, toByteOffset: 6 * bytes, as: SIMD8<Float>.self)
         o.storeBytes(of: r.7, toByteOffset: 7 * bytes, as: SIMD8<Float>.self)
+    }
+}
+
+/// Sixteen vectors of sixteen 32-bit words: the rows of a 16x16 matrix.
+typealias SixteenWordRows = (
+    SIMD16<UInt32>, SIMD16<UInt32>, SIMD16<UInt32>, SIMD16<UInt32>, SIMD16<UInt32>, SIMD16<UInt32>,
+    SIMD16<UInt32>, SIMD16<UInt32>, SIMD16<UInt32>, SIMD16<UInt32>, SIMD16<UInt32>, SIMD16<UInt32>,
+    SIMD16<UInt32>, SIMD16<UInt32>, SIMD16<UInt32>, SIMD16<UInt32>
+)
+
+extension SIMDTranspose {
+    /// The 256 words r.0 ‖ … ‖ r.15, even-indexed first, then odd: each output vector is one
+    /// two-source permute of a pair of rows.
+    @inline(__always)
+    static func unshuffle(_ r: SixteenWordRows) -> SixteenWordRows {
+        @inline(__always) func pair(_ x: SIMD16<UInt32>, _ y: SIMD16<UInt32>) -> SIMD32<UInt32> {
+            SIMD32(lowHalf: x, highHalf: y)
+        }
+        let p0 = pair(r.0, r.1), p1 = pair(r.2, r.3), p2 = pair(r.4, r.5), p3 = pair(r.6, r.7)
+        let p4 = pair(r.8, r.9), p5 = pair(r.10, r.11), p6 = pair(r.12, r.13), p7 = pair(r.14, r.15)
+        return (p0.evenHalf, p1.evenHalf, p2.evenHalf, p3.evenHalf, p4.evenHalf, p5.evenHalf, p6.evenHalf,
+                p7.evenHalf, p0.oddHalf, p1.oddHalf, p2.oddHalf, p3.oddHalf, p4.oddHalf, p5.oddHalf, p6.oddHalf,
+                p7.oddHalf)
+    }
+
+    /// The transpose: four unshuffles rotate the eight index bits by four, which swaps the row
+    /// bits with the column bits.
+    @inline(__always)
+    static func transpose(_ r: SixteenWordRows) -> SixteenWordRows { unshuffle(unshuffle(unshuffle(unshuffle(r)))) }
+
+    /// r.i at `to + i·strideBytes` for each of the sixteen vectors.
+    @inline(__always)
+    static func store(_ r: SixteenWordRows, to: UnsafeMutableRawPointer, strideBytes s: Int) {
+        to.storeBytes(of: r.0, as: SIMD16<UInt32>.self)
+        to.storeBytes(of: r.1, toByteOffset: s, as: SIMD16<UInt32>.self)
+        to.storeBytes(of: r.2, toByteOffset: 2 * s, as: SIMD16<UInt32>.self)
+        to.storeBytes(of: r.3, toByteOffset: 3 * s, as: SIMD16<UInt32>.self)
+        to.storeBytes(of: r.4, toByteOffset: 4 * s, as: SIMD16<UInt32>.self)
+        to.storeBytes(of: r.5, toByteOffset: 5 * s, as: SIMD16<UInt32>.self)
+        to.storeBytes(of: r.6, toByteOffset: 6 * s, as: SIMD16<UInt32>.self)
+        to.storeBytes(of: r.7, toByteOffset: 7 * s, as: SIMD16<UInt32>.self)
+        to.storeBytes(of: r.8, toByteOffset: 8 * s, as: SIMD16<UInt32>.self)
+        to.storeBytes(of: r.9, toByteOffset: 9 * s, as: SIMD16<UInt32>.self)
+        to.storeBytes(of: r.10, toByteOffset: 10 * s, as: SIMD16<UInt32>.self)
+        to.storeBytes(of: r.11, toByteOffset: 11 * s, as: SIMD16<UInt32>.self)
+        to.storeBytes(of: r.12, toByteOffset: 12 * s, as: SIMD16<UInt32>.self)
+        to.storeBytes(of: r.13, toByteOffset: 13 * s, as: SIMD16<UInt32>.self)
+        to.storeBytes(of: r.14, toByteOffset: 14 * s, as: SIMD16<UInt32>.self)
+        to.storeBytes(of: r.15, toByteOffset: 15 * s, as: SIMD16<UInt32>.self)
     }
 }

@@ -22,6 +22,27 @@ final class SIMDTransposeTests: XCTestCase {
         }
     }
 
+    func testSixteenBySixteenWordTransposeSwapsRowsAndColumns() {
+        // Entry (row, column) holds 16·row + column.
+        var rows: SixteenWordRows = (
+            .zero, .zero, .zero, .zero, .zero, .zero, .zero, .zero, .zero, .zero, .zero, .zero, .zero, .zero, .zero,
+            .zero)
+        withUnsafeMutableBytes(of: &rows) { raw in
+            let m = raw.baseAddress!.assumingMemoryBound(to: UInt32.self)
+            for i in 0..<256 { m[i] = UInt32(i) }
+        }
+        var stored = [UInt32](repeating: 0, count: 16 * 20)
+        stored.withUnsafeMutableBytes { raw in
+            SIMDTranspose.store(SIMDTranspose.transpose(rows), to: raw.baseAddress!, strideBytes: 80)
+        }
+        for row in 0..<16 {
+            for column in 0..<16 {
+                XCTAssertEqual(stored[20 * row + column], UInt32(16 * column + row), "(\(row), \(column))")
+            }
+            XCTAssertEqual(stored[20 * row + 16 ..< 20 * row + 20], [0, 0, 0, 0], "row \(row): stored past 64 bytes")
+        }
+    }
+
     func testCopyEveryOtherTakesTheEvenElementsOfEveryLength() {
         for count in 0..<41 {
             // Exactly the floats a stride-2 row of `count` outputs reads (the vectors stop early
