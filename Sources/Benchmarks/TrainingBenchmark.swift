@@ -82,7 +82,8 @@ public enum TrainingBenchmark {
     /// (`MixedPrecisionLayer.bfloat16CopyValues`: biases, weights where a Float32 kernel runs on
     /// bf16 values, linear layers' output gradients; the bf16 GEMM rounds operands as it packs
     /// them). A convolution's input and output gradient are copied too where they do not hold
-    /// bf16 values already (after a batch norm), which the bound, as a lower bound, leaves out.
+    /// bf16 values already (a network's input, a gradient summed by overlapping pooling windows),
+    /// which the bound, as a lower bound, leaves out.
     public static func memoryLowerBound(_ model: Model, batch: Int, precision: ComputePrecision = .fp32) throws
         -> Double
     {

@@ -7,7 +7,11 @@ import TensorCore
 /// statistics towards the batch's mean and unbiased variance by `momentum`; evaluation
 /// normalises with the running statistics. With a single value per channel the variance is
 /// 0 and enters the running variance unscaled (PyTorch refuses such a batch in training).
-public final class BatchNorm2d: Layer {
+///
+/// In bf16 (autocast) it computes in Float32 as before and returns its output and input gradient
+/// rounded to bf16: autocast runs batch norm in its input's type, a convolution's bf16 output,
+/// with Float32 statistics and parameters (PyTorch's mixed-type CPU batch norm).
+public final class BatchNorm2d: MixedPrecisionLayer {
     public let kind = "BatchNorm2d"
     public let numFeatures: Int
     public let eps: Float
@@ -20,6 +24,9 @@ public final class BatchNorm2d: Layer {
     public let numBatchesTracked = Tensor(shape: [])
     public var isTraining = true
     public var needsInputGradient = true
+    public var precision = ComputePrecision.fp32
+    /// Whether the last forward rounded its output (backward rounds the input gradient then).
+    private var roundedForward = false
 
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
@@ -91,6 +98,7 @@ public final class BatchNorm2d: Layer {
         let runMean = runningMean.pointer, runVar = runningVar.pointer
         let training = isTraining
         forwardUsedBatchStatistics = training
+        roundedForward = precision.roundsToBFloat16
         let shortcut = addsShortcutThenReLU
         addsShortcutThenReLU = nil
         addedShortcut = shortcut != nil
@@ -102,7 +110,8 @@ public final class BatchNorm2d: Layer {
         Parallel.forEachRange(channels, BatchNormForward(
             x: x, y: y, gamma: gamma, beta: beta, mean: mean, inverseStd: inverseStd, runMean: runMean, runVar: runVar,
             batch: batch, channels: channels, plane: plane, training: training, eps: eps, momentum: momentum,
-            appliesReLU: appliesReLU, shortcut: shortcut.map { UnsafePointer($0.pointer) }))
+            appliesReLU: appliesReLU, shortcut: shortcut.map { UnsafePointer($0.pointer) },
+            roundsOutput: roundedForward))
         if training { numBatchesTracked[0] += 1 }
         return output
     }
@@ -121,9 +130,13 @@ public final class BatchNorm2d: Layer {
             x: x, dy: dy, masksByReLU: appliesReLU, dx: dx, gamma: gamma, beta: bias.value.pointer,
             gradGamma: gradGamma, gradBeta: gradBeta, mean: mean,
             inverseStd: inverseStd, batch: batch, channels: channels, plane: plane, count: count,
-            throughBatchStatistics: forwardUsedBatchStatistics, needsInputGradient: needsInputGradient))
+            throughBatchStatistics: forwardUsedBatchStatistics, needsInputGradient: needsInputGradient,
+            roundsGradInput: roundedForward))
         return gradInput
     }
+
+    /// A batch norm keeps no rounded copies.
+    public func bfloat16CopyValues(inputShape: [Int]) -> Int { 0 }
 }
 
 /// Per channel: batch statistics (training) or running ones, then y = x·scale + shift.
@@ -136,6 +149,9 @@ private struct BatchNormForward: ParallelBody {
     let training: Bool, eps: Float, momentum: Float, appliesReLU: Bool
     /// Added before a ReLU (`BatchNorm2d.addsShortcutThenReLU`).
     let shortcut: UnsafePointer<Float>?
+    /// bf16 (autocast): the normalised value rounded, then (with a shortcut) the rounded sum, as
+    /// autocast's bf16 batch norm and bf16 `out += identity` give them; ReLU keeps bf16 values.
+    let roundsOutput: Bool
 
     func run(_ range: Range<Int>) {
         let count = batch * plane
@@ -167,23 +183,37 @@ private struct BatchNormForward: ParallelBody {
             let scale = gamma[c] * inverseStd[c], shift = beta[c] - mean[c] * scale
             for n in 0..<batch {
                 let offset = (n * channels + c) * plane
-                if let shortcut {
-                    // As Elementwise.addRelu on the normalised value: the same two roundings, then
-                    // v where v > 0, else 0.
-                    for i in 0..<plane {
-                        let v = (x[offset + i] * scale + shift) + shortcut[offset + i]
-                        y[offset + i] = v > 0 ? v : 0
-                    }
-                } else if appliesReLU {
-                    // As Elementwise.relu: v where v > 0, else 0.
-                    for i in 0..<plane {
-                        let v = x[offset + i] * scale + shift
-                        y[offset + i] = v > 0 ? v : 0
-                    }
+                if roundsOutput {
+                    writePlane(offset, scale, shift, RoundedToBFloat16())
                 } else {
-                    for i in 0..<plane { y[offset + i] = x[offset + i] * scale + shift }
+                    writePlane(offset, scale, shift, Unrounded())
                 }
             }
+        }
+    }
+
+    /// y = x·scale + shift over one plane, with the shortcut sum and ReLU or the ReLU, each
+    /// result rounded by `rounding`.
+    @inline(__always)
+    private func writePlane<Rounding: OutputRounding>(
+        _ offset: Int, _ scale: Float, _ shift: Float, _ rounding: Rounding
+    ) {
+        if let shortcut {
+            // As Elementwise.addRelu on the normalised value: the same two roundings (in bf16 the
+            // normalised value rounded first, as autocast's batch norm returns it), then v where
+            // v > 0, else 0.
+            for i in 0..<plane {
+                let v = rounding.apply(x[offset + i] * scale + shift) + shortcut[offset + i]
+                y[offset + i] = rounding.apply(v > 0 ? v : 0)
+            }
+        } else if appliesReLU {
+            // As Elementwise.relu: v where v > 0, else 0 (rounding keeps the sign).
+            for i in 0..<plane {
+                let v = x[offset + i] * scale + shift
+                y[offset + i] = rounding.apply(v > 0 ? v : 0)
+            }
+        } else {
+            for i in 0..<plane { y[offset + i] = rounding.apply(x[offset + i] * scale + shift) }
         }
     }
 }
@@ -201,8 +231,12 @@ private struct BatchNormBackward: ParallelBody {
     let mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>
     let batch: Int, channels: Int, plane: Int, count: Float
     let throughBatchStatistics: Bool, needsInputGradient: Bool
+    /// bf16 (autocast): the input gradient rounded, and the ReLU mask taken where the rounded
+    /// output was > 0 (`PositiveNormalized.threshold`).
+    let roundsGradInput: Bool
 
     func run(_ range: Range<Int>) {
+        let reluThreshold = roundsGradInput ? PositiveNormalized.bfloat16Threshold : 0
         for c in range {
             // The forward pass's affine map, computed as it computed it (the same roundings).
             let forwardScale = gamma[c] * inverseStd[c], forwardShift = beta[c] - mean[c] * forwardScale
@@ -218,7 +252,8 @@ private struct BatchNormBackward: ParallelBody {
                 let (planeDy, planeDyCentred) = masksByReLU
                     ? planeSumAndCentredDot(
                         dy + offset, x + offset, plane, mean[c],
-                        PositiveNormalized(x: x + offset, scale: forwardScale, shift: forwardShift))
+                        PositiveNormalized(
+                            x: x + offset, scale: forwardScale, shift: forwardShift, threshold: reluThreshold))
                     : planeSumAndCentredDot(dy + offset, x + offset, plane, mean[c], Unmasked())
                 sumDy += Double(planeDy)
                 sumDyCentred += Double(planeDyCentred)
@@ -233,33 +268,36 @@ private struct BatchNormBackward: ParallelBody {
             let mu = mean[c]
             for n in 0..<batch {
                 let offset = (n * channels + c) * plane
-                if masksByReLU {
-                    inputGradient(
-                        of: offset, PositiveNormalized(x: x, scale: forwardScale, shift: forwardShift), scale,
-                        meanDy, mu, centredFactor)
-                } else {
-                    inputGradient(of: offset, Unmasked(), scale, meanDy, mu, centredFactor)
+                let mask = PositiveNormalized(x: x, scale: forwardScale, shift: forwardShift, threshold: reluThreshold)
+                let bf16 = RoundedToBFloat16(), fp32 = Unrounded()
+                switch (masksByReLU, roundsGradInput) {
+                case (true, true): inputGradient(of: offset, mask, bf16, scale, meanDy, mu, centredFactor)
+                case (true, false): inputGradient(of: offset, mask, fp32, scale, meanDy, mu, centredFactor)
+                case (false, true): inputGradient(of: offset, Unmasked(), bf16, scale, meanDy, mu, centredFactor)
+                case (false, false): inputGradient(of: offset, Unmasked(), fp32, scale, meanDy, mu, centredFactor)
                 }
             }
         }
     }
 
-    /// dx = scale·(g − meanDy − (x − mu)·centredFactor) over one plane, g the masked dy.
+    /// dx = scale·(g − meanDy − (x − mu)·centredFactor) over one plane, g the masked dy, each
+    /// value rounded by `rounding`.
     @inline(__always)
-    private func inputGradient<Mask: GradientMask>(
-        of offset: Int, _ mask: Mask, _ scale: Float, _ meanDy: Float, _ mu: Float, _ centredFactor: Float
+    private func inputGradient<Mask: GradientMask, Rounding: OutputRounding>(
+        of offset: Int, _ mask: Mask, _ rounding: Rounding, _ scale: Float, _ meanDy: Float, _ mu: Float,
+        _ centredFactor: Float
     ) {
         var i = 0
         while i + 8 <= plane {
             let g = mask.apply(UnsafeRawPointer(dy + offset + i).loadUnaligned(as: SIMD8<Float>.self), at: offset + i)
             let centred = UnsafeRawPointer(x + offset + i).loadUnaligned(as: SIMD8<Float>.self) - mu
-            let value = scale * (g - meanDy - centred * centredFactor)
+            let value = rounding.apply(scale * (g - meanDy - centred * centredFactor))
             UnsafeMutableRawPointer(dx + offset + i).storeBytes(of: value, as: SIMD8<Float>.self)
             i += 8
         }
         while i < plane {
             let g = mask.apply(dy[offset + i], at: offset + i)
-            dx[offset + i] = scale * (g - meanDy - (x[offset + i] - mu) * centredFactor)
+            dx[offset + i] = rounding.apply(scale * (g - meanDy - (x[offset + i] - mu) * centredFactor))
             i += 1
         }
     }
@@ -312,6 +350,38 @@ func planeSquaredDeviations(_ x: UnsafePointer<Float>, _ count: Int, _ mean: Flo
     return total
 }
 
+/// What BatchNorm2d does to each value it writes: nothing (Float32), or round it to bf16
+/// (autocast), in the loop that computes it. A type per case, as `GradientMask`.
+protocol OutputRounding {
+    func apply(_ v: Float) -> Float
+    func apply(_ v: SIMD8<Float>) -> SIMD8<Float>
+}
+
+struct Unrounded: OutputRounding {
+    @inline(__always) func apply(_ v: Float) -> Float { v }
+    @inline(__always) func apply(_ v: SIMD8<Float>) -> SIMD8<Float> { v }
+}
+
+/// Round to nearest, ties to even; NaN stays NaN, made quiet (`BFloat16.round`, branch-free so
+/// the loops stay vectorised).
+struct RoundedToBFloat16: OutputRounding {
+    @inline(__always) func apply(_ v: Float) -> Float {
+        let x = v.bitPattern
+        let nearest = (x &+ 0x7FFF &+ ((x &>> 16) & 1)) & 0xFFFF_0000
+        let quietNaN = (x | 0x0040_0000) & 0xFFFF_0000
+        return Float(bitPattern: (x & 0x7FFF_FFFF) > 0x7F80_0000 ? quietNaN : nearest)
+    }
+
+    @inline(__always) func apply(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        let x = unsafeBitCast(v, to: SIMD8<UInt32>.self)
+        let nearest = (x &+ 0x7FFF &+ ((x &>> 16) & 1)) & 0xFFFF_0000
+        let quietNaN = (x | 0x0040_0000) & 0xFFFF_0000
+        // All ones in NaN lanes: a magnitude above infinity's bits borrows into bit 31.
+        let isNaN = SIMD8<UInt32>(repeating: 0) &- ((SIMD8<UInt32>(repeating: 0x7F80_0000) &- (x & 0x7FFF_FFFF)) &>> 31)
+        return unsafeBitCast((nearest & ~isNaN) | (quietNaN & isNaN), to: SIMD8<Float>.self)
+    }
+}
+
 /// Which output gradients BatchNorm2d's backward counts: all, or where its ReLU's output is > 0.
 /// A type per case, so each loop is compiled without a per-element test of which.
 protocol GradientMask {
@@ -325,16 +395,22 @@ struct Unmasked: GradientMask {
 }
 
 /// Where a ReLU after the batch norm passed the gradient: where its output, max(v, 0) with
-/// v = x·scale + shift, was > 0, that is where v > 0. v is recomputed with the forward pass's
-/// operations (a multiply, then an add: Swift does not fuse them), so the mask is the one the
-/// output gave, bit for bit, without reading the output.
+/// v = x·scale + shift, was > 0, that is where v > `threshold`. v is recomputed with the forward
+/// pass's operations (a multiply, then an add: Swift does not fuse them), so the mask is the one
+/// the output gave, bit for bit, without reading the output.
 struct PositiveNormalized: GradientMask {
     let x: UnsafePointer<Float>, scale: Float, shift: Float
+    /// 0, or in bf16 `bfloat16Threshold`, where the output was v rounded.
+    let threshold: Float
+    /// The largest Float whose bf16 rounding is 0 (2⁻¹³⁴, bits 0x8000: ties to even): a rounded
+    /// output is > 0 exactly where v is above it.
+    static let bfloat16Threshold = Float(bitPattern: 0x8000)
+
     @inline(__always) func apply(_ g: SIMD8<Float>, at i: Int) -> SIMD8<Float> {
         let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) * scale + shift
-        return SIMD8<Float>().replacing(with: g, where: v .> 0)
+        return SIMD8<Float>().replacing(with: g, where: v .> threshold)
     }
-    @inline(__always) func apply(_ g: Float, at i: Int) -> Float { x[i] * scale + shift > 0 ? g : 0 }
+    @inline(__always) func apply(_ g: Float, at i: Int) -> Float { x[i] * scale + shift > threshold ? g : 0 }
 }
 
 /// (Σ g[i], Σ g[i]·(x[i] − mean)) in one pass, two 8-lane accumulators each, where g is dy

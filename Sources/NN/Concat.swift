@@ -3,10 +3,14 @@ import TensorCore
 /// Runs every branch on the same input and concatenates their outputs along the channel
 /// dimension (torch.cat(dim=1), as in an Inception block); the branches are the children.
 /// forward: [N, C, H, W] → [N, ΣCᵢ, Hᵢ, Wᵢ] (every branch must give the same N and spatial size)
-public final class Concat: Layer {
+///
+/// In bf16 (autocast) the summed input gradient is rounded to bf16, as autograd's sum of the
+/// branches' bf16 gradients is (here summed in Float32 and rounded once).
+public final class Concat: MixedPrecisionLayer {
     public let kind = "Concat"
     public let branches: [(name: String, layer: Layer)]
     public var isTraining = true
+    public var precision = ComputePrecision.fp32
     public var needsInputGradient = true {
         didSet { for branch in branches { branch.layer.needsInputGradient = needsInputGradient } }
     }
@@ -96,6 +100,9 @@ public final class Concat: Layer {
             if index == 0 {
                 gradInput.reshape(inputShape)
                 gradInput.copy(from: branchGradInput)
+            } else if index == branches.count - 1 && precision.roundsToBFloat16 {
+                Elementwise.addRoundingToBFloat16(branchGradInput.pointer, gradInput.pointer, into: gradInput.pointer,
+                                                  count: gradInput.count)
             } else {
                 Elementwise.axpy(alpha: 1, branchGradInput.pointer, gradInput.pointer, count: gradInput.count)
             }
@@ -103,6 +110,9 @@ public final class Concat: Layer {
         gradInput.reshape(inputShape)
         return gradInput
     }
+
+    /// A Concat keeps no rounded copies.
+    public func bfloat16CopyValues(inputShape: [Int]) -> Int { 0 }
 }
 
 /// Row n: target[n·targetStride ..< +count] = source[n·sourceStride ..< +count].

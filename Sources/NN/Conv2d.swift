@@ -190,9 +190,9 @@ extension Conv2d {
     /// every operand as it packs it (a Float32 kernel, or the emulated path), the weights' too.
     /// The input's and the output gradient's copies are made only when those do not hold bf16
     /// values already (`BFloat16Copies.roundedOrItself`), which depends on the layers around
-    /// this one (after a batch norm they do not; after a convolution, ReLU or max pooling the
-    /// input does, and the output gradient where pooling windows do not overlap), so a lower
-    /// bound leaves them out.
+    /// this one (the network's input does not; after a convolution, a batch norm, ReLU or max
+    /// pooling the input does, and the output gradient where pooling windows do not overlap),
+    /// so a lower bound leaves them out.
     public func bfloat16CopyValues(inputShape: [Int]) -> Int {
         guard let g = try? makeGeometry(inputShape) else { return 0 }
         let biasValues = bias?.count ?? 0

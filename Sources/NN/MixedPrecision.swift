@@ -1,7 +1,10 @@
 import TensorCore
 
-/// A layer whose matrix products can run in bfloat16 (`Conv2d`, `Linear`): the layers
-/// torch.autocast("cpu", dtype=torch.bfloat16) runs in bf16. Every other layer stays Float32.
+/// A layer that computes differently in bfloat16: `Conv2d` and `Linear`, whose matrix products
+/// torch.autocast("cpu", dtype=torch.bfloat16) runs in bf16, and the layers whose outputs or
+/// gradients autocast gives in bf16 because their inputs are (`BatchNorm2d`'s output and input
+/// gradient, `Residual`'s sum and input gradient, `Concat`'s input gradient), which round them.
+/// Every other layer computes as in Float32 (ReLU, pooling and concatenation keep bf16 values).
 public protocol MixedPrecisionLayer: Layer {
     var precision: ComputePrecision { get set }
     /// Values of the rounded copies a training step in bf16 always keeps beside the Float32

@@ -6,7 +6,10 @@ import TensorCore
 /// conv1.weight, bn1.running_mean, …, downsample.0.weight; the activation is a child
 /// ("activation") only when it has parameters or buffers.
 /// forward: [N, C, H, W] → main chain's output shape (the shortcut's output must equal it)
-public final class Residual: Layer {
+///
+/// In bf16 (autocast) the sum and the input gradient are rounded to bf16, as autocast's bf16
+/// `out += identity` and autograd's sum of the two paths' bf16 gradients are.
+public final class Residual: MixedPrecisionLayer {
     public let kind = "Residual"
     public let mainLayers: [(name: String, layer: Layer)]
     public let shortcut: (name: String, layer: Layer)?
@@ -15,6 +18,9 @@ public final class Residual: Layer {
     public var isTraining = true {
         didSet { activation?.isTraining = isTraining }
     }
+    public var precision = ComputePrecision.fp32
+    /// Whether the last forward rounded (backward rounds the input gradient then).
+    private var roundedForward = false
     public var needsInputGradient = true {
         didSet {
             mainLayers.first?.layer.needsInputGradient = needsInputGradient
@@ -80,6 +86,7 @@ public final class Residual: Layer {
 
     public func forward(_ input: Tensor) -> Tensor {
         inputShape = input.shape
+        roundedForward = precision.roundsToBFloat16
         if let norm = normalizationAddsShortcut, Residual.fusesShortcutIntoNormalization {
             return forwardAddingInNormalization(norm, input)
         }
@@ -97,10 +104,13 @@ public final class Residual: Layer {
         }
         summed = sum
         if fusesReLU {
+            // ReLU keeps bf16 values: relu(round(s)) = round(relu(s)).
             Elementwise.addRelu(x.pointer, shortcutOutput.pointer, into: sum.pointer, count: sum.count)
+            roundIfBFloat16(sum)
             return sum
         }
         Elementwise.add(x.pointer, shortcutOutput.pointer, into: sum.pointer, count: sum.count)
+        roundIfBFloat16(sum)
         return activation?.forward(sum) ?? sum
     }
 
@@ -135,8 +145,21 @@ public final class Residual: Layer {
         let gradShortcut = shortcut.map { LayerProfiler.backward($0.layer, gradSum) } ?? gradSum
         gradInput.reshape(inputShape)
         if needsInputGradient {
-            Elementwise.add(gradMain.pointer, gradShortcut.pointer, into: gradInput.pointer, count: gradInput.count)
+            if roundedForward {
+                Elementwise.addRoundingToBFloat16(gradMain.pointer, gradShortcut.pointer, into: gradInput.pointer,
+                                                  count: gradInput.count)
+            } else {
+                Elementwise.add(gradMain.pointer, gradShortcut.pointer, into: gradInput.pointer, count: gradInput.count)
+            }
         }
         return gradInput
     }
+
+    private func roundIfBFloat16(_ tensor: Tensor) {
+        guard roundedForward else { return }
+        BFloat16Rounding.roundInParallel(tensor.pointer, into: tensor.pointer, count: tensor.count)
+    }
+
+    /// A residual block keeps no rounded copies of its own.
+    public func bfloat16CopyValues(inputShape: [Int]) -> Int { 0 }
 }

@@ -2,8 +2,9 @@
 ///
 /// bf16 follows torch.autocast("cpu", dtype=torch.bfloat16): those layers take bf16-rounded
 /// inputs and weights, accumulate in Float32 and return bf16-rounded outputs (and, backward,
-/// bf16-rounded gradients); master weights, BatchNorm, softmax, the loss and the optimizer stay
-/// Float32. The instructions used are `BFloat16ISA.active`'s.
+/// bf16-rounded gradients); BatchNorm computes in Float32 and, like autocast's on a bf16 input,
+/// returns bf16 output and input gradient; master weights, softmax, the loss and the optimizer
+/// stay Float32. The instructions used are `BFloat16ISA.active`'s.
 public enum ComputePrecision: String, CaseIterable, Sendable, CustomStringConvertible {
     case fp32, bf16
 

@@ -27,6 +27,14 @@ public enum Elementwise {
         Parallel.forEachRange(count, minimumChunk: chunk, Add(x: x, y: y, z: z))
     }
 
+    /// z = x + y rounded to bf16 (ties to even, NaN made quiet), in one pass: autocast's sum of
+    /// two bf16 tensors.
+    public static func addRoundingToBFloat16(
+        _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        Parallel.forEachRange(count, minimumChunk: chunk, AddRounding(x: x, y: y, z: z))
+    }
+
     /// z = x · y
     public static func multiply(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
                                 into z: UnsafeMutablePointer<Float>, count: Int) {
@@ -108,6 +116,19 @@ public enum Elementwise {
     struct Add: ParallelBody {
         let x: UnsafePointer<Float>, y: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>
         func run(_ range: Range<Int>) { for i in range { z[i] = x[i] + y[i] } }
+    }
+
+    struct AddRounding: ParallelBody {
+        let x: UnsafePointer<Float>, y: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>
+        func run(_ range: Range<Int>) {
+            // As BFloat16Rounding.round: branch-free, so the loop is vectorised.
+            for i in range {
+                let bits = (x[i] + y[i]).bitPattern
+                let nearest = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) & 0xFFFF_0000
+                let quietNaN = (bits | 0x0040_0000) & 0xFFFF_0000
+                z[i] = Float(bitPattern: (bits & 0x7FFF_FFFF) > 0x7F80_0000 ? quietNaN : nearest)
+            }
+        }
     }
 
     struct Multiply: ParallelBody {

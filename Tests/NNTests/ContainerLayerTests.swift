@@ -207,7 +207,8 @@ final class ContainerLayerTests: XCTestCase {
     /// A block whose main path ends in a batch norm adds the shortcut and applies the ReLU in
     /// that batch norm's output pass: bit for bit what the separate sum-and-ReLU pass gives
     /// (output, input gradient, parameter gradients, running statistics), in training and in
-    /// evaluation, with a downsample shortcut and with the identity.
+    /// evaluation, with a downsample shortcut and with the identity; in Float32 and in bf16, where
+    /// both round the batch norm's output and then the sum.
     func testShortcutSumInBatchNormChangesNoValue() {
         let identityBlock = {
             Residual(main: [("conv", Conv2d(4, 4, kernelSize: 3, padding: 1, bias: false)), ("bn", BatchNorm2d(4))])
@@ -215,12 +216,14 @@ final class ContainerLayerTests: XCTestCase {
         for (label, makeBlock, inputShape) in [
             ("downsample", { self.basicBlock() }, [3, 4, 6, 6]), ("identity", identityBlock, [2, 4, 5, 5]),
         ] as [(String, () -> Residual, [Int])] {
-            for training in [true, false] {
+            let cases: [(Bool, ComputePrecision)] = [(true, .fp32), (false, .fp32), (true, .bf16), (false, .bf16)]
+            for (training, precision) in cases {
                 func run(fused: Bool) -> (output: [Float], gradInput: [Float], state: [[Float]], note: Bool) {
                     Residual.fusesShortcutIntoNormalization = fused
                     defer { Residual.fusesShortcutIntoNormalization = true }
                     let block = makeBlock()
                     block.initializeParameters(seed: 21)
+                    block.setPrecision(precision)
                     XCTAssertNotNil(block.normalizationAddsShortcut, label)
                     let x = GradientCheck.randomTensor(inputShape, seed: 22)
                     // A training forward first moves the running statistics evaluation uses.
@@ -236,7 +239,11 @@ final class ContainerLayerTests: XCTestCase {
                     return (output, gradInput, state, last.addedShortcut)
                 }
                 let fused = run(fused: true), separate = run(fused: false)
-                let context = "\(label) training=\(training)"
+                let context = "\(label) training=\(training) \(precision)"
+                if precision == .bf16 {
+                    XCTAssertTrue(fused.output.allSatisfy { $0 == BFloat16.round($0) }, context)
+                    XCTAssertTrue(fused.gradInput.allSatisfy { $0 == BFloat16.round($0) }, context)
+                }
                 XCTAssertEqual(fused.output.map(\.bitPattern), separate.output.map(\.bitPattern), context)
                 XCTAssertEqual(fused.gradInput.map(\.bitPattern), separate.gradInput.map(\.bitPattern), context)
                 XCTAssertEqual(

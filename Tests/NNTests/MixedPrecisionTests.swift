@@ -202,6 +202,111 @@ final class MixedPrecisionTests: XCTestCase {
         }
     }
 
+    /// A bf16 batch norm (alone, and applying the ReLU after it) computes in Float32 and returns
+    /// the Float32 layer's output and input gradient rounded; its parameter gradients and running
+    /// statistics are the Float32 ones. One channel's output is a positive value below half the
+    /// smallest bf16 subnormal, which rounds to 0: the ReLU passes no gradient there.
+    func testBatchNormInBFloat16RoundsOutputAndInputGradient() {
+        let shape = [3, 4, 5, 6]
+        let input = rounded(random(shape, seed: 41)), gradOutput = rounded(random(shape, seed: 42))
+        for appliesReLU in [false, true] {
+            for training in [true, false] {
+                let norm = BatchNorm2d(4), reference = BatchNorm2d(4)
+                for layer in [norm, reference] {
+                    for c in 0..<4 {
+                        layer.weight.value[c] = 0.5 + 0.25 * Float(c)
+                        layer.bias.value[c] = 0.1 * Float(c) - 0.15
+                    }
+                    // Channel 3: every output is 2⁻¹⁴⁰, positive, 0 once rounded.
+                    layer.weight.value[3] = 0
+                    layer.bias.value[3] = Float(bitPattern: 0x0000_0200)
+                }
+                let chain = Sequential(appliesReLU ? [("bn", norm), ("relu", ReLU())] : [("bn", norm)])
+                XCTAssertEqual(norm.appliesReLU, appliesReLU)
+                chain.setPrecision(.bf16)
+                chain.setTraining(training)
+                reference.isTraining = training
+                let context = "ReLU \(appliesReLU) training \(training)"
+                let output = chain.forward(input)
+                let expected = rounded(reference.forward(input))
+                if appliesReLU {
+                    for i in 0..<expected.count { expected.pointer[i] = Swift.max(expected.pointer[i], 0) }
+                }
+                assertBitwiseEqual(output, expected, context + " output")
+                let gradInput = chain.backward(gradOutput)
+                let masked = Tensor(shape: shape, values: gradOutput.array)
+                if appliesReLU {
+                    for i in 0..<masked.count where expected.pointer[i] <= 0 { masked.pointer[i] = 0 }
+                }
+                assertBitwiseEqual(gradInput, rounded(reference.backward(masked)), context + " input gradient")
+                XCTAssertEqual(norm.weight.gradient.array, reference.weight.gradient.array, context)
+                XCTAssertEqual(norm.bias.gradient.array, reference.bias.gradient.array, context)
+                XCTAssertEqual(norm.runningMean.array, reference.runningMean.array, context)
+                XCTAssertEqual(norm.runningVar.array, reference.runningVar.array, context)
+                if appliesReLU {
+                    XCTAssertEqual(norm.bias.gradient[3], 0, context + ": the rounded-to-0 channel passed a gradient")
+                }
+            }
+        }
+    }
+
+    /// In bf16 a residual block's sum and input gradient, and a Concat's summed input gradient,
+    /// hold bf16 values (the Float32 results rounded), so the convolutions after a batch norm, and
+    /// those whose output gradient comes from one, use their tensors without rounded copies.
+    func testBlocksRoundSumsAndGradientsAndConvolutionsCopyNothingAfterANorm() {
+        let conv1 = Conv2d(4, 4, kernelSize: 3, padding: 1, bias: false)
+        let conv2 = Conv2d(4, 4, kernelSize: 3, padding: 1, bias: false)
+        let block = Residual(main: [("conv1", conv1), ("bn1", BatchNorm2d(4)), ("relu", ReLU()),
+                                    ("conv2", conv2), ("bn2", BatchNorm2d(4))])
+        block.initializeParameters(seed: 43)
+        block.setPrecision(.bf16)
+        let x = random([2, 4, 5, 5], seed: 44)
+        let output = block.forward(x)
+        let gradInput = block.backward(random(output.shape, seed: 45))
+        XCTAssertTrue(output.array.allSatisfy { $0 == BFloat16.round($0) })
+        XCTAssertTrue(gradInput.array.allSatisfy { $0 == BFloat16.round($0) })
+        XCTAssertEqual(conv2.bf16.input.count, 0, "conv2's input is bn1's rounded output, through ReLU")
+        XCTAssertEqual(conv2.bf16.gradOutput.count, 0, "conv2's output gradient is bn2's rounded input gradient")
+        XCTAssertEqual(conv1.bf16.gradOutput.count, 0, "conv1's output gradient is bn1's rounded input gradient")
+        XCTAssertEqual(conv1.bf16.input.count, x.count, "the block's input is not rounded: copied")
+
+        // Concat: the branches' bf16 input gradients, summed in Float32, rounded once.
+        func branches() -> (Conv2d, Conv2d) {
+            let left = Conv2d(3, 2, kernelSize: 1, bias: false), right = Conv2d(3, 5, kernelSize: 1, bias: false)
+            left.initializeParameters(seed: 46)
+            right.initializeParameters(seed: 47)
+            left.precision = .bf16
+            right.precision = .bf16
+            return (left, right)
+        }
+        let (left, right) = branches()
+        let concat = Concat([("left", left), ("right", right)])
+        concat.setPrecision(.bf16)
+        let z = rounded(random([2, 3, 4, 4], seed: 48))
+        let dz = rounded(random([2, 7, 4, 4], seed: 49))
+        _ = concat.forward(z)
+        let sum = concat.backward(dz)
+        let (referenceLeft, referenceRight) = branches()
+        _ = referenceLeft.forward(z)
+        _ = referenceRight.forward(z)
+        func channels(_ range: Range<Int>) -> Tensor {
+            let slice = Tensor(shape: [2, range.count, 4, 4])
+            for n in 0..<2 {
+                for (index, c) in range.enumerated() {
+                    let target = slice.pointer + (n * range.count + index) * 16
+                    for p in 0..<16 { target[p] = dz.pointer[(n * 7 + c) * 16 + p] }
+                }
+            }
+            return slice
+        }
+        let leftGradient = referenceLeft.backward(channels(0..<2)).array
+        let rightGradient = referenceRight.backward(channels(2..<7)).array
+        let expected = Tensor(shape: z.shape, values: zip(leftGradient, rightGradient).map { BFloat16.round($0 + $1) })
+        assertBitwiseEqual(sum, expected, "Concat's summed input gradient")
+        XCTAssertTrue(zip(leftGradient, rightGradient).contains { $0 + $1 != BFloat16.round($0 + $1) },
+                      "the unrounded sum holds non-bf16 values: the rounding is tested")
+    }
+
     func testLinearInBFloat16IsFloat32OnRoundedValues() {
         for threads in 1...4 {
             checkLayer("Linear 37→13", inputShape: [5, 37], threads: threads) { Linear(37, 13) }

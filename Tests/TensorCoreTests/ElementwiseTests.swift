@@ -83,6 +83,36 @@ final class ElementwiseTests: XCTestCase {
         }
     }
 
+    /// z = round(x + y) against the scalar rounding of the Float32 sum, in place too, with
+    /// ties (both ways), NaN, ±Inf, overflow to Inf and subnormals among the sums.
+    func testAddRoundingToBFloat16MatchesScalarRoundingOfTheSum() {
+        for count in lengths {
+            var x = values(count, seed: 5), y = values(count, seed: 6)
+            if count > 8 {
+                // Sums that are exact ties: 1 + 2⁻⁸ (to even: 1), 1 + 3·2⁻⁸ (to even: 1 + 2⁻⁶).
+                (x[1], y[1]) = (1, 1.0 / 256)
+                (x[2], y[2]) = (1, 3.0 / 256)
+                (x[3], y[3]) = (Float.greatestFiniteMagnitude, Float.greatestFiniteMagnitude / 1e3)
+                (x[4], y[4]) = (Float.leastNonzeroMagnitude * 3, Float.leastNonzeroMagnitude)
+            }
+            let expected = zip(x, y).map { BFloat16.round($0 + $1).bitPattern }
+            var z = [Float](repeating: -7, count: count)
+            Elementwise.addRoundingToBFloat16(x, y, into: &z, count: count)
+            XCTAssertEqual(z.map(\.bitPattern), expected, "count \(count)")
+            x.withUnsafeMutableBufferPointer { x in
+                guard let base = x.baseAddress else { return }
+                Elementwise.addRoundingToBFloat16(base, y, into: base, count: count)
+            }
+            XCTAssertEqual(x.map(\.bitPattern), expected, "count \(count), in place")
+            if count > 8 {
+                XCTAssertTrue(z[0].isNaN)
+                XCTAssertEqual(z[1], 1)
+                XCTAssertEqual(z[2], 1 + 1.0 / 64)
+                XCTAssertEqual(z[3], .infinity)
+            }
+        }
+    }
+
     /// The vectorised sum (four 8-lane Double accumulators and a scalar tail) against one scalar
     /// Double chain, for lengths around its 32- and 8-element steps; and a known sum.
     func testReductionSumMatchesScalarDoubleSum() {
