@@ -73,7 +73,8 @@ public enum ConvolutionBenchmark {
     }
 
     /// Each pass of `g` with each candidate, `calls` timed calls each after one untimed one; the
-    /// weight gradient computes a bias gradient `withBias` only, as the layers' backward does.
+    /// forward pass adds a bias and the weight gradient computes its gradient `withBias` only, as
+    /// the layers do.
     public static func measure(_ g: ConvolutionGeometry, layers: [String], withBias: Bool = true,
                                calls: Int) -> [Row] {
         var random = RandomGenerator(seed: 2)
@@ -90,8 +91,10 @@ public enum ConvolutionBenchmark {
             func call(_ algorithm: ConvolutionAlgorithm) {
                 switch pass {
                 case .forward:
-                    Convolution.forward(
-                        g, input: input, weight: weight, bias: bias, output: &output, algorithm: algorithm)
+                    bias.withUnsafeBufferPointer { bias in
+                        Convolution.forward(g, input: input, weight: weight, bias: withBias ? bias.baseAddress : nil,
+                                            output: &output, algorithm: algorithm)
+                    }
                 case .inputGradient:
                     Convolution.backwardInput(
                         g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput,

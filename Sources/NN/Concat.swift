@@ -11,6 +11,8 @@ public final class Concat: MixedPrecisionLayer {
     public let branches: [(name: String, layer: Layer)]
     public var isTraining = true
     public var precision = ComputePrecision.fp32
+    /// Whether the last forward ran in bf16 (backward rounds the summed input gradient then).
+    private var roundedForward = false
     public var needsInputGradient = true {
         didSet { for branch in branches { branch.layer.needsInputGradient = needsInputGradient } }
     }
@@ -53,6 +55,7 @@ public final class Concat: MixedPrecisionLayer {
     }
 
     public func forward(_ input: Tensor) -> Tensor {
+        roundedForward = precision.roundsToBFloat16
         inputShape = input.shape
         for index in branches.indices { branchOutputs[index] = LayerProfiler.forward(branches[index].layer, input) }
         let firstShape = branchOutputs[0].shape
@@ -100,7 +103,7 @@ public final class Concat: MixedPrecisionLayer {
             if index == 0 {
                 gradInput.reshape(inputShape)
                 gradInput.copy(from: branchGradInput)
-            } else if index == branches.count - 1 && precision.roundsToBFloat16 {
+            } else if index == branches.count - 1 && roundedForward {
                 Elementwise.addRoundingToBFloat16(branchGradInput.pointer, gradInput.pointer, into: gradInput.pointer,
                                                   count: gradInput.count)
             } else {

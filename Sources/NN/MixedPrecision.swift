@@ -4,7 +4,8 @@ import TensorCore
 /// torch.autocast("cpu", dtype=torch.bfloat16) runs in bf16, and the layers whose outputs or
 /// gradients autocast gives in bf16 because their inputs are (`BatchNorm2d`'s output and input
 /// gradient, `Residual`'s sum and input gradient, `Concat`'s input gradient), which round them.
-/// Every other layer computes as in Float32 (ReLU, pooling and concatenation keep bf16 values).
+/// Every other layer computes as in Float32 (ReLU, max pooling and concatenation keep bf16
+/// values; average pooling and activations other than ReLU do not round theirs, a deviation).
 public protocol MixedPrecisionLayer: Layer {
     var precision: ComputePrecision { get set }
     /// Values of the rounded copies a training step in bf16 always keeps beside the Float32

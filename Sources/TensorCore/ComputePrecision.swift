@@ -1,4 +1,5 @@
-/// The precision convolutions and linear layers compute in (`training.precision`).
+/// The precision a network trains in (`training.precision`): which layers compute in bf16 and
+/// which round what they return is below.
 ///
 /// bf16 follows torch.autocast("cpu", dtype=torch.bfloat16): those layers take bf16-rounded
 /// inputs and weights, accumulate in Float32 and return bf16-rounded outputs (and, backward,

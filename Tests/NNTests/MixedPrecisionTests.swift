@@ -204,22 +204,26 @@ final class MixedPrecisionTests: XCTestCase {
 
     /// A bf16 batch norm (alone, and applying the ReLU after it) computes in Float32 and returns
     /// the Float32 layer's output and input gradient rounded; its parameter gradients and running
-    /// statistics are the Float32 ones. One channel's output is a positive value below half the
-    /// smallest bf16 subnormal, which rounds to 0: the ReLU passes no gradient there.
+    /// statistics are the Float32 ones. Three channels output one constant each, around the
+    /// largest positive value that rounds to 0 (2⁻¹³⁴, bits 0x8000, a tie to even): 2⁻¹⁴⁰ and
+    /// 2⁻¹³⁴ round to 0, so the ReLU passes no gradient there; the next Float up rounds to 2⁻¹³³
+    /// and passes it.
     func testBatchNormInBFloat16RoundsOutputAndInputGradient() {
-        let shape = [3, 4, 5, 6]
+        let shape = [3, 6, 5, 6]
+        let constantOutputBits: [Int: UInt32] = [3: 0x0000_0200, 4: 0x0000_8000, 5: 0x0000_8001]
         let input = rounded(random(shape, seed: 41)), gradOutput = rounded(random(shape, seed: 42))
         for appliesReLU in [false, true] {
             for training in [true, false] {
-                let norm = BatchNorm2d(4), reference = BatchNorm2d(4)
+                let norm = BatchNorm2d(6), reference = BatchNorm2d(6)
                 for layer in [norm, reference] {
-                    for c in 0..<4 {
+                    for c in 0..<6 {
                         layer.weight.value[c] = 0.5 + 0.25 * Float(c)
                         layer.bias.value[c] = 0.1 * Float(c) - 0.15
                     }
-                    // Channel 3: every output is 2⁻¹⁴⁰, positive, 0 once rounded.
-                    layer.weight.value[3] = 0
-                    layer.bias.value[3] = Float(bitPattern: 0x0000_0200)
+                    for (c, bits) in constantOutputBits {
+                        layer.weight.value[c] = 0
+                        layer.bias.value[c] = Float(bitPattern: bits)
+                    }
                 }
                 let chain = Sequential(appliesReLU ? [("bn", norm), ("relu", ReLU())] : [("bn", norm)])
                 XCTAssertEqual(norm.appliesReLU, appliesReLU)
@@ -244,7 +248,10 @@ final class MixedPrecisionTests: XCTestCase {
                 XCTAssertEqual(norm.runningMean.array, reference.runningMean.array, context)
                 XCTAssertEqual(norm.runningVar.array, reference.runningVar.array, context)
                 if appliesReLU {
-                    XCTAssertEqual(norm.bias.gradient[3], 0, context + ": the rounded-to-0 channel passed a gradient")
+                    let gradBeta = norm.bias.gradient
+                    XCTAssertEqual(gradBeta[3], 0, context + ": 2⁻¹⁴⁰ rounds to 0, yet passed a gradient")
+                    XCTAssertEqual(gradBeta[4], 0, context + ": 2⁻¹³⁴ rounds to 0, yet passed a gradient")
+                    XCTAssertNotEqual(gradBeta[5], 0, context + ": above 2⁻¹³⁴ the ReLU passes the gradient")
                 }
             }
         }
@@ -271,24 +278,22 @@ final class MixedPrecisionTests: XCTestCase {
         XCTAssertEqual(conv1.bf16.input.count, x.count, "the block's input is not rounded: copied")
 
         // Concat: the branches' bf16 input gradients, summed in Float32, rounded once.
-        func branches() -> (Conv2d, Conv2d) {
-            let left = Conv2d(3, 2, kernelSize: 1, bias: false), right = Conv2d(3, 5, kernelSize: 1, bias: false)
-            left.initializeParameters(seed: 46)
-            right.initializeParameters(seed: 47)
-            left.precision = .bf16
-            right.precision = .bf16
-            return (left, right)
+        func branches() -> [Conv2d] {
+            zip([2, 3, 2], [46, 47, 50]).map { channels, seed in
+                let branch = Conv2d(3, channels, kernelSize: 1, bias: false)
+                branch.initializeParameters(seed: UInt64(seed))
+                branch.precision = .bf16
+                return branch
+            }
         }
-        let (left, right) = branches()
-        let concat = Concat([("left", left), ("right", right)])
+        let concat = Concat(branches().enumerated().map { ("branch\($0.offset)", $0.element as Layer) })
         concat.setPrecision(.bf16)
         let z = rounded(random([2, 3, 4, 4], seed: 48))
         let dz = rounded(random([2, 7, 4, 4], seed: 49))
         _ = concat.forward(z)
         let sum = concat.backward(dz)
-        let (referenceLeft, referenceRight) = branches()
-        _ = referenceLeft.forward(z)
-        _ = referenceRight.forward(z)
+        let references = branches()
+        for reference in references { _ = reference.forward(z) }
         func channels(_ range: Range<Int>) -> Tensor {
             let slice = Tensor(shape: [2, range.count, 4, 4])
             for n in 0..<2 {
@@ -299,11 +304,12 @@ final class MixedPrecisionTests: XCTestCase {
             }
             return slice
         }
-        let leftGradient = referenceLeft.backward(channels(0..<2)).array
-        let rightGradient = referenceRight.backward(channels(2..<7)).array
-        let expected = Tensor(shape: z.shape, values: zip(leftGradient, rightGradient).map { BFloat16.round($0 + $1) })
-        assertBitwiseEqual(sum, expected, "Concat's summed input gradient")
-        XCTAssertTrue(zip(leftGradient, rightGradient).contains { $0 + $1 != BFloat16.round($0 + $1) },
+        // Summed in branch order in Float32, as Concat's backward adds them.
+        let gradients = zip(references, [0..<2, 2..<5, 5..<7]).map { $0.backward(channels($1)).array }
+        let unrounded = (0..<z.count).map { i in (gradients[0][i] + gradients[1][i]) + gradients[2][i] }
+        assertBitwiseEqual(sum, Tensor(shape: z.shape, values: unrounded.map(BFloat16.round)),
+                           "Concat's summed input gradient")
+        XCTAssertTrue(unrounded.contains { $0 != BFloat16.round($0) },
                       "the unrounded sum holds non-bf16 values: the rounding is tested")
     }
 
