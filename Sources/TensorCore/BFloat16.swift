@@ -3,7 +3,8 @@
 // VCVTNEPS2BF16 do; the exponent range is Float32's, so overflow happens only within one
 // bf16 ulp of Float.greatestFiniteMagnitude and subnormals stay subnormal (PyTorch keeps them;
 // the AVX512-BF16/AMX instructions treat subnormal inputs as zero, which only matters for
-// values below 1.2e-38). NaN stays NaN, made quiet, with its sign.
+// values below 1.2e-38). NaN stays NaN, made quiet, with its sign and the top of its payload
+// (c10 returns the canonical 0x7FC0 instead: the same NaN for every purpose but its bits).
 
 /// A bfloat16 value, stored as its 16 bits.
 public struct BFloat16: Equatable, Hashable, Sendable, CustomStringConvertible {
