@@ -362,24 +362,11 @@ struct Unrounded: OutputRounding {
     @inline(__always) func apply(_ v: SIMD8<Float>) -> SIMD8<Float> { v }
 }
 
-/// Round to nearest, ties to even; NaN stays NaN, made quiet (`BFloat16.round`, branch-free so
-/// the loops stay vectorised).
+/// Round to nearest, ties to even; NaN stays NaN, made quiet (`BFloat16.round`, inlinable and
+/// branch-free, so the loops stay vectorised).
 struct RoundedToBFloat16: OutputRounding {
-    @inline(__always) func apply(_ v: Float) -> Float {
-        let x = v.bitPattern
-        let nearest = (x &+ 0x7FFF &+ ((x &>> 16) & 1)) & 0xFFFF_0000
-        let quietNaN = (x | 0x0040_0000) & 0xFFFF_0000
-        return Float(bitPattern: (x & 0x7FFF_FFFF) > 0x7F80_0000 ? quietNaN : nearest)
-    }
-
-    @inline(__always) func apply(_ v: SIMD8<Float>) -> SIMD8<Float> {
-        let x = unsafeBitCast(v, to: SIMD8<UInt32>.self)
-        let nearest = (x &+ 0x7FFF &+ ((x &>> 16) & 1)) & 0xFFFF_0000
-        let quietNaN = (x | 0x0040_0000) & 0xFFFF_0000
-        // All ones in NaN lanes: a magnitude above infinity's bits borrows into bit 31.
-        let isNaN = SIMD8<UInt32>(repeating: 0) &- ((SIMD8<UInt32>(repeating: 0x7F80_0000) &- (x & 0x7FFF_FFFF)) &>> 31)
-        return unsafeBitCast((nearest & ~isNaN) | (quietNaN & isNaN), to: SIMD8<Float>.self)
-    }
+    @inline(__always) func apply(_ v: Float) -> Float { BFloat16.round(v) }
+    @inline(__always) func apply(_ v: SIMD8<Float>) -> SIMD8<Float> { BFloat16.round(v) }
 }
 
 /// Which output gradients BatchNorm2d's backward counts: all, or where its ReLU's output is > 0.

@@ -24,19 +24,32 @@ public struct BFloat16: Equatable, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(floatValue)" }
 
-    /// `value` rounded to the nearest bfloat16, as a Float32 (low 16 bits zero).
-    @inline(__always)
+    /// `value` rounded to the nearest bfloat16, as a Float32 (low 16 bits zero). Inlinable, and
+    /// branch-free, so loops in other modules that call it stay vectorised.
+    @inlinable @inline(__always)
     public static func round(_ value: Float) -> Float { Float(bitPattern: roundedBits(value.bitPattern)) }
 
+    /// `round` on eight lanes.
+    @inlinable @inline(__always)
+    public static func round(_ values: SIMD8<Float>) -> SIMD8<Float> {
+        let x = unsafeBitCast(values, to: SIMD8<UInt32>.self)
+        let nearest = (x &+ 0x7FFF &+ ((x &>> 16) & 1)) & 0xFFFF_0000
+        let quietNaN = (x | 0x0040_0000) & 0xFFFF_0000
+        // All ones in NaN lanes: a magnitude above infinity's bits borrows into bit 31.
+        let isNaN = SIMD8<UInt32>(repeating: 0) &- ((SIMD8<UInt32>(repeating: 0x7F80_0000) &- (x & 0x7FFF_FFFF)) &>> 31)
+        return unsafeBitCast((nearest & ~isNaN) | (quietNaN & isNaN), to: SIMD8<Float>.self)
+    }
+
     /// The Float32 bits of the bfloat16 nearest to the Float32 with bits `x`, low half zero.
-    @inline(__always)
+    @usableFromInline @inline(__always)
     static func roundedBits(_ x: UInt32) -> UInt32 {
-        if x & 0x7FFF_FFFF > 0x7F80_0000 { return (x | 0x0040_0000) & 0xFFFF_0000 }  // NaN: quiet, keep sign
         // Adding 0x7FFF plus the lowest kept bit carries into the kept half exactly when
         // the dropped half is above one half, or equal with an odd kept half (ties to even).
         // A carry out of the mantissa bumps the exponent, which is the correct rounding,
         // and from the largest finite binade it lands on infinity.
-        return (x &+ 0x7FFF &+ ((x >> 16) & 1)) & 0xFFFF_0000
+        let nearest = (x &+ 0x7FFF &+ ((x &>> 16) & 1)) & 0xFFFF_0000
+        let quietNaN = (x | 0x0040_0000) & 0xFFFF_0000  // NaN: quiet, keep sign
+        return x & 0x7FFF_FFFF > 0x7F80_0000 ? quietNaN : nearest
     }
 }
 
@@ -50,12 +63,7 @@ public enum BFloat16Rounding {
         // `replacing(with:where:)` cost 7 ns a value (bench gemm --precision bf16, n = 512).
         let s = UnsafeRawPointer(source).assumingMemoryBound(to: UInt32.self)
         let d = UnsafeMutableRawPointer(destination).assumingMemoryBound(to: UInt32.self)
-        for i in 0..<count {
-            let x = s[i]
-            let rounded = (x &+ 0x7FFF &+ ((x &>> 16) & 1)) & 0xFFFF_0000
-            let quietNaN = (x | 0x0040_0000) & 0xFFFF_0000
-            d[i] = (x & 0x7FFF_FFFF) > 0x7F80_0000 ? quietNaN : rounded
-        }
+        for i in 0..<count { d[i] = BFloat16.roundedBits(s[i]) }
     }
 
     /// Rounds every value of `buffer` to bfloat16 in place.

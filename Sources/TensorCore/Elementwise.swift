@@ -120,15 +120,7 @@ public enum Elementwise {
 
     struct AddRounding: ParallelBody {
         let x: UnsafePointer<Float>, y: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>
-        func run(_ range: Range<Int>) {
-            // As BFloat16Rounding.round: branch-free, so the loop is vectorised.
-            for i in range {
-                let bits = (x[i] + y[i]).bitPattern
-                let nearest = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) & 0xFFFF_0000
-                let quietNaN = (bits | 0x0040_0000) & 0xFFFF_0000
-                z[i] = Float(bitPattern: (bits & 0x7FFF_FFFF) > 0x7F80_0000 ? quietNaN : nearest)
-            }
-        }
+        func run(_ range: Range<Int>) { for i in range { z[i] = BFloat16.round(x[i] + y[i]) } }
     }
 
     struct Multiply: ParallelBody {

@@ -86,6 +86,14 @@ final class BFloat16Tests: XCTestCase {
         for i in 0..<rounded.count {
             XCTAssertEqual(rounded[i].bitPattern, BFloat16.round(values[i]).bitPattern, "buffer element \(i)")
         }
+        // And the eight-lane rounding (NaNs of every payload and sign among the patterns).
+        for start in stride(from: 0, to: values.count - 7, by: 8) {
+            let lanes = BFloat16.round(SIMD8<Float>(values[start..<start + 8]))
+            for lane in 0..<8 {
+                XCTAssertEqual(lanes[lane].bitPattern, BFloat16.round(values[start + lane]).bitPattern,
+                               "lane \(lane) of vector at \(start)")
+            }
+        }
     }
 
     /// The check: bf16 values (±0, ±∞, subnormal bf16, quiet NaN with a zero low half) pass;
