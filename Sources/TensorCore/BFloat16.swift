@@ -81,6 +81,23 @@ public enum BFloat16Rounding {
         }
     }
 
+    /// The bfloat16 bits of source[i] stored at byte 2·i of `destination` (a `.bfloat16`
+    /// tensor's storage), eight lanes at a time.
+    public static func convert(_ source: UnsafePointer<Float>, intoBits destination: UnsafeMutableRawPointer,
+                               count: Int) {
+        var i = 0
+        while i + 8 <= count {
+            let rounded = BFloat16.round(UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self))
+            let high = SIMD8<UInt16>(truncatingIfNeeded: unsafeBitCast(rounded, to: SIMD8<UInt32>.self) &>> 16)
+            destination.storeBytes(of: high, toByteOffset: 2 * i, as: SIMD8<UInt16>.self)
+            i += 8
+        }
+        while i < count {
+            destination.storeBytes(of: BFloat16(source[i]).bitPattern, toByteOffset: 2 * i, as: UInt16.self)
+            i += 1
+        }
+    }
+
     /// destination[i] = the Float32 value of the bfloat16 bits source[i] (exact).
     public static func expand(_ source: UnsafePointer<UInt16>, into destination: UnsafeMutablePointer<Float>,
                               count: Int) {
@@ -102,6 +119,25 @@ extension BFloat16Rounding {
         Parallel.forEachRange(
             chunks, minimumChunk: valuesPerThread / 16,
             RoundChunks(source: source, destination: destination, count: count))
+    }
+
+    /// `convert(_:intoBits:count:)` spread over the worker threads as `roundInParallel` is.
+    public static func convertInParallel(
+        _ source: UnsafePointer<Float>, intoBits destination: UnsafeMutableRawPointer, count: Int
+    ) {
+        let chunks = (count + 15) / 16
+        Parallel.forEachRange(
+            chunks, minimumChunk: valuesPerThread / 16,
+            ConvertChunks(source: source, destination: destination, count: count))
+    }
+
+    struct ConvertChunks: ParallelBody {
+        let source: UnsafePointer<Float>, destination: UnsafeMutableRawPointer, count: Int
+
+        func run(_ range: Range<Int>) {
+            let start = range.lowerBound * 16, end = Swift.min(count, range.upperBound * 16)
+            if start < end { convert(source + start, intoBits: destination + 2 * start, count: end - start) }
+        }
     }
 
     struct RoundChunks: ParallelBody {

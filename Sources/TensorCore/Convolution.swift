@@ -189,12 +189,47 @@ public enum Convolution {
         if roundsOutput { BFloat16Rounding.roundInParallel(output, into: output, count: g.outputCount) }
     }
 
+    /// output = conv(input, weight) + bias as bf16 bits (rounded to nearest, ties to even) at
+    /// `output`, 2 bytes a value: autocast's bf16 output kept at its own size. The lowered path
+    /// converts each image's result while it is in cache; the others convert a staging copy.
+    public static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                               bias: UnsafePointer<Float>?, bfloat16Output output: UnsafeMutableRawPointer,
+                               algorithm: ConvolutionAlgorithm? = nil, product: MatrixProduct = .float32) {
+        let chosen = resolve(algorithm, g, .forward, product)
+        if chosen == .gemm {
+            forwardLowered(g, input: input, weight: weight, bias: bias, output: .bfloat16Bits(output),
+                           product: product, roundsOutput: true)
+            return
+        }
+        OutputStaging.shared.withBuffer(g.outputCount) { staging in
+            forward(g, input: input, weight: weight, bias: bias, output: staging, algorithm: chosen, product: product)
+            BFloat16Rounding.convertInParallel(staging, intoBits: output, count: g.outputCount)
+        }
+    }
+
+    /// Where a forward pass writes its result.
+    enum ForwardDestination {
+        case float32(UnsafeMutablePointer<Float>)
+        /// bf16 bits, value i at byte 2·i.
+        case bfloat16Bits(UnsafeMutableRawPointer)
+    }
+
     static func forwardLowered(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
                                product: MatrixProduct, roundsOutput: Bool) {
+        forwardLowered(g, input: input, weight: weight, bias: bias, output: .float32(output), product: product,
+                       roundsOutput: roundsOutput)
+    }
+
+    static func forwardLowered(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                               bias: UnsafePointer<Float>?, output: ForwardDestination,
+                               product: MatrixProduct, roundsOutput: Bool) {
         let l = Lowering(g, product: product, roundsResults: roundsOutput)
+        // A bf16 destination takes even a single image's result through the scratch.
+        var resultScratch = l.resultsSize
+        if case .bfloat16Bits = output { resultScratch = Swift.max(resultScratch, l.resultSize) }
         withPackedWeights(g, l, weight, transposed: false) { packedWeights in
-            forEachImageRun(g, scratchCount: l.columnsSize + l.resultsSize,
+            forEachImageRun(g, scratchCount: l.columnsSize + resultScratch,
                             ForwardRun(g: g, l: l, input: input, weight: weight, packedWeights: packedWeights,
                                        bias: bias, output: output))
         }
@@ -344,13 +379,15 @@ public enum Convolution {
         let g: ConvolutionGeometry, l: Lowering
         let input: UnsafePointer<Float>, weight: UnsafePointer<Float>, packedWeights: PackedWeights?
         let bias: UnsafePointer<Float>?
-        let output: UnsafeMutablePointer<Float>
+        let output: ForwardDestination
 
         func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {
             forEachChunk(images, l.chunk) { start, count in
                 let width = count * l.pixels
-                // A single image's result goes straight to the output; a chunk's is scattered after.
-                let result = count == 1 ? output + start * l.resultSize : buffer + l.columnsSize
+                // A single image's result goes straight to a Float32 output; a chunk's, or one for
+                // bf16 bits, is scattered (and converted) after.
+                var result = buffer + l.columnsSize
+                if count == 1, case .float32(let values) = output { result = values + start * l.resultSize }
                 if l.isBanded {
                     multiplyBands(image: start, result: result, gemmThreads: gemmThreads, columns: buffer)
                     finish(start: start, count: count, result: result)
@@ -392,6 +429,10 @@ public enum Convolution {
 
         /// Scatters a chunk's result into the output, adds the bias and rounds (bf16).
         func finish(start: Int, count: Int, result: UnsafeMutablePointer<Float>) {
+            guard case .float32(let output) = output else {
+                if case .bfloat16Bits(let bits) = output { finish(start: start, count: count, result: result, bits) }
+                return
+            }
             let width = count * l.pixels
             for i in 0..<count {
                 let image = output + (start + i) * l.resultSize
@@ -404,6 +445,22 @@ public enum Convolution {
                     }
                 }
                 if l.roundsResults { BFloat16Rounding.roundInPlace(image, count: l.resultSize) }
+            }
+        }
+
+        /// Adds the bias to a chunk's result (in the scratch) and writes it as bf16 bits.
+        func finish(start: Int, count: Int, result: UnsafeMutablePointer<Float>, _ bits: UnsafeMutableRawPointer) {
+            let width = count * l.pixels
+            for i in 0..<count {
+                for channel in 0..<g.outChannels {
+                    let plane = result + channel * width + i * l.pixels
+                    if let bias {
+                        let b = bias[channel]
+                        for p in 0..<l.pixels { plane[p] += b }
+                    }
+                    let target = ((start + i) * l.resultSize + channel * l.pixels) * MemoryLayout<UInt16>.stride
+                    BFloat16Rounding.convert(plane, intoBits: bits + target, count: l.pixels)
+                }
             }
         }
     }

@@ -1,19 +1,42 @@
-// Tensor: a shape and contiguous, row-major Float32 storage (NCHW for images).
+// Tensor: a shape and contiguous, row-major Float32 storage (NCHW for images), or bf16 bits
+// at half the bytes where a bf16 (autocast) layer stores its output for a layer that reads it
+// as such (`TensorElement`).
 //
 // A reference type over manually allocated memory: layers keep their output and
 // gradient tensors and overwrite them every step, so a warm training step allocates
 // nothing, and hot loops work on raw pointers without copy-on-write or ARC traffic.
 
+/// What a tensor's storage holds.
+public enum TensorElement: Sendable {
+    /// Float32 values: `pointer`.
+    case float32
+    /// bfloat16 bits, 2 bytes a value (`bfloat16Bits`): a bf16 activation kept at its own size.
+    /// Only layers that read bf16 receive such a tensor; `pointer` refuses it.
+    case bfloat16
+
+    /// Floats of storage `count` values of this element take.
+    func storageFloats(_ count: Int) -> Int { self == .float32 ? count : (count + 1) / 2 }
+}
+
 public final class Tensor {
     public private(set) var shape: [Int]
     public private(set) var count: Int
+    public private(set) var element = TensorElement.float32
     /// Where the values live: memory of this tensor's own, or memory it takes turns to use
     /// with other tensors (`share(_:)`), or memory someone else owns (`bind(to:)`).
     private var storage: TensorStorage
 
     /// Allocated capacity in elements; `reshape` within it never reallocates.
     public var capacity: Int { storage.capacity }
-    public var data: UnsafeMutablePointer<Float> { storage.data }
+    public var data: UnsafeMutablePointer<Float> {
+        precondition(element == .float32, "a tensor of bf16 bits \(shape) read as Float32 values")
+        return storage.data
+    }
+    /// The bf16 bits of a `.bfloat16` tensor, value i at byte 2·i.
+    public var bfloat16Bits: UnsafeMutableRawPointer {
+        precondition(element == .bfloat16, "a Float32 tensor \(shape) read as bf16 bits")
+        return UnsafeMutableRawPointer(storage.data)
+    }
     /// False once the tensor lives inside memory owned by someone else (see `bind(to:)`).
     public var ownsStorage: Bool { storage.ownsMemory }
 
@@ -55,7 +78,16 @@ public final class Tensor {
     public var rank: Int { shape.count }
     public var pointer: UnsafeMutablePointer<Float> { data }
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
-    public var array: [Float] { Array(buffer) }
+    /// The values as Float32 (bf16 bits widened: exact).
+    public var array: [Float] {
+        element == .float32 ? Array(buffer) : (0..<count).map(value(at:))
+    }
+
+    /// Value `index` as Float32, whatever the element.
+    public func value(at index: Int) -> Float {
+        guard element == .bfloat16 else { return data[index] }
+        return BFloat16(bitPattern: bfloat16Bits.load(fromByteOffset: 2 * index, as: UInt16.self)).floatValue
+    }
 
     public subscript(index: Int) -> Float {
         get { data[index] }
@@ -72,19 +104,26 @@ public final class Tensor {
     }
 
     /// `reshape([d0, d1, d2, d3])` without building an array when the shape is unchanged.
-    public func reshape(_ d0: Int, _ d1: Int, _ d2: Int, _ d3: Int) {
-        if shape.count == 4 && shape[0] == d0 && shape[1] == d1 && shape[2] == d2 && shape[3] == d3 { return }
-        reshape([d0, d1, d2, d3])
+    public func reshape(_ d0: Int, _ d1: Int, _ d2: Int, _ d3: Int, element: TensorElement = .float32) {
+        if shape.count == 4 && shape[0] == d0 && shape[1] == d1 && shape[2] == d2 && shape[3] == d3
+            && self.element == element
+        {
+            return
+        }
+        reshape([d0, d1, d2, d3], element: element)
     }
 
-    public func reshape(_ newShape: [Int]) {
+    /// A new shape, and what the storage holds from now on (a Float32 tensor unless told).
+    public func reshape(_ newShape: [Int], element: TensorElement = .float32) {
         let newCount = newShape.reduce(1, *)
-        if newCount > capacity {
+        let floats = element.storageFloats(newCount)
+        if floats > capacity {
             precondition(ownsStorage, "cannot grow a tensor bound to external storage (\(shape) → \(newShape))")
-            storage.reserve(newCount)
+            storage.reserve(floats)
         }
         shape = newShape
         count = newCount
+        self.element = element
     }
 
     public func fill(_ value: Float) { data.update(repeating: value, count: count) }
@@ -97,7 +136,12 @@ public final class Tensor {
 
     public func clone() -> Tensor {
         let t = Tensor(shape: shape)
-        t.copy(from: self)
+        guard element == .bfloat16 else {
+            t.copy(from: self)
+            return t
+        }
+        t.reshape(shape, element: .bfloat16)
+        t.bfloat16Bits.copyMemory(from: bfloat16Bits, byteCount: 2 * count)
         return t
     }
 }
@@ -138,7 +182,8 @@ public final class TensorStorage {
 
 extension Tensor: CustomStringConvertible {
     public var description: String {
-        let preview = (0..<Swift.min(count, 8)).map { String(data[$0]) }.joined(separator: ", ")
-        return "Tensor(\(shape): [\(preview)\(count > 8 ? ", …" : "")])"
+        let preview = (0..<Swift.min(count, 8)).map { String(value(at: $0)) }.joined(separator: ", ")
+        let kind = element == .bfloat16 ? " bf16" : ""
+        return "Tensor(\(shape)\(kind): [\(preview)\(count > 8 ? ", …" : "")])"
     }
 }
