@@ -92,7 +92,7 @@ public final class BatchNorm2d: MixedPrecisionLayer {
         self.input = input
         output.reshape(input.shape)
         let batch = input.shape[0], channels = numFeatures, plane = input.shape[2] * input.shape[3]
-        let x = input.pointer, y = output.pointer
+        let y = output.pointer
         let gamma = weight.value.pointer, beta = bias.value.pointer
         let mean = savedMean.pointer, inverseStd = savedInverseStd.pointer
         let runMean = runningMean.pointer, runVar = runningVar.pointer
@@ -108,10 +108,10 @@ public final class BatchNorm2d: MixedPrecisionLayer {
             precondition(!appliesReLU, "BatchNorm2d: a shortcut sum where the ReLU after it is already applied")
         }
         Parallel.forEachRange(channels, BatchNormForward(
-            x: x, y: y, gamma: gamma, beta: beta, mean: mean, inverseStd: inverseStd, runMean: runMean, runVar: runVar,
-            batch: batch, channels: channels, plane: plane, training: training, eps: eps, momentum: momentum,
-            appliesReLU: appliesReLU, shortcut: shortcut.map { UnsafePointer($0.pointer) },
-            roundsOutput: roundedForward))
+            x: StoredInput(input), y: y, gamma: gamma, beta: beta, mean: mean, inverseStd: inverseStd,
+            runMean: runMean, runVar: runVar, batch: batch, channels: channels, plane: plane, training: training,
+            eps: eps, momentum: momentum, appliesReLU: appliesReLU,
+            shortcut: shortcut.map { UnsafePointer($0.pointer) }, roundsOutput: roundedForward))
         if training { numBatchesTracked[0] += 1 }
         return output
     }
@@ -123,11 +123,11 @@ public final class BatchNorm2d: MixedPrecisionLayer {
         gradInput.reshape(input.shape)
         let batch = input.shape[0], channels = numFeatures, plane = input.shape[2] * input.shape[3]
         let count = Float(batch * plane)
-        let x = input.pointer, dy = gradOutput.pointer, dx = gradInput.pointer
+        let dy = gradOutput.pointer, dx = gradInput.pointer
         let gamma = weight.value.pointer, gradGamma = weight.gradient.pointer, gradBeta = bias.gradient.pointer
         let mean = savedMean.pointer, inverseStd = savedInverseStd.pointer
         Parallel.forEachRange(channels, BatchNormBackward(
-            x: x, dy: dy, masksByReLU: appliesReLU, dx: dx, gamma: gamma, beta: bias.value.pointer,
+            x: StoredInput(input), dy: dy, masksByReLU: appliesReLU, dx: dx, gamma: gamma, beta: bias.value.pointer,
             gradGamma: gradGamma, gradBeta: gradBeta, mean: mean,
             inverseStd: inverseStd, batch: batch, channels: channels, plane: plane, count: count,
             throughBatchStatistics: forwardUsedBatchStatistics, needsInputGradient: needsInputGradient,
@@ -139,9 +139,21 @@ public final class BatchNorm2d: MixedPrecisionLayer {
     public func bfloat16CopyValues(inputShape: [Int]) -> Int { 0 }
 }
 
+/// A batch norm's input: Float32 values, or bf16 bits (a bf16 convolution's output kept at its
+/// own size). The loop bodies below are not generic, so the worker pool calls specialised code;
+/// each branches on this once per range into a loop generic over `StoredValues`.
+private enum StoredInput {
+    case float32(Float32Values), bfloat16(BFloat16Values)
+
+    init(_ tensor: Tensor) {
+        self = tensor.element == .bfloat16
+            ? .bfloat16(BFloat16Values(tensor.bfloat16Bits)) : .float32(Float32Values(tensor.pointer))
+    }
+}
+
 /// Per channel: batch statistics (training) or running ones, then y = x·scale + shift.
 private struct BatchNormForward: ParallelBody {
-    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    let x: StoredInput, y: UnsafeMutablePointer<Float>
     let gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>
     let mean: UnsafeMutablePointer<Float>, inverseStd: UnsafeMutablePointer<Float>
     let runMean: UnsafeMutablePointer<Float>, runVar: UnsafeMutablePointer<Float>
@@ -154,21 +166,26 @@ private struct BatchNormForward: ParallelBody {
     let roundsOutput: Bool
 
     func run(_ range: Range<Int>) {
+        switch x {
+        case .float32(let values): run(range, values)
+        case .bfloat16(let values): run(range, values)
+        }
+    }
+
+    private func run<X: StoredValues>(_ range: Range<Int>, _ x: X) {
         let count = batch * plane
         for c in range {
             if training {
                 var sum = 0.0
                 for n in 0..<batch {
                     let offset = (n * channels + c) * plane
-                    if c + 1 < range.upperBound {
-                        Prefetch.forReading(x + offset + plane, bytes: plane * MemoryLayout<Float>.stride)
-                    }
-                    sum += Double(planeSum(x + offset, plane))
+                    if c + 1 < range.upperBound { x.prefetch(offset + plane, count: plane) }
+                    sum += Double(planeSum(x, offset, plane))
                 }
                 let batchMean = count > 0 ? sum / Double(count) : 0
                 var squares = 0.0
                 for n in 0..<batch {
-                    squares += Double(planeSquaredDeviations(x + (n * channels + c) * plane, plane, Float(batchMean)))
+                    squares += Double(planeSquaredDeviations(x, (n * channels + c) * plane, plane, Float(batchMean)))
                 }
                 let biasedVariance = count > 0 ? squares / Double(count) : 0
                 let unbiasedVariance = count > 1 ? squares / Double(count - 1) : biasedVariance
@@ -184,9 +201,9 @@ private struct BatchNormForward: ParallelBody {
             for n in 0..<batch {
                 let offset = (n * channels + c) * plane
                 if roundsOutput {
-                    writePlane(offset, scale, shift, RoundedToBFloat16())
+                    writePlane(x, offset, scale, shift, RoundedToBFloat16())
                 } else {
-                    writePlane(offset, scale, shift, Unrounded())
+                    writePlane(x, offset, scale, shift, Unrounded())
                 }
             }
         }
@@ -195,32 +212,32 @@ private struct BatchNormForward: ParallelBody {
     /// y = x·scale + shift over one plane, with the shortcut sum and ReLU or the ReLU, each
     /// result rounded by `rounding`.
     @inline(__always)
-    private func writePlane<Rounding: OutputRounding>(
-        _ offset: Int, _ scale: Float, _ shift: Float, _ rounding: Rounding
+    private func writePlane<X: StoredValues, Rounding: OutputRounding>(
+        _ x: X, _ offset: Int, _ scale: Float, _ shift: Float, _ rounding: Rounding
     ) {
         if let shortcut {
             // As Elementwise.addRelu on the normalised value: the same two roundings (in bf16 the
             // normalised value rounded first, as autocast's batch norm returns it), then v where
             // v > 0, else 0.
             for i in 0..<plane {
-                let v = rounding.apply(x[offset + i] * scale + shift) + shortcut[offset + i]
+                let v = rounding.apply(x.load(offset + i) * scale + shift) + shortcut[offset + i]
                 y[offset + i] = rounding.apply(v > 0 ? v : 0)
             }
         } else if appliesReLU {
             // As Elementwise.relu: v where v > 0, else 0 (rounding keeps the sign).
             for i in 0..<plane {
-                let v = x[offset + i] * scale + shift
+                let v = x.load(offset + i) * scale + shift
                 y[offset + i] = rounding.apply(v > 0 ? v : 0)
             }
         } else {
-            for i in 0..<plane { y[offset + i] = rounding.apply(x[offset + i] * scale + shift) }
+            for i in 0..<plane { y[offset + i] = rounding.apply(x.load(offset + i) * scale + shift) }
         }
     }
 }
 
 /// Per channel: dγ, dβ and (when needed) dx; see `BatchNorm2d.backward`.
 private struct BatchNormBackward: ParallelBody {
-    let x: UnsafePointer<Float>, dy: UnsafePointer<Float>
+    let x: StoredInput, dy: UnsafePointer<Float>
     /// With a ReLU applied, the gradient counts only where the output was > 0: where
     /// x·scale + shift > 0, recomputed from x as the forward pass computed it (`PositiveNormalized`),
     /// so these passes read two arrays, not three.
@@ -236,7 +253,14 @@ private struct BatchNormBackward: ParallelBody {
     let roundsGradInput: Bool
 
     func run(_ range: Range<Int>) {
-        let reluThreshold = roundsGradInput ? PositiveNormalized.bfloat16Threshold : 0
+        switch x {
+        case .float32(let values): run(range, values)
+        case .bfloat16(let values): run(range, values)
+        }
+    }
+
+    private func run<X: StoredValues>(_ range: Range<Int>, _ x: X) {
+        let reluThreshold = roundsGradInput ? PositiveNormalizedThreshold.bfloat16 : 0
         for c in range {
             // The forward pass's affine map, computed as it computed it (the same roundings).
             let forwardScale = gamma[c] * inverseStd[c], forwardShift = beta[c] - mean[c] * forwardScale
@@ -246,15 +270,14 @@ private struct BatchNormBackward: ParallelBody {
                 if c + 1 < range.upperBound {
                     // The next channel's planes, one image apart: short runs at 7x7 and 14x14
                     // that the hardware prefetchers miss.
-                    Prefetch.forReading(x + offset + plane, bytes: plane * MemoryLayout<Float>.stride)
+                    x.prefetch(offset + plane, count: plane)
                     Prefetch.forReading(dy + offset + plane, bytes: plane * MemoryLayout<Float>.stride)
                 }
                 let (planeDy, planeDyCentred) = masksByReLU
                     ? planeSumAndCentredDot(
-                        dy + offset, x + offset, plane, mean[c],
-                        PositiveNormalized(
-                            x: x + offset, scale: forwardScale, shift: forwardShift, threshold: reluThreshold))
-                    : planeSumAndCentredDot(dy + offset, x + offset, plane, mean[c], Unmasked())
+                        dy, x, offset, plane, mean[c],
+                        PositiveNormalized(x: x, scale: forwardScale, shift: forwardShift, threshold: reluThreshold))
+                    : planeSumAndCentredDot(dy, x, offset, plane, mean[c], Unmasked())
                 sumDy += Double(planeDy)
                 sumDyCentred += Double(planeDyCentred)
             }
@@ -271,10 +294,10 @@ private struct BatchNormBackward: ParallelBody {
                 let mask = PositiveNormalized(x: x, scale: forwardScale, shift: forwardShift, threshold: reluThreshold)
                 let bf16 = RoundedToBFloat16(), fp32 = Unrounded()
                 switch (masksByReLU, roundsGradInput) {
-                case (true, true): inputGradient(of: offset, mask, bf16, scale, meanDy, mu, centredFactor)
-                case (true, false): inputGradient(of: offset, mask, fp32, scale, meanDy, mu, centredFactor)
-                case (false, true): inputGradient(of: offset, Unmasked(), bf16, scale, meanDy, mu, centredFactor)
-                case (false, false): inputGradient(of: offset, Unmasked(), fp32, scale, meanDy, mu, centredFactor)
+                case (true, true): inputGradient(x, of: offset, mask, bf16, scale, meanDy, mu, centredFactor)
+                case (true, false): inputGradient(x, of: offset, mask, fp32, scale, meanDy, mu, centredFactor)
+                case (false, true): inputGradient(x, of: offset, Unmasked(), bf16, scale, meanDy, mu, centredFactor)
+                case (false, false): inputGradient(x, of: offset, Unmasked(), fp32, scale, meanDy, mu, centredFactor)
                 }
             }
         }
@@ -283,70 +306,72 @@ private struct BatchNormBackward: ParallelBody {
     /// dx = scale·(g − meanDy − (x − mu)·centredFactor) over one plane, g the masked dy, each
     /// value rounded by `rounding`.
     @inline(__always)
-    private func inputGradient<Mask: GradientMask, Rounding: OutputRounding>(
-        of offset: Int, _ mask: Mask, _ rounding: Rounding, _ scale: Float, _ meanDy: Float, _ mu: Float,
+    private func inputGradient<X: StoredValues, Mask: GradientMask, Rounding: OutputRounding>(
+        _ x: X, of offset: Int, _ mask: Mask, _ rounding: Rounding, _ scale: Float, _ meanDy: Float, _ mu: Float,
         _ centredFactor: Float
     ) {
         var i = 0
         while i + 8 <= plane {
             let g = mask.apply(UnsafeRawPointer(dy + offset + i).loadUnaligned(as: SIMD8<Float>.self), at: offset + i)
-            let centred = UnsafeRawPointer(x + offset + i).loadUnaligned(as: SIMD8<Float>.self) - mu
+            let centred = x.load8(offset + i) - mu
             let value = rounding.apply(scale * (g - meanDy - centred * centredFactor))
             UnsafeMutableRawPointer(dx + offset + i).storeBytes(of: value, as: SIMD8<Float>.self)
             i += 8
         }
         while i < plane {
             let g = mask.apply(dy[offset + i], at: offset + i)
-            dx[offset + i] = rounding.apply(scale * (g - meanDy - (x[offset + i] - mu) * centredFactor))
+            dx[offset + i] = rounding.apply(scale * (g - meanDy - (x.load(offset + i) - mu) * centredFactor))
             i += 1
         }
     }
 }
 
-/// Σ x[i], four 8-lane accumulators (independent add chains).
+/// Σ x[start + i] over count values, four 8-lane accumulators (independent add chains).
 @inline(__always)
-func planeSum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
-    let raw = UnsafeRawPointer(x)
+func planeSum<X: StoredValues>(_ x: X, _ start: Int, _ count: Int) -> Float {
     var l0 = SIMD8<Float>(repeating: 0), l1 = l0, l2 = l0, l3 = l0
     var i = 0
     while i + 32 <= count {
-        l0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        l1 += raw.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
-        l2 += raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self)
-        l3 += raw.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self)
+        l0 += x.load8(start + i)
+        l1 += x.load8(start + i + 8)
+        l2 += x.load8(start + i + 16)
+        l3 += x.load8(start + i + 24)
         i += 32
     }
     while i + 8 <= count {
-        l0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        l0 += x.load8(start + i)
         i += 8
     }
     var total = ((l0 + l1) + (l2 + l3)).sum()
-    while i < count { total += x[i]; i += 1 }
+    while i < count { total += x.load(start + i); i += 1 }
     return total
 }
 
-/// Σ (x[i] − mean)², four 8-lane accumulators.
+/// Σ (x[start + i] − mean)² over count values, four 8-lane accumulators.
 @inline(__always)
-func planeSquaredDeviations(_ x: UnsafePointer<Float>, _ count: Int, _ mean: Float) -> Float {
-    let raw = UnsafeRawPointer(x)
+func planeSquaredDeviations<X: StoredValues>(_ x: X, _ start: Int, _ count: Int, _ mean: Float) -> Float {
     let m = SIMD8<Float>(repeating: mean)
     var l0 = SIMD8<Float>(repeating: 0), l1 = l0, l2 = l0, l3 = l0
     var i = 0
     while i + 32 <= count {
-        let v0 = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - m
-        let v1 = raw.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) - m
-        let v2 = raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self) - m
-        let v3 = raw.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self) - m
+        let v0 = x.load8(start + i) - m
+        let v1 = x.load8(start + i + 8) - m
+        let v2 = x.load8(start + i + 16) - m
+        let v3 = x.load8(start + i + 24) - m
         l0.addProduct(v0, v0); l1.addProduct(v1, v1); l2.addProduct(v2, v2); l3.addProduct(v3, v3)
         i += 32
     }
     while i + 8 <= count {
-        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - m
+        let v = x.load8(start + i) - m
         l0.addProduct(v, v)
         i += 8
     }
     var total = ((l0 + l1) + (l2 + l3)).sum()
-    while i < count { total += (x[i] - mean) * (x[i] - mean); i += 1 }
+    while i < count {
+        let v = x.load(start + i)
+        total += (v - mean) * (v - mean)
+        i += 1
+    }
     return total
 }
 
@@ -385,52 +410,55 @@ struct Unmasked: GradientMask {
 /// v = x·scale + shift, was > 0, that is where v > `threshold`. v is recomputed with the forward
 /// pass's operations (a multiply, then an add: Swift does not fuse them), so the mask is the one
 /// the output gave, bit for bit, without reading the output.
-struct PositiveNormalized: GradientMask {
-    let x: UnsafePointer<Float>, scale: Float, shift: Float
-    /// 0, or in bf16 `bfloat16Threshold`, where the output was v rounded.
+struct PositiveNormalized<X: StoredValues>: GradientMask {
+    let x: X, scale: Float, shift: Float
+    /// 0, or in bf16 `PositiveNormalizedThreshold.bfloat16`, where the output was v rounded.
     let threshold: Float
-    /// The largest Float whose bf16 rounding is 0 (2⁻¹³⁴, bits 0x8000: ties to even): a rounded
-    /// output is > 0 exactly where v is above it.
-    static let bfloat16Threshold = Float(bitPattern: 0x8000)
 
     @inline(__always) func apply(_ g: SIMD8<Float>, at i: Int) -> SIMD8<Float> {
-        let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) * scale + shift
+        let v = x.load8(i) * scale + shift
         return SIMD8<Float>().replacing(with: g, where: v .> threshold)
     }
-    @inline(__always) func apply(_ g: Float, at i: Int) -> Float { x[i] * scale + shift > threshold ? g : 0 }
+    @inline(__always) func apply(_ g: Float, at i: Int) -> Float { x.load(i) * scale + shift > threshold ? g : 0 }
 }
 
-/// (Σ g[i], Σ g[i]·(x[i] − mean)) in one pass, two 8-lane accumulators each, where g is dy
-/// under `mask`.
+enum PositiveNormalizedThreshold {
+    /// The largest Float whose bf16 rounding is 0 (2⁻¹³⁴, bits 0x8000: ties to even): a rounded
+    /// output is > 0 exactly where v is above it.
+    static let bfloat16 = Float(bitPattern: 0x8000)
+}
+
+/// (Σ g[i], Σ g[i]·(x[i] − mean)) over i in start ..< start + count in one pass, two 8-lane
+/// accumulators each, where g is dy under `mask`.
 @inline(__always)
-func planeSumAndCentredDot<Mask: GradientMask>(
-    _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int, _ mean: Float, _ mask: Mask
+func planeSumAndCentredDot<X: StoredValues, Mask: GradientMask>(
+    _ dy: UnsafePointer<Float>, _ x: X, _ start: Int, _ count: Int, _ mean: Float, _ mask: Mask
 ) -> (Float, Float) {
-    let rawDy = UnsafeRawPointer(dy), rawX = UnsafeRawPointer(x)
+    let rawDy = UnsafeRawPointer(dy + start)
     let m = SIMD8<Float>(repeating: mean)
     var s0 = SIMD8<Float>(repeating: 0), s1 = s0, d0 = s0, d1 = s0
     var i = 0
     while i + 16 <= count {
-        let g0 = mask.apply(rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), at: i)
-        let g1 = mask.apply(rawDy.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self), at: i + 8)
-        let v0 = rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - m
-        let v1 = rawX.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) - m
+        let g0 = mask.apply(rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), at: start + i)
+        let g1 = mask.apply(rawDy.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self), at: start + i + 8)
+        let v0 = x.load8(start + i) - m
+        let v1 = x.load8(start + i + 8) - m
         s0 += g0; s1 += g1
         d0.addProduct(g0, v0); d1.addProduct(g1, v1)
         i += 16
     }
     while i + 8 <= count {
-        let g = mask.apply(rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), at: i)
-        let v = rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - m
+        let g = mask.apply(rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), at: start + i)
+        let v = x.load8(start + i) - m
         s0 += g
         d0.addProduct(g, v)
         i += 8
     }
     var sum = (s0 + s1).sum(), dot = (d0 + d1).sum()
     while i < count {
-        let g = mask.apply(dy[i], at: i)
+        let g = mask.apply(dy[start + i], at: start + i)
         sum += g
-        dot += g * (x[i] - mean)
+        dot += g * (x.load(start + i) - mean)
         i += 1
     }
     return (sum, dot)

@@ -38,6 +38,16 @@ func planReLUs(_ chain: [(name: String, layer: Layer)]) {
     }
 }
 
+/// Marks each Conv2d that a BatchNorm2d follows in the chain: in bf16 it keeps its output as bf16
+/// bits (`TensorElement.bfloat16`, half the bytes), which the batch norm, its only reader in
+/// forward and backward, reads as such.
+func planConvolutionOutputs(_ chain: [(name: String, layer: Layer)]) {
+    for (index, (_, layer)) in chain.enumerated() {
+        guard let conv = layer as? Conv2d else { continue }
+        conv.outputFeedsBatchNorm = index + 1 < chain.count && chain[index + 1].layer is BatchNorm2d
+    }
+}
+
 /// True for layers whose backward reads their input (and saved statistics) but not their
 /// output, so the output may be overwritten after forward: Conv2d, Linear, and BatchNorm2d
 /// unless it applies a ReLU (whose mask it reads from its output).

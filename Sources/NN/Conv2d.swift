@@ -4,7 +4,8 @@ import TensorCore
 /// forward: [N, in, H, W] → [N, out, oH, oW]
 /// In bf16 (autocast) it convolves bf16 values of input, weight and bias with Float32 accumulation
 /// and rounds what it returns: on the bf16 GEMM (AMX, AVX512-BF16), which rounds its operands as
-/// it packs them, or with the Float32 kernels on rounded copies (exact bf16 arithmetic).
+/// it packs them, or with the Float32 kernels on rounded copies (exact bf16 arithmetic). Before a
+/// batch norm it keeps that output as bf16 bits (`outputFeedsBatchNorm`).
 public final class Conv2d: MixedPrecisionLayer {
     public let kind = "Conv2d"
     public let inChannels: Int
@@ -36,6 +37,9 @@ public final class Conv2d: MixedPrecisionLayer {
     /// Whether the last forward handed its operands to the bf16 GEMM unrounded (every pass on it,
     /// see `packingRounds`), fixed at forward so backward makes the same choice.
     private var operandsUnrounded = false
+    /// Set by its chain when a BatchNorm2d comes next (`planConvolutionOutputs`): in bf16 the
+    /// output is then kept as bf16 bits, half the bytes, which the batch norm reads as such.
+    public internal(set) var outputFeedsBatchNorm = false
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Size2D, stride: Size2D = 1,
                 padding: Size2D = 0, dilation: Size2D = 1, groups: Int = 1, bias: Bool = true) {
@@ -104,8 +108,9 @@ public final class Conv2d: MixedPrecisionLayer {
             do { g = try makeGeometry(input.shape) } catch { preconditionFailure("\(error)") }
             geometry = g
         }
-        output.reshape(g.batch, outChannels, g.outHeight, g.outWidth)
         roundedForward = precision.roundsToBFloat16
+        let keepsBits = roundedForward && outputFeedsBatchNorm
+        output.reshape(g.batch, outChannels, g.outHeight, g.outWidth, element: keepsBits ? .bfloat16 : .float32)
         product = MatrixProduct.forPrecision(roundedForward ? .bf16 : .fp32)
         if roundedForward {
             if let bias { BFloat16Copies.round(bias.value, into: bf16.bias) }
@@ -115,8 +120,7 @@ public final class Conv2d: MixedPrecisionLayer {
                 // The bf16 GEMM rounds input and weight as it packs them, here and in backward: no
                 // rounded copies, and the input is kept for backward as it came.
                 self.input = input
-                Convolution.forward(g, input: input.pointer, weight: weight.value.pointer, bias: roundedBias,
-                                    output: output.pointer, product: product, roundsOutput: true)
+                forwardRounded(g, input: input.pointer, weight: weight.value.pointer, bias: roundedBias)
                 return output
             }
             // An input of bf16 values already (another convolution's output, through ReLU or
@@ -124,8 +128,7 @@ public final class Conv2d: MixedPrecisionLayer {
             let roundedInput = BFloat16Copies.roundedOrItself(input, copy: bf16.input)
             BFloat16Copies.round(weight.value, into: bf16.weight)
             self.input = roundedInput
-            Convolution.forward(g, input: roundedInput.pointer, weight: bf16.weight.pointer, bias: roundedBias,
-                                output: output.pointer, product: product, roundsOutput: true)
+            forwardRounded(g, input: roundedInput.pointer, weight: bf16.weight.pointer, bias: roundedBias)
             return output
         }
         self.input = input
@@ -151,6 +154,19 @@ public final class Conv2d: MixedPrecisionLayer {
 }
 
 extension Conv2d {
+    /// Autocast's bf16 output into `output`: bf16 bits when it feeds a batch norm, else Float32
+    /// values rounded to bf16.
+    private func forwardRounded(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                bias: UnsafePointer<Float>?) {
+        if output.element == .bfloat16 {
+            Convolution.forward(g, input: input, weight: weight, bias: bias, bfloat16Output: output.bfloat16Bits,
+                                product: product)
+        } else {
+            Convolution.forward(g, input: input, weight: weight, bias: bias, output: output.pointer, product: product,
+                                roundsOutput: true)
+        }
+    }
+
     /// The geometry of the last forward pass (nil before the first): what `bench conv` times.
     public var lastGeometry: ConvolutionGeometry? { geometry }
 

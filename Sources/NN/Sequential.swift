@@ -17,6 +17,7 @@ public final class Sequential: Layer {
     public init(_ children: [(name: String, layer: Layer)]) {
         self.children = children
         planReLUs(children)
+        planConvolutionOutputs(children)
     }
 
     /// Children named by their index, as torch.nn.Sequential names them.

@@ -313,6 +313,72 @@ final class MixedPrecisionTests: XCTestCase {
                       "the unrounded sum holds non-bf16 values: the rounding is tested")
     }
 
+    /// A bf16 convolution that a batch norm follows keeps its output as bf16 bits, half the bytes,
+    /// and the batch norm reads them: a chain and a residual block with a projection shortcut
+    /// train and evaluate bit for bit as with those outputs kept as Float32 values, on the
+    /// emulated path and each bf16 path this CPU has, threads 1 and 3. In Float32 nothing changes.
+    func testConvolutionsBeforeBatchNormsKeepBFloat16Bits() {
+        var isas: [BFloat16ISA] = [.emulated]
+        for isa in [BFloat16ISA.avx512bf16, .amx] where isa.missingFlag(on: .current) == nil && isa.isPermitted {
+            isas.append(isa)
+        }
+        func network() -> (Sequential, [Conv2d]) {
+            let stem = Conv2d(3, 8, kernelSize: 3, padding: 1)
+            let conv1 = Conv2d(8, 40, kernelSize: 3, stride: 2, padding: 1, bias: false)
+            let conv2 = Conv2d(40, 40, kernelSize: 3, padding: 1, bias: false)
+            let projection = Conv2d(8, 40, kernelSize: 1, stride: 2, bias: false)
+            let block = Residual(
+                main: [("conv1", conv1), ("bn1", BatchNorm2d(40)), ("relu", ReLU()), ("conv2", conv2),
+                       ("bn2", BatchNorm2d(40))],
+                shortcut: ("downsample", Sequential([("0", projection), ("1", BatchNorm2d(40))])))
+            let chain = Sequential([("stem", stem), ("bn", BatchNorm2d(8)), ("relu", ReLU()), ("block", block)])
+            chain.initializeParameters(seed: 51)
+            for (_, layer) in chain.namedLayers() {
+                guard let norm = layer as? BatchNorm2d else { continue }
+                for c in 0..<norm.numFeatures {
+                    norm.weight.value[c] = 0.75 + 0.1 * Float(c % 5)
+                    norm.bias.value[c] = 0.05 * Float(c % 7) - 0.1
+                }
+            }
+            return (chain, [stem, conv1, conv2, projection])
+        }
+        let input = random([4, 3, 10, 10], seed: 52), gradOutput = random([4, 40, 5, 5], seed: 53)
+        for isa in isas {
+            BFloat16ISA.active = isa
+            for threads in [1, 3] {
+                let (bits, convolutions) = network(), (values, references) = network()
+                XCTAssertTrue(convolutions.allSatisfy(\.outputFeedsBatchNorm))
+                for conv in references { conv.outputFeedsBatchNorm = false }
+                bits.setPrecision(.bf16)
+                values.setPrecision(.bf16)
+                let context = "\(isa), threads \(threads)"
+                withThreads(threads) {
+                    for training in [true, false] {
+                        bits.setTraining(training)
+                        values.setTraining(training)
+                        let output = bits.forward(input), expected = values.forward(input)
+                        assertBitwiseEqual(output, expected, "\(context) training \(training) output")
+                        guard training else { continue }
+                        assertBitwiseEqual(bits.backward(gradOutput), values.backward(gradOutput),
+                                           context + " input gradient")
+                        for ((name, p), (_, q)) in zip(bits.namedParameters(), values.namedParameters()) {
+                            XCTAssertEqual(p.gradient.array.map(\.bitPattern), q.gradient.array.map(\.bitPattern),
+                                           "\(context) \(name) gradient")
+                        }
+                        for ((name, b), (_, c)) in zip(bits.namedBuffers(), values.namedBuffers()) {
+                            XCTAssertEqual(b.array, c.array, "\(context) \(name)")
+                        }
+                    }
+                }
+                XCTAssertEqual(convolutions[0].forward(input).element, .bfloat16, context)
+                XCTAssertEqual(references[0].forward(input).element, .float32, context)
+            }
+        }
+        let (chain, convolutions) = network()
+        chain.setPrecision(.fp32)
+        XCTAssertEqual(convolutions[0].forward(input).element, .float32, "Float32 keeps Float32 outputs")
+    }
+
     func testLinearInBFloat16IsFloat32OnRoundedValues() {
         for threads in 1...4 {
             checkLayer("Linear 37→13", inputShape: [5, 37], threads: threads) { Linear(37, 13) }
