@@ -84,7 +84,8 @@ public enum TrainingBenchmark {
     /// them). A convolution's input and output gradient are copied too where they do not hold
     /// bf16 values already (a network's input, a gradient summed by overlapping pooling windows),
     /// which the bound, as a lower bound, leaves out. A convolution's output that a batch norm
-    /// reads is kept as bf16 bits, counted at half its values.
+    /// reads, and a batch norm's that a convolution reads, are kept as bf16 bits, counted at half
+    /// their values.
     public static func memoryLowerBound(_ model: Model, batch: Int, precision: ComputePrecision = .fp32) throws
         -> Double
     {
@@ -98,8 +99,11 @@ public enum TrainingBenchmark {
             for row in summary.rows {
                 guard let layer = layers[row.path] else { continue }
                 values += layer.bfloat16CopyValues(inputShape: [batch] + row.inputShape)
-                // A convolution before a batch norm keeps its output as bf16 bits: half the bytes.
-                if let conv = layer as? Conv2d, conv.outputFeedsBatchNorm { values -= batch * row.activations / 2 }
+                // A convolution before a batch norm, and a batch norm before a convolution, keep
+                // their outputs as bf16 bits: half the bytes.
+                let keepsBits = (layer as? Conv2d)?.outputFeedsBatchNorm == true
+                    || (layer as? BatchNorm2d)?.nextConvolution != nil
+                if keepsBits { values -= batch * row.activations / 2 }
             }
         }
         return Double(values * ModelSummary.bytesPerValue) / Double(1 << 20)

@@ -47,6 +47,10 @@ public final class BatchNorm2d: MixedPrecisionLayer {
     var addsShortcutThenReLU: Tensor?
     /// Whether the last forward added a shortcut (the profile says so).
     public private(set) var addedShortcut = false
+    /// The convolution that reads this layer's output (through the ReLU it applies), set by its
+    /// chain (`planBFloat16Storage`). When both compute in bf16 the output is kept as bf16
+    /// bits, half the bytes; that convolution is its only reader, forward and backward.
+    public internal(set) weak var nextConvolution: Conv2d?
 
     public init(_ numFeatures: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
         precondition(numFeatures > 0, "BatchNorm2d: numFeatures must be positive, got \(numFeatures)")
@@ -90,9 +94,7 @@ public final class BatchNorm2d: MixedPrecisionLayer {
     public func forward(_ input: Tensor) -> Tensor {
         precondition(input.rank == 4 && input.shape[1] == numFeatures, "BatchNorm2d(\(numFeatures)) got \(input.shape)")
         self.input = input
-        output.reshape(input.shape)
         let batch = input.shape[0], channels = numFeatures, plane = input.shape[2] * input.shape[3]
-        let y = output.pointer
         let gamma = weight.value.pointer, beta = bias.value.pointer
         let mean = savedMean.pointer, inverseStd = savedInverseStd.pointer
         let runMean = runningMean.pointer, runVar = runningVar.pointer
@@ -107,9 +109,12 @@ public final class BatchNorm2d: MixedPrecisionLayer {
                          "BatchNorm2d: shortcut \(shortcut.shape) for input \(input.shape)")
             precondition(!appliesReLU, "BatchNorm2d: a shortcut sum where the ReLU after it is already applied")
         }
+        let keepsBits = roundedForward && shortcut == nil && nextConvolution?.precision.roundsToBFloat16 == true
+        output.reshape(input.shape, element: keepsBits ? .bfloat16 : .float32)
         Parallel.forEachRange(channels, BatchNormForward(
-            x: StoredInput(input), y: y, gamma: gamma, beta: beta, mean: mean, inverseStd: inverseStd,
-            runMean: runMean, runVar: runVar, batch: batch, channels: channels, plane: plane, training: training,
+            x: StoredInput(input), y: NormalizedOutput(output), gamma: gamma, beta: beta, mean: mean,
+            inverseStd: inverseStd, runMean: runMean, runVar: runVar, batch: batch, channels: channels, plane: plane,
+            training: training,
             eps: eps, momentum: momentum, appliesReLU: appliesReLU,
             shortcut: shortcut.map { UnsafePointer($0.pointer) }, roundsOutput: roundedForward))
         if training { numBatchesTracked[0] += 1 }
@@ -151,9 +156,20 @@ private enum StoredInput {
     }
 }
 
+/// Where a batch norm writes: Float32 values, or bf16 bits (rounded values' top halves) for a
+/// bf16 convolution after it.
+private enum NormalizedOutput {
+    case float32(Float32Destination), bfloat16(BFloat16Destination)
+
+    init(_ tensor: Tensor) {
+        self = tensor.element == .bfloat16
+            ? .bfloat16(BFloat16Destination(tensor.bfloat16Bits)) : .float32(Float32Destination(tensor.pointer))
+    }
+}
+
 /// Per channel: batch statistics (training) or running ones, then y = x·scale + shift.
 private struct BatchNormForward: ParallelBody {
-    let x: StoredInput, y: UnsafeMutablePointer<Float>
+    let x: StoredInput, y: NormalizedOutput
     let gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>
     let mean: UnsafeMutablePointer<Float>, inverseStd: UnsafeMutablePointer<Float>
     let runMean: UnsafeMutablePointer<Float>, runVar: UnsafeMutablePointer<Float>
@@ -166,13 +182,16 @@ private struct BatchNormForward: ParallelBody {
     let roundsOutput: Bool
 
     func run(_ range: Range<Int>) {
-        switch x {
-        case .float32(let values): run(range, values)
-        case .bfloat16(let values): run(range, values)
+        switch (x, y) {
+        case (.float32(let values), .float32(let destination)): run(range, values, destination)
+        case (.float32(let values), .bfloat16(let destination)): run(range, values, destination)
+        case (.bfloat16(let values), .float32(let destination)): run(range, values, destination)
+        case (.bfloat16(let values), .bfloat16(let destination)): run(range, values, destination)
         }
     }
 
-    private func run<X: StoredValues>(_ range: Range<Int>, _ x: X) {
+    private func run<X: StoredValues, Y: ValueDestination>(_ range: Range<Int>, _ x: X, _ y: Y) {
+        precondition(roundsOutput || Y.self == Float32Destination.self, "BatchNorm2d: bf16 bits of unrounded values")
         let count = batch * plane
         for c in range {
             if training {
@@ -201,9 +220,9 @@ private struct BatchNormForward: ParallelBody {
             for n in 0..<batch {
                 let offset = (n * channels + c) * plane
                 if roundsOutput {
-                    writePlane(x, offset, scale, shift, RoundedToBFloat16())
+                    writePlane(x, y, offset, scale, shift, RoundedToBFloat16())
                 } else {
-                    writePlane(x, offset, scale, shift, Unrounded())
+                    writePlane(x, y, offset, scale, shift, Unrounded())
                 }
             }
         }
@@ -212,8 +231,8 @@ private struct BatchNormForward: ParallelBody {
     /// y = x·scale + shift over one plane, with the shortcut sum and ReLU or the ReLU, each
     /// result rounded by `rounding`.
     @inline(__always)
-    private func writePlane<X: StoredValues, Rounding: OutputRounding>(
-        _ x: X, _ offset: Int, _ scale: Float, _ shift: Float, _ rounding: Rounding
+    private func writePlane<X: StoredValues, Y: ValueDestination, Rounding: OutputRounding>(
+        _ x: X, _ y: Y, _ offset: Int, _ scale: Float, _ shift: Float, _ rounding: Rounding
     ) {
         if let shortcut {
             // As Elementwise.addRelu on the normalised value: the same two roundings (in bf16 the
@@ -221,16 +240,16 @@ private struct BatchNormForward: ParallelBody {
             // v > 0, else 0.
             for i in 0..<plane {
                 let v = rounding.apply(x.load(offset + i) * scale + shift) + shortcut[offset + i]
-                y[offset + i] = rounding.apply(v > 0 ? v : 0)
+                y.store(rounding.apply(v > 0 ? v : 0), at: offset + i)
             }
         } else if appliesReLU {
             // As Elementwise.relu: v where v > 0, else 0 (rounding keeps the sign).
             for i in 0..<plane {
                 let v = x.load(offset + i) * scale + shift
-                y[offset + i] = rounding.apply(v > 0 ? v : 0)
+                y.store(rounding.apply(v > 0 ? v : 0), at: offset + i)
             }
         } else {
-            for i in 0..<plane { y[offset + i] = rounding.apply(x.load(offset + i) * scale + shift) }
+            for i in 0..<plane { y.store(rounding.apply(x.load(offset + i) * scale + shift), at: offset + i) }
         }
     }
 }

@@ -38,13 +38,19 @@ func planReLUs(_ chain: [(name: String, layer: Layer)]) {
     }
 }
 
-/// Marks each Conv2d that a BatchNorm2d follows in the chain: in bf16 it keeps its output as bf16
-/// bits (`TensorElement.bfloat16`, half the bytes), which the batch norm, its only reader in
-/// forward and backward, reads as such.
-func planConvolutionOutputs(_ chain: [(name: String, layer: Layer)]) {
+/// Pairs the convolutions and batch norms of a chain whose tensors between them can be kept as
+/// bf16 bits (`TensorElement.bfloat16`, half the bytes) in bf16: a Conv2d's output that a
+/// BatchNorm2d reads next, and a BatchNorm2d's output that a Conv2d reads next, through a ReLU
+/// the batch norm applies. Each reader is then the tensor's only one, forward and backward.
+/// After `planReLUs`, which decides which ReLUs pass through.
+func planBFloat16Storage(_ chain: [(name: String, layer: Layer)]) {
     for (index, (_, layer)) in chain.enumerated() {
-        guard let conv = layer as? Conv2d else { continue }
-        conv.outputFeedsBatchNorm = index + 1 < chain.count && chain[index + 1].layer is BatchNorm2d
+        let next = index + 1 < chain.count ? chain[index + 1].layer : nil
+        if let conv = layer as? Conv2d { conv.outputFeedsBatchNorm = next is BatchNorm2d }
+        if let norm = layer as? BatchNorm2d {
+            let skipsReLU = (next as? ReLU)?.passesThrough == true && index + 2 < chain.count
+            norm.nextConvolution = (skipsReLU ? chain[index + 2].layer : next) as? Conv2d
+        }
     }
 }
 

@@ -37,7 +37,7 @@ public final class Conv2d: MixedPrecisionLayer {
     /// Whether the last forward handed its operands to the bf16 GEMM unrounded (every pass on it,
     /// see `packingRounds`), fixed at forward so backward makes the same choice.
     private var operandsUnrounded = false
-    /// Set by its chain when a BatchNorm2d comes next (`planConvolutionOutputs`): in bf16 the
+    /// Set by its chain when a BatchNorm2d comes next (`planBFloat16Storage`): in bf16 the
     /// output is then kept as bf16 bits, half the bytes, which the batch norm reads as such.
     public internal(set) var outputFeedsBatchNorm = false
 
@@ -120,15 +120,17 @@ public final class Conv2d: MixedPrecisionLayer {
                 // The bf16 GEMM rounds input and weight as it packs them, here and in backward: no
                 // rounded copies, and the input is kept for backward as it came.
                 self.input = input
-                forwardRounded(g, input: input.pointer, weight: weight.value.pointer, bias: roundedBias)
+                forwardRounded(g, input: input, weight: weight.value.pointer, bias: roundedBias)
                 return output
             }
-            // An input of bf16 values already (another convolution's output, through ReLU or
-            // max pooling) is used as it is: its rounded copy would hold the same bits.
-            let roundedInput = BFloat16Copies.roundedOrItself(input, copy: bf16.input)
+            // An input of bf16 bits (a batch norm's output), or of bf16 values already (another
+            // convolution's output, through ReLU or max pooling), is used as it is: its rounded
+            // copy would hold the same values.
+            let roundedInput = input.element == .bfloat16
+                ? input : BFloat16Copies.roundedOrItself(input, copy: bf16.input)
             BFloat16Copies.round(weight.value, into: bf16.weight)
             self.input = roundedInput
-            forwardRounded(g, input: roundedInput.pointer, weight: bf16.weight.pointer, bias: roundedBias)
+            forwardRounded(g, input: roundedInput, weight: bf16.weight.pointer, bias: roundedBias)
             return output
         }
         self.input = input
@@ -156,15 +158,12 @@ public final class Conv2d: MixedPrecisionLayer {
 extension Conv2d {
     /// Autocast's bf16 output into `output`: bf16 bits when it feeds a batch norm, else Float32
     /// values rounded to bf16.
-    private func forwardRounded(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    private func forwardRounded(_ g: ConvolutionGeometry, input: Tensor, weight: UnsafePointer<Float>,
                                 bias: UnsafePointer<Float>?) {
-        if output.element == .bfloat16 {
-            Convolution.forward(g, input: input, weight: weight, bias: bias, bfloat16Output: output.bfloat16Bits,
-                                product: product)
-        } else {
-            Convolution.forward(g, input: input, weight: weight, bias: bias, output: output.pointer, product: product,
-                                roundsOutput: true)
-        }
+        let destination: ConvolutionOutput = output.element == .bfloat16
+            ? .bfloat16Bits(output.bfloat16Bits) : .roundedToBFloat16(output.pointer)
+        Convolution.forward(g, input: ConvolutionInput(input), weight: weight, bias: bias, output: destination,
+                            product: product)
     }
 
     /// The geometry of the last forward pass (nil before the first): what `bench conv` times.
@@ -181,7 +180,7 @@ extension Conv2d {
         let dY = packed ? gradOutput.pointer : BFloat16Copies.roundedOrItself(gradOutput, copy: bf16.gradOutput).pointer
         let weights = operandsUnrounded ? weight.value.pointer : bf16.weight.pointer
         LayerProfiler.weightGradient(self) {
-            Convolution.backwardWeight(g, input: input.pointer, gradOutput: dY,
+            Convolution.backwardWeight(g, input: ConvolutionInput(input), gradOutput: dY,
                                        gradWeight: weight.gradient.pointer, gradBias: bias?.gradient.pointer,
                                        product: product)
             BFloat16Copies.roundInPlace(weight.gradient)

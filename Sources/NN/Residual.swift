@@ -57,7 +57,7 @@ public final class Residual: MixedPrecisionLayer {
         self.activation = activation
         fusesReLU = activation is ReLU
         planReLUs(main)  // before sumsInPlace: a batch norm that applies a ReLU reads its output
-        planConvolutionOutputs(main)
+        planBFloat16Storage(main)
         sumsInPlace = main.last.map { backwardReadsInputOnly($0.layer) } ?? false
         normalizationAddsShortcut = fusesReLU && sumsInPlace ? main.last?.layer as? BatchNorm2d : nil
         activationIsChild = activation.map { !$0.namedParameters().isEmpty || !$0.namedBuffers().isEmpty } ?? false

@@ -17,7 +17,7 @@ public final class Sequential: Layer {
     public init(_ children: [(name: String, layer: Layer)]) {
         self.children = children
         planReLUs(children)
-        planConvolutionOutputs(children)
+        planBFloat16Storage(children)
     }
 
     /// Children named by their index, as torch.nn.Sequential names them.

@@ -98,6 +98,18 @@ public enum BFloat16Rounding {
         }
     }
 
+    /// destination[i] = the Float32 value of the bf16 bits at byte 2·i of `bits` (exact), eight
+    /// lanes at a time.
+    public static func expand(bits: UnsafeRawPointer, into destination: UnsafeMutablePointer<Float>, count: Int) {
+        let source = BFloat16Values(bits), d = UnsafeMutableRawPointer(destination)
+        var i = 0
+        while i + 8 <= count {
+            d.storeBytes(of: source.load8(i), toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { destination[i] = source.load(i); i += 1 }
+    }
+
     /// destination[i] = the Float32 value of the bfloat16 bits source[i] (exact).
     public static func expand(_ source: UnsafePointer<UInt16>, into destination: UnsafeMutablePointer<Float>,
                               count: Int) {
@@ -129,6 +141,23 @@ extension BFloat16Rounding {
         Parallel.forEachRange(
             chunks, minimumChunk: valuesPerThread / 16,
             ConvertChunks(source: source, destination: destination, count: count))
+    }
+
+    /// `expand(bits:into:count:)` spread over the worker threads.
+    public static func expandInParallel(bits: UnsafeRawPointer, into destination: UnsafeMutablePointer<Float>,
+                                        count: Int) {
+        Parallel.forEachRange(
+            (count + 15) / 16, minimumChunk: valuesPerThread / 16,
+            ExpandChunks(bits: bits, destination: destination, count: count))
+    }
+
+    struct ExpandChunks: ParallelBody {
+        let bits: UnsafeRawPointer, destination: UnsafeMutablePointer<Float>, count: Int
+
+        func run(_ range: Range<Int>) {
+            let start = range.lowerBound * 16, end = Swift.min(count, range.upperBound * 16)
+            if start < end { expand(bits: bits + 2 * start, into: destination + start, count: end - start) }
+        }
     }
 
     struct ConvertChunks: ParallelBody {

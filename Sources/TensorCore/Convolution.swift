@@ -141,14 +141,17 @@ public enum Convolution {
     }
 
     /// Lowers images start ..< start+count side by side into `columns`, or returns the
-    /// image itself when a single pointwise image needs no lowering.
+    /// image itself when a single pointwise image needs no lowering. An image of bf16 bits is
+    /// widened into `widened` first (`l.widenedSize` floats).
     @inline(__always)
-    static func lower(_ g: ConvolutionGeometry, _ l: Lowering, input: UnsafePointer<Float>, start: Int, count: Int,
-                      columns: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-        if l.pointwise && count == 1 { return input + start * l.imageSize }
+    static func lower(_ g: ConvolutionGeometry, _ l: Lowering, input: ConvolutionInput, start: Int, count: Int,
+                      columns: UnsafeMutablePointer<Float>, widened: UnsafeMutablePointer<Float>)
+        -> UnsafePointer<Float>
+    {
+        if l.pointwise && count == 1 { return input.image(start, imageSize: l.imageSize, widened: widened) }
         for i in 0..<count {
-            im2col(g, image: input + (start + i) * l.imageSize, columns: columns + i * l.pixels,
-                   rowStride: count * l.pixels)
+            im2col(g, image: input.image(start + i, imageSize: l.imageSize, widened: widened),
+                   columns: columns + i * l.pixels, rowStride: count * l.pixels)
         }
         return UnsafePointer(columns)
     }
@@ -189,21 +192,37 @@ public enum Convolution {
         if roundsOutput { BFloat16Rounding.roundInParallel(output, into: output, count: g.outputCount) }
     }
 
-    /// output = conv(input, weight) + bias as bf16 bits (rounded to nearest, ties to even) at
-    /// `output`, 2 bytes a value: autocast's bf16 output kept at its own size. The lowered path
-    /// converts each image's result while it is in cache; the others convert a staging copy.
-    public static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>?, bfloat16Output output: UnsafeMutableRawPointer,
+    /// A bf16 layer's forward pass: output = conv(input, weight) + bias rounded to bf16 (ties to
+    /// even), from Float32 values or bf16 bits, as Float32 values or as bf16 bits (2 bytes a
+    /// value, an output kept at its own size). The lowered path widens each input image and
+    /// converts each image's result while they are in cache; the Winograd and direct kernels
+    /// go through staging copies of the whole input and output.
+    public static func forward(_ g: ConvolutionGeometry, input: ConvolutionInput, weight: UnsafePointer<Float>,
+                               bias: UnsafePointer<Float>?, output: ConvolutionOutput,
                                algorithm: ConvolutionAlgorithm? = nil, product: MatrixProduct = .float32) {
         let chosen = resolve(algorithm, g, .forward, product)
         if chosen == .gemm {
-            forwardLowered(g, input: input, weight: weight, bias: bias, output: .bfloat16Bits(output),
-                           product: product, roundsOutput: true)
+            let destination: ForwardDestination
+            switch output {
+            case .roundedToBFloat16(let values): destination = .float32(values)
+            case .bfloat16Bits(let bits): destination = .bfloat16Bits(bits)
+            }
+            forwardLowered(g, input: input, weight: weight, bias: bias, output: destination, product: product,
+                           roundsOutput: true)
             return
         }
-        OutputStaging.shared.withBuffer(g.outputCount) { staging in
-            forward(g, input: input, weight: weight, bias: bias, output: staging, algorithm: chosen, product: product)
-            BFloat16Rounding.convertInParallel(staging, intoBits: output, count: g.outputCount)
+        input.withFloat32(count: g.inputCount) { x in
+            switch output {
+            case .roundedToBFloat16(let y):
+                forward(g, input: x, weight: weight, bias: bias, output: y, algorithm: chosen, product: product,
+                        roundsOutput: true)
+            case .bfloat16Bits(let bits):
+                StagingBuffer.output.withBuffer(g.outputCount) { staging in
+                    forward(g, input: x, weight: weight, bias: bias, output: staging, algorithm: chosen,
+                            product: product)
+                    BFloat16Rounding.convertInParallel(staging, intoBits: bits, count: g.outputCount)
+                }
+            }
         }
     }
 
@@ -217,21 +236,22 @@ public enum Convolution {
     static func forwardLowered(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
                                product: MatrixProduct, roundsOutput: Bool) {
-        forwardLowered(g, input: input, weight: weight, bias: bias, output: .float32(output), product: product,
-                       roundsOutput: roundsOutput)
+        forwardLowered(g, input: .float32(input), weight: weight, bias: bias, output: .float32(output),
+                       product: product, roundsOutput: roundsOutput)
     }
 
-    static func forwardLowered(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    static func forwardLowered(_ g: ConvolutionGeometry, input: ConvolutionInput, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: ForwardDestination,
                                product: MatrixProduct, roundsOutput: Bool) {
         let l = Lowering(g, product: product, roundsResults: roundsOutput)
         // A bf16 destination takes even a single image's result through the scratch.
         var resultScratch = l.resultsSize
         if case .bfloat16Bits = output { resultScratch = Swift.max(resultScratch, l.resultSize) }
+        let widenedOffset = l.columnsSize + resultScratch
         withPackedWeights(g, l, weight, transposed: false) { packedWeights in
-            forEachImageRun(g, scratchCount: l.columnsSize + resultScratch,
+            forEachImageRun(g, scratchCount: widenedOffset + input.widenedSize(imageSize: l.imageSize),
                             ForwardRun(g: g, l: l, input: input, weight: weight, packedWeights: packedWeights,
-                                       bias: bias, output: output))
+                                       bias: bias, output: output, widenedOffset: widenedOffset))
         }
     }
 
@@ -277,25 +297,39 @@ public enum Convolution {
                                       gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
                                       gradBias: UnsafeMutablePointer<Float>?, algorithm: ConvolutionAlgorithm? = nil,
                                       product: MatrixProduct = .float32) {
-        switch resolve(algorithm, g, .weightGradient, product) {
-        case .direct:
-            DirectConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
-                                             gradBias: gradBias)
+        backwardWeight(g, input: .float32(input), gradOutput: gradOutput, gradWeight: gradWeight, gradBias: gradBias,
+                       algorithm: algorithm, product: product)
+    }
+
+    /// `backwardWeight` from Float32 values or bf16 bits (see `ConvolutionInput`).
+    public static func backwardWeight(_ g: ConvolutionGeometry, input source: ConvolutionInput,
+                                      gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
+                                      gradBias: UnsafeMutablePointer<Float>?, algorithm: ConvolutionAlgorithm? = nil,
+                                      product: MatrixProduct = .float32) {
+        let chosen = resolve(algorithm, g, .weightGradient, product)
+        if chosen != .gemm {
+            // The Float32 kernels read the whole input: the bits widened into a staging copy.
+            source.withFloat32(count: g.inputCount) { input in
+                switch chosen {
+                case .direct:
+                    DirectConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
+                                                     gradBias: gradBias)
+                case .winograd:
+                    WinogradConvolution.backwardWeight(g, input: input, gradOutput: gradOutput,
+                                                       gradWeight: gradWeight, gradBias: gradBias)
+                case .winograd4x4:
+                    WinogradConvolution.backwardWeight(g, input: input, gradOutput: gradOutput,
+                                                       gradWeight: gradWeight, gradBias: gradBias, outputTile: 4)
+                case .gemm: preconditionFailure("unreachable")
+                }
+            }
             return
-        case .winograd:
-            WinogradConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
-                                               gradBias: gradBias)
-            return
-        case .winograd4x4:
-            WinogradConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
-                                               gradBias: gradBias, outputTile: 4)
-            return
-        case .gemm: break
         }
         let l = Lowering(g, product: product)
-        sumWeightGradientsOverRuns(g, runScratch: l.columnsSize + l.resultsSize, gradWeight: gradWeight,
+        let runScratch = l.columnsSize + l.resultsSize + source.widenedSize(imageSize: l.imageSize)
+        sumWeightGradientsOverRuns(g, runScratch: runScratch, gradWeight: gradWeight,
                                    gradBias: gradBias) { partials, stride in
-            WeightGradientRun(g: g, l: l, input: input, gradOutput: gradOutput, partials: partials, stride: stride,
+            WeightGradientRun(g: g, l: l, input: source, gradOutput: gradOutput, partials: partials, stride: stride,
                               withBias: gradBias != nil)
         }
     }
@@ -327,9 +361,10 @@ public enum Convolution {
     }
 
     /// Writes the gradient summed over `images` (chunk by chunk, in order) to
-    /// gradWeightTransposed (per group [depth × filters]) and gradBias.
+    /// gradWeightTransposed (per group [depth × filters]) and gradBias. `buffer` holds the
+    /// columns, the gathered output gradient, and an image widened from bf16 bits, in that order.
     static func accumulateWeightGradient(_ g: ConvolutionGeometry, _ l: Lowering, images: Range<Int>,
-                                         input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                         input: ConvolutionInput, gradOutput: UnsafePointer<Float>,
                                          gradWeightTransposed: UnsafeMutablePointer<Float>,
                                          gradBias: UnsafeMutablePointer<Float>?,
                                          gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {
@@ -338,23 +373,26 @@ public enum Convolution {
             gradBias?.update(repeating: 0, count: g.outChannels)
             return
         }
+        let widened = buffer + l.columnsSize + l.resultsSize
         forEachChunk(images, l.chunk) { start, count in
             let first = start == images.lowerBound
             let width = count * l.pixels
             let gradResults = gatherResults(g, l, gradOutput: gradOutput, start: start, count: count,
                                             results: buffer + l.columnsSize)
             if l.isBanded {
+                let image = input.image(start, imageSize: l.imageSize, widened: widened)
                 forEachBand(g, l) { rows in
                     // gradWᵀ [depth × filters] += the band's columns [depth × band] · its gradOutᵀ
                     let band = rows.count * g.outWidth
-                    im2col(g, image: input + start * l.imageSize, columns: buffer, rowStride: band, outputRows: rows)
+                    im2col(g, image: image, columns: buffer, rowStride: band, outputRows: rows)
                     l.product.multiply(transposeA: false, transposeB: true, m: l.depth, n: l.filters, k: band,
                                       a: buffer, lda: band, b: gradResults + rows.lowerBound * g.outWidth,
                                       ldb: l.pixels, beta: first && rows.lowerBound == 0 ? 0 : 1,
                                       c: gradWeightTransposed, ldc: l.filters, threads: gemmThreads)
                 }
             } else {
-                let columns = lower(g, l, input: input, start: start, count: count, columns: buffer)
+                let columns = lower(g, l, input: input, start: start, count: count, columns: buffer,
+                                    widened: widened)
                 for group in 0..<g.groups {
                     // gradW_gᵀ [depth × filters] += columns_g [depth × width] · gradOut_gᵀ [width × filters]
                     l.product.multiply(transposeA: false, transposeB: true, m: l.depth, n: l.filters, k: width,
@@ -377,9 +415,11 @@ public enum Convolution {
 
     struct ForwardRun: ImageRunBody {
         let g: ConvolutionGeometry, l: Lowering
-        let input: UnsafePointer<Float>, weight: UnsafePointer<Float>, packedWeights: PackedWeights?
+        let input: ConvolutionInput, weight: UnsafePointer<Float>, packedWeights: PackedWeights?
         let bias: UnsafePointer<Float>?
         let output: ForwardDestination
+        /// Where in the scratch an image widened from bf16 bits goes (after columns and results).
+        let widenedOffset: Int
 
         func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {
             forEachChunk(images, l.chunk) { start, count in
@@ -389,11 +429,13 @@ public enum Convolution {
                 var result = buffer + l.columnsSize
                 if count == 1, case .float32(let values) = output { result = values + start * l.resultSize }
                 if l.isBanded {
-                    multiplyBands(image: start, result: result, gemmThreads: gemmThreads, columns: buffer)
+                    multiplyBands(image: start, result: result, gemmThreads: gemmThreads, columns: buffer,
+                                  widened: buffer + widenedOffset)
                     finish(start: start, count: count, result: result)
                     return
                 }
-                let columns = lower(g, l, input: input, start: start, count: count, columns: buffer)
+                let columns = lower(g, l, input: input, start: start, count: count, columns: buffer,
+                                    widened: buffer + widenedOffset)
                 if let packedWeights {
                     packedWeights.multiply(
                         n: width, b: columns, ldb: width, c: result, ldc: width, threads: gemmThreads)
@@ -411,11 +453,12 @@ public enum Convolution {
 
         /// One image's result [out, oH·oW], band by band: each band's rows lowered into
         /// `columns`, then multiplied into the result's columns for those pixels.
-        func multiplyBands(image: Int, result: UnsafeMutablePointer<Float>, gemmThreads: Int,
-                           columns: UnsafeMutablePointer<Float>) {
+        func multiplyBands(image index: Int, result: UnsafeMutablePointer<Float>, gemmThreads: Int,
+                           columns: UnsafeMutablePointer<Float>, widened: UnsafeMutablePointer<Float>) {
+            let image = input.image(index, imageSize: l.imageSize, widened: widened)
             forEachBand(g, l) { rows in
                 let width = rows.count * g.outWidth
-                im2col(g, image: input + image * l.imageSize, columns: columns, rowStride: width, outputRows: rows)
+                im2col(g, image: image, columns: columns, rowStride: width, outputRows: rows)
                 let c = result + rows.lowerBound * g.outWidth
                 if let packedWeights {
                     packedWeights.multiply(n: width, b: columns, ldb: width, c: c, ldc: l.pixels, threads: gemmThreads)
@@ -529,7 +572,7 @@ public enum Convolution {
     /// Each run writes its own partial [transposed weight gradient | bias gradient].
     struct WeightGradientRun: ImageRunBody {
         let g: ConvolutionGeometry, l: Lowering
-        let input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>
+        let input: ConvolutionInput, gradOutput: UnsafePointer<Float>
         let partials: UnsafeMutablePointer<Float>, stride: Int, withBias: Bool
 
         func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {

@@ -1,6 +1,7 @@
-// Reading a tensor's values as Float32 whatever its element (`TensorElement`): loops written
-// once over `StoredValues` compile to a Float32 load, or to a bf16 load widened by a shift
-// (exact), with nothing decided per value.
+// Reading and writing a tensor's values as Float32 whatever its element (`TensorElement`):
+// loops written once over `StoredValues` and `ValueDestination` compile to Float32 loads and
+// stores, or to bf16 loads widened by a shift and stores of the top half, with nothing decided
+// per value.
 
 /// Values at a base address, read as Float32.
 public protocol StoredValues {
@@ -51,5 +52,34 @@ public struct BFloat16Values: StoredValues {
     @inlinable @inline(__always)
     public func prefetch(_ index: Int, count: Int) {
         Prefetch.forReading(base + 2 * index, bytes: 2 * count)
+    }
+}
+
+/// Where values go, given as Float32.
+public protocol ValueDestination {
+    func store(_ value: Float, at index: Int)
+}
+
+/// Float32 values.
+public struct Float32Destination: ValueDestination {
+    public let base: UnsafeMutablePointer<Float>
+
+    @inlinable public init(_ base: UnsafeMutablePointer<Float>) { self.base = base }
+
+    @inlinable @inline(__always)
+    public func store(_ value: Float, at index: Int) { base[index] = value }
+}
+
+/// bf16 bits, value i at byte 2·i: the top half of each value, which must be a bf16 value
+/// already (rounded), so nothing is lost.
+public struct BFloat16Destination: ValueDestination {
+    public let base: UnsafeMutableRawPointer
+
+    @inlinable public init(_ base: UnsafeMutableRawPointer) { self.base = base }
+
+    @inlinable @inline(__always)
+    public func store(_ value: Float, at index: Int) {
+        base.storeBytes(of: UInt16(truncatingIfNeeded: value.bitPattern >> 16), toByteOffset: 2 * index,
+                        as: UInt16.self)
     }
 }

@@ -314,24 +314,34 @@ final class MixedPrecisionTests: XCTestCase {
     }
 
     /// A bf16 convolution that a batch norm follows keeps its output as bf16 bits, half the bytes,
-    /// and the batch norm reads them: a chain and a residual block with a projection shortcut
-    /// train and evaluate bit for bit as with those outputs kept as Float32 values, on the
-    /// emulated path and each bf16 path this CPU has, threads 1 and 3. In Float32 nothing changes.
-    func testConvolutionsBeforeBatchNormsKeepBFloat16Bits() {
+    /// and so does a batch norm that a convolution follows (through the ReLU it applies); their
+    /// readers read the bits. A chain and a residual block with a projection shortcut train and
+    /// evaluate bit for bit as with those outputs kept as Float32 values, on the emulated path and
+    /// each bf16 path this CPU has (direct, Winograd 4x4 and bf16 GEMM convolutions), threads 1
+    /// and 3. In Float32 nothing changes.
+    func testConvolutionsAndBatchNormsKeepBFloat16BitsBetweenThem() {
         var isas: [BFloat16ISA] = [.emulated]
         for isa in [BFloat16ISA.avx512bf16, .amx] where isa.missingFlag(on: .current) == nil && isa.isPermitted {
             isas.append(isa)
         }
+        // On the bf16 hardware paths the 8-channel 56x56 layers run Float32 kernels (direct or
+        // Winograd) on bf16 values, the 40-channel ones the bf16 GEMM; the emulated path lowers all.
         func network() -> (Sequential, [Conv2d]) {
             let stem = Conv2d(3, 8, kernelSize: 3, padding: 1)
-            let conv1 = Conv2d(8, 40, kernelSize: 3, stride: 2, padding: 1, bias: false)
-            let conv2 = Conv2d(40, 40, kernelSize: 3, padding: 1, bias: false)
-            let projection = Conv2d(8, 40, kernelSize: 1, stride: 2, bias: false)
+            let direct = Conv2d(8, 8, kernelSize: 3, padding: 1, bias: false)
+            let winograd = Conv2d(8, 40, kernelSize: 3, padding: 1, bias: false)
+            let conv1 = Conv2d(40, 40, kernelSize: 3, stride: 2, padding: 1, bias: false)
+            let conv2 = Conv2d(40, 40, kernelSize: 1, bias: false)
+            let projection = Conv2d(40, 40, kernelSize: 1, stride: 2, bias: false)
             let block = Residual(
                 main: [("conv1", conv1), ("bn1", BatchNorm2d(40)), ("relu", ReLU()), ("conv2", conv2),
                        ("bn2", BatchNorm2d(40))],
                 shortcut: ("downsample", Sequential([("0", projection), ("1", BatchNorm2d(40))])))
-            let chain = Sequential([("stem", stem), ("bn", BatchNorm2d(8)), ("relu", ReLU()), ("block", block)])
+            let chain = Sequential([
+                ("stem", stem), ("bn", BatchNorm2d(8)), ("relu", ReLU()), ("direct", direct),
+                ("bn_direct", BatchNorm2d(8)), ("relu_direct", ReLU()), ("winograd", winograd),
+                ("bn_winograd", BatchNorm2d(40)), ("relu_winograd", ReLU()), ("block", block),
+            ])
             chain.initializeParameters(seed: 51)
             for (_, layer) in chain.namedLayers() {
                 guard let norm = layer as? BatchNorm2d else { continue }
@@ -340,15 +350,21 @@ final class MixedPrecisionTests: XCTestCase {
                     norm.bias.value[c] = 0.05 * Float(c % 7) - 0.1
                 }
             }
-            return (chain, [stem, conv1, conv2, projection])
+            return (chain, [stem, direct, winograd, conv1, conv2, projection])
         }
-        let input = random([4, 3, 10, 10], seed: 52), gradOutput = random([4, 40, 5, 5], seed: 53)
+        let input = random([2, 3, 56, 56], seed: 52), gradOutput = random([2, 40, 28, 28], seed: 53)
         for isa in isas {
             BFloat16ISA.active = isa
             for threads in [1, 3] {
                 let (bits, convolutions) = network(), (values, references) = network()
                 XCTAssertTrue(convolutions.allSatisfy(\.outputFeedsBatchNorm))
+                let norms = bits.namedLayers().compactMap { $0.layer as? BatchNorm2d }
+                XCTAssertEqual(norms.map { $0.nextConvolution.map(ObjectIdentifier.init) },
+                               [convolutions[1], convolutions[2], nil, convolutions[4], nil, nil]
+                                   .map { $0.map(ObjectIdentifier.init) },
+                               "each batch norm names the convolution after it in its chain")
                 for conv in references { conv.outputFeedsBatchNorm = false }
+                for (_, layer) in values.namedLayers() { (layer as? BatchNorm2d)?.nextConvolution = nil }
                 bits.setPrecision(.bf16)
                 values.setPrecision(.bf16)
                 let context = "\(isa), threads \(threads)"
@@ -370,7 +386,11 @@ final class MixedPrecisionTests: XCTestCase {
                         }
                     }
                 }
-                XCTAssertEqual(convolutions[0].forward(input).element, .bfloat16, context)
+                let stemOutput = convolutions[0].forward(input)
+                XCTAssertEqual(stemOutput.element, .bfloat16, context)
+                XCTAssertEqual(norms[0].forward(stemOutput).element, .bfloat16, context)
+                XCTAssertEqual(norms[2].forward(random([2, 40, 56, 56], seed: 54)).element, .float32,
+                               context + ": a batch norm before a residual block keeps Float32 values")
                 XCTAssertEqual(references[0].forward(input).element, .float32, context)
             }
         }

@@ -88,14 +88,21 @@ final class BFloat16OutputTests: XCTestCase {
             kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1),
     ]
 
-    /// The bits equal the Float32 output rounded to bf16, bit for bit, for every algorithm that
-    /// applies, with and without a bias, threads 1–3, on the Float32 product and each bf16 one
-    /// this CPU runs.
-    func testConvolutionWritesTheBitsOfItsRoundedOutput() {
+    /// The products to check: Float32, the emulated bf16 one, and each bf16 one this CPU runs.
+    private var products: [MatrixProduct] {
         var products: [MatrixProduct] = [.float32, .bfloat16(.emulated)]
         for isa in [BFloat16ISA.avx512bf16, .amx] where isa.missingFlag(on: .current) == nil && isa.isPermitted {
             products.append(.bfloat16(isa))
         }
+        return products
+    }
+
+    /// Runs `body(g, product, algorithm, threads)` over the geometries, products, the algorithms
+    /// that apply to `pass`, and threads 1–3, with small bands (the stem is lowered band by band);
+    /// checks every kernel ran.
+    private func forEachCase(
+        _ pass: ConvolutionPass, _ body: (Int, ConvolutionGeometry, MatrixProduct, ConvolutionAlgorithm, Int) -> Void
+    ) {
         let savedBandBytes = Convolution.bandBytes, savedMinimum = Convolution.bandMinimumPixels
         Convolution.bandBytes = 4 * 1024
         Convolution.bandMinimumPixels = 16
@@ -105,38 +112,95 @@ final class BFloat16OutputTests: XCTestCase {
         }
         var ran = Set<String>()
         for (index, g) in geometries.enumerated() {
-            let input = randomValues(g.inputCount, seed: 90 + UInt64(index)).map(BFloat16.round)
-            let weight = randomValues(g.weightCount, seed: 95 + UInt64(index)).map(BFloat16.round)
-            let bias = randomValues(g.outChannels, seed: 99 + UInt64(index)).map(BFloat16.round)
             for product in products {
                 let algorithms: [ConvolutionAlgorithm] = product == .bfloat16(.emulated)
                     ? [.gemm] : [.gemm, .direct, .winograd, .winograd4x4]
-                for algorithm in algorithms where Convolution.applies(algorithm, g, .forward) {
-                    for withBias in [false, true] {
-                        for threads in 1...3 {
-                            withThreadCount(threads) {
-                                var expected = [Float](repeating: .nan, count: g.outputCount)
-                                var bits = [UInt16](repeating: 0xFFFF, count: g.outputCount)
-                                let biasValues: [Float]? = withBias ? bias : nil
-                                biasValues.withPointer { biasPointer in
-                                    Convolution.forward(
-                                        g, input: input, weight: weight, bias: biasPointer, output: &expected,
-                                        algorithm: algorithm, product: product, roundsOutput: true)
-                                    Convolution.forward(
-                                        g, input: input, weight: weight, bias: biasPointer, bfloat16Output: &bits,
-                                        algorithm: algorithm, product: product)
-                                }
-                                XCTAssertEqual(
-                                    bits, expected.map { BFloat16($0).bitPattern },
-                                    "\(algorithm) \(product) bias \(withBias) threads \(threads) \(g)")
-                            }
-                        }
+                for algorithm in algorithms where Convolution.applies(algorithm, g, pass) {
+                    for threads in 1...3 {
+                        withThreadCount(threads) { body(index, g, product, algorithm, threads) }
                     }
                     ran.insert("\(algorithm)")
                 }
             }
         }
-        XCTAssertEqual(ran, ["gemm", "direct", "winograd", "winograd4x4"], "every kernel wrote bits")
+        XCTAssertEqual(ran, ["gemm", "direct", "winograd", "winograd4x4"], "every kernel ran \(pass)")
+    }
+
+    /// bf16 values, as Float32 and as bf16 bits.
+    private struct RoundedValues {
+        let values: [Float], bits: [UInt16]
+
+        init(_ count: Int, seed: UInt64) {
+            values = randomValues(count, seed: seed).map(BFloat16.round)
+            bits = values.map { BFloat16($0).bitPattern }
+        }
+
+        /// Runs `body` with the values as a convolution input of each kind: Float32, then bits.
+        func withSources(_ body: ([ConvolutionInput]) -> Void) {
+            values.withUnsafeBufferPointer { floats in
+                bits.withUnsafeBytes { body([.float32(floats.baseAddress!), .bfloat16Bits($0.baseAddress!)]) }
+            }
+        }
+    }
+
+    /// The forward pass of a bf16 layer, from Float32 values or bf16 bits, into Float32 values
+    /// rounded or bf16 bits, all four the Float32 output rounded, bit for bit, with and without a
+    /// bias.
+    func testConvolutionReadsAndWritesBFloat16Bits() {
+        forEachCase(.forward) { index, g, product, algorithm, threads in
+            let input = RoundedValues(g.inputCount, seed: 90 + UInt64(index))
+            let weight = randomValues(g.weightCount, seed: 95 + UInt64(index)).map(BFloat16.round)
+            let bias = randomValues(g.outChannels, seed: 99 + UInt64(index)).map(BFloat16.round)
+            for withBias in [false, true] {
+                let context = "\(algorithm) \(product) bias \(withBias) threads \(threads) \(g)"
+                var expected = [Float](repeating: .nan, count: g.outputCount)
+                let biasValues: [Float]? = withBias ? bias : nil
+                biasValues.withPointer { biasPointer in
+                    Convolution.forward(
+                        g, input: input.values, weight: weight, bias: biasPointer, output: &expected,
+                        algorithm: algorithm, product: product, roundsOutput: true)
+                    input.withSources { sources in
+                        for (kind, source) in zip(["Float32 input", "bf16 input"], sources) {
+                            var bits = [UInt16](repeating: 0xFFFF, count: g.outputCount)
+                            bits.withUnsafeMutableBytes {
+                                Convolution.forward(g, input: source, weight: weight, bias: biasPointer,
+                                                    output: .bfloat16Bits($0.baseAddress!), algorithm: algorithm,
+                                                    product: product)
+                            }
+                            XCTAssertEqual(bits, expected.map { BFloat16($0).bitPattern },
+                                           "bits from \(kind), \(context)")
+                            var values = [Float](repeating: .nan, count: g.outputCount)
+                            values.withUnsafeMutableBufferPointer {
+                                Convolution.forward(g, input: source, weight: weight, bias: biasPointer,
+                                                    output: .roundedToBFloat16($0.baseAddress!), algorithm: algorithm,
+                                                    product: product)
+                            }
+                            XCTAssertEqual(values.map(\.bitPattern), expected.map(\.bitPattern),
+                                           "values from \(kind), \(context)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The weight and bias gradients from an input of bf16 bits equal those from its values.
+    func testWeightGradientReadsBFloat16Bits() {
+        forEachCase(.weightGradient) { index, g, product, algorithm, threads in
+            let input = RoundedValues(g.inputCount, seed: 70 + UInt64(index))
+            let gradOutput = randomValues(g.outputCount, seed: 75 + UInt64(index)).map(BFloat16.round)
+            func gradients(_ source: ConvolutionInput) -> [[UInt32]] {
+                var gradWeight = [Float](repeating: .nan, count: g.weightCount)
+                var gradBias = [Float](repeating: .nan, count: g.outChannels)
+                Convolution.backwardWeight(g, input: source, gradOutput: gradOutput, gradWeight: &gradWeight,
+                                           gradBias: &gradBias, algorithm: algorithm, product: product)
+                return [gradWeight.map(\.bitPattern), gradBias.map(\.bitPattern)]
+            }
+            input.withSources { sources in
+                XCTAssertEqual(gradients(sources[1]), gradients(sources[0]),
+                               "\(algorithm) \(product) threads \(threads) \(g)")
+            }
+        }
     }
 }
 

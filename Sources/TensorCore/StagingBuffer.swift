@@ -1,10 +1,10 @@
-// One Float32 buffer the size of a whole layer output, for kernels that write Float32 where
-// the layer keeps bf16 bits (a convolution's bf16 output from the Winograd or direct kernel):
-// the kernel writes here, and a conversion pass writes the bits.
+// Float32 buffers the size of a whole layer input or output, for kernels that work in Float32
+// where the layer keeps bf16 bits (a bf16 convolution on the Winograd or direct kernel): its
+// input widened into one, its output written into the other and then converted to bits.
 //
 // Not a ScratchPool: a pool keeps a buffer per thread, each at the largest size asked for, and
-// whole outputs would multiply the memory the bf16 storage saves by the thread count. Layers
-// run one at a time, so one buffer, grown to the largest output, serves them all.
+// whole tensors would multiply the memory the bf16 storage saves by the thread count. Layers
+// run one at a time, so one buffer per role, grown to the largest tensor, serves them all.
 
 #if canImport(Glibc)
 import Glibc
@@ -12,8 +12,11 @@ import Glibc
 import Darwin
 #endif
 
-final class OutputStaging: @unchecked Sendable {
-    static let shared = OutputStaging()
+final class StagingBuffer: @unchecked Sendable {
+    /// A convolution's input, widened from bf16 bits.
+    static let input = StagingBuffer()
+    /// A convolution's output, before it is converted to bf16 bits.
+    static let output = StagingBuffer()
 
     private let buffer = ScratchBuffer(capacity: 0)
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
