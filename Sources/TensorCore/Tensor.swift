@@ -26,7 +26,8 @@ public final class Tensor {
     /// with other tensors (`share(_:)`), or memory someone else owns (`bind(to:)`).
     private var storage: TensorStorage
 
-    /// Allocated capacity in elements; `reshape` within it never reallocates.
+    /// Allocated capacity in Float32 slots (a `.bfloat16` tensor fits two values in one);
+    /// `reshape` within it never reallocates.
     public var capacity: Int { storage.capacity }
     public var data: UnsafeMutablePointer<Float> {
         precondition(element == .float32, "a tensor of bf16 bits \(shape) read as Float32 values")
@@ -135,7 +136,7 @@ public final class Tensor {
     }
 
     public func clone() -> Tensor {
-        let t = Tensor(shape: shape)
+        let t = Tensor(shape: element == .bfloat16 ? [0] : shape)
         guard element == .bfloat16 else {
             t.copy(from: self)
             return t

@@ -56,6 +56,7 @@ final class BFloat16OutputTests: XCTestCase {
         XCTAssertEqual(tensor.value(at: 149), BFloat16.round(values[149]))
         let copy = tensor.clone()
         XCTAssertEqual(copy.element, .bfloat16)
+        XCTAssertEqual(copy.capacity, 75, "a copy of bits takes bits' storage")
         XCTAssertEqual(copy.array, tensor.array)
         XCTAssertTrue(tensor.description.contains("bf16"), tensor.description)
 
@@ -66,6 +67,35 @@ final class BFloat16OutputTests: XCTestCase {
         tensor.reshape(2, 3, 5, 5, element: .bfloat16)
         XCTAssertEqual(tensor.element, .bfloat16)
         XCTAssertEqual(tensor.capacity, 150, "shrinking keeps the storage")
+    }
+
+    /// With `--workers` several ranks train in one process: one holding a staging buffer does not
+    /// make another wait for it, and the two get different memory.
+    func testStagingBuffersServeConcurrentHolders() {
+        final class Held: @unchecked Sendable { var first, second: UnsafeMutablePointer<Float>? }
+        let staging = StagingBuffer(), held = Held()
+        let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let secondDone = DispatchSemaphore(value: 0), firstDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            staging.withBuffer(1_000) { buffer in
+                held.first = buffer
+                holding.signal()
+                release.wait()
+            }
+            firstDone.signal()
+        }
+        holding.wait()
+        Thread.detachNewThread {
+            staging.withBuffer(500) { held.second = $0 }
+            secondDone.signal()
+        }
+        XCTAssertEqual(secondDone.wait(timeout: .now() + 30), .success, "the second holder waited for the first")
+        release.signal()
+        XCTAssertEqual(firstDone.wait(timeout: .now() + 30), .success)
+        XCTAssertNotNil(held.first)
+        XCTAssertNotEqual(held.first, held.second, "two holders shared one buffer")
+        // Free again: the next caller reuses one of them rather than allocating.
+        staging.withBuffer(800) { XCTAssertTrue($0 == held.first || $0 == held.second) }
     }
 
     /// Geometries for each kind of kernel: a 3x3 same convolution (direct, Winograd, lowered),
