@@ -84,8 +84,8 @@ public enum TrainingBenchmark {
     /// them). A convolution's input and output gradient are copied too where they do not hold
     /// bf16 values already (a network's input, a gradient summed by overlapping pooling windows),
     /// which the bound, as a lower bound, leaves out. A convolution's output that a batch norm
-    /// reads, and a batch norm's that a convolution reads, are kept as bf16 bits, counted at half
-    /// their values.
+    /// reads, a batch norm's that a convolution reads, and a residual block's sum that the next
+    /// block reads are kept as bf16 bits, counted at half their values.
     public static func memoryLowerBound(_ model: Model, batch: Int, precision: ComputePrecision = .fp32) throws
         -> Double
     {
@@ -99,10 +99,12 @@ public enum TrainingBenchmark {
             for row in summary.rows {
                 guard let layer = layers[row.path] else { continue }
                 values += layer.bfloat16CopyValues(inputShape: [batch] + row.inputShape)
-                // A convolution before a batch norm, and a batch norm before a convolution, keep
-                // their outputs as bf16 bits: half the bytes.
+                // A convolution before a batch norm, a batch norm before a convolution, and a
+                // residual block's sum before the next block keep their outputs as bf16 bits:
+                // half the bytes.
+                let norm = layer as? BatchNorm2d
                 let keepsBits = (layer as? Conv2d)?.outputFeedsBatchNorm == true
-                    || (layer as? BatchNorm2d)?.nextConvolution != nil
+                    || norm?.nextConvolution != nil || norm?.writesSumForNextBlock == true
                 if keepsBits { values -= batch * row.activations / 2 }
             }
         }

@@ -45,6 +45,12 @@ public final class BatchNorm2d: MixedPrecisionLayer {
     /// the output pass, instead of a pass of their own that reads and writes the output again.
     /// Backward is unchanged: the block masks the gradient by its output before passing it here.
     var addsShortcutThenReLU: Tensor?
+    /// Set by `Residual` with `addsShortcutThenReLU`: keep that sum as bf16 bits, for the next
+    /// block, which reads them (`Residual.readsBFloat16Input`).
+    var keepsSumAsBits = false
+    /// Whether this layer writes a block's sum that the next block in the chain reads (set with
+    /// `Residual.nextBlock`): the memory bound counts it at bf16's size.
+    public internal(set) var writesSumForNextBlock = false
     /// Whether the last forward added a shortcut (the profile says so).
     public private(set) var addedShortcut = false
     /// The convolution that reads this layer's output (through the ReLU it applies), set by its
@@ -101,22 +107,24 @@ public final class BatchNorm2d: MixedPrecisionLayer {
         let training = isTraining
         forwardUsedBatchStatistics = training
         roundedForward = precision.roundsToBFloat16
-        let shortcut = addsShortcutThenReLU
+        let shortcut = addsShortcutThenReLU, sumAsBits = keepsSumAsBits
         addsShortcutThenReLU = nil
+        keepsSumAsBits = false
         addedShortcut = shortcut != nil
         if let shortcut {
             precondition(shortcut.shape == input.shape,
                          "BatchNorm2d: shortcut \(shortcut.shape) for input \(input.shape)")
             precondition(!appliesReLU, "BatchNorm2d: a shortcut sum where the ReLU after it is already applied")
         }
-        let keepsBits = roundedForward && shortcut == nil && nextConvolution?.precision.roundsToBFloat16 == true
+        let keepsBits = roundedForward
+            && (shortcut == nil ? nextConvolution?.precision.roundsToBFloat16 == true : sumAsBits)
         output.reshape(input.shape, element: keepsBits ? .bfloat16 : .float32)
         Parallel.forEachRange(channels, BatchNormForward(
             x: StoredInput(input), y: NormalizedOutput(output), gamma: gamma, beta: beta, mean: mean,
             inverseStd: inverseStd, runMean: runMean, runVar: runVar, batch: batch, channels: channels, plane: plane,
             training: training,
             eps: eps, momentum: momentum, appliesReLU: appliesReLU,
-            shortcut: shortcut.map { UnsafePointer($0.pointer) }, roundsOutput: roundedForward))
+            shortcut: shortcut.map(StoredInput.init), roundsOutput: roundedForward))
         if training { numBatchesTracked[0] += 1 }
         return output
     }
@@ -175,8 +183,9 @@ private struct BatchNormForward: ParallelBody {
     let runMean: UnsafeMutablePointer<Float>, runVar: UnsafeMutablePointer<Float>
     let batch: Int, channels: Int, plane: Int
     let training: Bool, eps: Float, momentum: Float, appliesReLU: Bool
-    /// Added before a ReLU (`BatchNorm2d.addsShortcutThenReLU`).
-    let shortcut: UnsafePointer<Float>?
+    /// Added before a ReLU (`BatchNorm2d.addsShortcutThenReLU`): Float32 values, or the previous
+    /// block's sum as bf16 bits.
+    let shortcut: StoredInput?
     /// bf16 (autocast): the normalised value rounded, then (with a shortcut) the rounded sum, as
     /// autocast's bf16 batch norm and bf16 `out += identity` give them; ReLU keeps bf16 values.
     let roundsOutput: Bool
@@ -235,12 +244,9 @@ private struct BatchNormForward: ParallelBody {
         _ x: X, _ y: Y, _ offset: Int, _ scale: Float, _ shift: Float, _ rounding: Rounding
     ) {
         if let shortcut {
-            // As Elementwise.addRelu on the normalised value: the same two roundings (in bf16 the
-            // normalised value rounded first, as autocast's batch norm returns it), then v where
-            // v > 0, else 0.
-            for i in 0..<plane {
-                let v = rounding.apply(x.load(offset + i) * scale + shift) + shortcut[offset + i]
-                y.store(rounding.apply(v > 0 ? v : 0), at: offset + i)
+            switch shortcut {
+            case .float32(let values): writePlaneAddingShortcut(x, y, values, offset, scale, shift, rounding)
+            case .bfloat16(let values): writePlaneAddingShortcut(x, y, values, offset, scale, shift, rounding)
             }
         } else if appliesReLU {
             // As Elementwise.relu: v where v > 0, else 0 (rounding keeps the sign).
@@ -250,6 +256,19 @@ private struct BatchNormForward: ParallelBody {
             }
         } else {
             for i in 0..<plane { y.store(rounding.apply(x.load(offset + i) * scale + shift), at: offset + i) }
+        }
+    }
+
+    /// As Elementwise.addRelu on the normalised value: the same two roundings (in bf16 the
+    /// normalised value rounded first, as autocast's batch norm returns it), then v where v > 0,
+    /// else 0.
+    @inline(__always)
+    private func writePlaneAddingShortcut<
+        X: StoredValues, Y: ValueDestination, S: StoredValues, Rounding: OutputRounding
+    >(_ x: X, _ y: Y, _ shortcut: S, _ offset: Int, _ scale: Float, _ shift: Float, _ rounding: Rounding) {
+        for i in 0..<plane {
+            let v = rounding.apply(x.load(offset + i) * scale + shift) + shortcut.load(offset + i)
+            y.store(rounding.apply(v > 0 ? v : 0), at: offset + i)
         }
     }
 }

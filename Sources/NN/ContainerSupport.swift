@@ -38,11 +38,11 @@ func planReLUs(_ chain: [(name: String, layer: Layer)]) {
     }
 }
 
-/// Pairs the convolutions and batch norms of a chain whose tensors between them can be kept as
-/// bf16 bits (`TensorElement.bfloat16`, half the bytes) in bf16: a Conv2d's output that a
-/// BatchNorm2d reads next, and a BatchNorm2d's output that a Conv2d reads next, through a ReLU
-/// the batch norm applies. Each reader is then the tensor's only one, forward and backward.
-/// After `planReLUs`, which decides which ReLUs pass through.
+/// Pairs the layers of a chain whose tensors between them can be kept as bf16 bits
+/// (`TensorElement.bfloat16`, half the bytes) in bf16: a Conv2d's output that a BatchNorm2d
+/// reads next; a BatchNorm2d's output that a Conv2d reads next, through a ReLU the batch norm
+/// applies; a Residual block's sum that the next block reads. Each reader then knows how to read
+/// the bits, forward and backward. After `planReLUs`, which decides which ReLUs pass through.
 func planBFloat16Storage(_ chain: [(name: String, layer: Layer)]) {
     for (index, (_, layer)) in chain.enumerated() {
         let next = index + 1 < chain.count ? chain[index + 1].layer : nil
@@ -50,6 +50,10 @@ func planBFloat16Storage(_ chain: [(name: String, layer: Layer)]) {
         if let norm = layer as? BatchNorm2d {
             let skipsReLU = (next as? ReLU)?.passesThrough == true && index + 2 < chain.count
             norm.nextConvolution = (skipsReLU ? chain[index + 2].layer : next) as? Conv2d
+        }
+        if let block = layer as? Residual {
+            block.nextBlock = next as? Residual
+            block.normalizationAddsShortcut?.writesSumForNextBlock = block.nextBlock != nil
         }
     }
 }

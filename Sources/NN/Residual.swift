@@ -44,6 +44,9 @@ public final class Residual: MixedPrecisionLayer {
     let normalizationAddsShortcut: BatchNorm2d?
     /// Tests turn the fusion into the batch norm off to compare it with the separate pass.
     nonisolated(unsafe) static var fusesShortcutIntoNormalization = true
+    /// The block after this one in its chain (`planBFloat16Storage`): when it reads bf16 bits
+    /// (`readsBFloat16Input`), this block's sum is kept as bf16 bits, half the bytes.
+    public internal(set) weak var nextBlock: Residual?
     let gradInput = Tensor(shape: [0])
     /// The tensor the last forward summed into (`sum`, or the main path's output).
     private var summed: Tensor?
@@ -124,6 +127,7 @@ public final class Residual: MixedPrecisionLayer {
         precondition(x.shape == shortcutOutput.shape,
                      "Residual: main path gives \(x.shape) but the shortcut gives \(shortcutOutput.shape)")
         norm.addsShortcutThenReLU = shortcutOutput
+        norm.keepsSumAsBits = roundedForward && nextBlock?.readsBFloat16Input == true
         let sum = LayerProfiler.forward(norm, x)
         summed = sum
         return sum
@@ -135,8 +139,13 @@ public final class Residual: MixedPrecisionLayer {
         let gradSum: Tensor
         if fusesReLU {
             self.gradSum.reshape(sum.shape)
-            Elementwise.reluBackward(output: sum.pointer, gradOutput: gradOutput.pointer,
-                                     gradInput: self.gradSum.pointer, count: sum.count)
+            if sum.element == .bfloat16 {
+                Elementwise.reluBackward(outputBits: sum.bfloat16Bits, gradOutput: gradOutput.pointer,
+                                         gradInput: self.gradSum.pointer, count: sum.count)
+            } else {
+                Elementwise.reluBackward(output: sum.pointer, gradOutput: gradOutput.pointer,
+                                         gradInput: self.gradSum.pointer, count: sum.count)
+            }
             gradSum = self.gradSum
         } else {
             gradSum = activation?.backward(gradOutput) ?? gradOutput
@@ -154,6 +163,21 @@ public final class Residual: MixedPrecisionLayer {
             }
         }
         return gradInput
+    }
+
+    /// Whether this block, in bf16, can take its input as bf16 bits: its readers are then a bf16
+    /// convolution opening the main path, and the shortcut's (a bf16 convolution opening it) or,
+    /// for the identity, the batch norm that adds it (the fused path, which reads any element).
+    var readsBFloat16Input: Bool {
+        func isBFloat16Convolution(_ layer: Layer?) -> Bool {
+            (layer as? Conv2d)?.precision.roundsToBFloat16 == true
+        }
+        guard precision.roundsToBFloat16, normalizationAddsShortcut != nil, Residual.fusesShortcutIntoNormalization,
+              isBFloat16Convolution(mainLayers.first?.layer)
+        else { return false }
+        guard let shortcut else { return true }
+        let opening = shortcut.layer is Sequential ? shortcut.layer.children.first?.layer : shortcut.layer
+        return isBFloat16Convolution(opening)
     }
 
     private func roundIfBFloat16(_ tensor: Tensor) {

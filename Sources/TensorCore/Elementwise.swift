@@ -21,6 +21,12 @@ public enum Elementwise {
         Parallel.forEachRange(count, minimumChunk: chunk, ReLUBackward(y: y, dy: dy, dx: dx))
     }
 
+    /// `reluBackward` where the output is bf16 bits (a residual block's sum kept at its own size).
+    public static func reluBackward(outputBits y: UnsafeRawPointer, gradOutput dy: UnsafePointer<Float>,
+                                    gradInput dx: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forEachRange(count, minimumChunk: chunk, ReLUBackwardFromBits(y: BFloat16Values(y), dy: dy, dx: dx))
+    }
+
     /// z = x + y
     public static func add(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>,
                            count: Int) {
@@ -110,6 +116,20 @@ public enum Elementwise {
                 i += 16
             }
             while i < range.upperBound { dx[i] = y[i] > 0 ? dy[i] : 0; i += 1 }
+        }
+    }
+
+    struct ReLUBackwardFromBits: ParallelBody {
+        let y: BFloat16Values, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>
+        func run(_ range: Range<Int>) {
+            var i = range.lowerBound
+            while i + 8 <= range.upperBound {
+                let g = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self)
+                let masked = SIMD8<Float>().replacing(with: g, where: y.load8(i) .> 0)
+                UnsafeMutableRawPointer(dx + i).storeBytes(of: masked, as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < range.upperBound { dx[i] = y.load(i) > 0 ? dy[i] : 0; i += 1 }
         }
     }
 

@@ -314,11 +314,12 @@ final class MixedPrecisionTests: XCTestCase {
     }
 
     /// A bf16 convolution that a batch norm follows keeps its output as bf16 bits, half the bytes,
-    /// and so does a batch norm that a convolution follows (through the ReLU it applies); their
-    /// readers read the bits. A chain and a residual block with a projection shortcut train and
-    /// evaluate bit for bit as with those outputs kept as Float32 values, on the emulated path and
-    /// each bf16 path this CPU has (direct, Winograd 4x4 and bf16 GEMM convolutions), threads 1
-    /// and 3. In Float32 nothing changes.
+    /// and so does a batch norm that a convolution follows (through the ReLU it applies), and a
+    /// residual block's sum that the next block reads; their readers read the bits. A chain and
+    /// three residual blocks (projection, identity, stride-1 projection) train and evaluate bit for
+    /// bit as with those tensors kept as Float32 values, on the emulated path and each bf16 path
+    /// this CPU has (direct, Winograd 4x4 and bf16 GEMM convolutions), threads 1 and 3. In
+    /// Float32 nothing changes.
     func testConvolutionsAndBatchNormsKeepBFloat16BitsBetweenThem() {
         var isas: [BFloat16ISA] = [.emulated]
         for isa in [BFloat16ISA.avx512bf16, .amx] where isa.missingFlag(on: .current) == nil && isa.isPermitted {
@@ -326,6 +327,15 @@ final class MixedPrecisionTests: XCTestCase {
         }
         // On the bf16 hardware paths the 8-channel 56x56 layers run Float32 kernels (direct or
         // Winograd) on bf16 values, the 40-channel ones the bf16 GEMM; the emulated path lowers all.
+        func makeBlock(stride: Int, projection: Bool) -> Residual {
+            let conv1 = Conv2d(40, 40, kernelSize: 3, stride: Size2D(stride), padding: 1, bias: false)
+            let conv2 = Conv2d(40, 40, kernelSize: 1, bias: false)
+            let downsample = Conv2d(40, 40, kernelSize: 1, stride: Size2D(stride), bias: false)
+            return Residual(
+                main: [("conv1", conv1), ("bn1", BatchNorm2d(40)), ("relu", ReLU()), ("conv2", conv2),
+                       ("bn2", BatchNorm2d(40))],
+                shortcut: projection ? ("downsample", Sequential([("0", downsample), ("1", BatchNorm2d(40))])) : nil)
+        }
         func network() -> (Sequential, [Conv2d]) {
             let stem = Conv2d(3, 8, kernelSize: 3, padding: 1)
             let direct = Conv2d(8, 8, kernelSize: 3, padding: 1, bias: false)
@@ -341,6 +351,8 @@ final class MixedPrecisionTests: XCTestCase {
                 ("stem", stem), ("bn", BatchNorm2d(8)), ("relu", ReLU()), ("direct", direct),
                 ("bn_direct", BatchNorm2d(8)), ("relu_direct", ReLU()), ("winograd", winograd),
                 ("bn_winograd", BatchNorm2d(40)), ("relu_winograd", ReLU()), ("block", block),
+                ("identity", makeBlock(stride: 1, projection: false)),
+                ("projection", makeBlock(stride: 1, projection: true)),
             ])
             chain.initializeParameters(seed: 51)
             for (_, layer) in chain.namedLayers() {
@@ -358,13 +370,24 @@ final class MixedPrecisionTests: XCTestCase {
             for threads in [1, 3] {
                 let (bits, convolutions) = network(), (values, references) = network()
                 XCTAssertTrue(convolutions.allSatisfy(\.outputFeedsBatchNorm))
-                let norms = bits.namedLayers().compactMap { $0.layer as? BatchNorm2d }
-                XCTAssertEqual(norms.map { $0.nextConvolution.map(ObjectIdentifier.init) },
-                               [convolutions[1], convolutions[2], nil, convolutions[4], nil, nil]
-                                   .map { $0.map(ObjectIdentifier.init) },
-                               "each batch norm names the convolution after it in its chain")
+                let named = bits.namedLayers()
+                let norms = named.compactMap { $0.layer as? BatchNorm2d }
+                func layerName(_ layer: Layer?) -> String? { named.first { $0.layer === layer }?.name }
+                XCTAssertEqual(
+                    norms.map { layerName($0.nextConvolution) },
+                    ["direct", "winograd", nil, "block.conv2", nil, nil, "identity.conv2", nil, "projection.conv2", nil,
+                     nil],
+                    "each batch norm names the convolution after it in its chain")
+                XCTAssertEqual(norms.map(\.writesSumForNextBlock),
+                               [false, false, false, false, true, false, false, true, false, false, false])
+                let blocks = bits.namedLayers().compactMap { $0.layer as? Residual }
+                XCTAssertEqual(blocks.map { $0.nextBlock.map(ObjectIdentifier.init) },
+                               [ObjectIdentifier(blocks[1]), ObjectIdentifier(blocks[2]), nil])
                 for conv in references { conv.outputFeedsBatchNorm = false }
-                for (_, layer) in values.namedLayers() { (layer as? BatchNorm2d)?.nextConvolution = nil }
+                for (_, layer) in values.namedLayers() {
+                    (layer as? BatchNorm2d)?.nextConvolution = nil
+                    (layer as? Residual)?.nextBlock = nil
+                }
                 bits.setPrecision(.bf16)
                 values.setPrecision(.bf16)
                 let context = "\(isa), threads \(threads)"
@@ -392,6 +415,11 @@ final class MixedPrecisionTests: XCTestCase {
                 XCTAssertEqual(norms[2].forward(random([2, 40, 56, 56], seed: 54)).element, .float32,
                                context + ": a batch norm before a residual block keeps Float32 values")
                 XCTAssertEqual(references[0].forward(input).element, .float32, context)
+                let blockInput = random([2, 40, 56, 56], seed: 55)
+                XCTAssertEqual(blocks[0].forward(blockInput).element, .bfloat16,
+                               context + ": a sum the next block reads")
+                XCTAssertEqual(blocks[2].forward(random([2, 40, 28, 28], seed: 56)).element, .float32,
+                               context + ": the last block's sum")
             }
         }
         let (chain, convolutions) = network()

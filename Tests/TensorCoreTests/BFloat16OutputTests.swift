@@ -69,6 +69,31 @@ final class BFloat16OutputTests: XCTestCase {
         XCTAssertEqual(tensor.capacity, 150, "shrinking keeps the storage")
     }
 
+    /// A ReLU's gradient masked by an output of bf16 bits (a residual block's sum) is the one
+    /// masked by the same values in Float32, threads 1 and 3, across zero, tiny and NaN outputs.
+    func testReLUBackwardReadsBFloat16Bits() {
+        var output: [Float] = (0..<1_003).map { (i: Int) -> Float in
+            let tiny: Float = i % 11 == 0 ? 1e-30 : 0
+            return BFloat16.round(Float(i % 7) - 3 + tiny)
+        }
+        output += [.nan, -0.0, .infinity]
+        let bits = output.map { BFloat16($0).bitPattern }
+        let gradOutput = randomValues(output.count, seed: 81)
+        for threads in [1, 3] {
+            withThreadCount(threads) {
+                var expected = [Float](repeating: .nan, count: output.count)
+                var actual = [Float](repeating: .nan, count: output.count)
+                Elementwise.reluBackward(output: output, gradOutput: gradOutput, gradInput: &expected,
+                                         count: output.count)
+                bits.withUnsafeBytes {
+                    Elementwise.reluBackward(outputBits: $0.baseAddress!, gradOutput: gradOutput, gradInput: &actual,
+                                             count: output.count)
+                }
+                XCTAssertEqual(actual.map(\.bitPattern), expected.map(\.bitPattern), "threads \(threads)")
+            }
+        }
+    }
+
     /// With `--workers` several ranks train in one process: one holding a staging buffer does not
     /// make another wait for it, and the two get different memory.
     func testStagingBuffersServeConcurrentHolders() {
