@@ -52,7 +52,7 @@ func planBFloat16Storage(_ chain: [(name: String, layer: Layer)]) {
             norm.nextConvolution = (skipsReLU ? chain[index + 2].layer : next) as? Conv2d
         }
         if let block = layer as? Residual {
-            block.nextBlock = next as? Residual
+            block.nextBlock = (next as? Residual).flatMap { $0.inputReaders == nil ? nil : $0 }
             block.normalizationAddsShortcut?.writesSumForNextBlock = block.nextBlock != nil
         }
     }

@@ -44,8 +44,9 @@ public final class Residual: MixedPrecisionLayer {
     let normalizationAddsShortcut: BatchNorm2d?
     /// Tests turn the fusion into the batch norm off to compare it with the separate pass.
     nonisolated(unsafe) static var fusesShortcutIntoNormalization = true
-    /// The block after this one in its chain (`planBFloat16Storage`): when it reads bf16 bits
-    /// (`readsBFloat16Input`), this block's sum is kept as bf16 bits, half the bytes.
+    /// The block after this one in its chain, if convolutions read its input (`inputReaders`,
+    /// `planBFloat16Storage`): when it reads bf16 bits (`readsBFloat16Input`), this block's sum
+    /// is kept as bf16 bits, half the bytes.
     public internal(set) weak var nextBlock: Residual?
     let gradInput = Tensor(shape: [0])
     /// The tensor the last forward summed into (`sum`, or the main path's output).
@@ -165,19 +166,22 @@ public final class Residual: MixedPrecisionLayer {
         return gradInput
     }
 
-    /// Whether this block, in bf16, can take its input as bf16 bits: its readers are then a bf16
-    /// convolution opening the main path, and the shortcut's (a bf16 convolution opening it) or,
-    /// for the identity, the batch norm that adds it (the fused path, which reads any element).
-    var readsBFloat16Input: Bool {
-        func isBFloat16Convolution(_ layer: Layer?) -> Bool {
-            (layer as? Conv2d)?.precision.roundsToBFloat16 == true
-        }
-        guard precision.roundsToBFloat16, normalizationAddsShortcut != nil, Residual.fusesShortcutIntoNormalization,
-              isBFloat16Convolution(mainLayers.first?.layer)
-        else { return false }
-        guard let shortcut else { return true }
+    /// The convolutions that read this block's input: the one opening the main path, and the one
+    /// opening the shortcut (none for the identity, which the fused batch norm adds, reading any
+    /// element); nil when another layer reads it, or the block adds in a pass of its own.
+    var inputReaders: [Conv2d]? {
+        guard normalizationAddsShortcut != nil, let main = mainLayers.first?.layer as? Conv2d else { return nil }
+        guard let shortcut else { return [main] }
         let opening = shortcut.layer is Sequential ? shortcut.layer.children.first?.layer : shortcut.layer
-        return isBFloat16Convolution(opening)
+        return (opening as? Conv2d).map { [main, $0] }
+    }
+
+    /// Whether this block takes its input as bf16 bits now: in bf16, on the fused path, with
+    /// bf16 convolutions as its `inputReaders`.
+    var readsBFloat16Input: Bool {
+        guard precision.roundsToBFloat16, Residual.fusesShortcutIntoNormalization, let readers = inputReaders
+        else { return false }
+        return readers.allSatisfy { $0.precision.roundsToBFloat16 }
     }
 
     private func roundIfBFloat16(_ tensor: Tensor) {

@@ -72,7 +72,8 @@ final class BFloat16OutputTests: XCTestCase {
     /// A ReLU's gradient masked by an output of bf16 bits (a residual block's sum) is the one
     /// masked by the same values in Float32, threads 1 and 3, across zero, tiny and NaN outputs.
     func testReLUBackwardReadsBFloat16Bits() {
-        var output: [Float] = (0..<1_003).map { (i: Int) -> Float in
+        // Over Elementwise.chunk (2¹⁴) values a range, so three threads split them.
+        var output: [Float] = (0..<50_003).map { (i: Int) -> Float in
             let tiny: Float = i % 11 == 0 ? 1e-30 : 0
             return BFloat16.round(Float(i % 7) - 3 + tiny)
         }
