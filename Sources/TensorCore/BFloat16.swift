@@ -76,9 +76,7 @@ public enum BFloat16Rounding {
     @inline(__always)
     public static func convert(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<UInt16>,
                                count: Int) {
-        for i in 0..<count {
-            destination[i] = UInt16(truncatingIfNeeded: BFloat16.roundedBits(source[i].bitPattern) >> 16)
-        }
+        convert(source, intoBits: UnsafeMutableRawPointer(destination), count: count)
     }
 
     /// The bfloat16 bits of source[i] stored at byte 2·i of `destination` (a `.bfloat16`
@@ -113,7 +111,7 @@ public enum BFloat16Rounding {
     /// destination[i] = the Float32 value of the bfloat16 bits source[i] (exact).
     public static func expand(_ source: UnsafePointer<UInt16>, into destination: UnsafeMutablePointer<Float>,
                               count: Int) {
-        for i in 0..<count { destination[i] = Float(bitPattern: UInt32(source[i]) << 16) }
+        expand(bits: UnsafeRawPointer(source), into: destination, count: count)
     }
 }
 
