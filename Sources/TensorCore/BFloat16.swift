@@ -80,19 +80,20 @@ public enum BFloat16Rounding {
     }
 
     /// The bfloat16 bits of source[i] stored at byte 2·i of `destination` (a `.bfloat16`
-    /// tensor's storage), eight lanes at a time.
+    /// tensor's storage), sixteen lanes at a time (`BFloat16Lanes`, as the bf16 GEMM packs).
     public static func convert(_ source: UnsafePointer<Float>, intoBits destination: UnsafeMutableRawPointer,
                                count: Int) {
         var i = 0
-        while i + 8 <= count {
-            let rounded = BFloat16.round(UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self))
-            let high = SIMD8<UInt16>(truncatingIfNeeded: unsafeBitCast(rounded, to: SIMD8<UInt32>.self) &>> 16)
-            destination.storeBytes(of: high, toByteOffset: 2 * i, as: SIMD8<UInt16>.self)
-            i += 8
+        while i + 16 <= count {
+            let halves = BFloat16Lanes.roundedHighHalves(BFloat16Lanes.load(source + i, count: 16))
+            destination.storeBytes(of: halves, toByteOffset: 2 * i, as: SIMD16<UInt16>.self)
+            i += 16
         }
-        while i < count {
-            destination.storeBytes(of: BFloat16(source[i]).bitPattern, toByteOffset: 2 * i, as: UInt16.self)
-            i += 1
+        if i < count {
+            let halves = BFloat16Lanes.roundedHighHalves(BFloat16Lanes.load(source + i, count: count - i))
+            for lane in 0..<(count - i) {
+                destination.storeBytes(of: halves[lane], toByteOffset: 2 * (i + lane), as: UInt16.self)
+            }
         }
     }
 
