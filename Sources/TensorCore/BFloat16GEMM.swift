@@ -62,9 +62,18 @@ public enum BFloat16GEMM {
         case .amx, .avx512bf16:
             multiplyPacked(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads,
+                a: .float32(a), lda: lda, b: .float32(b), ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads,
                 kernel: isa == .amx ? .amx : .avx512bf16, roundsResult: roundsResult)
         }
+    }
+
+    /// C = beta · C over its m×n window (zeros for beta 0, whatever C held), rounded with `roundsResult`.
+    static func scale(_ c: UnsafeMutablePointer<Float>, m: Int, n: Int, ldc: Int, by beta: Float, roundsResult: Bool) {
+        for i in 0..<m {
+            let row = c + i * ldc
+            for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
+        }
+        if roundsResult { roundRows(c, m: m, n: n, ldc: ldc) }
     }
 
     /// Rounds C's m×n window to bf16.
@@ -107,21 +116,18 @@ public enum BFloat16GEMM {
         }
     }
 
-    /// The blocked loop of the hardware paths (and of `reference`, in tests).
+    /// The blocked loop of the hardware paths (and of `reference`, in tests), on Float32 or bf16-bits operands.
     static func multiplyPacked(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        a: Operand, lda: Int, b: Operand, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int,
         kernel: PanelKernel, roundsResult: Bool = false
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "BFloat16GEMM: negative size \(m)x\(n)x\(k)")
         guard m > 0 && n > 0 else { return }
         if k == 0 || alpha == 0 {
-            // Nothing to multiply: the Float32 GEMM's C = beta · C.
-            GEMM.multiply(
-                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: 1)
-            if roundsResult { roundRows(c, m: m, n: n, ldc: ldc) }
+            // Nothing to multiply: C = beta · C, as the Float32 GEMM leaves it.
+            scale(c, m: m, n: n, ldc: ldc, by: beta, roundsResult: roundsResult)
             return
         }
         let workers = Swift.max(1, Swift.min(threads, m * n * k / GEMM.workPerThread))
@@ -148,7 +154,7 @@ public enum BFloat16GEMM {
     /// C[m×n] = alpha · A · op(B) + beta · C with A packed by `pack`: every column block of op(B)
     /// is packed once (shared by the threads) and multiplied by A's row panels.
     static func multiply(
-        packedA: PackedA, transposeB: Bool, n: Int, alpha: Float = 1, b: UnsafePointer<Float>, ldb: Int,
+        packedA: PackedA, transposeB: Bool, n: Int, alpha: Float = 1, b: Operand, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int, kernel: PanelKernel,
         roundsResult: Bool = false
     ) {
@@ -156,11 +162,7 @@ public enum BFloat16GEMM {
         guard m > 0 && n > 0 else { return }
         guard k > 0 else {
             // An empty product: C = beta · C, as the Float32 GEMM leaves it.
-            for i in 0..<m {
-                let row = c + i * ldc
-                for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
-            }
-            if roundsResult { roundRows(c, m: m, n: n, ldc: ldc) }
+            scale(c, m: m, n: n, ldc: ldc, by: beta, roundsResult: roundsResult)
             return
         }
         let workers = Swift.max(1, Swift.min(threads, m * n * k / GEMM.workPerThread))
@@ -171,7 +173,7 @@ public enum BFloat16GEMM {
 
     /// Every column block of op(B), packed once and shared by the threads, times `left`'s row panels.
     static func multiplyBlocks(
-        left: LeftOperand, transposeB: Bool, n: Int, alpha: Float, b: UnsafePointer<Float>, ldb: Int,
+        left: LeftOperand, transposeB: Bool, n: Int, alpha: Float, b: Operand, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, workers: Int, kernel: PanelKernel, roundsResult: Bool
     ) {
         let (k, kblocks) = (left.k, left.kblocks)
@@ -225,7 +227,7 @@ public enum BFloat16GEMM {
 
     /// Packs the 32-column panels `range` of op(B)[0..<k, column0..<column0+columns].
     struct PackBPanels: ParallelBody {
-        let transposed: Bool, b: UnsafePointer<Float>, ldb: Int, k: Int, kblocks: Int
+        let transposed: Bool, b: Operand, ldb: Int, k: Int, kblocks: Int
         let column0: Int, columns: Int, into: UnsafeMutablePointer<UInt16>
 
         func run(_ range: Range<Int>) {

@@ -26,7 +26,7 @@ extension BFloat16GEMM {
     /// Packs op(A) [m × k] (A, or Aᵀ with `transposeA`) into `storage`, which holds at least
     /// `PackedA.storageFloats(m:k:)` floats; row panels are split over `threads` workers.
     public static func pack(
-        transposeA: Bool, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+        transposeA: Bool, m: Int, k: Int, a: Operand, lda: Int,
         into storage: UnsafeMutablePointer<Float>, threads: Int = Parallel.threadCount
     ) -> PackedA {
         let values = UnsafeMutableRawPointer(storage).bindMemory(
@@ -40,7 +40,7 @@ extension BFloat16GEMM {
 
     /// Packs the row panels in a range.
     struct PackARowPanels: ParallelBody {
-        let transposed: Bool, a: UnsafePointer<Float>, lda: Int
+        let transposed: Bool, a: Operand, lda: Int
         let packed: PackedA, into: UnsafeMutablePointer<UInt16>
 
         func run(_ range: Range<Int>) {
@@ -55,7 +55,7 @@ extension BFloat16GEMM {
     /// Packs row panel `index` of op(A) [m × k] (rows 32·index ..< 32·index + 32, zero past m).
     @inline(__always)
     static func packRowPanel(
-        _ index: Int, transposed: Bool, _ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int,
+        _ index: Int, transposed: Bool, _ a: Operand, lda: Int, m: Int, k: Int,
         into packed: UnsafeMutablePointer<UInt16>
     ) {
         let row0 = index * panel
@@ -71,7 +71,7 @@ extension BFloat16GEMM {
     /// panels are each used once).
     enum LeftOperand {
         case packed(PackedA)
-        case unpacked(transposed: Bool, a: UnsafePointer<Float>, lda: Int, m: Int, k: Int)
+        case unpacked(transposed: Bool, a: Operand, lda: Int, m: Int, k: Int)
 
         var m: Int {
             switch self {

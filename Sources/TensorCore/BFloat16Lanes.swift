@@ -42,6 +42,25 @@ enum BFloat16Lanes {
         (rounded(even) &>> 16) | rounded(odd)
     }
 
+    /// `count` (0...16) bf16 bit patterns from `source`, zeros in the lanes after them; never
+    /// reads past them.
+    @inline(__always)
+    static func loadBits(_ source: UnsafePointer<UInt16>, count: Int) -> SIMD16<UInt16> {
+        if count == 16 { return UnsafeRawPointer(source).loadUnaligned(as: SIMD16<UInt16>.self) }
+        var lanes = SIMD16<UInt16>(repeating: 0)
+        for lane in 0..<count { lanes[lane] = source[lane] }
+        return lanes
+    }
+
+    /// Lane j: `even[j]` in the low half, `odd[j]` in the high half: `pairWords` of values
+    /// already in bf16.
+    @inline(__always)
+    static func pairWords(evenBits even: SIMD16<UInt16>, oddBits odd: SIMD16<UInt16>) -> SIMD16<UInt32> {
+        var words = SIMD16<UInt32>()
+        for lane in 0..<16 { words[lane] = UInt32(even[lane]) | UInt32(odd[lane]) << 16 }
+        return words
+    }
+
     /// Lane p: bf16 of value 2p in the low half and of value 2p+1 in the high half, for the 32
     /// consecutive values `low` (0..<16) and `high` (16..<32): their bf16 in memory order.
     @inline(__always)

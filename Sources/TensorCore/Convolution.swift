@@ -42,15 +42,25 @@ public enum Convolution {
         /// Whether each image's result is rounded to bf16 once written (autocast's bf16 output),
         /// while it is still in cache, instead of in a pass of its own over the whole batch.
         let roundsResults: Bool
+        /// Whether an input of bf16 bits is lowered as bits (the product packs them as they are)
+        /// rather than widened to Float32 image by image.
+        let lowersBits: Bool
 
         let outHeight: Int         // oH
         /// Whether each image is lowered band by band (then a chunk is one image).
         var isBanded: Bool { bandRows < outHeight }
 
-        init(_ g: ConvolutionGeometry, product: MatrixProduct = .float32, roundsResults: Bool = false) {
+        /// Floats of scratch per image that `Convolution.image` widens `input` into.
+        func widenedSize(_ input: ConvolutionInput) -> Int {
+            lowersBits ? 0 : input.widenedSize(imageSize: imageSize)
+        }
+
+        init(_ g: ConvolutionGeometry, product: MatrixProduct = .float32, roundsResults: Bool = false,
+             input: ConvolutionInput? = nil) {
             outHeight = g.outHeight
             self.product = product
             self.roundsResults = roundsResults
+            if case .bfloat16Bits = input { lowersBits = product.readsBFloat16Bits } else { lowersBits = false }
             pixels = g.outHeight * g.outWidth
             imageSize = g.inChannels * g.inHeight * g.inWidth
             resultSize = g.outChannels * pixels
@@ -140,20 +150,55 @@ public enum Convolution {
         }
     }
 
+    /// Image `index` as the product reads it: bf16 bits as they are where the lowering keeps
+    /// them (`l.lowersBits`), otherwise Float32 (bits widened into `widened`, `l.widenedSize` floats).
+    @inline(__always)
+    static func image(_ l: Lowering, _ input: ConvolutionInput, _ index: Int, widened: UnsafeMutablePointer<Float>)
+        -> BFloat16GEMM.Operand
+    {
+        if l.lowersBits, case .bfloat16Bits(let bits) = input {
+            return .bits(bits.assumingMemoryBound(to: UInt16.self) + index * l.imageSize)
+        }
+        return .float32(input.image(index, imageSize: l.imageSize, widened: widened))
+    }
+
+    /// The scratch `columns` holding bf16 bits (two per Float of scratch).
+    @inline(__always)
+    static func bitsColumns(_ columns: UnsafeMutablePointer<Float>, count: Int) -> UnsafeMutablePointer<UInt16> {
+        UnsafeMutableRawPointer(columns).bindMemory(to: UInt16.self, capacity: count)
+    }
+
+    /// im2col of one image (or its `outputRows`) into `columns` at column `offset`, in the
+    /// image's own element: bits columns for bits.
+    @inline(__always)
+    static func im2col(_ g: ConvolutionGeometry, image: BFloat16GEMM.Operand, columns: UnsafeMutablePointer<Float>,
+                       offset: Int = 0, rowStride: Int, outputRows: Range<Int>? = nil) -> BFloat16GEMM.Operand {
+        switch image {
+        case .float32(let values):
+            im2col(g, image: values, columns: columns + offset, rowStride: rowStride, outputRows: outputRows)
+            return .float32(columns)
+        case .bits(let bits):
+            let target = bitsColumns(columns, count: offset + g.inChannels * g.kernelHeight * g.kernelWidth * rowStride)
+            im2col(g, image: bits, columns: target + offset, rowStride: rowStride, outputRows: outputRows)
+            return .bits(target)
+        }
+    }
+
     /// Lowers images start ..< start+count side by side into `columns`, or returns the
     /// image itself when a single pointwise image needs no lowering. An image of bf16 bits is
-    /// widened into `widened` first (`l.widenedSize` floats).
+    /// lowered as bits (`l.lowersBits`) or widened into `widened` first (`l.widenedSize` floats).
     @inline(__always)
     static func lower(_ g: ConvolutionGeometry, _ l: Lowering, input: ConvolutionInput, start: Int, count: Int,
                       columns: UnsafeMutablePointer<Float>, widened: UnsafeMutablePointer<Float>)
-        -> UnsafePointer<Float>
+        -> BFloat16GEMM.Operand
     {
-        if l.pointwise && count == 1 { return input.image(start, imageSize: l.imageSize, widened: widened) }
+        if l.pointwise && count == 1 { return image(l, input, start, widened: widened) }
+        var lowered = BFloat16GEMM.Operand.float32(columns)
         for i in 0..<count {
-            im2col(g, image: input.image(start + i, imageSize: l.imageSize, widened: widened),
-                   columns: columns + i * l.pixels, rowStride: count * l.pixels)
+            lowered = im2col(g, image: image(l, input, start + i, widened: widened), columns: columns,
+                             offset: i * l.pixels, rowStride: count * l.pixels)
         }
-        return UnsafePointer(columns)
+        return lowered
     }
 
     /// The output gradient of images start ..< start+count as one [out, count·oH·oW] matrix:
@@ -243,13 +288,13 @@ public enum Convolution {
     static func forwardLowered(_ g: ConvolutionGeometry, input: ConvolutionInput, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: ForwardDestination,
                                product: MatrixProduct, roundsOutput: Bool) {
-        let l = Lowering(g, product: product, roundsResults: roundsOutput)
+        let l = Lowering(g, product: product, roundsResults: roundsOutput, input: input)
         // A bf16 destination takes even a single image's result through the scratch.
         var resultScratch = l.resultsSize
         if case .bfloat16Bits = output { resultScratch = Swift.max(resultScratch, l.resultSize) }
         let widenedOffset = l.columnsSize + resultScratch
         withPackedWeights(g, l, weight, transposed: false) { packedWeights in
-            forEachImageRun(g, scratchCount: widenedOffset + input.widenedSize(imageSize: l.imageSize),
+            forEachImageRun(g, scratchCount: widenedOffset + l.widenedSize(input),
                             ForwardRun(g: g, l: l, input: input, weight: weight, packedWeights: packedWeights,
                                        bias: bias, output: output, widenedOffset: widenedOffset))
         }
@@ -325,8 +370,8 @@ public enum Convolution {
             }
             return
         }
-        let l = Lowering(g, product: product)
-        let runScratch = l.columnsSize + l.resultsSize + source.widenedSize(imageSize: l.imageSize)
+        let l = Lowering(g, product: product, input: source)
+        let runScratch = l.columnsSize + l.resultsSize + l.widenedSize(source)
         sumWeightGradientsOverRuns(g, runScratch: runScratch, gradWeight: gradWeight,
                                    gradBias: gradBias) { partials, stride in
             WeightGradientRun(g: g, l: l, input: source, gradOutput: gradOutput, partials: partials, stride: stride,
@@ -380,13 +425,13 @@ public enum Convolution {
             let gradResults = gatherResults(g, l, gradOutput: gradOutput, start: start, count: count,
                                             results: buffer + l.columnsSize)
             if l.isBanded {
-                let image = input.image(start, imageSize: l.imageSize, widened: widened)
+                let image = image(l, input, start, widened: widened)
                 forEachBand(g, l) { rows in
                     // gradWᵀ [depth × filters] += the band's columns [depth × band] · its gradOutᵀ
                     let band = rows.count * g.outWidth
-                    im2col(g, image: image, columns: buffer, rowStride: band, outputRows: rows)
+                    let columns = im2col(g, image: image, columns: buffer, rowStride: band, outputRows: rows)
                     l.product.multiply(transposeA: false, transposeB: true, m: l.depth, n: l.filters, k: band,
-                                      a: buffer, lda: band, b: gradResults + rows.lowerBound * g.outWidth,
+                                      a: columns, lda: band, b: .float32(gradResults + rows.lowerBound * g.outWidth),
                                       ldb: l.pixels, beta: first && rows.lowerBound == 0 ? 0 : 1,
                                       c: gradWeightTransposed, ldc: l.filters, threads: gemmThreads)
                 }
@@ -397,7 +442,7 @@ public enum Convolution {
                     // gradW_gᵀ [depth × filters] += columns_g [depth × width] · gradOut_gᵀ [width × filters]
                     l.product.multiply(transposeA: false, transposeB: true, m: l.depth, n: l.filters, k: width,
                                       a: columns + group * l.depth * width, lda: width,
-                                      b: gradResults + group * l.filters * width, ldb: width,
+                                      b: .float32(gradResults + group * l.filters * width), ldb: width,
                                       beta: first ? 0 : 1, c: gradWeightTransposed + group * l.filters * l.depth,
                                       ldc: l.filters, threads: gemmThreads)
                 }
@@ -443,7 +488,7 @@ public enum Convolution {
                 for group in 0..<g.groups where packedWeights == nil {
                     // out_g [filters × width] = W_g [filters × depth] · columns_g [depth × width]
                     l.product.multiply(transposeA: false, transposeB: false, m: l.filters, n: width, k: l.depth,
-                                      a: weight + group * l.filters * l.depth, lda: l.depth,
+                                      a: .float32(weight + group * l.filters * l.depth), lda: l.depth,
                                       b: columns + group * l.depth * width, ldb: width,
                                       c: result + group * l.filters * width, ldc: width, threads: gemmThreads)
                 }
@@ -455,17 +500,17 @@ public enum Convolution {
         /// `columns`, then multiplied into the result's columns for those pixels.
         func multiplyBands(image index: Int, result: UnsafeMutablePointer<Float>, gemmThreads: Int,
                            columns: UnsafeMutablePointer<Float>, widened: UnsafeMutablePointer<Float>) {
-            let image = input.image(index, imageSize: l.imageSize, widened: widened)
+            let image = Convolution.image(l, input, index, widened: widened)
             forEachBand(g, l) { rows in
                 let width = rows.count * g.outWidth
-                im2col(g, image: image, columns: columns, rowStride: width, outputRows: rows)
+                let lowered = im2col(g, image: image, columns: columns, rowStride: width, outputRows: rows)
                 let c = result + rows.lowerBound * g.outWidth
                 if let packedWeights {
-                    packedWeights.multiply(n: width, b: columns, ldb: width, c: c, ldc: l.pixels, threads: gemmThreads)
+                    packedWeights.multiply(n: width, b: lowered, ldb: width, c: c, ldc: l.pixels, threads: gemmThreads)
                 } else {
                     l.product.multiply(transposeA: false, transposeB: false, m: l.filters, n: width, k: l.depth,
-                                       a: weight, lda: l.depth, b: columns, ldb: width, c: c, ldc: l.pixels,
-                                       threads: gemmThreads)
+                                       a: .float32(weight), lda: l.depth, b: lowered, ldb: width, c: c,
+                                       ldc: l.pixels, threads: gemmThreads)
                 }
             }
         }

@@ -5,7 +5,22 @@
 // and one column per output pixel. `rowStride` lets several images share one matrix side
 // by side (image i's pixels at columns i·oH·oW ..< (i+1)·oH·oW). Each row is filled by
 // whole output rows with the valid output-column range computed up front, so the inner
-// loops have no bounds checks and a stride-1 row is a straight copy.
+// loops have no bounds checks and a stride-1 row is a straight copy. im2col lowers Float32
+// values, or bf16 bits as they are for the bf16 GEMM (`ColumnElement`).
+
+/// What a column matrix holds: Float32 values, or bf16 bits (UInt16), which im2col copies
+/// without widening (the bf16 GEMM packs them as they are).
+protocol ColumnElement: SIMDScalar, BitwiseCopyable {
+    static var zero: Self { get }
+}
+
+extension Float: ColumnElement {
+    static var zero: Float { 0 }
+}
+
+extension UInt16: ColumnElement {
+    static var zero: UInt16 { 0 }
+}
 
 extension Convolution {
     /// Output columns ow whose input column ow·stride + offset lies in 0..<width.
@@ -19,50 +34,70 @@ extension Convolution {
         return low..<Swift.max(low, high)
     }
 
-    /// Copies `count` floats between non-overlapping buffers with inline 8-wide moves: im2col
+    /// Copies `count` elements between non-overlapping buffers with inline 32-byte moves: im2col
     /// rows are short (an output row), where a memmove call per row costs more than the copy.
-    /// The last vector ends exactly at `count` (overlapping the previous one), so only rows
-    /// shorter than 8 take the scalar loop.
+    /// The last vector ends exactly at the row's end (overlapping the previous one), so only rows
+    /// shorter than 32 bytes take the scalar loop.
     @inline(__always)
-    static func copyRow(from source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>, count: Int) {
-        if count < 8 {
+    static func copyRow<Element: BitwiseCopyable>(
+        from source: UnsafePointer<Element>, to destination: UnsafeMutablePointer<Element>, count: Int
+    ) {
+        let bytes = count * MemoryLayout<Element>.stride
+        if bytes < 32 {
             for i in 0..<count { destination[i] = source[i] }
             return
         }
         let s = UnsafeRawPointer(source), d = UnsafeMutableRawPointer(destination)
         var offset = 0
-        let last = (count - 8) * MemoryLayout<Float>.stride
+        let last = bytes - 32
         while offset < last {
-            d.storeBytes(of: s.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self), toByteOffset: offset,
-                         as: SIMD8<Float>.self)
+            d.storeBytes(of: s.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt32>.self), toByteOffset: offset,
+                         as: SIMD8<UInt32>.self)
             offset += 32
         }
-        d.storeBytes(of: s.loadUnaligned(fromByteOffset: last, as: SIMD8<Float>.self), toByteOffset: last,
-                     as: SIMD8<Float>.self)
+        d.storeBytes(of: s.loadUnaligned(fromByteOffset: last, as: SIMD8<UInt32>.self), toByteOffset: last,
+                     as: SIMD8<UInt32>.self)
     }
 
-    /// destination[i] = source[2·i] for i in 0..<count, 8 lanes at a time (the even half of
-    /// 16 loaded floats): a stride-2 layer's im2col rows (ResNet's 7x7/2 stem, its 3x3/2 and
-    /// 1x1/2 downsampling) were a scalar gather, most of the stem's lowering time.
+    /// destination[i] = source[2·i] for i in 0..<count, 8 lanes at a time (the even half of 16
+    /// loaded elements): a stride-2 layer's im2col rows (ResNet's 7x7/2 stem, its 3x3/2 and
+    /// 1x1/2 downsampling) were a scalar gather, most of the stem's lowering time. The last 8
+    /// (ending exactly at `count`, overlapping the previous ones) come from two 8-element loads,
+    /// so rows of 8 to 16 outputs (ResNet-20's stride-2 layers) need no scalar tail either.
     @inline(__always)
-    static func copyEveryOther(from source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>,
-                               count: Int) {
+    static func copyEveryOther<Element: ColumnElement>(
+        from source: UnsafePointer<Element>, to destination: UnsafeMutablePointer<Element>, count: Int
+    ) {
         let s = UnsafeRawPointer(source), d = UnsafeMutableRawPointer(destination)
+        let size = MemoryLayout<Element>.stride
         var i = 0
-        // A vector reads source[2i ... 2i+15]; the last element read must be source[2·(count−1)] or before.
+        // Every load ends at or before source[2·(count−1)], the last element needed.
         while i + 9 <= count {
-            let pairs = s.loadUnaligned(fromByteOffset: 2 * i * MemoryLayout<Float>.stride, as: SIMD16<Float>.self)
-            d.storeBytes(of: pairs.evenHalf, toByteOffset: i * MemoryLayout<Float>.stride, as: SIMD8<Float>.self)
+            let pairs = s.loadUnaligned(fromByteOffset: 2 * i * size, as: SIMD16<Element>.self)
+            d.storeBytes(of: pairs.evenHalf, toByteOffset: i * size, as: SIMD8<Element>.self)
             i += 8
         }
-        while i < count { destination[i] = source[2 * i]; i += 1 }
+        guard i < count else { return }
+        guard count >= 8 else {
+            while i < count { destination[i] = source[2 * i]; i += 1 }
+            return
+        }
+        // Outputs j ..< j+8, j = count − 8, read source[2j ... 2j+14]: the even lanes of
+        // 2j ..< 2j+8 and the odd lanes of 2j+7 ..< 2j+15.
+        let j = count - 8
+        let low = s.loadUnaligned(fromByteOffset: 2 * j * size, as: SIMD8<Element>.self)
+        let high = s.loadUnaligned(fromByteOffset: (2 * j + 7) * size, as: SIMD8<Element>.self)
+        d.storeBytes(of: SIMD8(lowHalf: low.evenHalf, highHalf: high.oddHalf), toByteOffset: j * size,
+                     as: SIMD8<Element>.self)
     }
 
     /// Fills `columns` [inChannels·kH·kW, oH·oW] (rows `rowStride` apart) from one image [inChannels, H, W].
     /// With `outputRows`, only those output rows' pixels (a band, `Convolution.bandRows`), as
     /// columns 0..<outputRows.count·oW; not for `preservesWidth` geometries.
-    static func im2col(_ g: ConvolutionGeometry, image: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>,
-                       rowStride: Int, outputRows: Range<Int>? = nil) {
+    static func im2col<Element: ColumnElement>(
+        _ g: ConvolutionGeometry, image: UnsafePointer<Element>, columns: UnsafeMutablePointer<Element>,
+        rowStride: Int, outputRows: Range<Int>? = nil
+    ) {
         precondition(outputRows == nil || !preservesWidth(g), "im2col: bands are for geometries lowered row by row")
         let outputRows = outputRows ?? 0..<g.outHeight
         if preservesWidth(g) {
@@ -85,11 +120,11 @@ extension Convolution {
                         let d = destination + oh * outWidth
                         let ih = oh * g.strideHeight + rowOffset
                         if ih < 0 || ih >= height {
-                            d.update(repeating: 0, count: outWidth)
+                            d.update(repeating: .zero, count: outWidth)
                             continue
                         }
                         let source = plane + ih * width + columnOffset
-                        for ow in 0..<valid.lowerBound { d[ow] = 0 }
+                        for ow in 0..<valid.lowerBound { d[ow] = .zero }
                         if strideW == 1 {
                             copyRow(from: source + valid.lowerBound, to: d + valid.lowerBound, count: valid.count)
                         } else if strideW == 2 {
@@ -98,7 +133,7 @@ extension Convolution {
                         } else {
                             for ow in valid { d[ow] = source[ow * strideW] }
                         }
-                        for ow in valid.upperBound..<outWidth { d[ow] = 0 }
+                        for ow in valid.upperBound..<outWidth { d[ow] = .zero }
                     }
                     row += 1
                 }
@@ -139,12 +174,12 @@ extension Convolution {
 
         /// Zeroes the padding columns of the valid rows of a column-matrix row.
         @inline(__always)
-        func zeroPaddingColumns(_ row: UnsafeMutablePointer<Float>, width: Int) {
+        func zeroPaddingColumns<Element: ColumnElement>(_ row: UnsafeMutablePointer<Element>, width: Int) {
             guard valid.count < width else { return }
             for oh in firstRow..<endRow {
                 let r = row + oh * width
-                for ow in 0..<valid.lowerBound { r[ow] = 0 }
-                for ow in valid.upperBound..<width { r[ow] = 0 }
+                for ow in 0..<valid.lowerBound { r[ow] = .zero }
+                for ow in valid.upperBound..<width { r[ow] = .zero }
             }
         }
     }
@@ -168,16 +203,18 @@ extension Convolution {
 
     /// im2col for `preservesWidth` geometries: per row one block copy instead of one copy per
     /// output row (the per-row work dominated: 9 × channels × oH short copies per image).
-    static func im2colPreservingWidth(_ g: ConvolutionGeometry, image: UnsafePointer<Float>,
-                                      columns: UnsafeMutablePointer<Float>, rowStride: Int) {
+    static func im2colPreservingWidth<Element: ColumnElement>(
+        _ g: ConvolutionGeometry, image: UnsafePointer<Element>, columns: UnsafeMutablePointer<Element>,
+        rowStride: Int
+    ) {
         let width = g.inWidth, pixels = g.outHeight * width
         forEachShiftedRow(g) { planeOffset, s, row in
             let plane = image + planeOffset, destination = columns + row * rowStride
             // Rows without an input row are all padding.
-            destination.update(repeating: 0, count: s.firstRow * width)
-            (destination + s.endRow * width).update(repeating: 0, count: pixels - s.endRow * width)
+            destination.update(repeating: .zero, count: s.firstRow * width)
+            (destination + s.endRow * width).update(repeating: .zero, count: pixels - s.endRow * width)
             if s.start < s.end {
-                (destination + s.start).update(from: plane + s.start + s.shift, count: s.end - s.start)
+                copyRow(from: plane + s.start + s.shift, to: destination + s.start, count: s.end - s.start)
             }
             s.zeroPaddingColumns(destination, width: width)
         }

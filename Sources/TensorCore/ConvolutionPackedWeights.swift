@@ -10,10 +10,19 @@ enum PackedWeights {
     /// C [m × n] = packed · B [k × n], overwritten.
     @inline(__always)
     func multiply(n: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
-        switch self {
-        case .float32(let packed):
-            GEMM.multiply(packedA: packed, transposeB: false, n: n, b: b, ldb: ldb, c: c, ldc: ldc, threads: threads)
-        case .bfloat16(let packed, let kernel):
+        multiply(n: n, b: .float32(b), ldb: ldb, c: c, ldc: ldc, threads: threads)
+    }
+
+    /// C [m × n] = packed · B [k × n], overwritten; B may be bf16 bits only for bf16 weights.
+    @inline(__always)
+    func multiply(n: Int, b: BFloat16GEMM.Operand, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+        switch (self, b) {
+        case (.float32(let packed), .float32(let values)):
+            GEMM.multiply(
+                packedA: packed, transposeB: false, n: n, b: values, ldb: ldb, c: c, ldc: ldc, threads: threads)
+        case (.float32, .bits):
+            preconditionFailure("PackedWeights: Float32 weights times bf16 bits (only the bf16 GEMM reads bits)")
+        case (.bfloat16(let packed, let kernel), _):
             BFloat16GEMM.multiply(
                 packedA: packed, transposeB: false, n: n, b: b, ldb: ldb, c: c, ldc: ldc, threads: threads,
                 kernel: kernel)
@@ -58,7 +67,7 @@ extension Convolution {
             // matrices about this size, where the GEMM's would all grow to the largest weights.
             scratch.withScratch(BFloat16GEMM.PackedA.storageFloats(m: m, k: k)) { storage in
                 let packed = BFloat16GEMM.pack(
-                    transposeA: transposed, m: m, k: k, a: weight, lda: l.depth, into: storage)
+                    transposeA: transposed, m: m, k: k, a: .float32(weight), lda: l.depth, into: storage)
                 body(.bfloat16(packed, kernel))
             }
         }

@@ -36,4 +36,33 @@ public enum MatrixProduct: Equatable, Sendable {
                 b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads, isa: isa)
         }
     }
+
+    /// Whether this product packs bf16 bits as they are (AMX or AVX512-BF16), so a lowered
+    /// convolution may hand it bits operands.
+    public var readsBFloat16Bits: Bool {
+        guard case .bfloat16(let isa) = self else { return false }
+        return BFloat16GEMM.PanelKernel(isa) != nil
+    }
+
+    /// `multiply` with operands that may be bf16 bits: Float32 ones on any product, bits only on
+    /// one that `readsBFloat16Bits` (which rounds Float32 operands as it packs them, as always).
+    @inline(__always)
+    func multiply(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        a: BFloat16GEMM.Operand, lda: Int, b: BFloat16GEMM.Operand, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
+    ) {
+        if case .float32(let aValues) = a, case .float32(let bValues) = b {
+            multiply(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: aValues, lda: lda,
+                b: bValues, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
+            return
+        }
+        guard case .bfloat16(let isa) = self, let kernel = BFloat16GEMM.PanelKernel(isa) else {
+            preconditionFailure("MatrixProduct: \(self) cannot read bf16 bits; only AMX and AVX512-BF16 pack them")
+        }
+        BFloat16GEMM.multiplyPacked(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda,
+            b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads, kernel: kernel)
+    }
 }

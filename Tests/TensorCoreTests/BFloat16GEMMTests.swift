@@ -59,6 +59,17 @@ final class BFloat16GEMMTests: XCTestCase {
         }
 
         func packedReference(threads: Int, roundsResult: Bool = false) -> [Float] {
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    packedReference(a: .float32(a.baseAddress!), b: .float32(b.baseAddress!), threads: threads,
+                                    roundsResult: roundsResult)
+                }
+            }
+        }
+
+        /// The packed path with A and B handed over as given (Float32 values or bf16 bits).
+        func packedReference(a: BFloat16GEMM.Operand, b: BFloat16GEMM.Operand, threads: Int,
+                             roundsResult: Bool = false) -> [Float] {
             result { c in
                 BFloat16GEMM.multiplyPacked(
                     transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
@@ -156,6 +167,34 @@ final class BFloat16GEMMTests: XCTestCase {
         }
     }
 
+    /// bf16 bits handed over as operands (a bf16 layer's stored activations) are packed as they
+    /// are: the product equals the one from their Float32 values, bit for bit, with either or both
+    /// operands as bits, on every shape, transposition and thread count.
+    func testPackedPathReadsBFloat16BitsOperands() {
+        forEachCase { operands, threads in
+            let expected = operands.packedReference(threads: threads).map(\.bitPattern)
+            let aBits = operands.a.map { BFloat16($0).bitPattern }, bBits = operands.b.map { BFloat16($0).bitPattern }
+            operands.a.withUnsafeBufferPointer { a in
+                operands.b.withUnsafeBufferPointer { b in
+                    aBits.withUnsafeBufferPointer { aBits in
+                        bBits.withUnsafeBufferPointer { bBits in
+                            let floatsA = BFloat16GEMM.Operand.float32(a.baseAddress!)
+                            let floatsB = BFloat16GEMM.Operand.float32(b.baseAddress!)
+                            let bitsA = BFloat16GEMM.Operand.bits(aBits.baseAddress!)
+                            let bitsB = BFloat16GEMM.Operand.bits(bBits.baseAddress!)
+                            for (name, left, right) in [("A", bitsA, floatsB), ("B", floatsA, bitsB),
+                                                        ("A and B", bitsA, bitsB)] {
+                                XCTAssertEqual(
+                                    operands.packedReference(a: left, b: right, threads: threads).map(\.bitPattern),
+                                    expected, "\(name) as bits, \(operands.label) threads=\(threads)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// `roundsResult` rounds what the fold or the direct write leaves in C (and only the m×n
     /// window: `result` checks the padding), on the packed path and the emulated one.
     func testRoundsResultRoundsEachValueOfC() {
@@ -171,7 +210,8 @@ final class BFloat16GEMMTests: XCTestCase {
     }
 
     /// Values whose rounding is special (NaN with low payload bits only, ±Inf, overflow to Inf,
-    /// ties to even both ways, subnormals, -0) packed by every layout, against the scalar rounding.
+    /// ties to even both ways, subnormals, -0) packed by every layout, against the scalar rounding;
+    /// and the same values' bf16 bits, packed as they are, to the same words.
     func testPackingRoundsSpecialValuesAsTheScalarRounding() {
         let special: [UInt32] = [
             0x7F80_0001, 0xFF80_0001, 0x7FC0_0000, 0x7F80_0000, 0xFF80_0000, 0x7F7F_FFFF, 0xFF7F_FFFF,
@@ -192,17 +232,22 @@ final class BFloat16GEMMTests: XCTestCase {
         for transposed in [false, true] {
             let stored = transposed ? (0..<depth * rows).map { matrix[($0 % rows) * depth + $0 / rows] } : matrix
             for row0 in [0, 32] {
-                packed.withUnsafeMutableBufferPointer { buffer in
-                    BFloat16GEMM.packA(
-                        transposed: transposed, stored, lda: transposed ? rows : depth, row0: row0,
-                        rows: Swift.min(32, rows - row0), k: depth, kblocks: kblocks, into: buffer.baseAddress!)
-                }
-                for i in 0..<32 {
-                    for q in 0..<kblocks * 32 {
-                        let offset = (q / 32) * 1024 + (i / 16) * 512 + (i % 16) * 32 + q % 32
-                        XCTAssertEqual(
-                            packed[offset], expected(row0 + i, q),
-                            "packA transposed \(transposed) row \(row0 + i) k \(q)")
+                for asBits in [false, true] {
+                    withOperand(stored, asBits: asBits) { operand in
+                        packed.withUnsafeMutableBufferPointer { buffer in
+                            BFloat16GEMM.packA(
+                                transposed: transposed, operand, lda: transposed ? rows : depth, row0: row0,
+                                rows: Swift.min(32, rows - row0), k: depth, kblocks: kblocks,
+                                into: buffer.baseAddress!)
+                        }
+                    }
+                    for i in 0..<32 {
+                        for q in 0..<kblocks * 32 {
+                            let offset = (q / 32) * 1024 + (i / 16) * 512 + (i % 16) * 32 + q % 32
+                            XCTAssertEqual(
+                                packed[offset], expected(row0 + i, q),
+                                "packA transposed \(transposed) bits \(asBits) row \(row0 + i) k \(q)")
+                        }
                     }
                 }
             }
@@ -210,18 +255,32 @@ final class BFloat16GEMMTests: XCTestCase {
         // B: op(B)[q][j] = matrix[j][q], stored transposed (as matrix) and as is.
         for transposed in [true, false] {
             let stored = transposed ? matrix : (0..<depth * rows).map { matrix[($0 % rows) * depth + $0 / rows] }
-            packed.withUnsafeMutableBufferPointer { buffer in
-                BFloat16GEMM.packB(
-                    transposed: transposed, stored, ldb: transposed ? depth : rows, k: depth, kblocks: kblocks,
-                    column0: 0, columns: rows, into: buffer.baseAddress!)
-            }
-            for j in 0..<64 {
-                for q in 0..<kblocks * 32 {
-                    let offset = (j / 32) * kblocks * 1024 + (q / 32) * 1024 + ((j % 32) / 16) * 512
-                        + ((q % 32) / 2) * 32 + (j % 16) * 2 + q % 2
-                    XCTAssertEqual(packed[offset], expected(j, q), "packB transposed \(transposed) column \(j) k \(q)")
+            for asBits in [false, true] {
+                withOperand(stored, asBits: asBits) { operand in
+                    packed.withUnsafeMutableBufferPointer { buffer in
+                        BFloat16GEMM.packB(
+                            transposed: transposed, operand, ldb: transposed ? depth : rows, k: depth,
+                            kblocks: kblocks, column0: 0, columns: rows, into: buffer.baseAddress!)
+                    }
+                }
+                for j in 0..<64 {
+                    for q in 0..<kblocks * 32 {
+                        let offset = (j / 32) * kblocks * 1024 + (q / 32) * 1024 + ((j % 32) / 16) * 512
+                            + ((q % 32) / 2) * 32 + (j % 16) * 2 + q % 2
+                        XCTAssertEqual(packed[offset], expected(j, q),
+                                       "packB transposed \(transposed) bits \(asBits) column \(j) k \(q)")
+                    }
                 }
             }
+        }
+    }
+
+    /// Runs `body` with `values` as a packing operand: Float32, or their bf16 bits (rounded here).
+    private func withOperand(_ values: [Float], asBits: Bool, _ body: (BFloat16GEMM.Operand) -> Void) {
+        if asBits {
+            values.map { BFloat16($0).bitPattern }.withUnsafeBufferPointer { body(.bits($0.baseAddress!)) }
+        } else {
+            values.withUnsafeBufferPointer { body(.float32($0.baseAddress!)) }
         }
     }
 

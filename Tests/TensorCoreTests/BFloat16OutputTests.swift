@@ -126,7 +126,9 @@ final class BFloat16OutputTests: XCTestCase {
 
     /// Geometries for each kind of kernel: a 3x3 same convolution (direct, Winograd, lowered),
     /// a 1x1 on 5x5 images (several images per lowered chunk), a 7x7 stride-2 stem (banded when
-    /// `bandBytes` is small), a grouped 3x3, and a 3x3 on 16x16 with 32 channels (Winograd 4x4).
+    /// `bandBytes` is small), a grouped 3x3, a 3x3 on 16x16 with 32 channels (Winograd 4x4), and
+    /// for the bf16 GEMM's lowering of bits: a 3x3 stride 2 (rows of 17 outputs), a 1x1 stride 2
+    /// (rows of 8) and a 1x1 on 12x12 (one image per chunk: the image itself is the operand).
     private let geometries: [ConvolutionGeometry] = [
         try! ConvolutionGeometry(
             batch: 3, inChannels: 5, inHeight: 9, inWidth: 12, outChannels: 7,
@@ -142,6 +144,14 @@ final class BFloat16OutputTests: XCTestCase {
         try! ConvolutionGeometry(
             batch: 2, inChannels: 32, inHeight: 16, inWidth: 16, outChannels: 32,
             kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1),
+        try! ConvolutionGeometry(
+            batch: 2, inChannels: 16, inHeight: 16, inWidth: 34, outChannels: 32,
+            kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2, padHeight: 1, padWidth: 1),
+        try! ConvolutionGeometry(
+            batch: 2, inChannels: 20, inHeight: 16, inWidth: 16, outChannels: 24,
+            kernelHeight: 1, kernelWidth: 1, strideHeight: 2, strideWidth: 2),
+        try! ConvolutionGeometry(
+            batch: 2, inChannels: 20, inHeight: 12, inWidth: 12, outChannels: 24, kernelHeight: 1, kernelWidth: 1),
     ]
 
     /// The products to check: Float32, the emulated bf16 one, and each bf16 one this CPU runs.
@@ -180,6 +190,39 @@ final class BFloat16OutputTests: XCTestCase {
             }
         }
         XCTAssertEqual(ran, ["gemm", "direct", "winograd", "winograd4x4"], "every kernel ran \(pass)")
+    }
+
+    /// im2col of bf16 bits writes the bits of im2col of their values: strides 1–3, kernels 1,
+    /// 3 and 5 with and without padding, dilation 2, rows of 1–40 outputs, whole images and bands.
+    func testIm2colOfBitsEqualsIm2colOfValues() {
+        var checked = 0
+        for width in [1, 2, 5, 8, 9, 15, 16, 17, 18, 31, 33, 40, 79] {
+            for stride in 1...3 {
+                for (kernel, pad, dilation) in [(1, 0, 1), (3, 1, 1), (3, 0, 1), (5, 2, 1), (3, 2, 2)] {
+                    guard let g = try? ConvolutionGeometry(
+                        batch: 1, inChannels: 3, inHeight: 7, inWidth: width, outChannels: 1,
+                        kernelHeight: kernel, kernelWidth: kernel, strideHeight: stride, strideWidth: stride,
+                        padHeight: pad, padWidth: pad, dilationHeight: dilation, dilationWidth: dilation)
+                    else { continue }
+                    let image = RoundedValues(g.inputCount, seed: UInt64(width * 100 + stride * 10 + kernel))
+                    let rows = g.inChannels * kernel * kernel
+                    var bands: [Range<Int>?] = [nil]
+                    if !Convolution.preservesWidth(g) && g.outHeight > 2 { bands.append(1..<g.outHeight - 1) }
+                    for band in bands {
+                        let pixels = (band?.count ?? g.outHeight) * g.outWidth
+                        var values = [Float](repeating: .nan, count: rows * pixels)
+                        var bits = [UInt16](repeating: 0xFFFF, count: rows * pixels)
+                        Convolution.im2col(g, image: image.values, columns: &values, rowStride: pixels,
+                                           outputRows: band)
+                        Convolution.im2col(g, image: image.bits, columns: &bits, rowStride: pixels, outputRows: band)
+                        XCTAssertEqual(bits, values.map { BFloat16($0).bitPattern },
+                                       "\(g) band \(String(describing: band))")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(checked, 150)
     }
 
     /// bf16 values, as Float32 and as bf16 bits.

@@ -59,4 +59,21 @@ final class SIMDTransposeTests: XCTestCase {
             XCTAssertEqual(destination[count], -1, "count \(count): wrote past the row")
         }
     }
+
+    /// The same gather of bf16 bits, reading only source[0 ... 2·(count − 1)]: an allocation of
+    /// exactly that length.
+    func testCopyEveryOtherOfBitsTakesTheEvenElementsOfEveryLength() {
+        for count in 0..<70 {
+            let length = Swift.max(0, 2 * count - 1)
+            let source = UnsafeMutablePointer<UInt16>.allocate(capacity: Swift.max(1, length))
+            defer { source.deallocate() }
+            for i in 0..<length { source[i] = UInt16(i) }
+            var destination = [UInt16](repeating: 0xFFFF, count: count + 1)
+            destination.withUnsafeMutableBufferPointer {
+                Convolution.copyEveryOther(from: source, to: $0.baseAddress!, count: count)
+            }
+            XCTAssertEqual(Array(destination.prefix(count)), (0..<count).map { UInt16(2 * $0) }, "count \(count)")
+            XCTAssertEqual(destination[count], 0xFFFF, "count \(count): wrote past the row")
+        }
+    }
 }
