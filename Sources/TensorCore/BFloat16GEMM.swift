@@ -4,9 +4,9 @@ import CBFloat16Kernels
 // to bf16 (ties to even), products accumulated in Float32, as torch.autocast's bf16 matmul.
 //
 // The hardware paths (AMX, AVX512-BF16) pack op(A) into 32-row panels and op(B) into
-// VNNI-paired 32-column panels over the whole depth (rounding while packing, zero-padding k
-// to a multiple of 32), then a C micro-kernel computes each 32×32 block of C over the full
-// depth: straight into C for a whole row panel with alpha 1 and beta 0, otherwise into a
+// VNNI-paired 32-column panels over the whole depth (rounding Float32 operands while packing,
+// taking bf16-bits operands as they are, `Operand`; zero-padding k to a multiple of 32), then
+// a C micro-kernel computes each 32×32 block of C over the full depth: straight into C for a whole row panel with alpha 1 and beta 0, otherwise into a
 // Float32 buffer that alpha and beta fold into C. B is packed once per NC-wide column block
 // and shared by all threads. With several column blocks op(A) is packed once for all of them
 // (`PackedA`); with one, each thread packs the A panels it uses. Every element of C comes from
@@ -322,12 +322,17 @@ public enum BFloat16GEMM {
         }
     }
 
+    /// Tests set `reference` here to run the hardware paths' packing and blocking (and the
+    /// convolutions' lowering for them) on the Swift stand-in of the micro-kernels, on CPUs
+    /// without AMX or AVX512-BF16. Set it before a product, not during one.
+    nonisolated(unsafe) static var kernelOverride: PanelKernel?
+
     @inline(__always)
     static func runKernel(
         _ kernel: PanelKernel, a: UnsafePointer<UInt16>, b: UnsafePointer<UInt16>,
         c: UnsafeMutablePointer<Float>, ldc: Int, kblocks: Int, columnPanels: Int
     ) {
-        switch kernel {
+        switch kernelOverride ?? kernel {
         case .amx: cnn_bf16_amx_panel(a, b, c, ldc, kblocks, columnPanels)
         case .avx512bf16: cnn_bf16_avx512_panel(a, b, c, ldc, kblocks, columnPanels)
         case .reference: referencePanel(a: a, b: b, c: c, ldc: ldc, kblocks: kblocks, columnPanels: columnPanels)

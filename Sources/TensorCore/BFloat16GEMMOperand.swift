@@ -28,8 +28,8 @@ extension BFloat16GEMM {
 protocol BFloat16PackSource {
     /// Values offset ..< offset+count (count ≤ 16) as bits, zeros in the lanes after them.
     func halves(_ offset: Int, count: Int) -> SIMD16<UInt16>
-    /// Lane j: bits of value even+j in the low half, of value odd+j in the high half; `count`
-    /// lanes of each (zeros after them), `oddCount` of the odd ones.
+    /// Lane j: bits of value even+j in the low half, of value odd+j in the high half; the first
+    /// `evenCount` even and `oddCount` odd values, zeros after them.
     func pairWords(even: Int, evenCount: Int, odd: Int, oddCount: Int) -> SIMD16<UInt32>
     /// Lane p: bits of value offset+2p (low half) and offset+2p+1 (high), of the first `count`
     /// (≤ 32) values, zeros after them.

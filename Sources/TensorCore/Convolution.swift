@@ -50,7 +50,7 @@ public enum Convolution {
         /// Whether each image is lowered band by band (then a chunk is one image).
         var isBanded: Bool { bandRows < outHeight }
 
-        /// Floats of scratch per image that `Convolution.image` widens `input` into.
+        /// Floats of scratch per image that `Convolution.imageOperand` widens `input` into.
         func widenedSize(_ input: ConvolutionInput) -> Int {
             lowersBits ? 0 : input.widenedSize(imageSize: imageSize)
         }
@@ -85,7 +85,9 @@ public enum Convolution {
     nonisolated(unsafe) static var bandMinimumPixels = 256
 
     /// Output rows per band for one image of `g`: all of them unless its column matrix is
-    /// over twice `bandBytes` and a band of `bandBytes` still has `bandMinimumPixels`. Only for
+    /// over twice `bandBytes` and a band of `bandBytes` still has `bandMinimumPixels`. Sized in
+    /// Float32 even for bits columns: the bands set the weight gradient's order of summation,
+    /// which must not depend on the input's element. Only for
     /// one image per chunk, one group, and geometries lowered row by row (not the
     /// `preservesWidth` block copy).
     static func bandRows(_ g: ConvolutionGeometry, depth: Int, chunk: Int) -> Int {
@@ -153,32 +155,28 @@ public enum Convolution {
     /// Image `index` as the product reads it: bf16 bits as they are where the lowering keeps
     /// them (`l.lowersBits`), otherwise Float32 (bits widened into `widened`, `l.widenedSize` floats).
     @inline(__always)
-    static func image(_ l: Lowering, _ input: ConvolutionInput, _ index: Int, widened: UnsafeMutablePointer<Float>)
-        -> BFloat16GEMM.Operand
-    {
+    static func imageOperand(_ l: Lowering, _ input: ConvolutionInput, _ index: Int,
+                             widened: UnsafeMutablePointer<Float>) -> BFloat16GEMM.Operand {
         if l.lowersBits, case .bfloat16Bits(let bits) = input {
             return .bits(bits.assumingMemoryBound(to: UInt16.self) + index * l.imageSize)
         }
         return .float32(input.image(index, imageSize: l.imageSize, widened: widened))
     }
 
-    /// The scratch `columns` holding bf16 bits (two per Float of scratch).
+    /// im2col of one image (or its `outputRows`) into the column matrix in `columns`, at column
+    /// `offset` of rows `rowStride` apart, in the image's own element (bits rebind the Float
+    /// scratch, two values a Float, as the bf16 GEMM's packed scratch does); returns the matrix.
     @inline(__always)
-    static func bitsColumns(_ columns: UnsafeMutablePointer<Float>, count: Int) -> UnsafeMutablePointer<UInt16> {
-        UnsafeMutableRawPointer(columns).bindMemory(to: UInt16.self, capacity: count)
-    }
-
-    /// im2col of one image (or its `outputRows`) into `columns` at column `offset`, in the
-    /// image's own element: bits columns for bits.
-    @inline(__always)
-    static func im2col(_ g: ConvolutionGeometry, image: BFloat16GEMM.Operand, columns: UnsafeMutablePointer<Float>,
-                       offset: Int = 0, rowStride: Int, outputRows: Range<Int>? = nil) -> BFloat16GEMM.Operand {
+    static func lowerImage(_ g: ConvolutionGeometry, _ image: BFloat16GEMM.Operand,
+                           into columns: UnsafeMutablePointer<Float>, offset: Int = 0, rowStride: Int,
+                           outputRows: Range<Int>? = nil) -> BFloat16GEMM.Operand {
         switch image {
         case .float32(let values):
             im2col(g, image: values, columns: columns + offset, rowStride: rowStride, outputRows: outputRows)
             return .float32(columns)
         case .bits(let bits):
-            let target = bitsColumns(columns, count: offset + g.inChannels * g.kernelHeight * g.kernelWidth * rowStride)
+            let target = UnsafeMutableRawPointer(columns).bindMemory(
+                to: UInt16.self, capacity: g.inChannels * g.kernelHeight * g.kernelWidth * rowStride)
             im2col(g, image: bits, columns: target + offset, rowStride: rowStride, outputRows: outputRows)
             return .bits(target)
         }
@@ -192,11 +190,12 @@ public enum Convolution {
                       columns: UnsafeMutablePointer<Float>, widened: UnsafeMutablePointer<Float>)
         -> BFloat16GEMM.Operand
     {
-        if l.pointwise && count == 1 { return image(l, input, start, widened: widened) }
+        if l.pointwise && count == 1 { return imageOperand(l, input, start, widened: widened) }
         var lowered = BFloat16GEMM.Operand.float32(columns)
         for i in 0..<count {
-            lowered = im2col(g, image: image(l, input, start + i, widened: widened), columns: columns,
-                             offset: i * l.pixels, rowStride: count * l.pixels)
+            // The same matrix each time (the kind follows the input).
+            lowered = lowerImage(g, imageOperand(l, input, start + i, widened: widened), into: columns,
+                                 offset: i * l.pixels, rowStride: count * l.pixels)
         }
         return lowered
     }
@@ -239,9 +238,10 @@ public enum Convolution {
 
     /// A bf16 layer's forward pass: output = conv(input, weight) + bias rounded to bf16 (ties to
     /// even), from Float32 values or bf16 bits, as Float32 values or as bf16 bits (2 bytes a
-    /// value, an output kept at its own size). The lowered path widens each input image and
-    /// converts each image's result while they are in cache; the Winograd and direct kernels
-    /// go through staging copies of the whole input and output.
+    /// value, an output kept at its own size). The lowered path lowers input bits as bits where
+    /// the product packs them (AMX, AVX512-BF16; otherwise it widens each image) and converts
+    /// each image's result while it is in cache; the Winograd and direct kernels go through
+    /// staging copies of the whole input and output.
     public static func forward(_ g: ConvolutionGeometry, input: ConvolutionInput, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: ConvolutionOutput,
                                algorithm: ConvolutionAlgorithm? = nil, product: MatrixProduct = .float32) {
@@ -425,11 +425,11 @@ public enum Convolution {
             let gradResults = gatherResults(g, l, gradOutput: gradOutput, start: start, count: count,
                                             results: buffer + l.columnsSize)
             if l.isBanded {
-                let image = image(l, input, start, widened: widened)
+                let image = imageOperand(l, input, start, widened: widened)
                 forEachBand(g, l) { rows in
                     // gradWᵀ [depth × filters] += the band's columns [depth × band] · its gradOutᵀ
                     let band = rows.count * g.outWidth
-                    let columns = im2col(g, image: image, columns: buffer, rowStride: band, outputRows: rows)
+                    let columns = lowerImage(g, image, into: buffer, rowStride: band, outputRows: rows)
                     l.product.multiply(transposeA: false, transposeB: true, m: l.depth, n: l.filters, k: band,
                                       a: columns, lda: band, b: .float32(gradResults + rows.lowerBound * g.outWidth),
                                       ldb: l.pixels, beta: first && rows.lowerBound == 0 ? 0 : 1,
@@ -500,10 +500,10 @@ public enum Convolution {
         /// `columns`, then multiplied into the result's columns for those pixels.
         func multiplyBands(image index: Int, result: UnsafeMutablePointer<Float>, gemmThreads: Int,
                            columns: UnsafeMutablePointer<Float>, widened: UnsafeMutablePointer<Float>) {
-            let image = Convolution.image(l, input, index, widened: widened)
+            let image = imageOperand(l, input, index, widened: widened)
             forEachBand(g, l) { rows in
                 let width = rows.count * g.outWidth
-                let lowered = im2col(g, image: image, columns: columns, rowStride: width, outputRows: rows)
+                let lowered = lowerImage(g, image, into: columns, rowStride: width, outputRows: rows)
                 let c = result + rows.lowerBound * g.outWidth
                 if let packedWeights {
                     packedWeights.multiply(n: width, b: lowered, ldb: width, c: c, ldc: l.pixels, threads: gemmThreads)

@@ -156,7 +156,8 @@ extension Convolution {
     }
 
     /// Whether `pass` of `g` runs on the bf16 GEMM (AMX or AVX512-BF16), which rounds every
-    /// operand to bf16 as it packs it: such a pass needs no rounded copies of its operands.
+    /// Float32 operand to bf16 as it packs it (and packs bits as they are): such a pass needs no
+    /// rounded copies of its operands.
     public static func packsRoundedOperands(_ g: ConvolutionGeometry, _ pass: ConvolutionPass,
                                             _ product: MatrixProduct) -> Bool {
         guard case .bfloat16(let isa) = product, BFloat16GEMM.PanelKernel(isa) != nil else { return false }

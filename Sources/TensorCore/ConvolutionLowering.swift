@@ -10,17 +10,11 @@
 
 /// What a column matrix holds: Float32 values, or bf16 bits (UInt16), which im2col copies
 /// without widening (the bf16 GEMM packs them as they are).
-protocol ColumnElement: SIMDScalar, BitwiseCopyable {
-    static var zero: Self { get }
-}
+protocol ColumnElement: SIMDScalar, BitwiseCopyable, AdditiveArithmetic {}
 
-extension Float: ColumnElement {
-    static var zero: Float { 0 }
-}
+extension Float: ColumnElement {}
 
-extension UInt16: ColumnElement {
-    static var zero: UInt16 { 0 }
-}
+extension UInt16: ColumnElement {}
 
 extension Convolution {
     /// Output columns ow whose input column ow·stride + offset lies in 0..<width.

@@ -1,5 +1,6 @@
 /// The matrix product under a lowered convolution: the Float32 SGEMM, or the bf16 GEMM on
-/// AMX or AVX512-BF16 for a layer computing in bf16 (which rounds its operands as it packs them).
+/// AMX or AVX512-BF16 for a layer computing in bf16 (which rounds Float32 operands as it packs
+/// them, and packs bf16 bits as they are).
 ///
 /// On other CPUs a bf16 layer keeps `.float32`: the Float32 kernels (direct ones included) on
 /// bf16-rounded operands are the exact emulation, and as fast as anything this CPU has.

@@ -128,7 +128,8 @@ final class BFloat16OutputTests: XCTestCase {
     /// a 1x1 on 5x5 images (several images per lowered chunk), a 7x7 stride-2 stem (banded when
     /// `bandBytes` is small), a grouped 3x3, a 3x3 on 16x16 with 32 channels (Winograd 4x4), and
     /// for the bf16 GEMM's lowering of bits: a 3x3 stride 2 (rows of 17 outputs), a 1x1 stride 2
-    /// (rows of 8) and a 1x1 on 12x12 (one image per chunk: the image itself is the operand).
+    /// (rows of 8) and a 1x1 on 12x12 (one image per chunk: the image itself is the operand),
+    /// also grouped (each group's operand starts inside the image).
     private let geometries: [ConvolutionGeometry] = [
         try! ConvolutionGeometry(
             batch: 3, inChannels: 5, inHeight: 9, inWidth: 12, outChannels: 7,
@@ -152,14 +153,20 @@ final class BFloat16OutputTests: XCTestCase {
             kernelHeight: 1, kernelWidth: 1, strideHeight: 2, strideWidth: 2),
         try! ConvolutionGeometry(
             batch: 2, inChannels: 20, inHeight: 12, inWidth: 12, outChannels: 24, kernelHeight: 1, kernelWidth: 1),
+        try! ConvolutionGeometry(
+            batch: 2, inChannels: 12, inHeight: 12, inWidth: 12, outChannels: 18, kernelHeight: 1, kernelWidth: 1,
+            groups: 3),
     ]
 
-    /// The products to check: Float32, the emulated bf16 one, and each bf16 one this CPU runs.
-    private var products: [MatrixProduct] {
-        var products: [MatrixProduct] = [.float32, .bfloat16(.emulated)]
+    /// The products to check: Float32, the emulated bf16 one, each bf16 one this CPU runs, and
+    /// the AVX512-BF16 one on the Swift reference kernel (`kernelOverride`), so the hardware
+    /// paths' lowering of bits runs on every CPU.
+    private var products: [(product: MatrixProduct, onReferenceKernel: Bool)] {
+        var products: [(MatrixProduct, Bool)] = [(.float32, false), (.bfloat16(.emulated), false)]
         for isa in [BFloat16ISA.avx512bf16, .amx] where isa.missingFlag(on: .current) == nil && isa.isPermitted {
-            products.append(.bfloat16(isa))
+            products.append((.bfloat16(isa), false))
         }
+        products.append((.bfloat16(.avx512bf16), true))
         return products
     }
 
@@ -178,7 +185,9 @@ final class BFloat16OutputTests: XCTestCase {
         }
         var ran = Set<String>()
         for (index, g) in geometries.enumerated() {
-            for product in products {
+            for (product, onReferenceKernel) in products {
+                BFloat16GEMM.kernelOverride = onReferenceKernel ? .reference : nil
+                defer { BFloat16GEMM.kernelOverride = nil }
                 let algorithms: [ConvolutionAlgorithm] = product == .bfloat16(.emulated)
                     ? [.gemm] : [.gemm, .direct, .winograd, .winograd4x4]
                 for algorithm in algorithms where Convolution.applies(algorithm, g, pass) {
@@ -244,14 +253,20 @@ final class BFloat16OutputTests: XCTestCase {
 
     /// The forward pass of a bf16 layer, from Float32 values or bf16 bits, into Float32 values
     /// rounded or bf16 bits, all four the Float32 output rounded, bit for bit, with and without a
-    /// bias.
+    /// bias, with the weights packed once per call or by each product.
     func testConvolutionReadsAndWritesBFloat16Bits() {
         forEachCase(.forward) { index, g, product, algorithm, threads in
             let input = RoundedValues(g.inputCount, seed: 90 + UInt64(index))
             let weight = randomValues(g.weightCount, seed: 95 + UInt64(index)).map(BFloat16.round)
             let bias = randomValues(g.outChannels, seed: 99 + UInt64(index)).map(BFloat16.round)
-            for withBias in [false, true] {
-                let context = "\(algorithm) \(product) bias \(withBias) threads \(threads) \(g)"
+            let savedPacking = Convolution.packsWeightsOnce
+            defer { Convolution.packsWeightsOnce = savedPacking }
+            // Weights packed once per call, and by each product (the lowered path's other branch).
+            for (withBias, packsOnce) in [(false, true), (true, true), (true, false)] {
+                Convolution.packsWeightsOnce = packsOnce
+                let kernel = BFloat16GEMM.kernelOverride.map { " on the \($0) kernel" } ?? ""
+                let context = "\(algorithm) \(product)\(kernel) bias \(withBias) packs once \(packsOnce) "
+                    + "threads \(threads) \(g)"
                 var expected = [Float](repeating: .nan, count: g.outputCount)
                 let biasValues: [Float]? = withBias ? bias : nil
                 biasValues.withPointer { biasPointer in
@@ -295,9 +310,10 @@ final class BFloat16OutputTests: XCTestCase {
                                            gradBias: &gradBias, algorithm: algorithm, product: product)
                 return [gradWeight.map(\.bitPattern), gradBias.map(\.bitPattern)]
             }
+            let kernel = BFloat16GEMM.kernelOverride.map { " on the \($0) kernel" } ?? ""
             input.withSources { sources in
                 XCTAssertEqual(gradients(sources[1]), gradients(sources[0]),
-                               "\(algorithm) \(product) threads \(threads) \(g)")
+                               "\(algorithm) \(product)\(kernel) threads \(threads) \(g)")
             }
         }
     }
