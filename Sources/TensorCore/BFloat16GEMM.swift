@@ -7,12 +7,12 @@ import CBFloat16Kernels
 // VNNI-paired 32-column panels over the whole depth (rounding Float32 operands while packing,
 // taking bf16-bits operands as they are, `Operand`; zero-padding k to a multiple of 32), then
 // a C micro-kernel computes each 32×32 block of C over the full depth: straight into C for a
-// whole row panel with alpha 1 and beta 0, otherwise into a Float32 buffer that alpha and beta fold into C. B is packed once per NC-wide column block
-// and shared by all threads. With several column blocks op(A) is packed once for all of them
-// (`PackedA`); with one, each thread packs the A panels it uses. Every element of C comes from
-// one kernel call in a fixed order, so results do not depend on the thread count. The
-// emulated path rounds copies of the operands and runs the Float32 GEMM: exact Float32
-// arithmetic on bf16 values.
+// whole row panel with alpha 1 and beta 0, otherwise into a Float32 buffer that alpha and beta
+// fold into C. B is packed once per NC-wide column block and shared by all threads. With
+// several column blocks op(A) is packed once for all of them (`PackedA`); with one, each thread
+// packs the A panels it uses. Every element of C comes from one kernel call in a fixed order,
+// so results do not depend on the thread count. The emulated path rounds copies of the
+// operands and runs the Float32 GEMM: exact Float32 arithmetic on bf16 values.
 
 public enum BFloat16GEMM {
     /// Rows of a packed A panel and columns of a packed B panel: two AMX tiles each way.
