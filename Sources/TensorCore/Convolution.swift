@@ -223,7 +223,9 @@ public enum Convolution {
                                roundsOutput: Bool = false) {
         switch resolve(algorithm, g, .forward, product) {
         case .direct:
-            DirectConvolution.forward(g, input: input, weight: weight, bias: bias, output: output)
+            DirectConvolution.forward(g, input: .float32(input), weight: weight, bias: bias, output: .float32(output),
+                                      roundsOutput: roundsOutput)
+            return
         case .winograd:
             WinogradConvolution.forward(g, input: input, weight: weight, bias: bias, output: output)
         case .winograd4x4:
@@ -240,21 +242,28 @@ public enum Convolution {
     /// even), from Float32 values or bf16 bits, as Float32 values or as bf16 bits (2 bytes a
     /// value, an output kept at its own size). The lowered path lowers input bits as bits where
     /// the product packs them (AMX, AVX512-BF16; otherwise it widens each image) and converts
-    /// each image's result while it is in cache; the Winograd and direct kernels go through
-    /// staging copies of the whole input and output.
+    /// each image's result while it is in cache; so does the direct kernel, which widens the
+    /// bits as it pads each image. The Winograd kernels go through staging copies of the whole
+    /// input and output.
     public static func forward(_ g: ConvolutionGeometry, input: ConvolutionInput, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: ConvolutionOutput,
                                algorithm: ConvolutionAlgorithm? = nil, product: MatrixProduct = .float32) {
         let chosen = resolve(algorithm, g, .forward, product)
-        if chosen == .gemm {
-            let destination: ForwardDestination
-            switch output {
-            case .roundedToBFloat16(let values): destination = .float32(values)
-            case .bfloat16Bits(let bits): destination = .bfloat16Bits(bits)
-            }
+        let destination: ForwardDestination
+        switch output {
+        case .roundedToBFloat16(let values): destination = .float32(values)
+        case .bfloat16Bits(let bits): destination = .bfloat16Bits(bits)
+        }
+        switch chosen {
+        case .gemm:
             forwardLowered(g, input: input, weight: weight, bias: bias, output: destination, product: product,
                            roundsOutput: true)
             return
+        case .direct:
+            DirectConvolution.forward(g, input: input, weight: weight, bias: bias, output: destination,
+                                      roundsOutput: true)
+            return
+        case .winograd, .winograd4x4: break
         }
         input.withFloat32(count: g.inputCount) { x in
             switch output {
@@ -352,13 +361,16 @@ public enum Convolution {
                                       gradBias: UnsafeMutablePointer<Float>?, algorithm: ConvolutionAlgorithm? = nil,
                                       product: MatrixProduct = .float32) {
         let chosen = resolve(algorithm, g, .weightGradient, product)
+        if chosen == .direct {
+            DirectConvolution.backwardWeight(g, input: source, gradOutput: gradOutput, gradWeight: gradWeight,
+                                             gradBias: gradBias)
+            return
+        }
         if chosen != .gemm {
-            // The Float32 kernels read the whole input: the bits widened into a staging copy.
+            // Winograd reads the whole input: the bits widened into a staging copy.
             source.withFloat32(count: g.inputCount) { input in
                 switch chosen {
-                case .direct:
-                    DirectConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
-                                                     gradBias: gradBias)
+                case .direct: preconditionFailure("unreachable")
                 case .winograd:
                     WinogradConvolution.backwardWeight(g, input: input, gradOutput: gradOutput,
                                                        gradWeight: gradWeight, gradBias: gradBias)

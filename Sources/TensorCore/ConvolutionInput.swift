@@ -1,7 +1,8 @@
 /// What a convolution reads: Float32 values, or bf16 bits (a bf16 batch norm's output kept at
 /// its own size, `TensorElement.bfloat16`), widened to Float32 where a kernel reads them: image
-/// by image into scratch on the lowered path, the whole input into a staging buffer for the
-/// Winograd and direct kernels.
+/// by image into scratch on the lowered path (unless the bf16 GEMM packs the bits as they are),
+/// row by row into the direct kernel's padded copy, the whole input into a staging buffer for
+/// the Winograd kernels.
 public enum ConvolutionInput {
     case float32(UnsafePointer<Float>)
     /// Value i at byte 2·i.

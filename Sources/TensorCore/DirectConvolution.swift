@@ -15,6 +15,9 @@
 // the pixels, padded pixel × output gradient, 16 pixels per vector lane, the lanes summed
 // once per run of images.
 //
+// A bf16 layer's input of bf16 bits is widened as it is padded, and an output of bits (or of
+// rounded values) is converted image by image while it is in cache: no staging copies.
+//
 // Forward and input-gradient outputs are each one FMA chain over (channel, ki, kj) in order,
 // so they do not depend on the thread count (images are split between threads, never a
 // sum); weight gradients are summed per run of images, then over runs in a fixed order.
@@ -136,16 +139,22 @@ enum DirectConvolution {
              padHeight: g.kernelHeight - 1 - g.padHeight, padWidth: g.kernelWidth - 1 - g.padWidth)
     }
 
-    /// output = conv(input, weight) + bias
-    static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+    /// output = conv(input, weight) + bias: from Float32 values or bf16 bits, into Float32
+    /// values (rounded to bf16 with `roundsOutput`) or bf16 bits.
+    static func forward(_ g: ConvolutionGeometry, input: ConvolutionInput, weight: UnsafePointer<Float>,
+                        bias: UnsafePointer<Float>?, output: Convolution.ForwardDestination,
+                        roundsOutput: Bool = false) {
         let pass = forwardPass(g)
+        // An output of bits takes each image's result through scratch after the padded copy.
+        var scratchCount = pass.paddedCount
+        if case .bfloat16Bits = output { scratchCount += pass.filters * pass.pixels }
         Convolution.scratch.withScratch(pass.paddedFilters * pass.depth) { packed in
             packWeights(pass, packed) { f, c, ki, kj in
                 weight[((f * g.inChannels + c) * g.kernelHeight + ki) * g.kernelWidth + kj]
             }
-            Convolution.forEachImageRun(g, scratchCount: pass.paddedCount,
-                                        Run(pass: pass, packed: packed, input: input, bias: bias, output: output))
+            Convolution.forEachImageRun(g, scratchCount: scratchCount,
+                                        Run(pass: pass, packed: packed, input: input, bias: bias, output: output,
+                                            roundsOutput: roundsOutput))
         }
     }
 
@@ -160,12 +169,14 @@ enum DirectConvolution {
                 weight[((f * g.inChannels + c) * kH + (kH - 1 - ki)) * kW + (kW - 1 - kj)]
             }
             Convolution.forEachImageRun(g, scratchCount: pass.paddedCount,
-                                        Run(pass: pass, packed: packed, input: gradOutput, bias: nil, output: gradInput))
+                                        Run(pass: pass, packed: packed, input: .float32(gradOutput), bias: nil,
+                                            output: .float32(gradInput), roundsOutput: false))
         }
     }
 
-    /// gradWeight (and gradBias) = ∂loss/∂weight summed over the batch (overwritten).
-    static func backwardWeight(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+    /// gradWeight (and gradBias) = ∂loss/∂weight summed over the batch (overwritten), from an
+    /// input of Float32 values or bf16 bits.
+    static func backwardWeight(_ g: ConvolutionGeometry, input: ConvolutionInput, gradOutput: UnsafePointer<Float>,
                                gradWeight: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>?) {
         let pass = forwardPass(g)
         Convolution.sumWeightGradientsOverRuns(g, runScratch: imagesPerGroup(pass) * pass.paddedCount + pass.laneCount,
@@ -182,7 +193,7 @@ enum DirectConvolution {
     /// One run's partial [gradWᵀ (depth × filters) | gradBias], summed image by image.
     struct WeightGradientRun: ImageRunBody {
         let pass: Pass
-        let input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>
+        let input: ConvolutionInput, gradOutput: UnsafePointer<Float>
         let partials: UnsafeMutablePointer<Float>, stride: Int, withBias: Bool
 
         func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch: UnsafeMutablePointer<Float>) {
@@ -201,9 +212,7 @@ enum DirectConvolution {
             var start = images.lowerBound
             while start < images.upperBound {
                 let count = Swift.min(group, images.upperBound - start)
-                for i in 0..<count {
-                    Run.pad(p, image: input + (start + i) * p.channels * p.inputPixels, into: padded + i * p.paddedCount)
-                }
+                for i in 0..<count { Run.pad(p, input: input, image: start + i, into: padded + i * p.paddedCount) }
                 let dy = gradOutput + start * p.filters * p.pixels
                 if !tiled {
                     DirectConvolution.accumulateWeightGradientRows(p, padded: padded, gradOutput: dy, images: count,
@@ -317,28 +326,39 @@ enum DirectConvolution {
     /// One run of images: pad each image into the run's scratch, then sweep the register kernel.
     struct Run: ImageRunBody {
         let pass: Pass
-        let packed: UnsafePointer<Float>, input: UnsafePointer<Float>, bias: UnsafePointer<Float>?
-        let output: UnsafeMutablePointer<Float>
+        let packed: UnsafePointer<Float>, input: ConvolutionInput, bias: UnsafePointer<Float>?
+        let output: Convolution.ForwardDestination
+        /// Whether a Float32 output is rounded to bf16, image by image.
+        let roundsOutput: Bool
 
-        /// Copies an image into the interior of `padded`, whose border is zero.
-        static func pad(_ p: Pass, image: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
+        /// Copies image `index` into the interior of `padded`, whose border is zero, widening
+        /// bf16 bits row by row.
+        static func pad(_ p: Pass, input: ConvolutionInput, image index: Int, into padded: UnsafeMutablePointer<Float>) {
+            let imageSize = p.channels * p.inputPixels
             for c in 0..<p.channels {
                 let plane = padded + c * p.paddedPlane + p.padHeight * p.paddedWidth + p.padWidth
                 for h in 0..<p.height {
-                    Convolution.copyRow(from: image + (c * p.height + h) * p.width, to: plane + h * p.paddedWidth,
-                                        count: p.width)
+                    let row = index * imageSize + (c * p.height + h) * p.width
+                    switch input {
+                    case .float32(let values):
+                        Convolution.copyRow(from: values + row, to: plane + h * p.paddedWidth, count: p.width)
+                    case .bfloat16Bits(let bits):
+                        BFloat16Rounding.expand(bits: bits + 2 * row, into: plane + h * p.paddedWidth, count: p.width)
+                    }
                 }
             }
         }
 
-        func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch padded: UnsafeMutablePointer<Float>) {
+        func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch: UnsafeMutablePointer<Float>) {
             let p = pass
+            let padded = scratch, resultSize = p.filters * p.pixels
             // The border stays zero: each image only rewrites the interior.
             padded.update(repeating: 0, count: p.paddedCount)
             let wholePieces = tilesIntoPieces(width: p.outWidth, pixels: p.pixels)
             for n in images {
-                Run.pad(p, image: input + n * p.channels * p.inputPixels, into: padded)
-                let result = output + n * p.filters * p.pixels
+                Run.pad(p, input: input, image: n, into: padded)
+                var result = scratch + p.paddedCount
+                if case .float32(let values) = output { result = values + n * resultSize }
                 switch (p.shape, wholePieces) {
                 case (.rows8Columns32, true): DirectConvolution.sweep(p, packed: packed, padded: padded, output: result)
                 case (.rows8Columns32, false):
@@ -351,6 +371,12 @@ enum DirectConvolution {
                         let plane = result + f * p.pixels, b = bias[f]
                         for i in 0..<p.pixels { plane[i] += b }
                     }
+                }
+                switch output {
+                case .float32:
+                    if roundsOutput { BFloat16Rounding.roundInPlace(result, count: resultSize) }
+                case .bfloat16Bits(let bits):
+                    BFloat16Rounding.convert(result, intoBits: bits + 2 * n * resultSize, count: resultSize)
                 }
             }
         }
