@@ -136,6 +136,10 @@ public enum Pooling {
                 maxOf2x2Windows(source, result, winners)
                 return
             }
+            if g.maxPoolingRunsRowsFirst {
+                maxOfStrideOneWindows(source, result, winners, padded)
+                return
+            }
             // One copy of the loop per stride, so the lane loads are not chosen per element.
             switch g.strideWidth {
             case 1: maxOfPaddedWindows(source, result, winners, padded, ContiguousLanes.self)
@@ -160,12 +164,8 @@ public enum Pooling {
             let width = g.inWidth, stride = g.strideWidth, outHeight = g.outHeight, outWidth = g.outWidth
             let kernelHeight = g.kernelHeight, kernelWidth = g.kernelWidth
             let padHeight = g.padHeight, padWidth = g.padWidth, strideHeight = g.strideHeight
-            let paddedWidth = g.paddedPlaneWidth, paddedHeight = g.paddedPlaneHeight
-            padded.update(repeating: -.infinity, count: paddedHeight * paddedWidth)
-            for h in 0..<Swift.min(g.inHeight, paddedHeight - padHeight) {
-                let columns = Swift.min(width, paddedWidth - padWidth)
-                (padded + (h + padHeight) * paddedWidth + padWidth).update(from: source + h * width, count: columns)
-            }
+            let paddedWidth = g.paddedPlaneWidth
+            copyBordered(source, into: padded)
             let laneColumns = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) &* Int32(truncatingIfNeeded: stride)
             for oh in 0..<outHeight {
                 let top = oh * strideHeight  // padded row of the window's first row
@@ -189,17 +189,106 @@ public enum Pooling {
                                 where: wins)
                         }
                     }
-                    let lanes = Swift.min(8, outWidth - ow), at = oh * outWidth + ow
-                    if lanes == 8 {
-                        UnsafeMutableRawPointer(result + at).storeBytes(of: best, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(winners + at).storeBytes(of: bestIndex, as: SIMD8<Int32>.self)
-                    } else {
-                        for lane in 0..<lanes {
-                            result[at + lane] = best[lane]
-                            winners[at + lane] = bestIndex[lane]
-                        }
-                    }
+                    store(best, bestIndex, count: Swift.min(8, outWidth - ow), at: oh * outWidth + ow, result, winners)
                     ow += 8
+                }
+            }
+        }
+
+        /// The first `count` lanes of a row's maxima and winners at output `at`: whole vectors
+        /// where all lanes are outputs.
+        @inline(__always)
+        private func store<Values: SIMD, Indices: SIMD>(
+            _ best: Values, _ bestIndex: Indices, count: Int, at: Int, _ result: UnsafeMutablePointer<Float>,
+            _ winners: UnsafeMutablePointer<Int32>
+        ) where Values.Scalar == Float, Indices.Scalar == Int32 {
+            if count == Values.scalarCount {
+                UnsafeMutableRawPointer(result + at).storeBytes(of: best, as: Values.self)
+                UnsafeMutableRawPointer(winners + at).storeBytes(of: bestIndex, as: Indices.self)
+                return
+            }
+            for lane in 0..<count {
+                result[at + lane] = best[lane]
+                winners[at + lane] = bestIndex[lane]
+            }
+        }
+
+        /// `source` into the middle of a −inf plane of `paddedPlaneSize` floats at `padded`.
+        @inline(__always)
+        private func copyBordered(_ source: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
+            let width = g.inWidth, padHeight = g.padHeight, padWidth = g.padWidth
+            let paddedWidth = g.paddedPlaneWidth, paddedHeight = g.paddedPlaneHeight
+            padded.update(repeating: -.infinity, count: paddedHeight * paddedWidth)
+            for h in 0..<Swift.min(g.inHeight, paddedHeight - padHeight) {
+                let columns = Swift.min(width, paddedWidth - padWidth)
+                (padded + (h + padHeight) * paddedWidth + padWidth).update(from: source + h * width, count: columns)
+            }
+        }
+
+        /// Stride-1 windows (GoogLeNet's 3x3 pooling in every inception block) in two passes
+        /// over the bordered plane, 16 outputs at a time: each bordered row's kernelWidth-wide
+        /// maxima and winners, then each output's best of kernelHeight such row results. A
+        /// window's rows are shared by kernelHeight outputs, so this compares kernelHeight +
+        /// kernelWidth times per output, not kernelHeight × kernelWidth. The winners are the
+        /// window-by-window scan's: both keep the last NaN if there is one, else the first
+        /// largest value in row-major order (a row's first largest, then the first row whose
+        /// winner beats the rows before it); a window whose elements are all −inf keeps its
+        /// first element inside the input.
+        @inline(__always)
+        private func maxOfStrideOneWindows(
+            _ source: UnsafePointer<Float>, _ result: UnsafeMutablePointer<Float>,
+            _ winners: UnsafeMutablePointer<Int32>, _ padded: UnsafeMutablePointer<Float>
+        ) {
+            let width = g.inWidth, outHeight = g.outHeight, outWidth = g.outWidth
+            let kernelHeight = g.kernelHeight, kernelWidth = g.kernelWidth
+            let padHeight = g.padHeight, padWidth = g.padWidth
+            let paddedWidth = g.paddedPlaneWidth, paddedHeight = g.paddedPlaneHeight
+            let rowStride = g.maxPoolingRowStride
+            copyBordered(source, into: padded)
+            let rowBest = padded + g.paddedPlaneSize + 16
+            let rowWinners = UnsafeMutableRawPointer(rowBest + paddedHeight * rowStride)
+            let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+            @inline(__always) func int32(_ value: Int) -> SIMD16<Int32> {
+                SIMD16<Int32>(repeating: Int32(truncatingIfNeeded: value))
+            }
+            for r in 0..<paddedHeight {
+                let row = UnsafeRawPointer(padded + r * paddedWidth)
+                // The plane index of bordered column 0 of this row (border cells never win).
+                let rowStart = (r - padHeight) * width - padWidth
+                var ow = 0
+                while ow < outWidth {
+                    var best = SIMD16<Float>(repeating: -.infinity)
+                    var bestIndex = SIMD16<Int32>(repeating: -1)
+                    for kj in 0..<kernelWidth {
+                        let values = row.loadUnaligned(fromByteOffset: 4 * (ow + kj), as: SIMD16<Float>.self)
+                        let wins = (values .> best) .| (values .!= values)
+                        best.replace(with: values, where: wins)
+                        bestIndex.replace(with: int32(rowStart + ow + kj) &+ lanes, where: wins)
+                    }
+                    let at = r * rowStride + ow
+                    UnsafeMutableRawPointer(rowBest + at).storeBytes(of: best, as: SIMD16<Float>.self)
+                    rowWinners.storeBytes(of: bestIndex, toByteOffset: 4 * at, as: SIMD16<Int32>.self)
+                    ow += 16
+                }
+            }
+            let bests = UnsafeRawPointer(rowBest), rowWinnersRead = UnsafeRawPointer(rowWinners)
+            for oh in 0..<outHeight {
+                let firstRow = Swift.max(oh - padHeight, 0)
+                var ow = 0
+                while ow < outWidth {
+                    var best = SIMD16<Float>(repeating: -.infinity)
+                    // Each lane's first element inside the input.
+                    var bestIndex = int32(firstRow * width) &+ pointwiseMax(int32(ow - padWidth) &+ lanes, .zero)
+                    for i in 0..<kernelHeight {
+                        let at = 4 * ((oh + i) * rowStride + ow)
+                        let values = bests.loadUnaligned(fromByteOffset: at, as: SIMD16<Float>.self)
+                        let wins = (values .> best) .| (values .!= values)
+                        best.replace(with: values, where: wins)
+                        bestIndex.replace(
+                            with: rowWinnersRead.loadUnaligned(fromByteOffset: at, as: SIMD16<Int32>.self), where: wins)
+                    }
+                    store(best, bestIndex, count: Swift.min(16, outWidth - ow), at: oh * outWidth + ow, result, winners)
+                    ow += 16
                 }
             }
         }

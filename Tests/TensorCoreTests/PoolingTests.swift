@@ -70,11 +70,13 @@ final class PoolingTests: XCTestCase {
     }
 
     /// The eight-lane path for any window (AlexNet's and ResNet's 3x3 stride 2, ResNet's with
-    /// padding 1, GoogLeNet's 3x3 stride 1): ties keep the first element, a NaN wins, the
-    /// clipped edge windows go one at a time; all as the reference loops.
+    /// padding 1), the rows-first stride-1 path (GoogLeNet's 3x3 stride 1, a 2x2 stride 1) and
+    /// 2x2 stride-2 rows of fewer than 8 outputs (GoogLeNet's 14x14 → 7x7): ties keep the first
+    /// element, a NaN wins, the clipped edge windows go one at a time; all as the reference loops.
     func testTiesAndNaNInGeneralEightLanePath() throws {
-        for (stride, padding) in [(2, 0), (2, 1), (1, 1), (3, 0)] {
-            let g = try geometry(batch: 1, channels: 2, height: 7, width: 53, kernel: (3, 3),
+        for (kernel, stride, padding, width) in [(3, 2, 0, 53), (3, 2, 1, 53), (3, 1, 1, 53), (3, 3, 0, 53),
+                                                 (2, 1, 0, 53), (2, 2, 0, 15)] {
+            let g = try geometry(batch: 1, channels: 2, height: 7, width: width, kernel: (kernel, kernel),
                                  stride: (stride, stride), padding: (padding, padding))
             // Few distinct values, so most windows hold ties; a NaN every 13 elements.
             let input = (0..<g.inputCount).map { i -> Float in i % 13 == 5 ? .nan : Float(i * 7 % 3) }
