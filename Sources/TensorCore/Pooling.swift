@@ -293,20 +293,22 @@ public enum Pooling {
             }
         }
 
-        /// 2x2 windows: with stride 2 (the usual pooling), eight windows at a time in SIMD
-        /// lanes, choosing by masks rather than branches (which element wins is unpredictable
-        /// on real activations); the rest one window at a time. Both follow the general
-        /// path's rule in its order: a larger value or a NaN replaces the best so far.
+        /// Unpadded 2x2 stride-2 windows inside the input (the usual pooling), eight at a time
+        /// in SIMD lanes, choosing by masks rather than branches (which element wins is
+        /// unpredictable on real activations), in the general path's order and rule: a larger
+        /// value or a NaN replaces the best so far.
         @inline(__always)
         private func maxOf2x2Windows(_ source: UnsafePointer<Float>, _ result: UnsafeMutablePointer<Float>,
                                      _ winners: UnsafeMutablePointer<Int32>) {
+            // Stride 2 and rows of 8 windows or more (`maxPoolingNeedsBorder` sends the rest to
+            // the bordered path).
             let width = g.inWidth, outWidth = g.outWidth
-            let lanes = g.strideWidth == 2 ? outWidth / 8 * 8 : 0
+            let lanes = outWidth / 8 * 8
             let raw = UnsafeRawPointer(source)
             for oh in 0..<g.outHeight {
                 let top = oh * g.strideHeight * width
-                var ow = 0
-                while ow < lanes {
+                /// Windows ow ..< ow + 8 of this row.
+                @inline(__always) func eightWindows(_ ow: Int) {
                     let first = top + 2 * ow
                     let upper = raw.loadUnaligned(fromByteOffset: first * 4, as: SIMD16<Float>.self)
                     let lower = raw.loadUnaligned(fromByteOffset: (first + width) * 4, as: SIMD16<Float>.self)
@@ -324,26 +326,15 @@ public enum Pooling {
                     consider(oddLanes(lower), width + 1)
                     UnsafeMutableRawPointer(result + oh * outWidth + ow).storeBytes(of: best, as: SIMD8<Float>.self)
                     UnsafeMutableRawPointer(winners + oh * outWidth + ow).storeBytes(of: bestIndex, as: SIMD8<Int32>.self)
+                }
+                var ow = 0
+                while ow < lanes {
+                    eightWindows(ow)
                     ow += 8
                 }
-                while ow < outWidth {
-                    let first = top + ow * g.strideWidth
-                    var best = -Float.infinity, bestIndex = first
-                    @inline(__always) func consider(_ index: Int) {
-                        let value = source[index]
-                        if value > best || value.isNaN {
-                            best = value
-                            bestIndex = index
-                        }
-                    }
-                    consider(first)
-                    consider(first + 1)
-                    consider(first + width)
-                    consider(first + width + 1)
-                    result[oh * outWidth + ow] = best
-                    winners[oh * outWidth + ow] = Int32(truncatingIfNeeded: bestIndex)
-                    ow += 1
-                }
+                // The row ends with 8 windows overlapping the previous ones (the same values
+                // written twice) rather than up to 7 scalar ones (LeNet's 28 → 14).
+                if ow < outWidth { eightWindows(outWidth - 8) }
             }
         }
     }
