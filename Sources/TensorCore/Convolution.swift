@@ -25,6 +25,15 @@ public enum Convolution {
             && g.padHeight == 0 && g.padWidth == 0
     }
 
+    /// A kernel covering the whole unpadded input with one output pixel (LeNet-5's third
+    /// convolution, 16×5×5 → 120): each image is one column of the column matrix as it lies,
+    /// so the batch is a fully connected layer, [images × depth] times the weights' transpose.
+    @inline(__always)
+    static func isFullyConnected(_ g: ConvolutionGeometry) -> Bool {
+        g.groups == 1 && g.outHeight == 1 && g.outWidth == 1 && g.padHeight == 0 && g.padWidth == 0
+            && g.kernelHeight == g.inHeight && g.kernelWidth == g.inWidth
+    }
+
     /// The per-call constants of the lowering.
     struct Lowering {
         let pixels: Int            // oH · oW
@@ -33,6 +42,8 @@ public enum Convolution {
         let depth: Int             // rows of one group's column block: in/groups · kH · kW
         let filters: Int           // out/groups
         let pointwise: Bool
+        /// `isFullyConnected`: products over the images as they lie, nothing lowered.
+        let fullyConnected: Bool
         let chunk: Int             // images per column matrix
         /// Output rows lowered at a time: all of them, or a band (see `bandBytes`).
         let bandRows: Int
@@ -67,6 +78,7 @@ public enum Convolution {
             depth = g.inChannelsPerGroup * g.kernelHeight * g.kernelWidth
             filters = g.outChannelsPerGroup
             pointwise = isPointwise(g)
+            fullyConnected = isFullyConnected(g)
             chunk = Swift.max(1, Swift.min(g.batch, (chunkColumns + pixels - 1) / pixels))
             bandRows = Convolution.bandRows(g, depth: depth, chunk: chunk)
             columnsSize = pointwise && chunk == 1 ? 0 : g.groups * depth * chunk * bandRows * g.outWidth
@@ -161,6 +173,17 @@ public enum Convolution {
             return .bits(bits.assumingMemoryBound(to: UInt16.self) + index * l.imageSize)
         }
         return .float32(input.image(index, imageSize: l.imageSize, widened: widened))
+    }
+
+    /// Images from `first` on as one [images × imageSize] operand where they lie: Float32
+    /// values, or bits the product packs as they are (`l.lowersBits`); nil for bits it cannot.
+    @inline(__always)
+    static func batchOperand(_ l: Lowering, _ input: ConvolutionInput, first: Int) -> BFloat16GEMM.Operand? {
+        switch input {
+        case .float32(let values): return .float32(values + first * l.imageSize)
+        case .bfloat16Bits(let bits):
+            return l.lowersBits ? .bits(bits.assumingMemoryBound(to: UInt16.self) + first * l.imageSize) : nil
+        }
     }
 
     /// im2col of one image (or its `outputRows`) into the column matrix in `columns`, at column
@@ -431,12 +454,20 @@ public enum Convolution {
             return
         }
         let widened = buffer + l.columnsSize + l.resultsSize
+        let batch = l.fullyConnected ? batchOperand(l, input, first: 0) : nil
         forEachChunk(images, l.chunk) { start, count in
             let first = start == images.lowerBound
             let width = count * l.pixels
             let gradResults = gatherResults(g, l, gradOutput: gradOutput, start: start, count: count,
                                             results: buffer + l.columnsSize)
-            if l.isBanded {
+            if let batch {
+                // gradWᵀ [depth × filters] (+)= xᵀ [depth × images] · dy [images × filters]: the
+                // images as they lie are the column matrix, summed in the lowered order.
+                l.product.multiply(transposeA: true, transposeB: false, m: l.depth, n: l.filters, k: count,
+                                   a: batch + start * l.imageSize, lda: l.depth,
+                                   b: .float32(gradOutput + start * l.resultSize), ldb: l.filters,
+                                   beta: first ? 0 : 1, c: gradWeightTransposed, ldc: l.filters, threads: gemmThreads)
+            } else if l.isBanded {
                 let image = imageOperand(l, input, start, widened: widened)
                 forEachBand(g, l) { rows in
                     // gradWᵀ [depth × filters] += the band's columns [depth × band] · its gradOutᵀ
@@ -479,6 +510,18 @@ public enum Convolution {
         let widenedOffset: Int
 
         func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {
+            if l.fullyConnected, case .float32(let values) = output, !images.isEmpty,
+               let x = batchOperand(l, input, first: images.lowerBound)
+            {
+                // out [images × filters] = x [images × depth] · Wᵀ: each value the same chain
+                // over the depth as the lowered product's, written where the output lies.
+                let result = values + images.lowerBound * l.resultSize
+                l.product.multiply(transposeA: false, transposeB: true, m: images.count, n: l.filters, k: l.depth,
+                                   a: x, lda: l.depth, b: .float32(weight), ldb: l.depth, c: result, ldc: l.filters,
+                                   threads: gemmThreads)
+                finishFullyConnected(result, images: images.count)
+                return
+            }
             forEachChunk(images, l.chunk) { start, count in
                 let width = count * l.pixels
                 // A single image's result goes straight to a Float32 output; a chunk's, or one for
@@ -527,6 +570,15 @@ public enum Convolution {
             }
         }
 
+        /// Adds the bias to a fully connected result [images × filters] and rounds it (bf16).
+        func finishFullyConnected(_ result: UnsafeMutablePointer<Float>, images: Int) {
+            for i in 0..<images {
+                let row = result + i * l.filters
+                if let bias { for f in 0..<l.filters { row[f] += bias[f] } }
+            }
+            if l.roundsResults { BFloat16Rounding.roundInPlace(result, count: images * l.filters) }
+        }
+
         /// Scatters a chunk's result into the output, adds the bias and rounds (bf16).
         func finish(start: Int, count: Int, result: UnsafeMutablePointer<Float>) {
             guard case .float32(let output) = output else {
@@ -571,6 +623,15 @@ public enum Convolution {
         let gradInput: UnsafeMutablePointer<Float>
 
         func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {
+            if l.fullyConnected && !images.isEmpty {
+                // dx [images × depth] = dy [images × filters] · W, straight into the images.
+                let result = gradInput + images.lowerBound * l.imageSize
+                l.product.multiply(transposeA: false, transposeB: false, m: images.count, n: l.depth, k: l.filters,
+                                   a: .float32(gradOutput + images.lowerBound * l.resultSize), lda: l.filters,
+                                   b: .float32(weight), ldb: l.depth, c: result, ldc: l.depth, threads: gemmThreads)
+                if l.roundsResults { BFloat16Rounding.roundInPlace(result, count: images.count * l.imageSize) }
+                return
+            }
             forEachChunk(images, l.chunk) { start, count in
                 let width = count * l.pixels
                 let gradResults = gatherResults(g, l, gradOutput: gradOutput, start: start, count: count,

@@ -129,7 +129,8 @@ final class BFloat16OutputTests: XCTestCase {
     /// `bandBytes` is small), a grouped 3x3, a 3x3 on 16x16 with 32 channels (Winograd 4x4), and
     /// for the bf16 GEMM's lowering of bits: a 3x3 stride 2 (rows of 17 outputs), a 1x1 stride 2
     /// (rows of 8) and a 1x1 on 12x12 (one image per chunk: the image itself is the operand),
-    /// also grouped (each group's operand starts inside the image).
+    /// also grouped (each group's operand starts inside the image); and a kernel covering the
+    /// whole input (the batch as one fully connected product, reading bits where they lie).
     private let geometries: [ConvolutionGeometry] = [
         try! ConvolutionGeometry(
             batch: 3, inChannels: 5, inHeight: 9, inWidth: 12, outChannels: 7,
@@ -156,6 +157,8 @@ final class BFloat16OutputTests: XCTestCase {
         try! ConvolutionGeometry(
             batch: 2, inChannels: 12, inHeight: 12, inWidth: 12, outChannels: 18, kernelHeight: 1, kernelWidth: 1,
             groups: 3),
+        try! ConvolutionGeometry(
+            batch: 3, inChannels: 8, inHeight: 4, inWidth: 4, outChannels: 10, kernelHeight: 4, kernelWidth: 4),
     ]
 
     /// The products to check: Float32, the emulated bf16 one, each bf16 one this CPU runs, and

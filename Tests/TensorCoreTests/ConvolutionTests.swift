@@ -209,6 +209,11 @@ final class ConvolutionTests: XCTestCase {
         // 20 images of 64 pixels: a group of 16 images swept together, then the rest.
         Case(batch: 20, inChannels: 4, height: 8, width: 8, outChannels: 4, kernelHeight: 3, kernelWidth: 3,
              padHeight: 1, padWidth: 1),
+        // Kernels covering the whole input (`isFullyConnected`, LeNet-5's third convolution):
+        // products over the images as they lie; 130 images make two chunks of the weight
+        // gradient on one thread.
+        Case(batch: 7, inChannels: 16, height: 5, width: 5, outChannels: 12, kernelHeight: 5, kernelWidth: 5),
+        Case(batch: 130, inChannels: 3, height: 2, width: 3, outChannels: 5, kernelHeight: 2, kernelWidth: 3),
     ] + directCases + rowPieceCases
 
     /// Stride-1 geometries whose output rows 16-pixel pieces do not tile: swept row by row,
