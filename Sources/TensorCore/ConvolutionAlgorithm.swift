@@ -66,13 +66,15 @@ extension Convolution {
     }
 
     /// What the profile calls `algorithm` for `g`: "direct", "Winograd" (2x2 tiles), "Winograd
-    /// 4x4", "1x1 GEMM" (a pointwise convolution multiplies the image itself) or "im2col+GEMM".
+    /// 4x4", "1x1 GEMM" (a pointwise convolution multiplies the image itself), "batch GEMM" (a
+    /// kernel covering the whole input: the batch's images are the product's rows) or
+    /// "im2col+GEMM".
     public static func name(_ algorithm: ConvolutionAlgorithm, _ g: ConvolutionGeometry) -> String {
         switch algorithm {
         case .direct: return "direct"
         case .winograd: return "Winograd"
         case .winograd4x4: return "Winograd 4x4"
-        case .gemm: return isPointwise(g) ? "1x1 GEMM" : "im2col+GEMM"
+        case .gemm: return isPointwise(g) ? "1x1 GEMM" : isFullyConnected(g) ? "batch GEMM" : "im2col+GEMM"
         }
     }
 
@@ -94,7 +96,8 @@ extension Convolution {
         func label(_ pass: ConvolutionPass) -> String {
             let algorithm = bfloat16Choice(g, pass)
             if algorithm != .gemm { return name(algorithm, g) + " (bf16 operands)" }
-            return (isPointwise(g) ? "1x1 bf16 GEMM" : "im2col+bf16 GEMM") + " (\(isa))"
+            let kind = isPointwise(g) ? "1x1 bf16 GEMM" : isFullyConnected(g) ? "batch bf16 GEMM" : "im2col+bf16 GEMM"
+            return kind + " (\(isa))"
         }
         return (label(.forward), label(.inputGradient), label(.weightGradient))
     }

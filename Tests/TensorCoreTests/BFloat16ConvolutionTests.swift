@@ -103,6 +103,11 @@ final class BFloat16ConvolutionTests: XCTestCase {
         XCTAssertEqual(
             Convolution.kernelNames(geometries[2], product: .bfloat16(.avx512bf16)).weightGradient,
             "1x1 bf16 GEMM (avx512bf16)")
+        // A kernel covering the whole input (LeNet-5's third convolution) multiplies the batch.
+        let whole = try! ConvolutionGeometry(
+            batch: 4, inChannels: 16, inHeight: 5, inWidth: 5, outChannels: 120, kernelHeight: 5, kernelWidth: 5)
+        XCTAssertEqual(Convolution.kernelNames(whole).inputGradient, "batch GEMM")
+        XCTAssertEqual(Convolution.kernelNames(whole, product: .bfloat16(.amx)).forward, "batch bf16 GEMM (amx)")
     }
 
     /// Where a Float32 kernel beats the bf16 GEMM, a bf16 layer runs it on its bf16 operands:
