@@ -169,10 +169,7 @@ public enum Convolution {
     @inline(__always)
     static func imageOperand(_ l: Lowering, _ input: ConvolutionInput, _ index: Int,
                              widened: UnsafeMutablePointer<Float>) -> BFloat16GEMM.Operand {
-        if l.lowersBits, case .bfloat16Bits(let bits) = input {
-            return .bits(bits.assumingMemoryBound(to: UInt16.self) + index * l.imageSize)
-        }
-        return .float32(input.image(index, imageSize: l.imageSize, widened: widened))
+        batchOperand(l, input, first: index) ?? .float32(input.image(index, imageSize: l.imageSize, widened: widened))
     }
 
     /// Images from `first` on as one [images × imageSize] operand where they lie: Float32
@@ -383,27 +380,25 @@ public enum Convolution {
                                       gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
                                       gradBias: UnsafeMutablePointer<Float>?, algorithm: ConvolutionAlgorithm? = nil,
                                       product: MatrixProduct = .float32) {
-        let chosen = resolve(algorithm, g, .weightGradient, product)
-        if chosen == .direct {
+        switch resolve(algorithm, g, .weightGradient, product) {
+        case .direct:
             DirectConvolution.backwardWeight(g, input: source, gradOutput: gradOutput, gradWeight: gradWeight,
                                              gradBias: gradBias)
             return
-        }
-        if chosen != .gemm {
-            // Winograd reads the whole input: the bits widened into a staging copy.
+        case .winograd:
+            // Winograd reads the whole input: bits widened into a staging copy.
             source.withFloat32(count: g.inputCount) { input in
-                switch chosen {
-                case .direct: preconditionFailure("unreachable")
-                case .winograd:
-                    WinogradConvolution.backwardWeight(g, input: input, gradOutput: gradOutput,
-                                                       gradWeight: gradWeight, gradBias: gradBias)
-                case .winograd4x4:
-                    WinogradConvolution.backwardWeight(g, input: input, gradOutput: gradOutput,
-                                                       gradWeight: gradWeight, gradBias: gradBias, outputTile: 4)
-                case .gemm: preconditionFailure("unreachable")
-                }
+                WinogradConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
+                                                   gradBias: gradBias)
             }
             return
+        case .winograd4x4:
+            source.withFloat32(count: g.inputCount) { input in
+                WinogradConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
+                                                   gradBias: gradBias, outputTile: 4)
+            }
+            return
+        case .gemm: break
         }
         let l = Lowering(g, product: product, input: source)
         let runScratch = l.columnsSize + l.resultsSize + l.widenedSize(source)
