@@ -136,9 +136,15 @@ final class WorkerPool: @unchecked Sendable {
             cnn_spin_pause()
         }
         pthread_mutex_lock(mutex)
-        // The even bump happens under the mutex with a broadcast, so waiting past an odd one is safe.
-        while !started(cnn_atomic_load(generation)) { pthread_cond_wait(wake, mutex) }
-        let current = cnn_atomic_load(generation)
+        // The even bump happens under the mutex with a broadcast, so waiting past an odd one is
+        // safe. Return the value checked, never a second load: the odd bump is made outside the
+        // mutex, so a second load could return the next region's unpublished generation, whose
+        // part this worker would run early and then again once it is published.
+        var current = cnn_atomic_load(generation)
+        while !started(current) {
+            pthread_cond_wait(wake, mutex)
+            current = cnn_atomic_load(generation)
+        }
         pthread_mutex_unlock(mutex)
         return current
     }
