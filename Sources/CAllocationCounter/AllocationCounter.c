@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t count, size_t size);
@@ -16,10 +17,20 @@ extern void *__libc_valloc(size_t size);
 static _Atomic uint64_t allocations;
 static _Atomic uint64_t deallocations;
 
+// A sanitizer build (swift build --sanitize=address|thread) owns malloc itself: forwarding its
+// calls to glibc's entry points would hand its pointers to the wrong allocator. There the
+// counter steps aside and `allocation_counter_active` reports 0, as when interposition lost.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define SANITIZER_OWNS_MALLOC 1
+#endif
+#endif
+
 static inline void counted(void) {
     atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
 }
 
+#ifndef SANITIZER_OWNS_MALLOC
 __attribute__((visibility("default"))) void *malloc(size_t size) {
     counted();
     return __libc_malloc(size);
@@ -63,6 +74,7 @@ __attribute__((visibility("default"))) void *valloc(size_t size) {
     counted();
     return __libc_valloc(size);
 }
+#endif
 
 uint64_t allocation_count(void) {
     return atomic_load_explicit(&allocations, memory_order_relaxed);
