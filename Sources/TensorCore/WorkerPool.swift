@@ -20,21 +20,31 @@ import Glibc
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()
 
-    /// Pause instructions a waiting thread spins through before it sleeps.
-    nonisolated(unsafe) static var spinLimit = 2_000
+    /// Pause instructions a waiting thread spins through before it sleeps (tests set 0).
+    static var spinLimit: Int {
+        get { cnn_atomic_load(spinLimitStorage) }
+        set { cnn_atomic_store(spinLimitStorage, newValue) }
+    }
+    private static let spinLimitStorage: UnsafeMutablePointer<Int> = {
+        let storage = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        storage.initialize(to: 2_000)
+        return storage
+    }()
+
+    /// The most parts a region the pool runs may have (`RegionWord`'s part field).
+    static let maximumParts = RegionWord.partMask
 
     private let owner = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    /// A seqlock over the region's fields: odd while the caller writes them, bumped again to
-    /// even (under `mutex`, read atomically) when the region starts.
-    private let generation = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    /// The current region's `RegionWord`, stored (release, under `mutex`) when it starts.
+    private let region = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     /// Worker parts of the current region not yet finished (atomic).
     private let remaining = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-    // Written by the caller before it bumps `generation`, read by workers after they see it.
+    /// Written by the caller before it publishes the region, read only by the workers the
+    /// region uses; the caller writes it again only after they have all finished.
     private var job: Job?
-    private var parts = 0
     private var started = 0
 
     private init() {
@@ -42,7 +52,7 @@ final class WorkerPool: @unchecked Sendable {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
         pthread_cond_init(done, nil)
-        generation.initialize(to: 0)
+        region.initialize(to: 0)
         remaining.initialize(to: 0)
     }
 
@@ -50,21 +60,19 @@ final class WorkerPool: @unchecked Sendable {
     /// when the pool is busy. The workers read the parts through a pointer to this frame:
     /// nothing is allocated, and the region ends before the frame does.
     func run<Body: ParallelBody>(_ parts: ContiguousParts<Body>) -> Bool {
-        guard pthread_mutex_trylock(owner) == 0 else { return false }
+        guard parts.parts <= WorkerPool.maximumParts, pthread_mutex_trylock(owner) == 0 else { return false }
         defer { pthread_mutex_unlock(owner) }
         startWorkers(parts.parts - 1)
         withUnsafePointer(to: parts) { pointer in
-            // Odd first: a worker the last region did not use may only now be reading the
-            // fields for that region's generation. Without the mark it could take this region's
-            // job under the old generation, run its part, and run it again once this one is
-            // published (a part run twice: GEMMTests saw C += A·B added twice, once in CI).
-            cnn_atomic_store(generation, generation.pointee &+ 1)
-            cnn_atomic_release_fence()
+            // A worker that a region does not use never reads `job`: it learns the region's
+            // part count from the same word as its number. An earlier design published the
+            // count beside the job under a seqlock, and idle workers that read late ran a part
+            // twice (GEMMTests saw C += A·B added twice, once in CI; ParallelTests once).
             job = Job(parts: UnsafeRawPointer(pointer), runner: PartRunner<Body>.self)
-            self.parts = parts.parts
             cnn_atomic_store(remaining, parts.parts - 1)
+            let next = RegionWord(cnn_atomic_load(region)).next(parts: parts.parts)
             pthread_mutex_lock(mutex)
-            cnn_atomic_store(generation, generation.pointee &+ 1)
+            cnn_atomic_store(region, next.value)
             pthread_cond_broadcast(wake)
             pthread_mutex_unlock(mutex)
             parts.run(part: 0)
@@ -94,28 +102,25 @@ final class WorkerPool: @unchecked Sendable {
             started += 1
             let index = started
             var thread = pthread_t()
-            // The worker waits for regions after the current one: the region about to start included.
-            let box = Unmanaged.passRetained(WorkerStart(pool: self, index: index, generation: cnn_atomic_load(generation)))
+            // The worker waits for regions after the last one: the region about to start included.
+            let last = RegionWord(cnn_atomic_load(region)).number
+            let box = Unmanaged.passRetained(WorkerStart(pool: self, index: index, lastRegion: last))
             pthread_create(&thread, nil, { raw in
                 let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
-                start.pool.workerLoop(index: start.index, seen: start.generation)
+                start.pool.workerLoop(index: start.index, lastRegion: start.lastRegion)
                 return nil
             }, box.toOpaque())
             pthread_detach(thread)
         }
     }
 
-    private func workerLoop(index: Int, seen start: Int) {
-        var seen = start
+    private func workerLoop(index: Int, lastRegion: Int) {
+        var seen = lastRegion
         while true {
             let current = waitForRegion(after: seen)
-            let regionParts = parts, regionJob = job
-            // A worker the region does not use may look late, while the caller already
-            // writes the next region: if the generation moved (to odd, or on), read again.
-            cnn_atomic_acquire_fence()
-            guard cnn_atomic_load(generation) == current else { continue }
-            seen = current
-            guard index < regionParts, let regionJob else { continue }
+            seen = current.number
+            // The caller waits for this part, so `job` stays this region's until it is done.
+            guard index < current.parts, let regionJob = job else { continue }
             regionJob.runner.run(regionJob.parts, part: index)
             if cnn_atomic_fetch_add(remaining, -1) == 1 {
                 // The last worker out wakes a caller that went to sleep.
@@ -126,27 +131,43 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Waits until a region newer than `seen` starts (spinning, then sleeping); returns its
-    /// generation, always even (published).
-    private func waitForRegion(after seen: Int) -> Int {
-        @inline(__always) func started(_ current: Int) -> Bool { current != seen && current & 1 == 0 }
+    /// Waits until a region numbered after `seen` starts (spinning, then sleeping) and returns
+    /// the word that said so: the number and part count always come from one load.
+    private func waitForRegion(after seen: Int) -> RegionWord {
         for _ in 0..<WorkerPool.spinLimit {
-            let current = cnn_atomic_load(generation)
-            if started(current) { return current }
+            let current = RegionWord(cnn_atomic_load(region))
+            if current.number != seen { return current }
             cnn_spin_pause()
         }
         pthread_mutex_lock(mutex)
-        // The even bump happens under the mutex with a broadcast, so waiting past an odd one is
-        // safe. Return the value checked, never a second load: the odd bump is made outside the
-        // mutex, so a second load could return the next region's unpublished generation, whose
-        // part this worker would run early and then again once it is published.
-        var current = cnn_atomic_load(generation)
-        while !started(current) {
+        // The word is stored under the mutex with a broadcast: no start is missed.
+        var current = RegionWord(cnn_atomic_load(region))
+        while current.number == seen {
             pthread_cond_wait(wake, mutex)
-            current = cnn_atomic_load(generation)
+            current = RegionWord(cnn_atomic_load(region))
         }
         pthread_mutex_unlock(mutex)
         return current
+    }
+}
+
+/// A region's number and part count packed in one word (number above the low 16 bits), so a
+/// worker learns both from one atomic load and never pairs one region's number with another's
+/// count. Numbers wrap after 2^47 regions, centuries of steps.
+private struct RegionWord {
+    static let partBits = 16
+    static let partMask = (1 << partBits) - 1
+
+    let value: Int
+
+    init(_ value: Int) { self.value = value }
+
+    var number: Int { value >> RegionWord.partBits }
+    var parts: Int { value & RegionWord.partMask }
+
+    /// The word for the region after this one, with `parts` parts.
+    func next(parts: Int) -> RegionWord {
+        RegionWord((number &+ 1) << RegionWord.partBits | parts)
     }
 }
 
@@ -171,11 +192,11 @@ private enum PartRunner<Body: ParallelBody>: PartRunning {
 private final class WorkerStart {
     let pool: WorkerPool
     let index: Int
-    let generation: Int
+    let lastRegion: Int
 
-    init(pool: WorkerPool, index: Int, generation: Int) {
+    init(pool: WorkerPool, index: Int, lastRegion: Int) {
         self.pool = pool
         self.index = index
-        self.generation = generation
+        self.lastRegion = lastRegion
     }
 }
