@@ -51,9 +51,9 @@ final class ParallelTests: XCTestCase {
     }
 
     /// The same with workers that never spin: every wait sleeps on the condition variable. A
-    /// woken worker the last region did not use can find the next region's odd (unpublished)
-    /// generation; it must wait for the even one, not run its part of a region still being
-    /// written and then run it again once published.
+    /// woken worker the last region did not use can wake late, while the caller is already
+    /// writing the next region; it must not run its part of that one before it is published
+    /// and again after (the seqlock design did, f4178ca).
     func testEveryPartOnceWhenIdleWorkersSleep() {
         let spinLimit = WorkerPool.spinLimit
         WorkerPool.spinLimit = 0
