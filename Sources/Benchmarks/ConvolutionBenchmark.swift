@@ -74,11 +74,16 @@ public enum ConvolutionBenchmark {
 
     /// Each pass of `g` with each candidate, `calls` timed calls each after one untimed one; the
     /// forward pass adds a bias and the weight gradient computes its gradient `withBias` only, as
-    /// the layers do.
+    /// the layers do. In bf16 the candidates are a bf16 layer's on `BFloat16ISA.active` (the bf16
+    /// GEMM and Float32 kernels on bf16 operands; on the emulated path the Float32 kernels), given
+    /// operands rounded to bf16 and rounding their output and input gradient, as `Conv2d` does.
     public static func measure(_ g: ConvolutionGeometry, layers: [String], withBias: Bool = true,
-                               calls: Int) -> [Row] {
+                               calls: Int, precision: ComputePrecision = .fp32) -> [Row] {
         var random = RandomGenerator(seed: 2)
-        func values(_ count: Int) -> [Float] { (0..<count).map { _ in random.normal() } }
+        let product = MatrixProduct.forPrecision(precision), rounds = precision.roundsToBFloat16
+        func values(_ count: Int) -> [Float] {
+            (0..<count).map { _ in rounds ? BFloat16.round(random.normal()) : random.normal() }
+        }
         let input = values(g.inputCount), weight = values(g.weightCount), gradOutput = values(g.outputCount)
         let bias = values(g.outChannels)
         var output = [Float](repeating: 0, count: g.outputCount)
@@ -87,23 +92,24 @@ public enum ConvolutionBenchmark {
         var gradBias = [Float](repeating: 0, count: g.outChannels)
         let gflop = 2 * Double(g.outputCount) * Double(g.inChannelsPerGroup * g.kernelHeight * g.kernelWidth) / 1e9
         return ConvolutionPass.allCases.map { pass in
-            let candidates = Convolution.candidates(g, pass)
+            let candidates = Convolution.candidates(g, pass, product: product)
             func call(_ algorithm: ConvolutionAlgorithm) {
                 switch pass {
                 case .forward:
                     bias.withUnsafeBufferPointer { bias in
                         Convolution.forward(g, input: input, weight: weight, bias: withBias ? bias.baseAddress : nil,
-                                            output: &output, algorithm: algorithm)
+                                            output: &output, algorithm: algorithm, product: product,
+                                            roundsOutput: rounds)
                     }
                 case .inputGradient:
                     Convolution.backwardInput(
                         g, gradOutput: gradOutput, weight: weight, gradInput: &gradInput,
-                        algorithm: algorithm)
+                        algorithm: algorithm, product: product, roundsGradInput: rounds)
                 case .weightGradient:
                     gradBias.withUnsafeMutableBufferPointer { gradBias in
                         Convolution.backwardWeight(
                             g, input: input, gradOutput: gradOutput, gradWeight: &gradWeight,
-                            gradBias: withBias ? gradBias.baseAddress : nil, algorithm: algorithm)
+                            gradBias: withBias ? gradBias.baseAddress : nil, algorithm: algorithm, product: product)
                     }
                 }
             }
@@ -117,11 +123,13 @@ public enum ConvolutionBenchmark {
                 }
             }
             let timings = candidates.indices.map { i in
-                Row.Timing(algorithm: Convolution.name(candidates[i], g), milliseconds: median(seconds[i]) * 1000)
+                Row.Timing(algorithm: Convolution.name(candidates[i], g, product: product),
+                           milliseconds: median(seconds[i]) * 1000)
             }
+            let chosen = Convolution.choice(g, pass, product: product)
             return Row(
                 layers: layers, geometry: "\(g)", pass: pass.rawValue, gflop: gflop,
-                chosen: Convolution.name(Convolution.choice(g, pass), g), timings: timings)
+                chosen: Convolution.name(chosen, g, product: product), timings: timings)
         }
     }
 

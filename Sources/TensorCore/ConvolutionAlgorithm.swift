@@ -78,49 +78,63 @@ extension Convolution {
         }
     }
 
-    /// The kernel each pass runs for `g` (what the profile reports): with a bf16 product,
-    /// "im2col+bf16 GEMM (amx)", or a Float32 kernel on the bf16 operands ("Winograd 4x4 (bf16
-    /// operands)") where `bfloat16Choice` picks one.
+    /// What `algorithm` is called with `product`: as `name(_:_:)` for Float32; with a bf16
+    /// product, "im2col+bf16 GEMM (amx)" for the bf16 GEMM, or a Float32 kernel on the bf16
+    /// operands ("Winograd 4x4 (bf16 operands)"); the emulated product runs lowered on the
+    /// Float32 GEMM ("im2col+GEMM (emulated)").
+    public static func name(_ algorithm: ConvolutionAlgorithm, _ g: ConvolutionGeometry,
+                            product: MatrixProduct) -> String {
+        guard case .bfloat16(let isa) = product else { return name(algorithm, g) }
+        guard BFloat16GEMM.PanelKernel(isa) != nil else { return name(.gemm, g) + " (\(isa))" }
+        if algorithm != .gemm { return name(algorithm, g) + " (bf16 operands)" }
+        let kind = isPointwise(g) ? "1x1 bf16 GEMM" : isFullyConnected(g) ? "batch bf16 GEMM" : "im2col+bf16 GEMM"
+        return kind + " (\(isa))"
+    }
+
+    /// The kernel each pass runs for `g` with `product` (what the profile reports).
     public static func kernelNames(_ g: ConvolutionGeometry, product: MatrixProduct = .float32)
         -> (forward: String, inputGradient: String, weightGradient: String)
     {
-        guard case .bfloat16(let isa) = product else {
-            return (name(choice(g, .forward), g), name(choice(g, .inputGradient), g),
-                    name(choice(g, .weightGradient), g))
-        }
-        guard BFloat16GEMM.PanelKernel(isa) != nil else {
-            // The emulated product runs lowered (resolve), on the Float32 GEMM.
-            let label = name(.gemm, g) + " (\(isa))"
-            return (label, label, label)
-        }
-        func label(_ pass: ConvolutionPass) -> String {
-            let algorithm = bfloat16Choice(g, pass)
-            if algorithm != .gemm { return name(algorithm, g) + " (bf16 operands)" }
-            let kind = isPointwise(g) ? "1x1 bf16 GEMM" : isFullyConnected(g) ? "batch bf16 GEMM" : "im2col+bf16 GEMM"
-            return kind + " (\(isa))"
-        }
+        func label(_ pass: ConvolutionPass) -> String { name(choice(g, pass, product: product), g, product: product) }
         return (label(.forward), label(.inputGradient), label(.weightGradient))
     }
 
-    /// Output pixels from which a bf16 layer's 3x3 passes run Float32 Winograd F(4x4, 3x3) on
-    /// its bf16 operands rather than the bf16 GEMM: its 4× fewer multiplies beat VDPBF16PS's
-    /// 2× faster ones on large images. `bench train --profile --precision bf16` on Zen 5
-    /// (AVX512-BF16), ms per step for all three passes, Winograd vs bf16 GEMM: VGG-16 b8 at
-    /// 224x224 216 vs 403, 112x112 144 vs 233, 56x56 132 vs 162, 14x14 58 vs 41; ResNet-50 b16
-    /// at 56x56 34 vs 36, 14x14 36 vs 21. At 28x28 it depends on the channels (below).
-    static let bfloat16WinogradMinimumPixels = 56 * 56
+    /// The algorithm `pass` runs for `g` with `product` unless a caller forces another:
+    /// `choice(_:_:)` for Float32, `bfloat16Choice` for the bf16 GEMM's paths, the lowered
+    /// path for the emulated product.
+    public static func choice(_ g: ConvolutionGeometry, _ pass: ConvolutionPass,
+                              product: MatrixProduct) -> ConvolutionAlgorithm {
+        resolve(nil, g, pass, product)
+    }
 
-    /// From 28x28 outputs, with this many channels on both sides, Winograd wins too. After the
-    /// faster Winograd transforms (ccce10d, 3764d76), same command: VGG-16's 512→512 layers at
-    /// 28x28 105 vs 131 ms; ResNet-50's 128→128 at 28x28 18–20 vs 17–18 (the GEMM's).
-    static let bfloat16WinogradMediumPixels = 28 * 28, bfloat16WinogradMediumChannels = 256
+    /// The algorithms that can run `pass` for `g` with `product`, the chosen one first: with a
+    /// bf16 product on AMX or AVX512-BF16 the bf16 GEMM and the Float32 kernels on bf16
+    /// operands, with the emulated product the lowered path only.
+    public static func candidates(_ g: ConvolutionGeometry, _ pass: ConvolutionPass,
+                                  product: MatrixProduct) -> [ConvolutionAlgorithm] {
+        guard case .bfloat16(let isa) = product else { return candidates(g, pass) }
+        guard BFloat16GEMM.PanelKernel(isa) != nil else { return [.gemm] }
+        let chosen = choice(g, pass, product: product)
+        return [chosen] + ConvolutionAlgorithm.allCases.filter { $0 != chosen && applies($0, g, pass) }
+    }
 
-    /// Whether a bf16 layer's 3x3 passes (where Float32 picks F(4x4, 3x3)) keep Winograd.
+    /// Whether a bf16 layer's 3x3 passes (where Float32 picks F(4x4, 3x3)) run Float32 Winograd
+    /// F(4x4, 3x3) on their bf16 operands rather than the bf16 GEMM: its 4× fewer multiplies beat
+    /// VDPBF16PS's 2× faster ones where its transforms are cheap per multiply (many channels) or
+    /// where im2col's column matrix outgrows the caches (large images). `bench conv --precision
+    /// bf16` on Zen 5 (AVX512-BF16), ms for all three passes, Winograd 4x4 vs bf16 GEMM:
+    /// - 112x112 and up, any channels: VGG-16 b8 64→64 at 224x224 201 vs 269, 64→128 at 112x112
+    ///   85 vs 87, 128→128 at 112x112 132 vs 178;
+    /// - 56x56 with 128 channels or more on both sides: VGG-16 128→256 57 vs 64, 256→256 101 vs 130;
+    ///   with 64 the GEMM wins: ResNet-50 b16 64→64 26 vs 20, ResNet-18 b32 53 vs 40,
+    ///   GoogLeNet b16 64→192 61 vs 48;
+    /// - 28x28 with 256 or more: VGG-16 256→512 55 vs 58, 512→512 96 vs 117; with 128 a tie
+    ///   (ResNet-50 16.3 vs 16.0, ResNet-18 32.8 vs 31.8), which the GEMM takes: in training it
+    ///   reads its bf16 input bits directly, Winograd through a Float32 staging copy;
+    /// - smaller images: the GEMM or a tie (VGG-16 512→512 at 14x14 39 vs 36).
     static func bfloat16PrefersWinograd(_ g: ConvolutionGeometry) -> Bool {
-        let pixels = g.outHeight * g.outWidth
-        return pixels >= bfloat16WinogradMinimumPixels
-            || (pixels >= bfloat16WinogradMediumPixels
-                && Swift.min(g.inChannels, g.outChannels) >= bfloat16WinogradMediumChannels)
+        let pixels = g.outHeight * g.outWidth, channels = Swift.min(g.inChannels, g.outChannels)
+        return pixels >= 112 * 112 || (pixels >= 56 * 56 && channels >= 128) || (pixels >= 28 * 28 && channels >= 256)
     }
 
     /// The algorithm a bf16 layer's `pass` runs on AMX or AVX512-BF16: the bf16 GEMM, except

@@ -179,9 +179,12 @@ struct BenchConvolution: ParsableCommand {
         discussion: """
             For each pass (forward, input gradient, weight gradient) of each distinct convolution the \
             model has at this batch size, every algorithm that can run it (direct, im2col+GEMM, \
-            1x1 GEMM, Winograd F(2x2) or Winograd 4x4) is timed in turn; the median of --calls calls counts. The line ends with the \
-            algorithm training uses, and says so where another one was faster. It times the Float32 \
-            kernels: a bf16 layer on AMX or AVX512-BF16 always runs im2col + the bf16 GEMM.
+            1x1 GEMM, Winograd F(2x2) or Winograd 4x4) is timed in turn; the median of --calls calls \
+            counts. The line ends with the algorithm training uses, and says so where another one was \
+            faster. --precision bf16 times a bf16 layer's candidates on the best path this CPU has \
+            (CNN_DIST_ISA forces one): on amx or avx512bf16 the bf16 GEMM ("im2col+bf16 GEMM (isa)") and \
+            the Float32 kernels on bf16 operands ("Winograd 4x4 (bf16 operands)"); on the emulated path \
+            the Float32 kernels on rounded operands.
             """)
 
     @Option(help: "Model from the zoo.") var model = "resnet50"
@@ -189,6 +192,7 @@ struct BenchConvolution: ParsableCommand {
     @Option(help: "Threads (0: all cores).") var threads = 0
     @Option(help: "Timed calls per algorithm and pass.") var calls = 3
     @Option(help: "table or json (one line per pass).") var format = BenchTrain.ProfileFormat.table
+    @Option(help: "fp32 or bf16.") var precision = ComputePrecision.fp32
 
     func validate() throws {
         guard batchSize > 0, threads >= 0, calls > 0 else {
@@ -198,9 +202,12 @@ struct BenchConvolution: ParsableCommand {
 
     func run() throws {
         if threads > 0 { Parallel.threadCount = threads }
+        // A CNN_DIST_ISA this CPU lacks is an error before anything runs.
+        BFloat16ISA.active = try BFloat16ISA.select()
         let network = try ModelZoo.make(model, inputShape: ModelZoo.defaultInputShape(model), classes: 10)
         for (layers, geometry, withBias) in ConvolutionBenchmark.geometries(of: network, batch: batchSize) {
-            let rows = ConvolutionBenchmark.measure(geometry, layers: layers, withBias: withBias, calls: calls)
+            let rows = ConvolutionBenchmark.measure(geometry, layers: layers, withBias: withBias, calls: calls,
+                                                    precision: precision)
             if format == .json {
                 rows.forEach { print($0.jsonLine) }
             } else {

@@ -34,6 +34,38 @@ final class BFloat16CommandTests: XCTestCase {
         XCTAssertEqual(best["path"] as? String, BFloat16ISA.best(for: .current).rawValue)
     }
 
+    /// `bench conv --precision bf16` times a bf16 layer's candidates: on the best path the chosen
+    /// one is what a bf16 Conv2d runs (its profile name), listed first; on the emulated path the
+    /// Float32 kernels (the exact emulation runs them on rounded copies).
+    func testConvolutionBenchmarkTimesTheBFloat16Candidates() throws {
+        let arguments = ["conv", "--model", "lenet5", "--batch", "2", "--calls", "1", "--threads", "1",
+                         "--precision", "bf16", "--format", "json"]
+        for environment in [[:], ["CNN_DIST_ISA": "emulated"]] {
+            let result = try bench(arguments, environment: environment)
+            XCTAssertEqual(result.status, 0, result.error)
+            let rows = try result.output.split(separator: "\n").map { line in
+                try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], String(line))
+            }
+            XCTAssertEqual(rows.count, 9, "LeNet-5's three convolutions, three passes each: \(result.output)")
+            let isa = environment.isEmpty ? BFloat16ISA.best(for: .current) : .emulated
+            let product = MatrixProduct.forPrecision(.bf16, isa: isa)
+            for row in rows {
+                let timings = try XCTUnwrap(row["timings"] as? [[String: Any]])
+                let names = timings.compactMap { $0["algorithm"] as? String }
+                XCTAssertEqual(names.first, row["chosen"] as? String, "\(row)")
+                XCTAssertEqual(Set(names).count, names.count, "\(row)")
+                XCTAssertTrue(timings.allSatisfy { ($0["ms"] as? Double ?? -1) >= 0 }, "\(row)")
+                XCTAssertEqual(names.contains { $0.contains("bf16 GEMM") }, product != .float32, "\(isa) \(row)")
+            }
+            // The first convolution (1→6, 5x5 at 28x28 on two images): the choice of a bf16 Conv2d.
+            let g = try ConvolutionGeometry(
+                batch: 2, inChannels: 1, inHeight: 28, inWidth: 28, outChannels: 6,
+                kernelHeight: 5, kernelWidth: 5, padHeight: 2, padWidth: 2)
+            XCTAssertEqual(rows.first?["chosen"] as? String,
+                           Convolution.name(Convolution.choice(g, .forward, product: product), g, product: product))
+        }
+    }
+
     func testForcingAPathThisCPULacksIsAnError() throws {
         guard let missing = [BFloat16ISA.amx, .avx512bf16].first(where: { $0.missingFlag(on: .current) != nil }) else {
             throw XCTSkip("this CPU has both amx_tile and avx512_bf16: no path to force that it lacks")

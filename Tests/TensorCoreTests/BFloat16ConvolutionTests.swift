@@ -111,8 +111,8 @@ final class BFloat16ConvolutionTests: XCTestCase {
     }
 
     /// Where a Float32 kernel beats the bf16 GEMM, a bf16 layer runs it on its bf16 operands:
-    /// Winograd F(4x4, 3x3) from 56x56 outputs (28x28 with 256 channels), the direct kernel
-    /// under 32 channels.
+    /// Winograd F(4x4, 3x3) from 112x112 outputs, from 56x56 with 128 channels, from 28x28 with
+    /// 256; the direct kernel under 32 channels.
     func testBFloat16ChoiceTakesFloat32KernelsWhereTheyWin() throws {
         func geometry(_ channels: Int, _ size: Int, inChannels: Int? = nil, batch: Int = 3) throws
             -> ConvolutionGeometry
@@ -121,18 +121,28 @@ final class BFloat16ConvolutionTests: XCTestCase {
                 batch: batch, inChannels: inChannels ?? channels, inHeight: size, inWidth: size, outChannels: channels,
                 kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1)
         }
-        let large = try geometry(64, 56), small = try geometry(64, 28), rgb = try geometry(8, 12, inChannels: 3)
+        let large = try geometry(64, 112), small = try geometry(64, 28), rgb = try geometry(8, 12, inChannels: 3)
+        // 56x56: Winograd with 128 channels (VGG-16's), the GEMM with 64 (ResNet's, GoogLeNet's).
+        let deep56 = try geometry(128, 56), shallow56 = try geometry(64, 56)
         // 28x28 with 256 channels (VGG's 512→512 layers): Winograd as well; 128 channels: the GEMM
         // (six images: enough 4x4 tiles for Float32 to pick F(4x4, 3x3)).
         let wide = try geometry(256, 28, batch: 6), narrow = try geometry(128, 28, batch: 6)
         for isa in [BFloat16ISA.amx, .avx512bf16] {
             for pass in ConvolutionPass.allCases {
-                XCTAssertEqual(Convolution.choice(large, pass), .winograd4x4, "\(pass)")
+                for g in [large, deep56, shallow56] { XCTAssertEqual(Convolution.choice(g, pass), .winograd4x4) }
                 XCTAssertEqual(Convolution.resolve(nil, large, pass, .bfloat16(isa)), .winograd4x4, "\(pass)")
                 XCTAssertFalse(Convolution.packsRoundedOperands(large, pass, .bfloat16(isa)))
+                XCTAssertEqual(Convolution.resolve(nil, deep56, pass, .bfloat16(isa)), .winograd4x4, "\(pass)")
+                XCTAssertEqual(Convolution.resolve(nil, shallow56, pass, .bfloat16(isa)), .gemm, "\(pass)")
                 XCTAssertEqual(Convolution.resolve(nil, small, pass, .bfloat16(isa)), .gemm, "\(pass)")
                 XCTAssertEqual(Convolution.resolve(nil, wide, pass, .bfloat16(isa)), .winograd4x4, "\(pass)")
                 XCTAssertEqual(Convolution.resolve(nil, narrow, pass, .bfloat16(isa)), .gemm, "\(pass)")
+                // What bench conv lists and marks as chosen: the same choice, first.
+                XCTAssertEqual(Convolution.choice(shallow56, pass, product: .bfloat16(isa)), .gemm)
+                XCTAssertEqual(Convolution.candidates(shallow56, pass, product: .bfloat16(isa)).first, .gemm)
+                XCTAssertEqual(
+                    Set(Convolution.candidates(shallow56, pass, product: .bfloat16(isa))),
+                    Set(Convolution.candidates(shallow56, pass)))
                 XCTAssertTrue(Convolution.packsRoundedOperands(small, pass, .bfloat16(isa)))
                 let rgbChoice = Convolution.choice(rgb, pass)
                 XCTAssertEqual(
@@ -142,8 +152,15 @@ final class BFloat16ConvolutionTests: XCTestCase {
             XCTAssertEqual(
                 Convolution.kernelNames(large, product: .bfloat16(isa)).forward, "Winograd 4x4 (bf16 operands)")
         }
+        XCTAssertEqual(
+            Convolution.name(.winograd4x4, large, product: .bfloat16(.amx)), "Winograd 4x4 (bf16 operands)")
+        XCTAssertEqual(Convolution.name(.gemm, large, product: .bfloat16(.avx512bf16)), "im2col+bf16 GEMM (avx512bf16)")
         // The emulated product and fp32 never use the bf16 GEMM's packing.
         XCTAssertEqual(Convolution.resolve(nil, large, .forward, .bfloat16(.emulated)), .gemm)
+        XCTAssertEqual(Convolution.candidates(large, .forward, product: .bfloat16(.emulated)), [.gemm])
+        XCTAssertEqual(Convolution.name(.gemm, large, product: .bfloat16(.emulated)), "im2col+GEMM (emulated)")
+        XCTAssertEqual(
+            Convolution.candidates(large, .forward, product: .float32), Convolution.candidates(large, .forward))
         XCTAssertFalse(Convolution.packsRoundedOperands(small, .forward, .bfloat16(.emulated)))
         XCTAssertFalse(Convolution.packsRoundedOperands(small, .forward, .float32))
     }
