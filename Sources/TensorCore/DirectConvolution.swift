@@ -71,8 +71,15 @@ enum DirectConvolution {
 
     /// Whether the direct kernel is the faster of the two where both apply.
     ///
-    /// With AVX-512 (the 8×32 tile) it was everywhere it applies (issue 5's measurements on
-    /// LeNet-5 and ResNet-20). With AVX2 (the 6×16 tile), `bench conv` on a Zen 3 core, 2
+    /// With AVX-512 (the 8×32 tile) it is, except for the weight gradient of layers with more
+    /// than 32 filters and a deeper input than a first layer's: its cost per filter stays put
+    /// while im2col+GEMM's lowering is shared by more filters. `bench conv`, Zen 5, 2 threads,
+    /// weight gradient ms, direct vs im2col+GEMM: GoogLeNet b16 32→96 at 28x28 4.18 vs 2.10,
+    /// 16→48 at 14x14 0.38 vs 0.19, 24→64 0.70 vs 0.36, 32→128 2.06 vs 0.79 (16→32 at 28x28
+    /// 0.66 vs 0.51, kept direct); ResNet-20 b16 64→64 at 8x8 0.63 vs 0.41; direct wins with few
+    /// filters (ResNet-20 b128 16→16 at 32x32 2.40 vs 4.62, 32→32 2.21 vs 2.68) and on first
+    /// layers (VGG-16 b8 3→64 at 224x224 10.3 vs 11.2, LeNet-5 1→6 0.23 vs 0.69). With AVX2
+    /// (the 6×16 tile), `bench conv` on a Zen 3 core, 2
     /// threads, medians of interleaved calls, in GFLOP/s direct vs im2col+GEMM:
     /// - forward: 224x224 planes 59–73 vs 37–59, 112x112 66–77 vs 51–53, 32x32 and smaller
     ///   63–108 vs 26–81; 56x56 planes 1,152 or 2,304 deep 83–121 vs 115–124 (GEMM);
@@ -80,8 +87,10 @@ enum DirectConvolution {
     /// - weight gradient (`LaneBlock` needs 32 ymm registers and spills): only the first
     ///   layers, 25–27 deep on ≤ 32x32 planes, 18–26 vs 13–18; elsewhere 30–58 vs 40–107.
     static func prefers(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
-        guard GEMM.kernelShape == .rows6Columns16 else { return true }
         let pixels = g.outHeight * g.outWidth, depth = g.inChannels * g.kernelHeight * g.kernelWidth
+        guard GEMM.kernelShape == .rows6Columns16 else {
+            return pass != .weightGradient || g.outChannels <= 32 || depth < 32
+        }
         switch pass {
         case .forward: return pixels <= 1024 || g.outWidth >= 112 || depth <= 1024
         case .inputGradient: return g.inHeight * g.inWidth <= 1024
