@@ -140,6 +140,32 @@ final class WinogradConvolutionTests: XCTestCase {
         }
     }
 
+    /// Which Winograd each pass takes on 7x7 and 14x14 planes with AVX-512 at 2 threads (`bench
+    /// conv` on Zen 5): F(4x4, 3x3) from one 64-tile block per thread (ResNet-18 b32, VGG-16 b8 at
+    /// 14x14), F(2x2, 3x3) below (ResNet-50 b16 at 7x7: one block would leave a thread idle);
+    /// under 256 channels a 7x7 plane's input and weight gradients go to im2col+GEMM
+    /// (GoogLeNet's 160→320), its forward pass stays on F(2x2, 3x3).
+    func testWinogradChoiceOnSmallPlanes() throws {
+        func choices(batch: Int, _ inChannels: Int, _ outChannels: Int, size: Int) throws -> [ConvolutionAlgorithm] {
+            let g = try ConvolutionGeometry(
+                batch: batch, inChannels: inChannels, inHeight: size, inWidth: size, outChannels: outChannels,
+                kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1)
+            return ConvolutionPass.allCases.map { Convolution.choice(g, $0) }
+        }
+        try withThreadCount(2) {
+            try withKernelShape(.rows8Columns32) {
+                XCTAssertEqual(try choices(batch: 32, 512, 512, size: 7), [.winograd4x4, .winograd4x4, .winograd4x4])
+                XCTAssertEqual(try choices(batch: 8, 512, 512, size: 14), [.winograd4x4, .winograd4x4, .winograd4x4])
+                XCTAssertEqual(try choices(batch: 16, 512, 512, size: 7), [.winograd, .winograd, .winograd])
+                XCTAssertEqual(try choices(batch: 16, 160, 320, size: 7), [.winograd, .gemm, .gemm])
+            }
+            // AVX2 keeps four blocks as the minimum (Zen 3: 128 tiles were a draw or a loss).
+            try withKernelShape(.rows6Columns16) {
+                XCTAssertEqual(try choices(batch: 32, 512, 512, size: 7).first, .winograd)
+            }
+        }
+    }
+
     /// The stated bounds: every output within `bound` of the sum of its terms' magnitudes
     /// (Σ|w·x|) of the exact result, on a 512-deep layer (VGG's deepest) at 7x7 (mostly edge
     /// tiles, batch 2) and at 28x28 (mostly interior tiles, whose full 6x6 patches make the
