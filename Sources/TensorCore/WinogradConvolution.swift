@@ -68,18 +68,19 @@ enum WinogradConvolution {
     ///   512→512 at 7x7 (64 tiles) 132–134 vs 130–139, a draw; ResNet-18 b32 512→512 at 7x7
     ///   (128 tiles) 182 vs 109; VGG-16 b8 256→256 at 56x56 329 vs 197, 512→512 at 14x14
     ///   (128 tiles) 143 vs 120; ResNet-20 b128 64→64 at 8x8 126 vs im2col 78.
-    /// - With AVX-512 (Zen 5, 2 threads, ms F(4x4, 3x3) vs F(2x2, 3x3)) one block per thread is
-    ///   enough for the forward pass and input gradient: ResNet-18 b32 512→512 at 7x7 (128 tiles)
-    ///   12.6 / 12.0 vs 18.6 / 18.7; VGG-16 b8 512→512 at 14x14 (128 tiles) 11.2 / 11.0 vs
-    ///   14.5 / 14.4 (on bf16 operands); but ResNet-50 b16 at 7x7 (64 tiles, one thread idle)
-    ///   11.6 vs 9.0.
+    /// - With AVX-512 (Zen 5, ms F(4x4, 3x3) vs F(2x2, 3x3)) one block per thread is enough:
+    ///   2 threads, forward / input gradient, ResNet-18 b32 512→512 at 7x7 (128 tiles) 12.6 / 12.0
+    ///   vs 18.6 / 18.7, VGG-16 b8 512→512 at 14x14 (128 tiles) 11.2 / 11.0 vs 14.5 / 14.4 (on
+    ///   bf16 operands), but ResNet-50 b16 at 7x7 (64 tiles, one thread idle) 11.6 vs 9.0; 1 thread,
+    ///   ResNet-18 b16 at 7x7 (64 tiles) 15.5 / 14.2 / 12.7 vs 20.7 / 19.1 / 21.3 (weight gradient
+    ///   too).
     static func prefersLargeTiles(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
         let tiles = g.batch * ((g.outHeight + 3) / 4) * ((g.outWidth + 3) / 4)
         let threads = Swift.max(1, Parallel.threadCount)
         let weightGradientMinimum = weightGradientBlockTiles * Swift.max(1, (threads + 1) / 2)
         let blockPerThread = GEMM.kernelShape == .rows6Columns16 ? largeTileMinimum : blockTiles * threads
-        let minimum = Swift.min(largeTileMinimum, pass == .weightGradient ? weightGradientMinimum : blockPerThread)
-        return Swift.min(g.inChannels, g.outChannels) >= 64 && tiles >= minimum
+        let passMinimum = pass == .weightGradient ? Swift.min(weightGradientMinimum, blockPerThread) : blockPerThread
+        return Swift.min(g.inChannels, g.outChannels) >= 64 && tiles >= Swift.min(largeTileMinimum, passMinimum)
     }
 
     /// The fewest 4x4 tiles for which F(4x4, 3x3) is preferred in the forward pass and input
@@ -102,13 +103,16 @@ enum WinogradConvolution {
     ///   (ResNet-20: 33–61 vs 88–91, direct) and, narrowly, with 64 on 8x8 planes (106 / 100 vs
     ///   114 / 110, direct).
     /// - 5x5, AlexNet b32 64→192 at 27x27: 237 / 170 vs im2col+GEMM 129 / 124.
-    /// - On 7x7 planes (16 tiles, 9 of them half padding) its input gradient and weight gradient
-    ///   need 256 channels: Zen 5 (AVX-512), GoogLeNet b16, ms Winograd vs im2col+GEMM, 160→320
-    ///   2.98 / 3.41 vs 2.12 / 2.38, 192→384 3.87 / 4.43 vs 3.01 / 3.41 (its forward pass still
-    ///   wins, 2.35 vs 2.45 and 3.17 vs 3.27); ResNet-50 b16 512→512 9.26 / 11.14 vs 10.97 / 12.25.
+    /// - With AVX-512, on 7x7 planes (16 tiles, 7 of them half padding) its input gradient and
+    ///   weight gradient need 256 channels: Zen 5, GoogLeNet b16, ms Winograd vs im2col+GEMM,
+    ///   160→320 2.98 / 3.41 vs 2.12 / 2.38, 192→384 3.87 / 4.43 vs 3.01 / 3.41 (its forward pass
+    ///   still wins, 2.35 vs 2.45 and 3.17 vs 3.27); ResNet-50 b16 512→512 9.26 / 11.14 vs
+    ///   10.97 / 12.25. (Measured at 7x7 only: the rule stops there.)
     static func prefers(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Bool {
         let channels = Swift.min(g.inChannels, g.outChannels), pixels = g.outHeight * g.outWidth
-        if pixels <= 64 && pass != .forward && channels < 256 && channels >= 128 { return false }
+        if GEMM.kernelShape == .rows8Columns32 && pixels <= 7 * 7 && pass != .forward && channels < 256 {
+            return false
+        }
         return channels >= 128 || (channels >= 64 && pixels > 64)
     }
 

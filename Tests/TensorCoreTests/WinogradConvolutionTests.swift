@@ -140,9 +140,9 @@ final class WinogradConvolutionTests: XCTestCase {
         }
     }
 
-    /// Which Winograd each pass takes on 7x7 and 14x14 planes with AVX-512 at 2 threads (`bench
-    /// conv` on Zen 5): F(4x4, 3x3) from one 64-tile block per thread (ResNet-18 b32, VGG-16 b8 at
-    /// 14x14), F(2x2, 3x3) below (ResNet-50 b16 at 7x7: one block would leave a thread idle);
+    /// Which Winograd each pass takes on 7x7 and 14x14 planes with AVX-512 (`bench conv` on
+    /// Zen 5): F(4x4, 3x3) from one 64-tile block per thread (ResNet-18 b32, VGG-16 b8 at 14x14),
+    /// F(2x2, 3x3) below (ResNet-50 b16 at 7x7 on 2 threads: one block would leave one idle);
     /// under 256 channels a 7x7 plane's input and weight gradients go to im2col+GEMM
     /// (GoogLeNet's 160→320), its forward pass stays on F(2x2, 3x3).
     func testWinogradChoiceOnSmallPlanes() throws {
@@ -159,9 +159,17 @@ final class WinogradConvolutionTests: XCTestCase {
                 XCTAssertEqual(try choices(batch: 16, 512, 512, size: 7), [.winograd, .winograd, .winograd])
                 XCTAssertEqual(try choices(batch: 16, 160, 320, size: 7), [.winograd, .gemm, .gemm])
             }
-            // AVX2 keeps four blocks as the minimum (Zen 3: 128 tiles were a draw or a loss).
+            // AVX2 keeps four blocks as the minimum (Zen 3: 128 tiles were a draw or a loss), and
+            // Winograd's 7x7 gradients with 128 channels.
             try withKernelShape(.rows6Columns16) {
                 XCTAssertEqual(try choices(batch: 32, 512, 512, size: 7).first, .winograd)
+                XCTAssertEqual(try choices(batch: 16, 160, 320, size: 7), [.winograd, .winograd, .winograd])
+            }
+        }
+        // One thread: one block is all it takes, in every pass (ResNet-18 b16 at 7x7, 64 tiles).
+        try withThreadCount(1) {
+            try withKernelShape(.rows8Columns32) {
+                XCTAssertEqual(try choices(batch: 16, 512, 512, size: 7), [.winograd4x4, .winograd4x4, .winograd4x4])
             }
         }
     }
