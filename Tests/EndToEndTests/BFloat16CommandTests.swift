@@ -57,10 +57,14 @@ final class BFloat16CommandTests: XCTestCase {
                 XCTAssertTrue(timings.allSatisfy { ($0["ms"] as? Double ?? -1) >= 0 }, "\(row)")
                 XCTAssertEqual(names.contains { $0.contains("bf16 GEMM") }, product != .float32, "\(isa) \(row)")
             }
-            // The first convolution (1→6, 5x5 at 28x28 on two images): the choice of a bf16 Conv2d.
+            // The first convolution (1→6, 5x5 at 28x28 on two images): the choice of a bf16 Conv2d
+            // on one thread, as the command ran (the choice depends on the thread count).
             let g = try ConvolutionGeometry(
                 batch: 2, inChannels: 1, inHeight: 28, inWidth: 28, outChannels: 6,
                 kernelHeight: 5, kernelWidth: 5, padHeight: 2, padWidth: 2)
+            let threads = Parallel.threadCount
+            Parallel.threadCount = 1
+            defer { Parallel.threadCount = threads }
             XCTAssertEqual(rows.first?["chosen"] as? String,
                            Convolution.name(Convolution.choice(g, .forward, product: product), g, product: product))
         }
