@@ -62,7 +62,8 @@ final class WorkerPool: @unchecked Sendable {
     func run<Body: ParallelBody>(_ parts: ContiguousParts<Body>) -> Bool {
         guard parts.parts <= WorkerPool.maximumParts, pthread_mutex_trylock(owner) == 0 else { return false }
         defer { pthread_mutex_unlock(owner) }
-        startWorkers(parts.parts - 1)
+        // Without enough workers (the system refused a thread) the region goes to Dispatch.
+        guard startWorkers(parts.parts - 1) else { return false }
         withUnsafePointer(to: parts) { pointer in
             // A worker that a region does not use never reads `job`: it learns the region's
             // part count from the same word as its number. An earlier design published the
@@ -97,21 +98,28 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    private func startWorkers(_ needed: Int) {
+    /// Starts workers until `needed` run; false if the system refuses a thread (the workers
+    /// started so far stay, and a later region may try again).
+    private func startWorkers(_ needed: Int) -> Bool {
         while started < needed {
-            started += 1
-            let index = started
+            let index = started + 1
             var thread = pthread_t()
             // The worker waits for regions after the last one: the region about to start included.
             let last = RegionWord(cnn_atomic_load(region)).number
             let box = Unmanaged.passRetained(WorkerStart(pool: self, index: index, lastRegion: last))
-            pthread_create(&thread, nil, { raw in
+            let created = pthread_create(&thread, nil, { raw in
                 let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
                 start.pool.workerLoop(index: start.index, lastRegion: start.lastRegion)
                 return nil
             }, box.toOpaque())
+            guard created == 0 else {
+                box.release()
+                return false
+            }
             pthread_detach(thread)
+            started = index
         }
+        return true
     }
 
     private func workerLoop(index: Int, lastRegion: Int) {

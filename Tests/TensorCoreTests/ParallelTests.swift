@@ -53,7 +53,7 @@ final class ParallelTests: XCTestCase {
     /// The same with workers that never spin: every wait sleeps on the condition variable. A
     /// woken worker the last region did not use can wake late, while the caller is already
     /// writing the next region; it must not run its part of that one before it is published
-    /// and again after (the seqlock design did, f4178ca).
+    /// and again after (the seqlock design did, until f4178ca).
     func testEveryPartOnceWhenIdleWorkersSleep() {
         let spinLimit = WorkerPool.spinLimit
         WorkerPool.spinLimit = 0

@@ -67,8 +67,8 @@ final class LayerProfileTests: XCTestCase {
             XCTAssertEqual(report.layers.first { $0.layer == path }?.kernel, expected, path)
         }
         XCTAssertEqual(report.layers.last?.kernel, "GEMM")
-        // ResNet-20's 3x3 stride-1 layers run forward and dX on the direct kernel (dW too with
-        // AVX-512), its 1x1 shortcuts the pointwise GEMM.
+        // ResNet-20's 3x3 stride-1 16-channel layers run forward and dX on the direct kernel (dW
+        // too with AVX-512: 32 filters or fewer), its 1x1 shortcuts the pointwise GEMM.
         XCTAssertTrue(report.layers.first { $0.layer == "layers.0.conv1" }?.kernel?.hasPrefix("direct") ?? false)
         XCTAssertTrue(report.layers.first { $0.layer == "layers.3.shortcut.0" }?.kernel?.contains("GEMM") ?? false)
     }
