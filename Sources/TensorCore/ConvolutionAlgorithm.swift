@@ -36,8 +36,7 @@ public enum ConvolutionPass: String, CaseIterable, Sendable {
 extension Convolution {
     /// The algorithms that can run `pass` for `g`, the chosen one first.
     public static func candidates(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> [ConvolutionAlgorithm] {
-        let chosen = choice(g, pass)
-        return [chosen] + ConvolutionAlgorithm.allCases.filter { $0 != chosen && applies($0, g, pass) }
+        candidates(g, pass, product: .float32)
     }
 
     /// Whether `algorithm` can run `pass` for `g` (im2col+GEMM runs everything).
@@ -112,8 +111,7 @@ extension Convolution {
     /// operands, with the emulated product the lowered path only.
     public static func candidates(_ g: ConvolutionGeometry, _ pass: ConvolutionPass,
                                   product: MatrixProduct) -> [ConvolutionAlgorithm] {
-        guard case .bfloat16(let isa) = product else { return candidates(g, pass) }
-        guard BFloat16GEMM.PanelKernel(isa) != nil else { return [.gemm] }
+        if case .bfloat16(let isa) = product, BFloat16GEMM.PanelKernel(isa) == nil { return [.gemm] }
         let chosen = choice(g, pass, product: product)
         return [chosen] + ConvolutionAlgorithm.allCases.filter { $0 != chosen && applies($0, g, pass) }
     }
