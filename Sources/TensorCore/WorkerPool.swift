@@ -57,7 +57,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Runs every part of `parts`, part 0 on the calling thread; false (having run nothing)
-    /// when the pool is busy. The workers read the parts through a pointer to this frame:
+    /// when the pool is busy or cannot start the workers it needs. The workers read the parts through a pointer to this frame:
     /// nothing is allocated, and the region ends before the frame does.
     func run<Body: ParallelBody>(_ parts: ContiguousParts<Body>) -> Bool {
         guard parts.parts <= WorkerPool.maximumParts, pthread_mutex_trylock(owner) == 0 else { return false }
