@@ -136,7 +136,7 @@ public enum TrainingBenchmark {
         }
         let batch = globalBatch / communicator.worldSize
         let model = try ModelZoo.make(name, inputShape: ModelZoo.defaultInputShape(name), classes: 10)
-        BFloat16ISA.active = try BFloat16ISA.select()
+        try BFloat16ISA.activate()
         model.setPrecision(precision)
         let trainer = StepTrainer(model: model, communicator: communicator)
         var random = RandomGenerator(seed: UInt64(communicator.rank)).split("benchmark")

@@ -59,9 +59,19 @@ public enum BFloat16ISA: String, CaseIterable, Sendable, CustomStringConvertible
     }
 
     /// The path bf16 kernels take when not told otherwise: CNN_DIST_ISA if it names a path this
-    /// CPU has, else the best one. Commands call `select()` first so a bad CNN_DIST_ISA is an
+    /// CPU has, else the best one. Commands call `activate()` first so a bad CNN_DIST_ISA is an
     /// error before any work; tests set this to exercise one path.
     nonisolated(unsafe) public static var active: BFloat16ISA = (try? select()) ?? best(for: .current)
+
+    /// Makes `select()`'s path the active one, writing `active` only when it changes: ranks
+    /// running as threads of one process select the same path, and would otherwise all write
+    /// this process-wide value at once.
+    @discardableResult
+    public static func activate() throws -> BFloat16ISA {
+        let isa = try select()
+        if active != isa { active = isa }
+        return isa
+    }
 }
 
 public enum BFloat16ISAError: Error, Equatable, CustomStringConvertible {

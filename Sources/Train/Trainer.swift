@@ -105,10 +105,7 @@ public final class Trainer {
         // Before any collective, so every rank stops alike (a resume checks its own config below).
         try Trainer.checkMicroBatches(config, worldSize: communicator.worldSize)
         // CNN_DIST_ISA too, on every rank whatever the precision: a bf16 path this CPU lacks stops the run here.
-        // Written only when it changes: ranks running as threads of one process select the same
-        // path, and would otherwise all write this process-wide value at once.
-        let isa = try BFloat16ISA.select()
-        if BFloat16ISA.active != isa { BFloat16ISA.active = isa }
+        try BFloat16ISA.activate()
         if let initFrom = options.initFrom, options.resume != nil {
             throw TrainError.runDirectory(path: initFrom, reason: "--init-from starts a new run from these weights and "
                 + "--resume continues one from its checkpoint: give one of them")

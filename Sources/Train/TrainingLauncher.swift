@@ -56,7 +56,7 @@ public enum TrainingLauncher {
         case .inProcess(let workers):
             // The bf16 path once, before the ranks' threads start: each Trainer then finds it set
             // and does not write it (a bad CNN_DIST_ISA is left for each rank to report).
-            if let isa = try? BFloat16ISA.select(), BFloat16ISA.active != isa { BFloat16ISA.active = isa }
+            _ = try? BFloat16ISA.activate()
             let communicators = try InProcessCommunicator.makeGroup(size: workers)
             Parallel.threadCount = threadsPerRank(configured: config.training.threads, ranksOnNode: workers)
             let histories = RankResults<[EpochMetrics]>(ranks: workers, initial: [])

@@ -203,7 +203,7 @@ struct BenchConvolution: ParsableCommand {
     func run() throws {
         if threads > 0 { Parallel.threadCount = threads }
         // A CNN_DIST_ISA this CPU lacks is an error before anything runs.
-        BFloat16ISA.active = try BFloat16ISA.select()
+        try BFloat16ISA.activate()
         let network = try ModelZoo.make(model, inputShape: ModelZoo.defaultInputShape(model), classes: 10)
         for (layers, geometry, withBias) in ConvolutionBenchmark.geometries(of: network, batch: batchSize) {
             let rows = ConvolutionBenchmark.measure(geometry, layers: layers, withBias: withBias, calls: calls,
