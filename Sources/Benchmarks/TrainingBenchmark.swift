@@ -85,12 +85,25 @@ public enum TrainingBenchmark {
     /// bf16 values already (a network's input, a gradient summed by overlapping pooling windows),
     /// which the bound, as a lower bound, leaves out. A convolution's output that a batch norm
     /// reads, a batch norm's that a convolution reads, and a residual block's sum that the next
-    /// block reads are kept as bf16 bits, counted at half their values.
+    /// block reads are kept as bf16 bits, counted at half their values. In Float32 a batch norm
+    /// whose output the next convolution normalises where it reads it keeps no output at all
+    /// (`BatchNorm2d.leavesOutputToReader`).
     public static func memoryLowerBound(_ model: Model, batch: Int, precision: ComputePrecision = .fp32) throws
         -> Double
     {
         let summary = try ModelSummary(model: model)
         var values = summary.fixedTrainingValues + summary.forwardActivations * batch
+        if precision == .fp32 {
+            var norms: [String: BatchNorm2d] = [:]
+            for (name, layer) in model.network.namedLayers() {
+                if let norm = layer as? BatchNorm2d { norms[name] = norm }
+            }
+            for row in summary.rows {
+                guard let norm = norms[row.path], norm.leavesOutputToReader(inputShape: [batch] + row.inputShape)
+                else { continue }
+                values -= batch * row.activations
+            }
+        }
         if precision == .bf16 {
             var layers: [String: MixedPrecisionLayer] = [:]
             for (name, layer) in model.network.namedLayers() {

@@ -57,6 +57,18 @@ public final class BatchNorm2d: MixedPrecisionLayer {
     /// chain (`planBFloat16Storage`). When both compute in bf16 the output is kept as bf16
     /// bits, half the bytes; that convolution is its only reader, forward and backward.
     public internal(set) weak var nextConvolution: Conv2d?
+    /// Whether, in Float32, this layer leaves its output unwritten when `nextConvolution` reads
+    /// its input piece by piece (`Convolution.readsInputPiecewise`): that convolution normalises
+    /// each piece as it reads it (`ChannelNormalization`), forward and for its weight gradient,
+    /// which saves the output pass's write and the convolution's read of the whole activation,
+    /// and its memory. The values are bit for bit the same; false writes the output (tests
+    /// compare the two).
+    public var normalizesWhereRead = true
+    /// Whether the last forward left its output to `nextConvolution` (the profile says so).
+    public private(set) var leftOutputToReader = false
+    /// Per channel, the map y = x·scale + shift the last forward applied, for that convolution.
+    private let scale: Tensor
+    private let shift: Tensor
 
     public init(_ numFeatures: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
         precondition(numFeatures > 0, "BatchNorm2d: numFeatures must be positive, got \(numFeatures)")
@@ -69,6 +81,8 @@ public final class BatchNorm2d: MixedPrecisionLayer {
         runningVar = Tensor(shape: [numFeatures])
         savedMean = Tensor(shape: [numFeatures])
         savedInverseStd = Tensor(shape: [numFeatures])
+        scale = Tensor(shape: [numFeatures])
+        shift = Tensor(shape: [numFeatures])
         resetParameters(using: RandomGenerator(seed: 0))
     }
 
@@ -118,15 +132,24 @@ public final class BatchNorm2d: MixedPrecisionLayer {
         }
         let keepsBits = roundedForward
             && (shortcut == nil ? nextConvolution?.precision.roundsToBFloat16 == true : sumAsBits)
-        output.reshape(input.shape, element: keepsBits ? .bfloat16 : .float32)
+        let reader = shortcut == nil && input.element == .float32 && leavesOutputToReader(inputShape: input.shape)
+            ? nextConvolution : nil
+        leftOutputToReader = reader != nil
+        if reader == nil { output.reshape(input.shape, element: keepsBits ? .bfloat16 : .float32) }
         Parallel.forEachRange(channels, BatchNormForward(
-            x: StoredInput(input), y: NormalizedOutput(output), gamma: gamma, beta: beta, mean: mean,
-            inverseStd: inverseStd, runMean: runMean, runVar: runVar, batch: batch, channels: channels, plane: plane,
+            x: StoredInput(input), y: reader == nil ? NormalizedOutput(output) : nil, gamma: gamma, beta: beta,
+            mean: mean, inverseStd: inverseStd, scale: scale.pointer, shift: shift.pointer,
+            runMean: runMean, runVar: runVar, batch: batch, channels: channels, plane: plane,
             training: training,
             eps: eps, momentum: momentum, appliesReLU: appliesReLU,
             shortcut: shortcut.map(StoredInput.init), roundsOutput: roundedForward))
         if training { numBatchesTracked[0] += 1 }
-        return output
+        guard let reader else { return output }
+        // The output is the input as the reader will see it: it checks that it gets this tensor.
+        reader.normalizeNextInput(ChannelNormalization(
+            values: input.pointer, scale: scale.pointer, shift: shift.pointer, channels: channels, plane: plane,
+            appliesReLU: appliesReLU))
+        return input
     }
 
     /// With x̂ = (x − mean)·invStd and M = N·H·W values per channel:
@@ -146,6 +169,14 @@ public final class BatchNorm2d: MixedPrecisionLayer {
             throughBatchStatistics: forwardUsedBatchStatistics, needsInputGradient: needsInputGradient,
             roundsGradInput: roundedForward))
         return gradInput
+    }
+
+    /// Whether a forward on `inputShape` leaves its output to `nextConvolution`, which reads it
+    /// normalised piece by piece (`normalizesWhereRead`): both compute in Float32 and that
+    /// convolution reads its input piecewise.
+    public func leavesOutputToReader(inputShape: [Int]) -> Bool {
+        !precision.roundsToBFloat16 && normalizesWhereRead
+            && nextConvolution?.normalizesInputWhereRead(shape: inputShape) == true
     }
 
     /// A batch norm keeps no rounded copies.
@@ -177,9 +208,11 @@ private enum NormalizedOutput {
 
 /// Per channel: batch statistics (training) or running ones, then y = x·scale + shift.
 private struct BatchNormForward: ParallelBody {
-    let x: StoredInput, y: NormalizedOutput
+    /// y nil: statistics, scale and shift only, the output left to the convolution that reads it.
+    let x: StoredInput, y: NormalizedOutput?
     let gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>
     let mean: UnsafeMutablePointer<Float>, inverseStd: UnsafeMutablePointer<Float>
+    let scale: UnsafeMutablePointer<Float>, shift: UnsafeMutablePointer<Float>
     let runMean: UnsafeMutablePointer<Float>, runVar: UnsafeMutablePointer<Float>
     let batch: Int, channels: Int, plane: Int
     let training: Bool, eps: Float, momentum: Float, appliesReLU: Bool
@@ -196,10 +229,12 @@ private struct BatchNormForward: ParallelBody {
         case (.float32(let values), .bfloat16(let destination)): run(range, values, destination)
         case (.bfloat16(let values), .float32(let destination)): run(range, values, destination)
         case (.bfloat16(let values), .bfloat16(let destination)): run(range, values, destination)
+        case (.float32(let values), nil): run(range, values, nil as Float32Destination?)
+        case (.bfloat16(let values), nil): run(range, values, nil as Float32Destination?)
         }
     }
 
-    private func run<X: StoredValues, Y: ValueDestination>(_ range: Range<Int>, _ x: X, _ y: Y) {
+    private func run<X: StoredValues, Y: ValueDestination>(_ range: Range<Int>, _ x: X, _ y: Y?) {
         precondition(roundsOutput || Y.self == Float32Destination.self, "BatchNorm2d: bf16 bits of unrounded values")
         let count = batch * plane
         for c in range {
@@ -226,6 +261,9 @@ private struct BatchNormForward: ParallelBody {
                 inverseStd[c] = 1 / (runVar[c] + eps).squareRoot()
             }
             let scale = gamma[c] * inverseStd[c], shift = beta[c] - mean[c] * scale
+            self.scale[c] = scale
+            self.shift[c] = shift
+            guard let y else { continue }
             for n in 0..<batch {
                 let offset = (n * channels + c) * plane
                 if roundsOutput {

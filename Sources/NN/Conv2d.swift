@@ -40,6 +40,11 @@ public final class Conv2d: MixedPrecisionLayer {
     /// Set by its chain when a BatchNorm2d comes next (`planBFloat16Storage`): in bf16 the
     /// output is then kept as bf16 bits, half the bytes, which the batch norm reads as such.
     public internal(set) var outputFeedsBatchNorm = false
+    /// Set by the batch norm before it for the next forward only, which then reads that batch
+    /// norm's input normalised piece by piece (`BatchNorm2d.normalizesWhereRead`).
+    private var pendingNormalization: ChannelNormalization?
+    /// The normalisation the last forward read its input through, for the weight gradient.
+    private var inputNormalization: ChannelNormalization?
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Size2D, stride: Size2D = 1,
                 padding: Size2D = 0, dilation: Size2D = 1, groups: Int = 1, bias: Bool = true) {
@@ -108,6 +113,9 @@ public final class Conv2d: MixedPrecisionLayer {
             do { g = try makeGeometry(input.shape) } catch { preconditionFailure("\(error)") }
             geometry = g
         }
+        let normalization = pendingNormalization
+        pendingNormalization = nil
+        inputNormalization = nil
         roundedForward = precision.roundsToBFloat16
         let keepsBits = roundedForward && outputFeedsBatchNorm
         output.reshape(g.batch, outChannels, g.outHeight, g.outWidth, element: keepsBits ? .bfloat16 : .float32)
@@ -134,16 +142,36 @@ public final class Conv2d: MixedPrecisionLayer {
             return output
         }
         self.input = input
+        if let normalization {
+            precondition(normalization.values == UnsafePointer(input.pointer) && !roundedForward,
+                         "Conv2d: a normalisation was left for another input")
+            inputNormalization = normalization
+            Convolution.forward(g, input: .normalized(normalization), weight: weight.value.pointer,
+                                bias: bias.map { UnsafePointer($0.value.pointer) }, output: output.pointer)
+            return output
+        }
         Convolution.forward(g, input: input.pointer, weight: weight.value.pointer,
                             bias: bias.map { UnsafePointer($0.value.pointer) }, output: output.pointer)
         return output
     }
 
+    /// Whether this layer, computing in Float32, reads an input of `shape` piece by piece in its
+    /// forward and weight-gradient passes (`Convolution.readsInputPiecewise`), so that a batch
+    /// norm before it can leave its output to be normalised where read.
+    func normalizesInputWhereRead(shape: [Int]) -> Bool {
+        guard !precision.roundsToBFloat16, let g = try? makeGeometry(shape) else { return false }
+        return Convolution.readsInputPiecewise(g)
+    }
+
+    /// The next forward's input is a batch norm's input, to be normalised by `normalization`.
+    func normalizeNextInput(_ normalization: ChannelNormalization) { pendingNormalization = normalization }
+
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let g = geometry, let input else { preconditionFailure("Conv2d.backward before forward") }
         if roundedForward { return backwardBFloat16(g, input: input, gradOutput: gradOutput) }
+        let source = inputNormalization.map(ConvolutionInput.normalized) ?? .float32(input.pointer)
         LayerProfiler.weightGradient(self) {
-            Convolution.backwardWeight(g, input: input.pointer, gradOutput: gradOutput.pointer,
+            Convolution.backwardWeight(g, input: source, gradOutput: gradOutput.pointer,
                                        gradWeight: weight.gradient.pointer, gradBias: bias?.gradient.pointer)
         }
         gradInput.reshape(input.shape)

@@ -180,6 +180,7 @@ public enum Convolution {
         case .float32(let values): return .float32(values + first * l.imageSize)
         case .bfloat16Bits(let bits):
             return l.lowersBits ? .bits(bits.assumingMemoryBound(to: UInt16.self) + first * l.imageSize) : nil
+        case .normalized: return nil
         }
     }
 
@@ -256,6 +257,25 @@ public enum Convolution {
             return
         }
         if roundsOutput { BFloat16Rounding.roundInParallel(output, into: output, count: g.outputCount) }
+    }
+
+    /// output = conv(input, weight) + bias in Float32 from any `ConvolutionInput`: a batch norm's
+    /// output normalised where the lowered path or the direct kernel reads it, or (Winograd) into
+    /// a staging copy of the whole input.
+    public static func forward(_ g: ConvolutionGeometry, input: ConvolutionInput, weight: UnsafePointer<Float>,
+                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+                               algorithm: ConvolutionAlgorithm? = nil) {
+        switch resolve(algorithm, g, .forward) {
+        case .gemm:
+            forwardLowered(g, input: input, weight: weight, bias: bias, output: .float32(output), product: .float32,
+                           roundsOutput: false)
+        case .direct:
+            DirectConvolution.forward(g, input: input, weight: weight, bias: bias, output: .float32(output))
+        case let chosen:
+            input.withFloat32(count: g.inputCount) { x in
+                forward(g, input: x, weight: weight, bias: bias, output: output, algorithm: chosen)
+            }
+        }
     }
 
     /// A bf16 layer's forward pass: output = conv(input, weight) + bias rounded to bf16 (ties to

@@ -2,11 +2,14 @@
 /// its own size, `TensorElement.bfloat16`), widened to Float32 where a kernel reads them: image
 /// by image into scratch on the lowered path (unless the bf16 GEMM packs the bits as they are),
 /// row by row into the direct kernel's padded copy, the whole input into a staging buffer for
-/// the Winograd kernels.
+/// the Winograd kernels. Or a batch norm's output computed where it is read (`normalized`), in
+/// the same places.
 public enum ConvolutionInput {
     case float32(UnsafePointer<Float>)
     /// Value i at byte 2·i.
     case bfloat16Bits(UnsafeRawPointer)
+    /// A Float32 batch norm's output that was not stored: its input, normalised as read.
+    case normalized(ChannelNormalization)
 
     /// A tensor's values, whatever its element.
     public init(_ tensor: Tensor) {
@@ -23,16 +26,19 @@ public enum ConvolutionInput {
         case .bfloat16Bits(let bits):
             BFloat16Rounding.expand(bits: bits + 2 * index * imageSize, into: widened, count: imageSize)
             return UnsafePointer(widened)
+        case .normalized(let normalization):
+            normalization.writeImage(index, into: widened)
+            return UnsafePointer(widened)
         }
     }
 
     /// Floats of scratch `image` needs per image.
     func widenedSize(imageSize: Int) -> Int {
-        if case .bfloat16Bits = self { return imageSize }
-        return 0
+        if case .float32 = self { return 0 }
+        return imageSize
     }
 
-    /// Runs `body` with all `count` values as Float32: in place, or widened into
+    /// Runs `body` with all `count` values as Float32: in place, or widened (normalised) into
     /// `StagingBuffer.input`.
     func withFloat32(count: Int, _ body: (UnsafePointer<Float>) -> Void) {
         switch self {
@@ -41,6 +47,11 @@ public enum ConvolutionInput {
         case .bfloat16Bits(let bits):
             StagingBuffer.input.withBuffer(count) { staging in
                 BFloat16Rounding.expandInParallel(bits: bits, into: staging, count: count)
+                body(UnsafePointer(staging))
+            }
+        case .normalized(let normalization):
+            StagingBuffer.input.withBuffer(count) { staging in
+                normalization.writeAllInParallel(planes: count / Swift.max(1, normalization.plane), into: staging)
                 body(UnsafePointer(staging))
             }
         }

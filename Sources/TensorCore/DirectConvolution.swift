@@ -341,7 +341,7 @@ enum DirectConvolution {
         let roundsOutput: Bool
 
         /// Copies image `index` into the interior of `padded`, whose border is zero, widening
-        /// bf16 bits row by row.
+        /// bf16 bits (or normalising a batch norm's input) row by row.
         static func pad(_ p: Pass, input: ConvolutionInput, image index: Int, into padded: UnsafeMutablePointer<Float>) {
             let imageSize = p.channels * p.inputPixels
             for c in 0..<p.channels {
@@ -353,6 +353,8 @@ enum DirectConvolution {
                         Convolution.copyRow(from: values + row, to: plane + h * p.paddedWidth, count: p.width)
                     case .bfloat16Bits(let bits):
                         BFloat16Rounding.expand(bits: bits + 2 * row, into: plane + h * p.paddedWidth, count: p.width)
+                    case .normalized(let normalization):
+                        normalization.write(from: row, count: p.width, channel: c, into: plane + h * p.paddedWidth)
                     }
                 }
             }

@@ -142,9 +142,13 @@ public struct LayerProfile: Encodable, Sendable {
 }
 
 /// The profile's kernel column for a batch norm that applies the ReLU after it (whose time it
-/// then includes) or its residual block's shortcut sum and ReLU, and for that ReLU (which then
-/// takes none).
+/// then includes) or its residual block's shortcut sum and ReLU, or that leaves its output to the
+/// convolution after it (whose time then includes the normalisation), and for that ReLU (which
+/// then takes none).
 private func fusionNote(_ layer: Layer) -> String? {
+    if let norm = layer as? BatchNorm2d, norm.leftOutputToReader {
+        return norm.appliesReLU ? "statistics; next conv normalises, ReLU" : "statistics; next conv normalises"
+    }
     if (layer as? BatchNorm2d)?.appliesReLU == true { return "+ next ReLU" }
     if (layer as? BatchNorm2d)?.addedShortcut == true { return "+ shortcut sum, ReLU" }
     if (layer as? ReLU)?.passesThrough == true { return "in the BatchNorm2d before" }

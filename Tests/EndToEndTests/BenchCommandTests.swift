@@ -3,6 +3,8 @@ import TestSupport
 import XCTest
 
 @testable import Benchmarks
+@testable import NN
+@testable import TensorCore
 @testable import Train
 
 /// `cnn-dist bench train` and `bench allreduce` print valid JSON with the keys launch/bench.sh reads.
@@ -195,5 +197,25 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(result.algorithmBandwidth, 1.0, accuracy: 1e-12)
         XCTAssertEqual(result.busBandwidth, 1.5, accuracy: 1e-12)
         XCTAssertEqual(AllReduceBenchmark.Result(bytes: 1024, ranks: 1, iterations: 1, microseconds: 1).busBandwidth, 0)
+    }
+
+    /// In Float32 the bound leaves out the outputs that batch norms leave to the convolution
+    /// after them (`BatchNorm2d.leavesOutputToReader`). With every convolution on the lowered path
+    /// those are ResNet-20's 9 block-first batch norms, 3 per stage at 16×32×32, 32×16×16 and
+    /// 64×8×8 values an image: 86,016 values.
+    func testFloat32MemoryBoundLeavesOutTheOutputsNormalisedWhereRead() throws {
+        let saved = Convolution.loweredOnly
+        Convolution.loweredOnly = true
+        defer { Convolution.loweredOnly = saved }
+        let model = try ModelZoo.make("resnet20", inputShape: [3, 32, 32], classes: 10)
+        let norms = model.network.namedLayers().compactMap { item in
+            (item.layer as? BatchNorm2d).map { (item.name, $0) }
+        }
+        let leaving = norms.filter { $0.1.nextConvolution != nil }.map(\.0)
+        XCTAssertEqual(leaving, (0..<9).map { "layers.\($0).bn1" })
+        let bound = try TrainingBenchmark.memoryLowerBound(model, batch: 64)
+        for (_, norm) in norms { norm.normalizesWhereRead = false }
+        let written = try TrainingBenchmark.memoryLowerBound(model, batch: 64)
+        XCTAssertEqual(written - bound, Double(64 * 86_016 * 4) / Double(1 << 20), accuracy: 1e-9)
     }
 }

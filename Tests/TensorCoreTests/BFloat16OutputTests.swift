@@ -124,42 +124,7 @@ final class BFloat16OutputTests: XCTestCase {
         staging.withBuffer(800) { XCTAssertTrue($0 == held.first || $0 == held.second) }
     }
 
-    /// Geometries for each kind of kernel: a 3x3 same convolution (direct, Winograd, lowered),
-    /// a 1x1 on 5x5 images (several images per lowered chunk), a 7x7 stride-2 stem (banded when
-    /// `bandBytes` is small), a grouped 3x3, a 3x3 on 16x16 with 32 channels (Winograd 4x4), and
-    /// for the bf16 GEMM's lowering of bits: a 3x3 stride 2 (rows of 17 outputs), a 1x1 stride 2
-    /// (rows of 8) and a 1x1 on 12x12 (one image per chunk: the image itself is the operand),
-    /// also grouped (each group's operand starts inside the image); and a kernel covering the
-    /// whole input (the batch as one fully connected product, reading bits where they lie).
-    private let geometries: [ConvolutionGeometry] = [
-        try! ConvolutionGeometry(
-            batch: 3, inChannels: 5, inHeight: 9, inWidth: 12, outChannels: 7,
-            kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1),
-        try! ConvolutionGeometry(
-            batch: 5, inChannels: 8, inHeight: 5, inWidth: 5, outChannels: 12, kernelHeight: 1, kernelWidth: 1),
-        try! ConvolutionGeometry(
-            batch: 2, inChannels: 3, inHeight: 40, inWidth: 38, outChannels: 16,
-            kernelHeight: 7, kernelWidth: 7, strideHeight: 2, strideWidth: 2, padHeight: 3, padWidth: 3),
-        try! ConvolutionGeometry(
-            batch: 2, inChannels: 12, inHeight: 6, inWidth: 10, outChannels: 18,
-            kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1, groups: 3),
-        try! ConvolutionGeometry(
-            batch: 2, inChannels: 32, inHeight: 16, inWidth: 16, outChannels: 32,
-            kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1),
-        try! ConvolutionGeometry(
-            batch: 2, inChannels: 16, inHeight: 16, inWidth: 34, outChannels: 32,
-            kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2, padHeight: 1, padWidth: 1),
-        try! ConvolutionGeometry(
-            batch: 2, inChannels: 20, inHeight: 16, inWidth: 16, outChannels: 24,
-            kernelHeight: 1, kernelWidth: 1, strideHeight: 2, strideWidth: 2),
-        try! ConvolutionGeometry(
-            batch: 2, inChannels: 20, inHeight: 12, inWidth: 12, outChannels: 24, kernelHeight: 1, kernelWidth: 1),
-        try! ConvolutionGeometry(
-            batch: 2, inChannels: 12, inHeight: 12, inWidth: 12, outChannels: 18, kernelHeight: 1, kernelWidth: 1,
-            groups: 3),
-        try! ConvolutionGeometry(
-            batch: 3, inChannels: 8, inHeight: 4, inWidth: 4, outChannels: 10, kernelHeight: 4, kernelWidth: 4),
-    ]
+    private let geometries = kernelGeometries
 
     /// The products to check: Float32, the emulated bf16 one, each bf16 one this CPU runs, and
     /// the AVX512-BF16 one on the Swift reference kernel (`kernelOverride`), so the hardware
@@ -179,25 +144,20 @@ final class BFloat16OutputTests: XCTestCase {
     private func forEachCase(
         _ pass: ConvolutionPass, _ body: (Int, ConvolutionGeometry, MatrixProduct, ConvolutionAlgorithm, Int) -> Void
     ) {
-        let savedBandBytes = Convolution.bandBytes, savedMinimum = Convolution.bandMinimumPixels
-        Convolution.bandBytes = 4 * 1024
-        Convolution.bandMinimumPixels = 16
-        defer {
-            Convolution.bandBytes = savedBandBytes
-            Convolution.bandMinimumPixels = savedMinimum
-        }
         var ran = Set<String>()
-        for (index, g) in geometries.enumerated() {
-            for (product, onReferenceKernel) in products {
-                BFloat16GEMM.kernelOverride = onReferenceKernel ? .reference : nil
-                defer { BFloat16GEMM.kernelOverride = nil }
-                let algorithms: [ConvolutionAlgorithm] = product == .bfloat16(.emulated)
-                    ? [.gemm] : [.gemm, .direct, .winograd, .winograd4x4]
-                for algorithm in algorithms where Convolution.applies(algorithm, g, pass) {
-                    for threads in 1...3 {
-                        withThreadCount(threads) { body(index, g, product, algorithm, threads) }
+        withSmallBands {
+            for (index, g) in geometries.enumerated() {
+                for (product, onReferenceKernel) in products {
+                    BFloat16GEMM.kernelOverride = onReferenceKernel ? .reference : nil
+                    defer { BFloat16GEMM.kernelOverride = nil }
+                    let algorithms: [ConvolutionAlgorithm] = product == .bfloat16(.emulated)
+                        ? [.gemm] : [.gemm, .direct, .winograd, .winograd4x4]
+                    for algorithm in algorithms where Convolution.applies(algorithm, g, pass) {
+                        for threads in 1...3 {
+                            withThreadCount(threads) { body(index, g, product, algorithm, threads) }
+                        }
+                        ran.insert("\(algorithm)")
                     }
-                    ran.insert("\(algorithm)")
                 }
             }
         }

@@ -1,0 +1,70 @@
+/// A batch norm's output that is never stored: the batch norm's input x, [N, C, H, W], read
+/// through each channel's affine map y = x·scale[c] + shift[c] and, where the batch norm applies
+/// the ReLU after it, max(y, 0). The convolution that reads it computes those values where it
+/// reads them (`ConvolutionInput.normalized`): image by image into scratch on the lowered path,
+/// row by row into the direct kernel's padded copy, in forward and again for the weight gradient.
+/// A training step then skips a write and a read of the whole activation, and does not keep it.
+///
+/// The arithmetic is the batch norm's own output pass (`x·scale + shift`, then `v > 0 ? v : 0`),
+/// so the values read are bit for bit those it would have written.
+public struct ChannelNormalization {
+    /// x, the batch norm's input.
+    public let values: UnsafePointer<Float>
+    /// Per channel: γ/√(var + eps), and β − mean·scale.
+    public let scale: UnsafePointer<Float>, shift: UnsafePointer<Float>
+    public let channels: Int
+    /// H·W.
+    public let plane: Int
+    public let appliesReLU: Bool
+
+    public init(values: UnsafePointer<Float>, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
+                channels: Int, plane: Int, appliesReLU: Bool) {
+        self.values = values
+        self.scale = scale
+        self.shift = shift
+        self.channels = channels
+        self.plane = plane
+        self.appliesReLU = appliesReLU
+    }
+
+    /// The `count` normalised values from value `index` on, all of channel `channel`'s plane
+    /// (within one plane), into `destination`.
+    @inline(__always)
+    func write(from index: Int, count: Int, channel: Int, into destination: UnsafeMutablePointer<Float>) {
+        let x = values + index, scale = scale[channel], shift = shift[channel]
+        if appliesReLU {
+            for i in 0..<count {
+                let v = x[i] * scale + shift
+                destination[i] = v > 0 ? v : 0
+            }
+        } else {
+            for i in 0..<count { destination[i] = x[i] * scale + shift }
+        }
+    }
+
+    /// Image `index`'s normalised values, [C, H, W], into `destination`.
+    @inline(__always)
+    func writeImage(_ index: Int, into destination: UnsafeMutablePointer<Float>) {
+        for c in 0..<channels {
+            write(from: (index * channels + c) * plane, count: plane, channel: c, into: destination + c * plane)
+        }
+    }
+
+    /// All `planes` (N·C) normalised planes into `destination`, across the worker threads: the
+    /// pass the batch norm would have made, for a kernel that reads the whole input (Winograd).
+    func writeAllInParallel(planes: Int, into destination: UnsafeMutablePointer<Float>) {
+        Parallel.forEachRange(planes, minimumChunk: Swift.max(1, 16_384 / Swift.max(1, plane)),
+                              AllPlanes(normalization: self, destination: destination))
+    }
+
+    private struct AllPlanes: ParallelBody {
+        let normalization: ChannelNormalization, destination: UnsafeMutablePointer<Float>
+
+        func run(_ range: Range<Int>) {
+            let n = normalization
+            for p in range {
+                n.write(from: p * n.plane, count: n.plane, channel: p % n.channels, into: destination + p * n.plane)
+            }
+        }
+    }
+}

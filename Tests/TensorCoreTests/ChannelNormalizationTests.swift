@@ -1,0 +1,130 @@
+import XCTest
+
+@testable import TensorCore
+
+/// A batch norm's output normalised where a convolution reads it (`ConvolutionInput.normalized`)
+/// against the same convolution of that output written out: bit for bit, every kernel, forward
+/// and weight gradient, with and without the ReLU, threads 1–3.
+final class ChannelNormalizationTests: XCTestCase {
+    /// Every kind of kernel and lowering (`kernelGeometries`).
+    private let geometries = kernelGeometries
+
+    /// x, per-channel scale and shift (some scales negative, so the ReLU zeroes part of every
+    /// channel), and the normalised values written out as the batch norm's output pass writes them.
+    private struct Normalized {
+        let x: [Float], scale: [Float], shift: [Float]
+        let channels: Int, plane: Int, appliesReLU: Bool
+
+        init(_ g: ConvolutionGeometry, appliesReLU: Bool, seed: UInt64) {
+            x = randomValues(g.inputCount, seed: seed).map { 3 * $0 + 0.5 }
+            scale = randomValues(g.inChannels, seed: seed + 1).map { 1.5 * $0 }
+            shift = randomValues(g.inChannels, seed: seed + 2)
+            channels = g.inChannels
+            plane = g.inHeight * g.inWidth
+            self.appliesReLU = appliesReLU
+        }
+
+        /// y = x·scale + shift per channel, then max(y, 0) with the ReLU: the definition.
+        var written: [Float] {
+            x.indices.map { i in
+                let c = i / plane % channels
+                let v = x[i] * scale[c] + shift[c]
+                return appliesReLU ? (v > 0 ? v : 0) : v
+            }
+        }
+
+        func withInput(_ body: (ConvolutionInput) -> Void) {
+            x.withUnsafeBufferPointer { x in
+                scale.withUnsafeBufferPointer { scale in
+                    shift.withUnsafeBufferPointer { shift in
+                        body(.normalized(ChannelNormalization(
+                            values: x.baseAddress!, scale: scale.baseAddress!, shift: shift.baseAddress!,
+                            channels: channels, plane: plane, appliesReLU: appliesReLU)))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `body` over the geometries, the ReLU on and off, the algorithms that apply to `pass`
+    /// and threads 1–3, with small bands; checks every kernel ran.
+    private func forEachCase(
+        _ pass: ConvolutionPass, _ body: (Int, ConvolutionGeometry, Bool, ConvolutionAlgorithm, Int) -> Void
+    ) {
+        var ran = Set<String>()
+        withSmallBands {
+            for (index, g) in geometries.enumerated() {
+                for appliesReLU in [true, false] {
+                    for algorithm in ConvolutionAlgorithm.allCases where Convolution.applies(algorithm, g, pass) {
+                        for threads in 1...3 {
+                            withThreadCount(threads) { body(index, g, appliesReLU, algorithm, threads) }
+                        }
+                        ran.insert("\(algorithm)")
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(ran, ["gemm", "direct", "winograd", "winograd4x4"], "every kernel ran \(pass)")
+    }
+
+    func testForwardOfNormalisedInputEqualsForwardOfTheWrittenOutput() {
+        forEachCase(.forward) { index, g, appliesReLU, algorithm, threads in
+            let input = Normalized(g, appliesReLU: appliesReLU, seed: 10 + UInt64(index))
+            let weight = randomValues(g.weightCount, seed: 20 + UInt64(index))
+            let bias = randomValues(g.outChannels, seed: 30 + UInt64(index))
+            let written = input.written
+            var expected = [Float](repeating: .nan, count: g.outputCount)
+            Convolution.forward(g, input: written, weight: weight, bias: bias, output: &expected, algorithm: algorithm)
+            var output = [Float](repeating: .nan, count: g.outputCount)
+            input.withInput { source in
+                output.withUnsafeMutableBufferPointer {
+                    Convolution.forward(g, input: source, weight: weight, bias: bias, output: $0.baseAddress!,
+                                        algorithm: algorithm)
+                }
+            }
+            XCTAssertEqual(output.map(\.bitPattern), expected.map(\.bitPattern),
+                           "\(algorithm) ReLU \(appliesReLU) threads \(threads) \(g)")
+            if appliesReLU {
+                XCTAssertTrue(written.contains(0) && written.contains { $0 > 0 }, "the ReLU zeroes some values")
+            }
+        }
+    }
+
+    func testWeightGradientOfNormalisedInputEqualsThatOfTheWrittenOutput() {
+        forEachCase(.weightGradient) { index, g, appliesReLU, algorithm, threads in
+            let input = Normalized(g, appliesReLU: appliesReLU, seed: 40 + UInt64(index))
+            let gradOutput = randomValues(g.outputCount, seed: 50 + UInt64(index))
+            func gradients(_ source: ConvolutionInput) -> [[UInt32]] {
+                var gradWeight = [Float](repeating: .nan, count: g.weightCount)
+                var gradBias = [Float](repeating: .nan, count: g.outChannels)
+                Convolution.backwardWeight(g, input: source, gradOutput: gradOutput, gradWeight: &gradWeight,
+                                           gradBias: &gradBias, algorithm: algorithm)
+                return [gradWeight.map(\.bitPattern), gradBias.map(\.bitPattern)]
+            }
+            let expected = input.written.withUnsafeBufferPointer { gradients(.float32($0.baseAddress!)) }
+            input.withInput { source in
+                XCTAssertEqual(gradients(source), expected, "\(algorithm) ReLU \(appliesReLU) threads \(threads) \(g)")
+            }
+        }
+    }
+
+    /// A batch norm leaves its output to the Float32 kernels that read their input piece by piece
+    /// in forward and weight gradient (lowered, direct): every 1x1 stride-1 convolution, and every
+    /// geometry on the lowered path alone; not one that Winograd runs.
+    func testPiecewiseReadersAreTheLoweredAndDirectKernels() {
+        withThreadCount(2) {
+            for g in geometries where Convolution.isPointwise(g) {
+                XCTAssertTrue(Convolution.readsInputPiecewise(g), "\(g)")
+            }
+            for g in geometries where [ConvolutionPass.forward, .weightGradient].contains(where: {
+                [.winograd, .winograd4x4].contains(Convolution.choice(g, $0))
+            }) {
+                XCTAssertFalse(Convolution.readsInputPiecewise(g), "\(g)")
+            }
+            let saved = Convolution.loweredOnly
+            defer { Convolution.loweredOnly = saved }
+            Convolution.loweredOnly = true
+            XCTAssertTrue(geometries.allSatisfy(Convolution.readsInputPiecewise))
+        }
+    }
+}
