@@ -57,12 +57,12 @@ public final class BatchNorm2d: MixedPrecisionLayer {
     /// chain (`planBFloat16Storage`). When both compute in bf16 the output is kept as bf16
     /// bits, half the bytes; that convolution is its only reader, forward and backward.
     public internal(set) weak var nextConvolution: Conv2d?
-    /// Whether, in Float32, this layer leaves its output unwritten when `nextConvolution` reads
-    /// its input piece by piece (`Convolution.readsInputPiecewise`): that convolution normalises
-    /// each piece as it reads it (`ChannelNormalization`), forward and for its weight gradient,
-    /// which saves the output pass's write and the convolution's read of the whole activation,
-    /// and its memory. The values are bit for bit the same; false writes the output (tests
-    /// compare the two).
+    /// Whether, in Float32, this layer leaves its output unwritten when `nextConvolution` is its
+    /// reader: that convolution normalises its input as its kernels read it (`ChannelNormalization`:
+    /// image by image as it lowers, row by row in the direct kernel, in Winograd's input
+    /// transform), forward and for its weight gradient. That saves the output pass's write of the
+    /// whole activation, and its memory. The values are bit for bit the same; false writes the
+    /// output (tests compare the two).
     public var normalizesWhereRead = true
     /// Whether the last forward left its output to `nextConvolution` (the profile says so).
     public private(set) var leftOutputToReader = false
@@ -172,8 +172,7 @@ public final class BatchNorm2d: MixedPrecisionLayer {
     }
 
     /// Whether a forward on `inputShape` leaves its output to `nextConvolution`, which reads it
-    /// normalised piece by piece (`normalizesWhereRead`): both compute in Float32 and that
-    /// convolution reads its input piecewise.
+    /// normalised (`normalizesWhereRead`): both compute in Float32.
     public func leavesOutputToReader(inputShape: [Int]) -> Bool {
         !precision.roundsToBFloat16 && normalizesWhereRead
             && nextConvolution?.normalizesInputWhereRead(shape: inputShape) == true

@@ -155,12 +155,10 @@ public final class Conv2d: MixedPrecisionLayer {
         return output
     }
 
-    /// Whether this layer, computing in Float32, reads an input of `shape` piece by piece in its
-    /// forward and weight-gradient passes (`Convolution.readsInputPiecewise`), so that a batch
-    /// norm before it can leave its output to be normalised where read.
+    /// Whether this layer can read an input of `shape` as a batch norm's input, normalising it
+    /// where its kernels read it (`ConvolutionInput.normalized`): in Float32, whatever its kernels.
     func normalizesInputWhereRead(shape: [Int]) -> Bool {
-        guard !precision.roundsToBFloat16, let g = try? makeGeometry(shape) else { return false }
-        return Convolution.readsInputPiecewise(g)
+        !precision.roundsToBFloat16 && (try? makeGeometry(shape)) != nil
     }
 
     /// The next forward's input is a batch norm's input, to be normalised by `normalization`.

@@ -2,11 +2,12 @@
 /// through each channel's affine map y = x·scale[c] + shift[c] and, where the batch norm applies
 /// the ReLU after it, max(y, 0). The convolution that reads it computes those values where it
 /// reads them (`ConvolutionInput.normalized`): image by image into scratch on the lowered path,
-/// row by row into the direct kernel's padded copy, in forward and again for the weight gradient.
-/// A training step then skips a write and a read of the whole activation, and does not keep it.
+/// row by row into the direct kernel's padded copy, patch by patch in Winograd's input
+/// transform, in forward and again for the weight gradient. A training step then skips writing
+/// the whole activation, and does not keep it.
 ///
-/// The arithmetic is the batch norm's own output pass (`x·scale + shift`, then `v > 0 ? v : 0`),
-/// so the values read are bit for bit those it would have written.
+/// The arithmetic is the batch norm's own output pass (`ChannelAffine`: `x·scale + shift`, then
+/// `v > 0 ? v : 0`), so the values read are bit for bit those it would have written.
 public struct ChannelNormalization {
     /// x, the batch norm's input.
     public let values: UnsafePointer<Float>
@@ -31,14 +32,16 @@ public struct ChannelNormalization {
     /// (within one plane), into `destination`.
     @inline(__always)
     func write(from index: Int, count: Int, channel: Int, into destination: UnsafeMutablePointer<Float>) {
-        let x = values + index, scale = scale[channel], shift = shift[channel]
-        if appliesReLU {
-            for i in 0..<count {
-                let v = x[i] * scale + shift
-                destination[i] = v > 0 ? v : 0
-            }
-        } else {
-            for i in 0..<count { destination[i] = x[i] * scale + shift }
+        let x = values + index, map = self.channel(channel)
+        var i = 0
+        while i + 8 <= count {
+            let v = map.apply(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
+            UnsafeMutableRawPointer(destination + i).storeBytes(of: v, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            destination[i] = map.apply(x[i])
+            i += 1
         }
     }
 

@@ -259,19 +259,23 @@ public enum Convolution {
         if roundsOutput { BFloat16Rounding.roundInParallel(output, into: output, count: g.outputCount) }
     }
 
-    /// output = conv(input, weight) + bias in Float32 from any `ConvolutionInput`: a batch norm's
-    /// output normalised where the lowered path or the direct kernel reads it, or (Winograd) into
-    /// a staging copy of the whole input.
+    /// output = conv(input, weight) + bias in Float32 from any `ConvolutionInput`. A batch norm's
+    /// output is normalised where each kernel reads it: the lowered path image by image, the
+    /// direct kernel row by row, Winograd in its input transform.
     public static func forward(_ g: ConvolutionGeometry, input: ConvolutionInput, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
                                algorithm: ConvolutionAlgorithm? = nil) {
-        switch resolve(algorithm, g, .forward) {
-        case .gemm:
+        let chosen = resolve(algorithm, g, .forward)
+        switch (chosen, input) {
+        case (.gemm, _):
             forwardLowered(g, input: input, weight: weight, bias: bias, output: .float32(output), product: .float32,
                            roundsOutput: false)
-        case .direct:
+        case (.direct, _):
             DirectConvolution.forward(g, input: input, weight: weight, bias: bias, output: .float32(output))
-        case let chosen:
+        case (.winograd, .normalized(let normalization)), (.winograd4x4, .normalized(let normalization)):
+            WinogradConvolution.forward(g, input: normalization, weight: weight, bias: bias, output: output,
+                                        outputTile: chosen == .winograd4x4 ? 4 : 2)
+        case (.winograd, _), (.winograd4x4, _):
             input.withFloat32(count: g.inputCount) { x in
                 forward(g, input: x, weight: weight, bias: bias, output: output, algorithm: chosen)
             }
@@ -400,22 +404,24 @@ public enum Convolution {
                                       gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
                                       gradBias: UnsafeMutablePointer<Float>?, algorithm: ConvolutionAlgorithm? = nil,
                                       product: MatrixProduct = .float32) {
-        switch resolve(algorithm, g, .weightGradient, product) {
+        let chosen = resolve(algorithm, g, .weightGradient, product)
+        switch chosen {
         case .direct:
             DirectConvolution.backwardWeight(g, input: source, gradOutput: gradOutput, gradWeight: gradWeight,
                                              gradBias: gradBias)
             return
-        case .winograd:
+        case .winograd, .winograd4x4:
+            let outputTile = chosen == .winograd4x4 ? 4 : 2
+            if case .normalized(let normalization) = source {
+                // The input transform normalises what it reads.
+                WinogradConvolution.backwardWeight(g, input: normalization, gradOutput: gradOutput,
+                                                   gradWeight: gradWeight, gradBias: gradBias, outputTile: outputTile)
+                return
+            }
             // Winograd reads the whole input: bits widened into a staging copy.
             source.withFloat32(count: g.inputCount) { input in
                 WinogradConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
-                                                   gradBias: gradBias)
-            }
-            return
-        case .winograd4x4:
-            source.withFloat32(count: g.inputCount) { input in
-                WinogradConvolution.backwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
-                                                   gradBias: gradBias, outputTile: 4)
+                                                   gradBias: gradBias, outputTile: outputTile)
             }
             return
         case .gemm: break

@@ -178,13 +178,4 @@ extension Convolution {
         guard case .bfloat16(let isa) = product, BFloat16GEMM.PanelKernel(isa) != nil else { return false }
         return resolve(nil, g, pass, product) == .gemm
     }
-
-    /// Whether the Float32 forward and weight-gradient passes of `g` read their input piece by
-    /// piece (the lowered path image by image, the direct kernel row by row), never whole: a batch
-    /// norm's output they read can then be normalised as read (`ConvolutionInput.normalized`)
-    /// without a pass of its own. Winograd's kernels read a whole staging copy.
-    public static func readsInputPiecewise(_ g: ConvolutionGeometry) -> Bool {
-        func piecewise(_ algorithm: ConvolutionAlgorithm) -> Bool { algorithm == .gemm || algorithm == .direct }
-        return piecewise(choice(g, .forward)) && piecewise(choice(g, .weightGradient))
-    }
 }

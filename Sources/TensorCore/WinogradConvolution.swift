@@ -122,7 +122,17 @@ enum WinogradConvolution {
         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, outputTile: Int = 2
     ) {
         Problem(forward: g, outputTile: outputTile).run(
-            source: input, weight: weight, rotated: false, bias: bias, output: output)
+            source: input, normalization: nil, weight: weight, rotated: false, bias: bias, output: output)
+    }
+
+    /// output = conv(input, weight) + bias, the input a batch norm's output normalised as the
+    /// input transform reads it.
+    static func forward(
+        _ g: ConvolutionGeometry, input: ChannelNormalization, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, outputTile: Int = 2
+    ) {
+        Problem(forward: g, outputTile: outputTile).run(
+            source: input.values, normalization: input, weight: weight, rotated: false, bias: bias, output: output)
     }
 
     /// gradInput = conv(gradOutput, W rotated 180° and transposed, padding kernel − 1 − p)
@@ -136,7 +146,8 @@ enum WinogradConvolution {
             padTop: g.kernelHeight - 1 - g.padHeight,
             padLeft: g.kernelWidth - 1 - g.padWidth, outHeight: g.inHeight, outWidth: g.inWidth,
             shape: GEMM.kernelShape)
-        problem.run(source: gradOutput, weight: weight, rotated: true, bias: nil, output: gradInput)
+        problem.run(
+            source: gradOutput, normalization: nil, weight: weight, rotated: true, bias: nil, output: gradInput)
     }
 
     /// One Winograd convolution: `channels` source planes of height×width, padded, into
@@ -174,7 +185,8 @@ enum WinogradConvolution {
         }
 
         func run(
-            source: UnsafePointer<Float>, weight: UnsafePointer<Float>, rotated: Bool,
+            source: UnsafePointer<Float>, normalization: ChannelNormalization?, weight: UnsafePointer<Float>,
+            rotated: Bool,
             bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
         ) {
             WinogradConvolution.transformScratch.withScratch(transformedFiltersSize) { transformed in
@@ -183,7 +195,9 @@ enum WinogradConvolution {
                     FilterTransform(problem: self, weight: weight, rotated: rotated, packed: transformed))
                 let blocks = (tileCount + WinogradConvolution.blockTiles - 1) / WinogradConvolution.blockTiles
                 Parallel.forEachRange(
-                    blocks, TileBlocks(problem: self, source: source, filters: transformed, bias: bias, output: output))
+                    blocks,
+                    TileBlocks(problem: self, source: source, normalization: normalization, filters: transformed,
+                               bias: bias, output: output))
             }
         }
 
@@ -265,11 +279,19 @@ enum WinogradConvolution {
     struct TileBlocks: ParallelBody {
         let problem: Problem
         let source: UnsafePointer<Float>
+        /// A batch norm's normalisation of the source, applied as the input transform reads it.
+        let normalization: ChannelNormalization?
         let filters: UnsafePointer<Float>
         let bias: UnsafePointer<Float>?
         let output: UnsafeMutablePointer<Float>
 
         func run(_ range: Range<Int>) {
+            // Concrete calls, so that each map's transforms are specialised.
+            if let normalization { run(range, map: normalization) } else { run(range, map: UnmappedSource()) }
+        }
+
+        @inline(__always)
+        private func run<Map: WinogradSourceMap>(_ range: Range<Int>, map: Map) {
             let p = problem
             let tiles = WinogradConvolution.blockTiles
             Convolution.scratch.withScratch(p.blockScratchSize) { scratch in
@@ -282,11 +304,11 @@ enum WinogradConvolution {
                     let paddedCount = GEMM.roundUp(count, p.shape.columns)
                     if p.patchSide == 4 {
                         p.transformInput(
-                            source, tiles: first..<(first + count), into: transformedInput,
+                            source, map: map, tiles: first..<(first + count), into: transformedInput,
                             layout: PackedTileLayout(p), paddedCount: paddedCount)
                     } else {
                         p.transformInputSixBySix(
-                            source, tiles: first..<(first + count), into: transformedInput,
+                            source, map: map, tiles: first..<(first + count), into: transformedInput,
                             layout: PackedTileLayout(p), paddedCount: paddedCount, patch: patch)
                     }
                     multiply(tileCount: count, transformedInput: transformedInput, products: products)

@@ -141,14 +141,15 @@ extension WinogradConvolution.Problem {
     /// temporary allocation this size would come from the heap): each tile's six patch rows are
     /// loaded as vectors there, then transposed, eight tiles at a time, into 36 vectors of one
     /// patch position each (a lane-by-lane gather was 17 % of a ResNet-18 step).
-    func transformInputSixBySix<Layout: WinogradTileLayout>(
-        _ source: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>, layout: Layout,
-        paddedCount: Int, patch lanes: UnsafeMutablePointer<Float>
+    func transformInputSixBySix<Layout: WinogradTileLayout, Map: WinogradSourceMap>(
+        _ source: UnsafePointer<Float>, map: Map, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>,
+        layout: Layout, paddedCount: Int, patch lanes: UnsafeMutablePointer<Float>
     ) {
         let plane = layout.plane
         // Row y of lane t's patch at staged[8·(8y + t)].
         let staged = lanes + 36 * 8
         for c in 0..<channels {
+            let channelMap = map.channel(c)
             var position = WinogradConvolution.TilePosition(tiles.lowerBound, self)
             var local = 0
             while local < paddedCount {
@@ -162,7 +163,7 @@ extension WinogradConvolution.Problem {
                         if lane < filled && c + 1 < channels && top + y >= 0 && top + y < height {
                             cnn_prefetch(image + height * width + (top + y) * width + Swift.max(0, left))
                         }
-                        let row = lane < filled ? patchRow(image, top + y, left) : SIMD8<Float>()
+                        let row = lane < filled ? patchRow(image, top + y, left, channelMap) : SIMD8<Float>()
                         UnsafeMutableRawPointer(staged + 8 * (8 * y + lane)).storeBytes(of: row, as: SIMD8<Float>.self)
                     }
                     if lane < filled { position.advance(self) }
@@ -195,17 +196,21 @@ extension WinogradConvolution.Problem {
         }
     }
 
-    /// Row y of a height×width plane from column `left`: lanes 0..<6 hold the patch row (zero
-    /// outside the plane), lanes 6 and 7 whatever follows it (one load where the eight columns
-    /// lie inside the row).
+    /// Row y of a height×width plane from column `left`, its values mapped by `map`: lanes 0..<6
+    /// hold the patch row (zero outside the plane), lanes 6 and 7 whatever follows it (one load
+    /// where the eight columns lie inside the row).
     @inline(__always)
-    private func patchRow(_ plane: UnsafePointer<Float>, _ y: Int, _ left: Int) -> SIMD8<Float> {
+    private func patchRow<Map: ChannelValueMap>(_ plane: UnsafePointer<Float>, _ y: Int, _ left: Int, _ map: Map)
+        -> SIMD8<Float>
+    {
         guard y >= 0 && y < height else { return SIMD8() }
         let row = plane + y * width
-        if left >= 0 && left + 8 <= width { return UnsafeRawPointer(row + left).loadUnaligned(as: SIMD8<Float>.self) }
+        if left >= 0 && left + 8 <= width {
+            return map.apply(UnsafeRawPointer(row + left).loadUnaligned(as: SIMD8<Float>.self))
+        }
         var r = SIMD8<Float>()
         let first = Swift.min(6, Swift.max(0, -left))
-        for x in first..<Swift.max(first, Swift.min(6, width - left)) { r[x] = row[left + x] }
+        for x in first..<Swift.max(first, Swift.min(6, width - left)) { r[x] = map.apply(row[left + x]) }
         return r
     }
 

@@ -30,25 +30,26 @@ extension WinogradConvolution {
         }
     }
 
-    /// The 4x4 patch at (top, left) of a height×width plane, zero outside it, as four rows.
+    /// The 4x4 patch at (top, left) of a height×width plane, zero outside it, as four rows; the
+    /// plane's values mapped by `map`.
     @inline(__always)
-    static func patch(_ plane: UnsafePointer<Float>, top: Int, left: Int, height: Int, width: Int)
-        -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>)
-    {
+    static func patch<Map: ChannelValueMap>(
+        _ plane: UnsafePointer<Float>, top: Int, left: Int, height: Int, width: Int, map: Map
+    ) -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
         if top >= 0 && left >= 0 && top + 4 <= height && left + 4 <= width {
             let base = UnsafeRawPointer(plane + top * width + left)
             let stride = width * MemoryLayout<Float>.stride
             return (
-                base.loadUnaligned(as: SIMD4<Float>.self),
-                base.loadUnaligned(fromByteOffset: stride, as: SIMD4<Float>.self),
-                base.loadUnaligned(fromByteOffset: 2 * stride, as: SIMD4<Float>.self),
-                base.loadUnaligned(fromByteOffset: 3 * stride, as: SIMD4<Float>.self)
+                map.apply(base.loadUnaligned(as: SIMD4<Float>.self)),
+                map.apply(base.loadUnaligned(fromByteOffset: stride, as: SIMD4<Float>.self)),
+                map.apply(base.loadUnaligned(fromByteOffset: 2 * stride, as: SIMD4<Float>.self)),
+                map.apply(base.loadUnaligned(fromByteOffset: 3 * stride, as: SIMD4<Float>.self))
             )
         }
         func row(_ y: Int) -> SIMD4<Float> {
             var r = SIMD4<Float>()
             guard y >= 0 && y < height else { return r }
-            for j in 0..<4 where left + j >= 0 && left + j < width { r[j] = plane[y * width + left + j] }
+            for j in 0..<4 where left + j >= 0 && left + j < width { r[j] = map.apply(plane[y * width + left + j]) }
             return r
         }
         return (row(top), row(top + 1), row(top + 2), row(top + 3))
@@ -65,16 +66,17 @@ extension WinogradConvolution {
 }
 
 extension WinogradConvolution.Problem {
-    /// V = Bᵀ d B of F(2x2, 3x3) for tiles and every channel of `source`, into `layout`; tiles from
-    /// tiles.count up to `paddedCount` get zeros.
+    /// V = Bᵀ d B of F(2x2, 3x3) for tiles and every channel of `source` (its values mapped by
+    /// `map`), into `layout`; tiles from tiles.count up to `paddedCount` get zeros.
     @inline(__always)
-    func transformInput<Layout: WinogradTileLayout>(
-        _ source: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>, layout: Layout,
-        paddedCount: Int
+    func transformInput<Layout: WinogradTileLayout, Map: WinogradSourceMap>(
+        _ source: UnsafePointer<Float>, map: Map, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>,
+        layout: Layout, paddedCount: Int
     ) {
         precondition(patchSide == 4, "6x6 patches are transformed by transformInputSixBySix")
         let plane = layout.plane
         for c in 0..<channels {
+            let channelMap = map.channel(c)
             var position = WinogradConvolution.TilePosition(tiles.lowerBound, self)
             var local = 0
             while local < paddedCount {
@@ -91,12 +93,13 @@ extension WinogradConvolution.Problem {
                 if local % 8 == 0 && tiles.count - local >= 8 && position.column + 8 <= tilesWide
                     && top >= 0 && top + 4 <= height && left >= 0 && left + 18 <= width
                 {
-                    transformEightTiles(image + top * width + left, into: v + offset, plane: plane)
+                    transformEightTiles(image + top * width + left, map: channelMap, into: v + offset, plane: plane)
                     for _ in 0..<8 { position.advance(self) }
                     local += 8
                     continue
                 }
-                let d = WinogradConvolution.patch(image, top: top, left: left, height: height, width: width)
+                let d = WinogradConvolution.patch(
+                    image, top: top, left: left, height: height, width: width, map: channelMap)
                 // Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]], on rows then columns.
                 let e0 = d.0 - d.2, e1 = d.1 + d.2, e2 = d.2 - d.1, e3 = d.1 - d.3
                 @inline(__always) func store(_ e: SIMD4<Float>, row: Int) {
@@ -120,12 +123,14 @@ extension WinogradConvolution.Problem {
     /// column j of the eight tiles is every other pixel from column j, split from two
     /// 16-pixel loads.
     @inline(__always)
-    func transformEightTiles(_ corner: UnsafePointer<Float>, into v: UnsafeMutablePointer<Float>, plane: Int) {
+    func transformEightTiles<Map: ChannelValueMap>(
+        _ corner: UnsafePointer<Float>, map: Map, into v: UnsafeMutablePointer<Float>, plane: Int
+    ) {
         let width = self.width
         @inline(__always) func columns(_ y: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
             let row = UnsafeRawPointer(corner + y * width)
-            let a = row.loadUnaligned(as: SIMD16<Float>.self)
-            let b = row.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self)
+            let a = map.apply(row.loadUnaligned(as: SIMD16<Float>.self))
+            let b = map.apply(row.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self))
             return (a.evenHalf, a.oddHalf, b.evenHalf, b.oddHalf)
         }
         let d0 = columns(0), d1 = columns(1), d2 = columns(2), d3 = columns(3)

@@ -23,6 +23,26 @@ extension WinogradConvolution {
         gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
         gradBias: UnsafeMutablePointer<Float>?, outputTile: Int = 2
     ) {
+        backwardWeight(g, input: input, normalization: nil, gradOutput: gradOutput, gradWeight: gradWeight,
+                       gradBias: gradBias, outputTile: outputTile)
+    }
+
+    /// `backwardWeight` with the input a batch norm's output, normalised as the input transform
+    /// reads it.
+    static func backwardWeight(
+        _ g: ConvolutionGeometry, input: ChannelNormalization,
+        gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
+        gradBias: UnsafeMutablePointer<Float>?, outputTile: Int = 2
+    ) {
+        backwardWeight(g, input: input.values, normalization: input, gradOutput: gradOutput, gradWeight: gradWeight,
+                       gradBias: gradBias, outputTile: outputTile)
+    }
+
+    private static func backwardWeight(
+        _ g: ConvolutionGeometry, input: UnsafePointer<Float>, normalization: ChannelNormalization?,
+        gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
+        gradBias: UnsafeMutablePointer<Float>?, outputTile: Int
+    ) {
         let problem = Problem(forward: g, outputTile: outputTile)
         let blocks = (problem.tileCount + weightGradientBlockTiles - 1) / weightGradientBlockTiles
         let workers = Swift.max(1, Swift.min(Parallel.threadCount, blocks))
@@ -31,7 +51,8 @@ extension WinogradConvolution {
             Parallel.forEachRange(
                 workers,
                 WeightGradientRuns(
-                    problem: problem, input: input, gradOutput: gradOutput, partials: partials,
+                    problem: problem, input: input, normalization: normalization, gradOutput: gradOutput,
+                    partials: partials,
                     workers: workers, blocks: blocks))
             Parallel.forEachRange(
                 partialSize, minimumChunk: 1 << 14,
@@ -47,11 +68,20 @@ extension WinogradConvolution {
     /// Worker w sums blocks [w·blocks/workers, (w+1)·blocks/workers) into its partial dU.
     struct WeightGradientRuns: ParallelBody {
         let problem: Problem
-        let input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>
+        let input: UnsafePointer<Float>
+        /// A batch norm's normalisation of the input, applied as the input transform reads it.
+        let normalization: ChannelNormalization?
+        let gradOutput: UnsafePointer<Float>
         let partials: UnsafeMutablePointer<Float>
         let workers: Int, blocks: Int
 
         func run(_ range: Range<Int>) {
+            // Concrete calls, so that each map's transforms are specialised.
+            if let normalization { run(range, map: normalization) } else { run(range, map: UnmappedSource()) }
+        }
+
+        @inline(__always)
+        private func run<Map: WinogradSourceMap>(_ range: Range<Int>, map: Map) {
             let p = problem
             let tiles = WinogradConvolution.weightGradientBlockTiles
             let partialSize = p.positions * p.filters * p.channels
@@ -69,12 +99,12 @@ extension WinogradConvolution {
                         let count = Swift.min(tiles, p.tileCount - start)
                         if p.outputTile == 4 {
                             p.transformInputSixBySix(
-                                input, tiles: start..<(start + count), into: transformedInput, layout: layout,
+                                input, map: map, tiles: start..<(start + count), into: transformedInput, layout: layout,
                                 paddedCount: count, patch: patch)
                             transformGradientF4x3(tiles: start..<(start + count), into: transformedGradient)
                         } else {
                             p.transformInput(
-                                input, tiles: start..<(start + count), into: transformedInput, layout: layout,
+                                input, map: map, tiles: start..<(start + count), into: transformedInput, layout: layout,
                                 paddedCount: count)
                             transformGradient(tiles: start..<(start + count), into: transformedGradient)
                         }

@@ -4,7 +4,6 @@ import XCTest
 
 @testable import Benchmarks
 @testable import NN
-@testable import TensorCore
 @testable import Train
 
 /// `cnn-dist bench train` and `bench allreduce` print valid JSON with the keys launch/bench.sh reads.
@@ -200,13 +199,9 @@ final class BenchCommandTests: XCTestCase {
     }
 
     /// In Float32 the bound leaves out the outputs that batch norms leave to the convolution
-    /// after them (`BatchNorm2d.leavesOutputToReader`). With every convolution on the lowered path
-    /// those are ResNet-20's 9 block-first batch norms, 3 per stage at 16×32×32, 32×16×16 and
-    /// 64×8×8 values an image: 86,016 values.
+    /// after them (`BatchNorm2d.leavesOutputToReader`): ResNet-20's 9 block-first batch norms,
+    /// 3 per stage at 16×32×32, 32×16×16 and 64×8×8 values an image: 86,016 values.
     func testFloat32MemoryBoundLeavesOutTheOutputsNormalisedWhereRead() throws {
-        let saved = Convolution.loweredOnly
-        Convolution.loweredOnly = true
-        defer { Convolution.loweredOnly = saved }
         let model = try ModelZoo.make("resnet20", inputShape: [3, 32, 32], classes: 10)
         let norms = model.network.namedLayers().compactMap { item in
             (item.layer as? BatchNorm2d).map { (item.name, $0) }

@@ -108,23 +108,22 @@ final class ChannelNormalizationTests: XCTestCase {
         }
     }
 
-    /// A batch norm leaves its output to the Float32 kernels that read their input piece by piece
-    /// in forward and weight gradient (lowered, direct): every 1x1 stride-1 convolution, and every
-    /// geometry on the lowered path alone; not one that Winograd runs.
-    func testPiecewiseReadersAreTheLoweredAndDirectKernels() {
-        withThreadCount(2) {
-            for g in geometries where Convolution.isPointwise(g) {
-                XCTAssertTrue(Convolution.readsInputPiecewise(g), "\(g)")
+    /// The map on a vector is the map on each lane, and the batch norm's definition: NaN, ±0,
+    /// ±∞, values either side of the ReLU's threshold.
+    func testChannelAffineOnVectorsIsTheScalarDefinition() {
+        let values: [Float] = [.nan, 0, -0.0, .infinity, -.infinity, 1.5, -2.25, 1e-30, -1e-30, 3, 7, -7, 0.1, -0.1,
+                               Float.leastNonzeroMagnitude, -Float.greatestFiniteMagnitude]
+        for (scale, shift) in [(Float(1.25), Float(-0.5)), (-0.75, 0.25), (0, 0), (2, 0)] {
+            for appliesReLU in [true, false] {
+                let map = ChannelAffine(scale: scale, shift: shift, appliesReLU: appliesReLU)
+                let expected = values.map { x -> UInt32 in
+                    let y = x * scale + shift
+                    return (appliesReLU ? (y > 0 ? y : 0) : y).bitPattern
+                }
+                XCTAssertEqual(values.map { map.apply($0).bitPattern }, expected)
+                let vector = map.apply(SIMD16<Float>(values))
+                XCTAssertEqual((0..<16).map { vector[$0].bitPattern }, expected, "scale \(scale) ReLU \(appliesReLU)")
             }
-            for g in geometries where [ConvolutionPass.forward, .weightGradient].contains(where: {
-                [.winograd, .winograd4x4].contains(Convolution.choice(g, $0))
-            }) {
-                XCTAssertFalse(Convolution.readsInputPiecewise(g), "\(g)")
-            }
-            let saved = Convolution.loweredOnly
-            defer { Convolution.loweredOnly = saved }
-            Convolution.loweredOnly = true
-            XCTAssertTrue(geometries.allSatisfy(Convolution.readsInputPiecewise))
         }
     }
 }
