@@ -52,22 +52,4 @@ public struct ChannelNormalization {
             write(from: (index * channels + c) * plane, count: plane, channel: c, into: destination + c * plane)
         }
     }
-
-    /// All `planes` (N·C) normalised planes into `destination`, across the worker threads: the
-    /// pass the batch norm would have made, for a kernel that reads the whole input (Winograd).
-    func writeAllInParallel(planes: Int, into destination: UnsafeMutablePointer<Float>) {
-        Parallel.forEachRange(planes, minimumChunk: Swift.max(1, 16_384 / Swift.max(1, plane)),
-                              AllPlanes(normalization: self, destination: destination))
-    }
-
-    private struct AllPlanes: ParallelBody {
-        let normalization: ChannelNormalization, destination: UnsafeMutablePointer<Float>
-
-        func run(_ range: Range<Int>) {
-            let n = normalization
-            for p in range {
-                n.write(from: p * n.plane, count: n.plane, channel: p % n.channels, into: destination + p * n.plane)
-            }
-        }
-    }
 }

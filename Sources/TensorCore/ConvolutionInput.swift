@@ -50,8 +50,13 @@ public enum ConvolutionInput {
                 body(UnsafePointer(staging))
             }
         case .normalized(let normalization):
+            // Only the bf16 forward pass's Winograd path gets here (a batch norm hands its input to
+            // a Float32 convolution, whose Winograd transforms normalise as they read).
             StagingBuffer.input.withBuffer(count) { staging in
-                normalization.writeAllInParallel(planes: count / Swift.max(1, normalization.plane), into: staging)
+                let imageSize = normalization.channels * normalization.plane
+                for n in 0..<count / Swift.max(1, imageSize) {
+                    normalization.writeImage(n, into: staging + n * imageSize)
+                }
                 body(UnsafePointer(staging))
             }
         }

@@ -84,6 +84,18 @@ final class ChannelNormalizationTests: XCTestCase {
             }
             XCTAssertEqual(output.map(\.bitPattern), expected.map(\.bitPattern),
                            "\(algorithm) ReLU \(appliesReLU) threads \(threads) \(g)")
+            // The bf16 forward pass's entry point takes it too (its output rounded to bf16).
+            var rounded = [Float](repeating: .nan, count: g.outputCount)
+            Convolution.forward(g, input: written, weight: weight, bias: bias, output: &rounded,
+                                algorithm: algorithm, roundsOutput: true)
+            input.withInput { source in
+                output.withUnsafeMutableBufferPointer {
+                    Convolution.forward(g, input: source, weight: weight, bias: bias,
+                                        output: .roundedToBFloat16($0.baseAddress!), algorithm: algorithm)
+                }
+            }
+            XCTAssertEqual(output.map(\.bitPattern), rounded.map(\.bitPattern),
+                           "rounded, \(algorithm) ReLU \(appliesReLU) threads \(threads) \(g)")
             if appliesReLU {
                 XCTAssertTrue(written.contains(0) && written.contains { $0 > 0 }, "the ReLU zeroes some values")
             }
