@@ -8,6 +8,10 @@ import TensorCore
 /// normalises with the running statistics. With a single value per channel the variance is
 /// 0 and enters the running variance unscaled (PyTorch refuses such a batch in training).
 ///
+/// In Float32, when the next layer of its chain (through the ReLU it applies) is a Conv2d, its only
+/// reader (`nextConvolution`), it writes no output: `forward` returns its input, and that
+/// convolution's next forward normalises it as it reads it (`normalizesWhereRead`).
+///
 /// In bf16 (autocast) it computes in Float32 as before and returns its output and input gradient
 /// rounded to bf16: autocast runs batch norm in its input's type, a convolution's bf16 output,
 /// with Float32 statistics and parameters (PyTorch's mixed-type CPU batch norm).

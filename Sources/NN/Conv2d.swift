@@ -117,6 +117,10 @@ public final class Conv2d: MixedPrecisionLayer {
         pendingNormalization = nil
         inputNormalization = nil
         roundedForward = precision.roundsToBFloat16
+        if let normalization {
+            precondition(normalization.values == UnsafePointer(input.pointer) && !roundedForward,
+                         "Conv2d: a normalisation was left for another input, or for a bf16 forward")
+        }
         let keepsBits = roundedForward && outputFeedsBatchNorm
         output.reshape(g.batch, outChannels, g.outHeight, g.outWidth, element: keepsBits ? .bfloat16 : .float32)
         product = MatrixProduct.forPrecision(roundedForward ? .bf16 : .fp32)
@@ -143,8 +147,6 @@ public final class Conv2d: MixedPrecisionLayer {
         }
         self.input = input
         if let normalization {
-            precondition(normalization.values == UnsafePointer(input.pointer) && !roundedForward,
-                         "Conv2d: a normalisation was left for another input")
             inputNormalization = normalization
             Convolution.forward(g, input: .normalized(normalization), weight: weight.value.pointer,
                                 bias: bias.map { UnsafePointer($0.value.pointer) }, output: output.pointer)

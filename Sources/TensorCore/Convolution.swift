@@ -399,7 +399,7 @@ public enum Convolution {
                        algorithm: algorithm, product: product)
     }
 
-    /// `backwardWeight` from Float32 values or bf16 bits (see `ConvolutionInput`).
+    /// `backwardWeight` from Float32 values, bf16 bits or a normalised input (see `ConvolutionInput`).
     public static func backwardWeight(_ g: ConvolutionGeometry, input source: ConvolutionInput,
                                       gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
                                       gradBias: UnsafeMutablePointer<Float>?, algorithm: ConvolutionAlgorithm? = nil,
@@ -463,7 +463,8 @@ public enum Convolution {
 
     /// Writes the gradient summed over `images` (chunk by chunk, in order) to
     /// gradWeightTransposed (per group [depth × filters]) and gradBias. `buffer` holds the
-    /// columns, the gathered output gradient, and an image widened from bf16 bits, in that order.
+    /// columns, the gathered output gradient, and an image widened from bf16 bits (or normalised),
+    /// in that order.
     static func accumulateWeightGradient(_ g: ConvolutionGeometry, _ l: Lowering, images: Range<Int>,
                                          input: ConvolutionInput, gradOutput: UnsafePointer<Float>,
                                          gradWeightTransposed: UnsafeMutablePointer<Float>,
@@ -527,7 +528,8 @@ public enum Convolution {
         let input: ConvolutionInput, weight: UnsafePointer<Float>, packedWeights: PackedWeights?
         let bias: UnsafePointer<Float>?
         let output: ForwardDestination
-        /// Where in the scratch an image widened from bf16 bits goes (after columns and results).
+        /// Where in the scratch an image widened from bf16 bits (or normalised) goes (after columns
+        /// and results).
         let widenedOffset: Int
 
         func run(worker: Int, images: Range<Int>, gemmThreads: Int, scratch buffer: UnsafeMutablePointer<Float>) {

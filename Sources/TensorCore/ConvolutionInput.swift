@@ -2,8 +2,9 @@
 /// its own size, `TensorElement.bfloat16`), widened to Float32 where a kernel reads them: image
 /// by image into scratch on the lowered path (unless the bf16 GEMM packs the bits as they are),
 /// row by row into the direct kernel's padded copy, the whole input into a staging buffer for
-/// the Winograd kernels. Or a batch norm's output computed where it is read (`normalized`), in
-/// the same places.
+/// the Winograd kernels. Or a Float32 batch norm's output computed where it is read
+/// (`normalized`): image by image and row by row as above, and by the Float32 Winograd kernels
+/// in their input transforms (a staging copy only on the bf16 forward pass's Winograd path).
 public enum ConvolutionInput {
     case float32(UnsafePointer<Float>)
     /// Value i at byte 2·i.

@@ -151,6 +151,6 @@ private func fusionNote(_ layer: Layer) -> String? {
     }
     if (layer as? BatchNorm2d)?.appliesReLU == true { return "+ next ReLU" }
     if (layer as? BatchNorm2d)?.addedShortcut == true { return "+ shortcut sum, ReLU" }
-    if (layer as? ReLU)?.passesThrough == true { return "in the BatchNorm2d before" }
+    if (layer as? ReLU)?.passesThrough == true { return "with the BatchNorm2d before" }
     return nil
 }

@@ -6,8 +6,13 @@ import XCTest
 /// against the same convolution of that output written out: bit for bit, every kernel, forward
 /// and weight gradient, with and without the ReLU, threads 1–3.
 final class ChannelNormalizationTests: XCTestCase {
-    /// Every kind of kernel and lowering (`kernelGeometries`).
-    private let geometries = kernelGeometries
+    /// Every kind of kernel and lowering (`kernelGeometries`), and a 3x3 on planes 40 wide, whose
+    /// rows hold whole runs of eight Winograd tiles (the input transform's vector path).
+    private let geometries = kernelGeometries + [
+        try! ConvolutionGeometry(
+            batch: 2, inChannels: 6, inHeight: 12, inWidth: 40, outChannels: 8,
+            kernelHeight: 3, kernelWidth: 3, padHeight: 1, padWidth: 1),
+    ]
 
     /// x, per-channel scale and shift (some scales negative, so the ReLU zeroes part of every
     /// channel), and the normalised values written out as the batch norm's output pass writes them.
@@ -133,8 +138,13 @@ final class ChannelNormalizationTests: XCTestCase {
                     return (appliesReLU ? (y > 0 ? y : 0) : y).bitPattern
                 }
                 XCTAssertEqual(values.map { map.apply($0).bitPattern }, expected)
-                let vector = map.apply(SIMD16<Float>(values))
-                XCTAssertEqual((0..<16).map { vector[$0].bitPattern }, expected, "scale \(scale) ReLU \(appliesReLU)")
+                let context = "scale \(scale) ReLU \(appliesReLU)"
+                let sixteen = map.apply(SIMD16<Float>(values))
+                XCTAssertEqual((0..<16).map { sixteen[$0].bitPattern }, expected, context)
+                let eights = [map.apply(SIMD8<Float>(values[0..<8])), map.apply(SIMD8<Float>(values[8..<16]))]
+                XCTAssertEqual(eights.flatMap { v in (0..<8).map { v[$0].bitPattern } }, expected, context)
+                let fours = stride(from: 0, to: 16, by: 4).map { map.apply(SIMD4<Float>(values[$0..<$0 + 4])) }
+                XCTAssertEqual(fours.flatMap { v in (0..<4).map { v[$0].bitPattern } }, expected, context)
             }
         }
     }
